@@ -1,0 +1,11 @@
+/* convolve-engine.h: everything the engine offers.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "convolve-error.h"
+#include "convolve-rng.h"
+#include "convolve-model.h"
+#include "convolve-optimizer.h"
+#include "convolve-model-file.h"

@@ -1,0 +1,187 @@
+/* convolve-model.h: a sequential CNN built from a small spec.
+ *
+ * Tensors are float32, NCHW. A model owns its parameters, gradients,
+ * non-trainable state (BatchNorm moving statistics), activations for up to
+ * max_batch images, one shared im2col workspace and the RNG used by Dropout.
+ * Nothing is allocated per batch.
+ *
+ * Trainable parameters live in one contiguous block, gradients in a second
+ * block with the same layout, so an optimizer update is one flat pass.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "convolve-error.h"
+#include "convolve-rng.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  CONVOLVE_LAYER_CONV2D,
+  CONVOLVE_LAYER_BATCH_NORM,
+  CONVOLVE_LAYER_MAX_POOL,
+  CONVOLVE_LAYER_FLATTEN,
+  CONVOLVE_LAYER_DENSE,
+  CONVOLVE_LAYER_DROPOUT,
+  CONVOLVE_LAYER_RELU,
+} ConvolveLayerKind;
+
+typedef enum {
+  CONVOLVE_ACTIVATION_LINEAR,
+  CONVOLVE_ACTIVATION_RELU,
+  CONVOLVE_ACTIVATION_SOFTMAX, /* only on the last layer; fused with the loss */
+} ConvolveActivation;
+
+typedef enum {
+  CONVOLVE_PADDING_SAME,
+  CONVOLVE_PADDING_VALID,
+} ConvolvePadding;
+
+typedef struct {
+  ConvolveLayerKind  kind;
+  int                units;       /* Conv2D filters, Dense units */
+  int                kernel_size; /* Conv2D kernel (square), MaxPool pool size */
+  ConvolvePadding    padding;     /* Conv2D */
+  ConvolveActivation activation;  /* Conv2D, Dense */
+  float              rate;        /* Dropout */
+} ConvolveLayerSpec;
+
+typedef struct {
+  int                n_layers;
+  ConvolveLayerSpec *layers;
+} ConvolveModelSpec;
+
+/* The tutorial's model: Conv2D 32 3x3 relu same -> BatchNormalization ->
+ * MaxPooling2D -> Flatten -> Dense 1024 relu -> Dropout 0.2 -> Dense
+ * n_classes softmax. */
+ConvolveModelSpec *convolve_model_spec_new_tutorial (int n_classes);
+/* Text form, one layer per comma-separated item, e.g.
+ * "conv2d(32,3,same,relu),batchnorm,maxpool(2),flatten,dense(1024,relu),dropout(0.2),dense(10,softmax)" */
+ConvolveModelSpec *convolve_model_spec_parse        (const char *text, GError **error);
+char              *convolve_model_spec_to_string    (const ConvolveModelSpec *spec);
+ConvolveModelSpec *convolve_model_spec_copy         (const ConvolveModelSpec *spec);
+void               convolve_model_spec_free         (ConvolveModelSpec *spec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveModelSpec, convolve_model_spec_free)
+
+typedef struct {
+  int c, h, w;
+} ConvolveShape;
+
+/* One row of the Keras-style summary. */
+typedef struct {
+  const char *name;        /* "conv2d", "batch_normalization", "dense_1", ... */
+  const char *type_name;   /* "Conv2D", "BatchNormalization", ... */
+  int         rank;        /* 3 (C,H,W) or 1 (features), batch excluded */
+  int         shape[3];    /* output shape, NCHW order without N */
+  gsize       n_trainable;
+  gsize       n_non_trainable;
+} ConvolveLayerInfo;
+
+/* One named tensor (for model files and tests). Names follow Keras:
+ * "conv2d/kernel", "conv2d/bias", "batch_normalization/gamma",
+ * "batch_normalization/beta", "batch_normalization/moving_mean",
+ * "batch_normalization/moving_variance", "dense/kernel", ... */
+typedef struct {
+  const char *name;
+  int         rank;
+  int         shape[4];
+  gboolean    trainable;
+  float      *data;        /* points into the parameter or state block */
+  float      *grad;        /* same place in the gradient block, NULL if not trainable */
+  gsize       size;        /* number of floats */
+} ConvolveTensorInfo;
+
+typedef struct _ConvolveModel ConvolveModel;
+
+/* Builds the model, checks every layer's shapes (GError
+ * CONVOLVE_ENGINE_ERROR_SHAPE on a mismatch), initialises weights as Keras
+ * does (glorot-uniform kernels, zero biases, BN gamma 1 beta 0, moving mean 0,
+ * moving variance 1) from the seed. */
+ConvolveModel *convolve_model_new          (const ConvolveModelSpec *spec,
+                                            const ConvolveShape     *input,
+                                            int                      max_batch,
+                                            uint64_t                 seed,
+                                            GError                 **error);
+/* A copy with the same weights, state and RNG, sized for max_batch images:
+ * the snapshot used for prediction and evaluation while training runs. */
+ConvolveModel *convolve_model_copy         (const ConvolveModel *model,
+                                            int                  max_batch,
+                                            GError             **error);
+/* Copies weights and state (not gradients) between models of the same spec. */
+gboolean       convolve_model_copy_weights (ConvolveModel       *dest,
+                                            const ConvolveModel *src,
+                                            GError             **error);
+void           convolve_model_free         (ConvolveModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveModel, convolve_model_free)
+
+const ConvolveModelSpec *convolve_model_get_spec      (const ConvolveModel *model);
+ConvolveShape            convolve_model_get_input     (const ConvolveModel *model);
+int                      convolve_model_get_max_batch (const ConvolveModel *model);
+int                      convolve_model_get_n_classes (const ConvolveModel *model);
+ConvolveRng             *convolve_model_get_rng       (ConvolveModel *model);
+
+int                      convolve_model_get_n_layers  (const ConvolveModel *model);
+const ConvolveLayerInfo *convolve_model_get_layer     (const ConvolveModel *model, int index);
+gsize                    convolve_model_get_n_trainable     (const ConvolveModel *model);
+gsize                    convolve_model_get_n_non_trainable (const ConvolveModel *model);
+/* Keras-style table: layer, output shape, parameters, then Total /
+ * Trainable / Non-trainable with thousands separators. */
+char                    *convolve_model_summary       (const ConvolveModel *model);
+
+/* Contiguous blocks: trainable parameters, their gradients (same layout),
+ * non-trainable state. */
+float *convolve_model_get_params (ConvolveModel *model, gsize *n_params);
+float *convolve_model_get_grads  (ConvolveModel *model, gsize *n_params);
+float *convolve_model_get_state  (ConvolveModel *model, gsize *n_state);
+
+int                       convolve_model_get_n_tensors (const ConvolveModel *model);
+const ConvolveTensorInfo *convolve_model_get_tensor    (const ConvolveModel *model, int index);
+const ConvolveTensorInfo *convolve_model_find_tensor   (const ConvolveModel *model, const char *name);
+
+/* Forward pass on batch <= max_batch images x (batch*c*h*w floats).
+ * training: BatchNorm uses batch statistics and updates its moving
+ * statistics, Dropout is active. Output: logits, batch x n_classes. */
+gboolean     convolve_model_forward    (ConvolveModel *model,
+                                        const float   *x,
+                                        int            batch,
+                                        gboolean       training,
+                                        GError       **error);
+const float *convolve_model_get_logits (const ConvolveModel *model);
+
+/* Softmax + sparse categorical cross-entropy (mean over the batch) of the
+ * last forward pass; also stores d(loss)/d(logits) for the backward pass.
+ * n_correct (nullable) counts argmax hits. */
+float        convolve_model_loss       (ConvolveModel *model,
+                                        const int32_t *labels,
+                                        int           *n_correct);
+/* Backward pass of the last forward + loss; overwrites the gradient block. */
+void         convolve_model_backward   (ConvolveModel *model);
+
+/* Inference: probabilities (batch x n_classes), BN on moving statistics,
+ * no Dropout. */
+gboolean convolve_model_predict  (ConvolveModel *model,
+                                  const float   *x,
+                                  int            batch,
+                                  float         *probabilities,
+                                  GError       **error);
+/* Inference loss and hits for a batch: adds the summed (not mean) loss to
+ * *loss_sum and hits to *n_correct; writes argmax per image to predictions
+ * (nullable). */
+gboolean convolve_model_evaluate (ConvolveModel *model,
+                                  const float   *x,
+                                  const int32_t *labels,
+                                  int            batch,
+                                  double        *loss_sum,
+                                  int           *n_correct,
+                                  int32_t       *predictions,
+                                  GError       **error);
+
+/* OpenBLAS thread count (global to the process, as OpenBLAS is). */
+void convolve_engine_set_threads (int n_threads);
+int  convolve_engine_get_threads (void);
+
+G_END_DECLS
