@@ -1,0 +1,122 @@
+/* convolve-preferences-window.c: settings that are not part of a single
+ * run (those sit in the training panel): threads, prediction refresh, plot
+ * smoothing and the layers of new models. Everything is a GSettings key.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "convolve-engine.h"
+#include "convolve-preferences-window.h"
+
+struct _ConvolvePreferencesWindow
+{
+  AdwPreferencesWindow parent_instance;
+
+  GSettings      *settings;
+
+  GtkAdjustment  *threads_adjustment;
+  GtkAdjustment  *interval_adjustment;
+  GtkAdjustment  *smoothing_adjustment;
+  AdwEntryRow    *spec_row;
+};
+
+G_DEFINE_FINAL_TYPE (ConvolvePreferencesWindow, convolve_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
+
+ConvolvePreferencesWindow *
+convolve_preferences_window_new (GtkWindow *transient_for)
+{
+  return g_object_new (CONVOLVE_TYPE_PREFERENCES_WINDOW,
+                       "transient-for", transient_for,
+                       NULL);
+}
+
+static void
+spec_row_apply_cb (ConvolvePreferencesWindow *self,
+                   AdwEntryRow               *row)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (row));
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *normalised = NULL;
+
+  if (text[0] == '\0')
+    {
+      g_settings_set_string (self->settings, "model-spec", "");
+      gtk_widget_remove_css_class (GTK_WIDGET (row), "error");
+      return;
+    }
+
+  spec = convolve_model_spec_parse (text, &error);
+  if (spec == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("These layers cannot be used: %s"), error->message);
+
+      gtk_widget_add_css_class (GTK_WIDGET (row), "error");
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (message));
+      return;
+    }
+
+  gtk_widget_remove_css_class (GTK_WIDGET (row), "error");
+  normalised = convolve_model_spec_to_string (spec);
+  g_settings_set_string (self->settings, "model-spec", normalised);
+  gtk_editable_set_text (GTK_EDITABLE (row), normalised);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                    adw_toast_new (_("New models will use these layers")));
+}
+
+static void
+reset_spec_cb (ConvolvePreferencesWindow *self)
+{
+  g_settings_reset (self->settings, "model-spec");
+  gtk_editable_set_text (GTK_EDITABLE (self->spec_row), "");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->spec_row), "error");
+}
+
+static void
+convolve_preferences_window_dispose (GObject *object)
+{
+  ConvolvePreferencesWindow *self = CONVOLVE_PREFERENCES_WINDOW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_PREFERENCES_WINDOW);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (convolve_preferences_window_parent_class)->dispose (object);
+}
+
+static void
+convolve_preferences_window_class_init (ConvolvePreferencesWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = convolve_preferences_window_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-preferences-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, threads_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, interval_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, smoothing_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, spec_row);
+  gtk_widget_class_bind_template_callback (widget_class, spec_row_apply_cb);
+  gtk_widget_class_bind_template_callback (widget_class, reset_spec_cb);
+}
+
+static void
+convolve_preferences_window_init (ConvolvePreferencesWindow *self)
+{
+  g_autofree char *spec = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The most threads worth asking for: every processor. */
+  gtk_adjustment_set_upper (self->threads_adjustment, g_get_num_processors ());
+
+  self->settings = g_settings_new (APP_ID);
+  g_settings_bind (self->settings, "threads", self->threads_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "prediction-interval", self->interval_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "plot-smoothing", self->smoothing_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+
+  spec = g_settings_get_string (self->settings, "model-spec");
+  gtk_editable_set_text (GTK_EDITABLE (self->spec_row), spec);
+}

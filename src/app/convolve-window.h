@@ -1,0 +1,28 @@
+/* convolve-window.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "convolve-application.h"
+
+G_BEGIN_DECLS
+
+#define CONVOLVE_TYPE_WINDOW (convolve_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (ConvolveWindow, convolve_window, CONVOLVE, WINDOW, AdwApplicationWindow)
+
+ConvolveWindow *convolve_window_new          (ConvolveApplication *application);
+
+/* Loads the dataset in folder (any layout convolve_dataset_load_dir reads)
+ * off the main thread and shows it; errors become a toast. */
+void            convolve_window_open_dataset (ConvolveWindow *self,
+                                              const char     *folder);
+
+/* Shows one toast; message is already translated. */
+void            convolve_window_show_error   (ConvolveWindow *self,
+                                              const char     *message);
+
+G_END_DECLS

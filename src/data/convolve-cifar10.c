@@ -1,0 +1,351 @@
+/* convolve-cifar10.c: the CIFAR-10 binary layout (cifar-10-batches-bin).
+ *
+ * Each record is 1 label byte followed by 3072 pixel bytes: the 1024 red
+ * values, then green, then blue, each plane row-major for 32 x 32. That is
+ * already the planar layout the dataset keeps, so records are copied as
+ * they are. Files are mapped, not read through a stream: 180 MB load in
+ * about the time of one memcpy.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "convolve-data-private.h"
+
+#define N_TRAIN_BATCHES 5
+
+/* The English names the CIFAR-10 files use, in label order. */
+static const char * const cifar10_names[] = {
+  NC_("CIFAR-10 class", "airplane"),
+  NC_("CIFAR-10 class", "automobile"),
+  NC_("CIFAR-10 class", "bird"),
+  NC_("CIFAR-10 class", "cat"),
+  NC_("CIFAR-10 class", "deer"),
+  NC_("CIFAR-10 class", "dog"),
+  NC_("CIFAR-10 class", "frog"),
+  NC_("CIFAR-10 class", "horse"),
+  NC_("CIFAR-10 class", "ship"),
+  NC_("CIFAR-10 class", "truck"),
+};
+
+char **
+convolve_cifar10_standard_class_names (void)
+{
+  char **names = g_new0 (char *, G_N_ELEMENTS (cifar10_names) + 1);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cifar10_names); i++)
+    names[i] = g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "CIFAR-10 class", cifar10_names[i]));
+
+  return names;
+}
+
+char **
+convolve_cifar10_class_names_from (const char * const *names,
+                                   gsize               n_names)
+{
+  gboolean standard = n_names == G_N_ELEMENTS (cifar10_names);
+  char **copy;
+
+  for (gsize i = 0; standard && i < n_names; i++)
+    standard = g_ascii_strcasecmp (names[i], cifar10_names[i]) == 0;
+
+  /* The usual names are shown in the user's language; others as written. */
+  if (standard)
+    return convolve_cifar10_standard_class_names ();
+
+  copy = g_new0 (char *, n_names + 1);
+  for (gsize i = 0; i < n_names; i++)
+    copy[i] = g_utf8_make_valid (names[i], -1);
+
+  return copy;
+}
+
+/* batches.meta.txt: one class name a line, in label order. A missing file
+ * means the standard names; a file with another number of names is an
+ * error, as labels could not be named. */
+static char **
+read_meta_txt (const char  *dir,
+               GError     **error)
+{
+  g_autofree char *path = g_build_filename (dir, "batches.meta.txt", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize length = 0;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return convolve_cifar10_standard_class_names ();
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
+      return NULL;
+    }
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *name = g_strstrip (lines[i]);
+
+      if (*name != '\0')
+        g_ptr_array_add (names, g_strdup (name));
+    }
+
+  if (names->len != CONVOLVE_CIFAR10_N_CLASSES)
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "“%s” lists %u class name, but CIFAR-10 has 10",
+                                "“%s” lists %u class names, but CIFAR-10 has 10",
+                                names->len),
+                   display, names->len);
+      return NULL;
+    }
+
+  return convolve_cifar10_class_names_from ((const char * const *) names->pdata, names->len);
+}
+
+typedef struct {
+  char  *path;
+  guint  n_records;
+} BatchFile;
+
+static void
+batch_file_clear (gpointer data)
+{
+  BatchFile *batch = data;
+
+  g_free (batch->path);
+}
+
+/* Checks a batch file's size. *present is FALSE (and no error) when the
+ * file does not exist. */
+static gboolean
+check_batch_file (const char  *path,
+                  gboolean    *present,
+                  guint       *n_records,
+                  GError     **error)
+{
+  g_autofree char *display = NULL;
+  GStatBuf st;
+  guint64 size;
+
+  *present = FALSE;
+  if (g_stat (path, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT)
+        return TRUE;
+
+      display = g_filename_display_name (path);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not read “%s”: %s"), display, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  *present = TRUE;
+  display = g_filename_display_name (path);
+  size = (guint64) st.st_size;
+
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” is not a regular file"), display);
+      return FALSE;
+    }
+
+  if (size == 0)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” is empty"), display);
+      return FALSE;
+    }
+
+  if (size % CONVOLVE_CIFAR10_RECORD_SIZE != 0 ||
+      size / CONVOLVE_CIFAR10_RECORD_SIZE > G_MAXUINT32)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” is not a CIFAR-10 batch: its size (%" G_GUINT64_FORMAT " bytes) "
+                     "is not a whole number of %d-byte records"),
+                   display, size, CONVOLVE_CIFAR10_RECORD_SIZE);
+      return FALSE;
+    }
+
+  *n_records = (guint) (size / CONVOLVE_CIFAR10_RECORD_SIZE);
+  return TRUE;
+}
+
+static gboolean
+copy_batch_file (const BatchFile  *batch,
+                 guint8           *pixels,
+                 guint8           *labels,
+                 GError          **error)
+{
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *display = NULL;
+  const guint8 *data;
+  gsize length;
+
+  mapped = g_mapped_file_new (batch->path, FALSE, &local_error);
+  if (mapped == NULL)
+    {
+      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), batch->path);
+      return FALSE;
+    }
+
+  data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  length = g_mapped_file_get_length (mapped);
+  if (length != (gsize) batch->n_records * CONVOLVE_CIFAR10_RECORD_SIZE)
+    {
+      display = g_filename_display_name (batch->path);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” changed while it was being read"), display);
+      return FALSE;
+    }
+
+  for (guint r = 0; r < batch->n_records; r++)
+    {
+      const guint8 *record = data + (gsize) r * CONVOLVE_CIFAR10_RECORD_SIZE;
+
+      if (record[0] >= CONVOLVE_CIFAR10_N_CLASSES)
+        {
+          display = g_filename_display_name (batch->path);
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s” is not a CIFAR-10 batch: record %u has label %u, "
+                         "but labels go from 0 to 9"),
+                       display, r + 1, (guint) record[0]);
+          return FALSE;
+        }
+
+      labels[r] = record[0];
+      memcpy (pixels + (gsize) r * CONVOLVE_CIFAR10_IMAGE_SIZE, record + 1,
+              CONVOLVE_CIFAR10_IMAGE_SIZE);
+    }
+
+  return TRUE;
+}
+
+/* Loads batches (all present) into one dataset. */
+static ConvolveDataset *
+load_batches (GArray              *batches,
+              const char * const  *class_names,
+              GCancellable        *cancellable,
+              GError             **error)
+{
+  g_autoptr(ConvolveDataset) dataset = NULL;
+  guint64 total = 0;
+  guint8 *pixels;
+  guint8 *labels;
+
+  for (guint i = 0; i < batches->len; i++)
+    total += g_array_index (batches, BatchFile, i).n_records;
+
+  if (total > G_MAXUINT32)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("Too many images (%" G_GUINT64_FORMAT ")"), total);
+      return NULL;
+    }
+
+  dataset = convolve_dataset_try_new ("cifar10", (guint) total, 3, 32, 32, class_names, error);
+  if (dataset == NULL)
+    return NULL;
+
+  pixels = convolve_dataset_get_pixels_mutable (dataset);
+  labels = convolve_dataset_get_labels_mutable (dataset);
+  for (guint i = 0; i < batches->len; i++)
+    {
+      const BatchFile *batch = &g_array_index (batches, BatchFile, i);
+
+      if (convolve_data_set_error_if_cancelled (cancellable, error))
+        return NULL;
+
+      if (!copy_batch_file (batch, pixels, labels, error))
+        return NULL;
+
+      pixels += (gsize) batch->n_records * CONVOLVE_CIFAR10_IMAGE_SIZE;
+      labels += batch->n_records;
+    }
+
+  return g_steal_pointer (&dataset);
+}
+
+gboolean
+convolve_cifar10_load_binary (const char       *dir,
+                              ConvolveDataset **train,
+                              ConvolveDataset **test,
+                              GCancellable     *cancellable,
+                              GError          **error)
+{
+  g_autoptr(GArray) train_batches = NULL;
+  g_autoptr(GArray) test_batches = NULL;
+  g_autoptr(ConvolveDataset) train_set = NULL;
+  g_autoptr(ConvolveDataset) test_set = NULL;
+  g_auto(GStrv) class_names = NULL;
+
+  g_return_val_if_fail (dir != NULL, FALSE);
+  g_return_val_if_fail (train != NULL && test != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  train_batches = g_array_new (FALSE, TRUE, sizeof (BatchFile));
+  g_array_set_clear_func (train_batches, batch_file_clear);
+  test_batches = g_array_new (FALSE, TRUE, sizeof (BatchFile));
+  g_array_set_clear_func (test_batches, batch_file_clear);
+
+  /* Sizes first: a damaged file is reported before anything is copied. */
+  for (int i = 0; i <= N_TRAIN_BATCHES; i++)
+    {
+      g_autofree char *name = NULL;
+      BatchFile batch = { NULL, 0 };
+      gboolean present = FALSE;
+
+      name = i < N_TRAIN_BATCHES ? g_strdup_printf ("data_batch_%d.bin", i + 1)
+                                 : g_strdup ("test_batch.bin");
+      batch.path = g_build_filename (dir, name, NULL);
+      if (!check_batch_file (batch.path, &present, &batch.n_records, error))
+        {
+          g_free (batch.path);
+          return FALSE;
+        }
+
+      if (!present)
+        g_free (batch.path);
+      else
+        g_array_append_val (i < N_TRAIN_BATCHES ? train_batches : test_batches, batch);
+    }
+
+  if (train_batches->len == 0)
+    {
+      g_autofree char *display = g_filename_display_name (dir);
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
+                   _("No CIFAR-10 training batches (data_batch_1.bin … data_batch_5.bin) in “%s”"),
+                   display);
+      return FALSE;
+    }
+
+  class_names = read_meta_txt (dir, error);
+  if (class_names == NULL)
+    return FALSE;
+
+  train_set = load_batches (train_batches, (const char * const *) class_names, cancellable, error);
+  if (train_set == NULL)
+    return FALSE;
+
+  test_set = load_batches (test_batches, (const char * const *) class_names, cancellable, error);
+  if (test_set == NULL)
+    return FALSE;
+
+  *train = g_steal_pointer (&train_set);
+  *test = g_steal_pointer (&test_set);
+  return TRUE;
+}

@@ -1,0 +1,87 @@
+/* convolve-data-private.h: helpers shared inside the data layer (and its
+ * tests), not part of the public API.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "convolve-dataset.h"
+#include "convolve-loaders.h"
+
+G_BEGIN_DECLS
+
+#define CONVOLVE_CIFAR10_RECORD_SIZE 3073 /* 1 label byte + 3 x 32 x 32 pixels */
+#define CONVOLVE_CIFAR10_IMAGE_SIZE  3072
+#define CONVOLVE_CIFAR10_N_CLASSES   10
+
+/* Like convolve_dataset_new(), but reports a failed allocation instead of
+ * aborting: datasets are large and their size comes from files. */
+ConvolveDataset *convolve_dataset_try_new (const char          *name,
+                                           guint                n_images,
+                                           int                  channels,
+                                           int                  height,
+                                           int                  width,
+                                           const char * const  *class_names,
+                                           GError             **error);
+
+/* Sets CONVOLVE_DATA_ERROR_CANCELLED and returns TRUE when cancelled. */
+gboolean convolve_data_set_error_if_cancelled (GCancellable *cancellable,
+                                               GError      **error);
+
+/* Moves a GIO or GFileError error into CONVOLVE_DATA_ERROR, prefixed with
+ * the file it happened on. Takes ownership of source. */
+void convolve_data_propagate_io_error (GError     **dest,
+                                       GError      *source,
+                                       const char  *path);
+
+/* The standard CIFAR-10 and Fashion-MNIST names (translated now) and the
+ * digits, as newly allocated NULL-terminated vectors. */
+char **convolve_cifar10_standard_class_names (void);
+char **convolve_fashion_mnist_class_names    (void);
+char **convolve_mnist_class_names            (void);
+
+/* Class names for CIFAR-10 read from a meta file (names, n_names): the
+ * translated standard names when they are the standard ones, else a copy.
+ * Returns a newly allocated NULL-terminated vector. */
+char **convolve_cifar10_class_names_from (const char * const *names,
+                                          gsize               n_names);
+
+/* The Python layout's pickle reader. A data batch: n images of 3072 bytes
+ * (copied out of the file into *pixels) and their labels. */
+typedef struct {
+  guint   n_images;
+  GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B */
+  guint8 *labels;  /* n_images labels, 0..9 */
+} ConvolvePickleBatch;
+
+void     convolve_pickle_batch_clear (ConvolvePickleBatch *batch);
+gboolean convolve_pickle_read_batch  (GBytes              *contents,
+                                      const char          *path,
+                                      ConvolvePickleBatch *batch,
+                                      GError             **error);
+/* batches.meta: label_names. Returns a NULL-terminated vector. */
+char   **convolve_pickle_read_label_names (GBytes      *contents,
+                                           const char  *path,
+                                           GError     **error);
+
+/* Augmentation straight from uint8 pixels: out = shifted/flipped in / 255. */
+void convolve_augment_apply_u8 (const guint8 *in, float *out, int c, int h, int w,
+                                float dx, float dy, gboolean flip);
+/* One random transform for an h x w image, drawn as Keras does. */
+void convolve_augment_draw (const ConvolveAugment *augment,
+                            ConvolveRng           *rng,
+                            int                    h,
+                            int                    w,
+                            float                 *dx,
+                            float                 *dy,
+                            gboolean              *flip);
+
+/* Layout detection from file names and sizes (no file is read). */
+gboolean convolve_dataset_detect_kind (const char          *dir,
+                                       ConvolveDatasetKind *kind);
+/* TRUE when a path looks like Fashion-MNIST rather than MNIST. */
+gboolean convolve_idx_path_is_fashion (const char *dir);
+
+G_END_DECLS

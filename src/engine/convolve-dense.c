@@ -1,0 +1,71 @@
+/* convolve-dense.c: fully connected layer, kernel stored [in, out] as Keras
+ * stores it, every product through sgemm.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "convolve-layers.h"
+
+#include <cblas.h>
+
+void
+convolve_dense_forward (float *out,
+                        const float *in, const float *kernel, const float *bias,
+                        int batch, int in_features, int out_features,
+                        ConvolveActivation activation)
+{
+  /* out[batch, out] = in[batch, in] x kernel[in, out] */
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+               batch, out_features, in_features,
+               1.0f, in, in_features, kernel, out_features,
+               0.0f, out, out_features);
+
+  for (int n = 0; n < batch; n++)
+    {
+      float *restrict o = out + (size_t) n * out_features;
+      const float *restrict b = bias;
+
+      if (activation == CONVOLVE_ACTIVATION_RELU)
+        for (int j = 0; j < out_features; j++)
+          {
+            float v = o[j] + b[j];
+            o[j] = v > 0.0f ? v : 0.0f;
+          }
+      else
+        for (int j = 0; j < out_features; j++)
+          o[j] += b[j];
+    }
+}
+
+void
+convolve_dense_backward (float *din, float *dkernel, float *dbias,
+                         float *dout, const float *out,
+                         const float *in, const float *kernel,
+                         int batch, int in_features, int out_features,
+                         ConvolveActivation activation)
+{
+  if (activation == CONVOLVE_ACTIVATION_RELU)
+    convolve_relu_backward (dout, dout, out, (size_t) batch * out_features);
+
+  for (int j = 0; j < out_features; j++)
+    dbias[j] = 0.0f;
+  for (int n = 0; n < batch; n++)
+    {
+      const float *restrict d = dout + (size_t) n * out_features;
+      float *restrict db = dbias;
+
+      for (int j = 0; j < out_features; j++)
+        db[j] += d[j];
+    }
+
+  /* dkernel[in, out] = in^T[in, batch] x dout[batch, out] */
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+               in_features, out_features, batch,
+               1.0f, in, in_features, dout, out_features,
+               0.0f, dkernel, out_features);
+  if (din != NULL)
+    /* din[batch, in] = dout[batch, out] x kernel^T[out, in] */
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+                 batch, in_features, out_features,
+                 1.0f, dout, out_features, kernel, out_features,
+                 0.0f, din, in_features);
+}

@@ -1,0 +1,70 @@
+/* convolve-model-private.h: the model's insides, shared by the engine's
+ * own files (the optimizer's fused update walks the layers).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "convolve-layers.h"
+#include "convolve-model.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  ConvolveLayerSpec spec;
+  ConvolveLayerInfo info;
+  char             *name;
+  ConvolveShape     in_shape, out_shape;
+  int               in_rank, out_rank;
+  gsize             in_size, out_size;   /* floats per image */
+  gsize             n_params, n_state;
+  gboolean          needs_din;           /* some earlier layer has parameters */
+
+  /* into the parameter, gradient and state blocks */
+  float *kernel, *bias, *dkernel, *dbias;
+  float *gamma, *beta, *dgamma, *dbeta;
+  float *moving_mean, *moving_variance;
+
+  /* into the activation arena (max_batch images) */
+  float   *in;      /* the previous layer's out, or the model's input copy */
+  float   *din;     /* the previous layer's dout; NULL when not needed */
+  float   *out;
+  float   *dout;
+  float   *cache;   /* BatchNorm xhat, Dropout mask */
+  float   *invstd;  /* BatchNorm, per channel */
+  int32_t *argmax;  /* MaxPooling2D */
+} ConvolveLayer;
+
+struct _ConvolveModel {
+  ConvolveModelSpec  *spec;
+  ConvolveShape       input;
+  int                 max_batch;
+  int                 n_classes;
+  ConvolveRng         rng;
+
+  int                 n_layers;
+  ConvolveLayer      *layers;
+
+  float              *params, *grads, *state;
+  gsize               n_params, n_state;
+
+  ConvolveTensorInfo *tensors;
+  int                 n_tensors;
+
+  float              *workspace;
+  gsize               workspace_size;
+  float              *arena;
+  float              *input_buffer;
+  float              *probabilities;
+  gsize               probabilities_offset;
+
+  /* what the last forward pass left behind */
+  int                 batch;
+  gboolean            training;
+  gboolean            have_loss;
+};
+
+gboolean convolve_model_check_labels (const ConvolveModel *model, const int32_t *labels,
+                                      int batch, GError **error);
+
+G_END_DECLS

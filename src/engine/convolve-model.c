@@ -1,0 +1,1108 @@
+/* convolve-model.c: the sequential model: building and shape checking,
+ * Keras names and initialisation, the memory plan, forward, loss, backward,
+ * prediction, evaluation and the summary.
+ *
+ * Memory: one block of trainable parameters, one of gradients with the same
+ * layout, one of non-trainable state, one arena of activations for
+ * max_batch images and one im2col workspace sized for the largest conv.
+ * All of it is allocated when the model is built; a batch allocates nothing.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n-lib.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convolve-model-private.h"
+
+/* The arena hands out buffers aligned to 64 bytes. */
+#define ALIGN_FLOATS 16
+
+static gsize
+round_up (gsize n)
+{
+  return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+static float *
+aligned_floats (gsize n, GError **error)
+{
+  void *p = NULL;
+  gsize bytes = MAX (n, 1) * sizeof (float);
+
+  if (n > G_MAXSIZE / sizeof (float) / 2 || posix_memalign (&p, 64, bytes) != 0)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY,
+                   _("Not enough memory for %" G_GSIZE_FORMAT " MB of model data"),
+                   bytes >> 20);
+      return NULL;
+    }
+  memset (p, 0, bytes);
+  return p;
+}
+
+static const char *
+layer_type_name (ConvolveLayerKind kind)
+{
+  switch (kind)
+    {
+    case CONVOLVE_LAYER_CONV2D:     return "Conv2D";
+    case CONVOLVE_LAYER_BATCH_NORM: return "BatchNormalization";
+    case CONVOLVE_LAYER_MAX_POOL:   return "MaxPooling2D";
+    case CONVOLVE_LAYER_FLATTEN:    return "Flatten";
+    case CONVOLVE_LAYER_DENSE:      return "Dense";
+    case CONVOLVE_LAYER_DROPOUT:    return "Dropout";
+    case CONVOLVE_LAYER_RELU:       return "ReLU";
+    default:                        return "Layer";
+    }
+}
+
+/* Keras's automatic names: the class name in snake case, then _1, _2, ... */
+static const char *
+layer_base_name (ConvolveLayerKind kind)
+{
+  switch (kind)
+    {
+    case CONVOLVE_LAYER_CONV2D:     return "conv2d";
+    case CONVOLVE_LAYER_BATCH_NORM: return "batch_normalization";
+    case CONVOLVE_LAYER_MAX_POOL:   return "max_pooling2d";
+    case CONVOLVE_LAYER_FLATTEN:    return "flatten";
+    case CONVOLVE_LAYER_DENSE:      return "dense";
+    case CONVOLVE_LAYER_DROPOUT:    return "dropout";
+    case CONVOLVE_LAYER_RELU:       return "re_lu";
+    default:                        return "layer";
+    }
+}
+
+static gboolean
+shape_error (GError **error, int index, const char *name, const char *message)
+{
+  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_SHAPE,
+               _("Layer %d (%s): %s"), index + 1, name, message);
+  return FALSE;
+}
+
+/* Works out every layer's output shape and parameter counts. */
+static gboolean
+plan_shapes (ConvolveModel *model, GError **error)
+{
+  ConvolveShape shape = model->input;
+  int rank = 3;
+  int counts[CONVOLVE_LAYER_RELU + 1] = { 0 };
+
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      const ConvolveLayerSpec *ls = &layer->spec;
+      int count = counts[ls->kind]++;
+
+      layer->name = count == 0 ? g_strdup (layer_base_name (ls->kind))
+                               : g_strdup_printf ("%s_%d", layer_base_name (ls->kind), count);
+      layer->in_shape = shape;
+      layer->in_rank = rank;
+
+      if (ls->activation == CONVOLVE_ACTIVATION_SOFTMAX
+          && (ls->kind != CONVOLVE_LAYER_DENSE || i != model->n_layers - 1))
+        return shape_error (error, i, layer->name,
+                            _("softmax is only allowed on the last layer, a dense layer"));
+
+      switch (ls->kind)
+        {
+        case CONVOLVE_LAYER_CONV2D:
+          {
+            int k = ls->kernel_size;
+
+            if (rank != 3)
+              return shape_error (error, i, layer->name,
+                                  _("a convolution needs an image input (channels, height, width), not a flat one"));
+            if (ls->units < 1 || k < 1)
+              return shape_error (error, i, layer->name,
+                                  _("the number of filters and the kernel size must be positive"));
+            if (ls->padding == CONVOLVE_PADDING_VALID && (shape.h < k || shape.w < k))
+              return shape_error (error, i, layer->name,
+                                  _("the kernel is larger than its input"));
+            shape.c = ls->units;
+            shape.h = convolve_conv2d_output_size (shape.h, k, ls->padding);
+            shape.w = convolve_conv2d_output_size (shape.w, k, ls->padding);
+            layer->n_params = (gsize) ls->units * layer->in_shape.c * k * k + (gsize) ls->units;
+            model->workspace_size = MAX (model->workspace_size,
+                                         convolve_conv2d_workspace_size (layer->in_shape.c,
+                                                                         layer->in_shape.h,
+                                                                         layer->in_shape.w,
+                                                                         ls->units, k, ls->padding));
+            break;
+          }
+        case CONVOLVE_LAYER_BATCH_NORM:
+          /* Over channels for images, over features for flat inputs. */
+          layer->n_params = 2 * (gsize) shape.c;
+          layer->n_state = 2 * (gsize) shape.c;
+          break;
+        case CONVOLVE_LAYER_MAX_POOL:
+          if (rank != 3)
+            return shape_error (error, i, layer->name,
+                                _("pooling needs an image input (channels, height, width), not a flat one"));
+          if (ls->kernel_size < 1)
+            return shape_error (error, i, layer->name, _("the pool size must be positive"));
+          if (shape.h < ls->kernel_size || shape.w < ls->kernel_size)
+            return shape_error (error, i, layer->name, _("the pool is larger than its input"));
+          shape.h /= ls->kernel_size;
+          shape.w /= ls->kernel_size;
+          break;
+        case CONVOLVE_LAYER_FLATTEN:
+          shape.c = shape.c * shape.h * shape.w;
+          shape.h = shape.w = 1;
+          rank = 1;
+          break;
+        case CONVOLVE_LAYER_DENSE:
+          if (rank != 1)
+            return shape_error (error, i, layer->name,
+                                _("a dense layer needs a flat input; put flatten before it"));
+          if (ls->units < 1)
+            return shape_error (error, i, layer->name, _("the number of units must be positive"));
+          layer->n_params = (gsize) shape.c * ls->units + (gsize) ls->units;
+          shape.c = ls->units;
+          break;
+        case CONVOLVE_LAYER_DROPOUT:
+          if (!(ls->rate >= 0.0f && ls->rate < 1.0f))
+            return shape_error (error, i, layer->name,
+                                _("the dropout rate must be from 0 up to (not including) 1"));
+          break;
+        case CONVOLVE_LAYER_RELU:
+          break;
+        default:
+          return shape_error (error, i, layer->name, _("unknown layer kind"));
+        }
+
+      layer->out_shape = shape;
+      layer->out_rank = rank;
+      layer->in_size = (gsize) layer->in_shape.c * layer->in_shape.h * layer->in_shape.w;
+      layer->out_size = (gsize) shape.c * shape.h * shape.w;
+      if (layer->out_size > (gsize) G_MAXINT32)
+        return shape_error (error, i, layer->name, _("the layer's output is too large"));
+
+      layer->info.name = layer->name;
+      layer->info.type_name = layer_type_name (ls->kind);
+      layer->info.rank = rank;
+      layer->info.shape[0] = shape.c;
+      layer->info.shape[1] = rank == 3 ? shape.h : 0;
+      layer->info.shape[2] = rank == 3 ? shape.w : 0;
+      layer->info.n_trainable = layer->n_params;
+      layer->info.n_non_trainable = layer->n_state;
+      model->n_params += layer->n_params;
+      model->n_state += layer->n_state;
+    }
+
+  {
+    ConvolveLayer *last = &model->layers[model->n_layers - 1];
+
+    if (last->spec.kind != CONVOLVE_LAYER_DENSE)
+      return shape_error (error, model->n_layers - 1, last->name,
+                          _("the last layer must be a dense layer giving one score per class"));
+    if (last->spec.units < 2)
+      return shape_error (error, model->n_layers - 1, last->name,
+                          _("the last layer needs at least 2 units (classes)"));
+    model->n_classes = last->spec.units;
+  }
+  return TRUE;
+}
+
+static void
+add_tensor (ConvolveModel *model, const ConvolveLayer *layer, const char *suffix,
+            int rank, const int *shape, gboolean trainable, float *data, float *grad)
+{
+  ConvolveTensorInfo *t = &model->tensors[model->n_tensors++];
+  gsize size = 1;
+
+  t->name = g_strdup_printf ("%s/%s", layer->name, suffix);
+  t->rank = rank;
+  for (int i = 0; i < rank; i++)
+    {
+      t->shape[i] = shape[i];
+      size *= (gsize) shape[i];
+    }
+  t->trainable = trainable;
+  t->data = data;
+  t->grad = grad;
+  t->size = size;
+}
+
+/* Carves parameters, gradients, state and activations out of their blocks. */
+static gboolean
+plan_memory (ConvolveModel *model, GError **error)
+{
+  gsize p = 0, s = 0, arena = 0;
+  gsize batch = (gsize) model->max_batch;
+  gsize input_offset, *out_offset, *dout_offset, *cache_offset, *aux_offset;
+  gboolean seen_params = FALSE;
+
+  model->params = aligned_floats (model->n_params, error);
+  if (model->params == NULL)
+    return FALSE;
+  model->grads = aligned_floats (model->n_params, error);
+  if (model->grads == NULL)
+    return FALSE;
+  model->state = aligned_floats (model->n_state, error);
+  if (model->state == NULL)
+    return FALSE;
+  model->workspace = aligned_floats (model->workspace_size, error);
+  if (model->workspace == NULL)
+    return FALSE;
+
+  model->tensors = g_new0 (ConvolveTensorInfo, 4 * (gsize) model->n_layers);
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      int c = layer->in_shape.c;
+      int units = layer->spec.units;
+
+      switch (layer->spec.kind)
+        {
+        case CONVOLVE_LAYER_CONV2D:
+          {
+            int k = layer->spec.kernel_size;
+            int kshape[4] = { units, c, k, k };
+            gsize nk = (gsize) units * c * k * k;
+
+            layer->kernel = model->params + p;
+            layer->dkernel = model->grads + p;
+            layer->bias = layer->kernel + nk;
+            layer->dbias = layer->dkernel + nk;
+            add_tensor (model, layer, "kernel", 4, kshape, TRUE, layer->kernel, layer->dkernel);
+            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, layer->dbias);
+            break;
+          }
+        case CONVOLVE_LAYER_DENSE:
+          {
+            int kshape[2] = { c, units };
+            gsize nk = (gsize) c * units;
+
+            layer->kernel = model->params + p;
+            layer->dkernel = model->grads + p;
+            layer->bias = layer->kernel + nk;
+            layer->dbias = layer->dkernel + nk;
+            add_tensor (model, layer, "kernel", 2, kshape, TRUE, layer->kernel, layer->dkernel);
+            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, layer->dbias);
+            break;
+          }
+        case CONVOLVE_LAYER_BATCH_NORM:
+          layer->gamma = model->params + p;
+          layer->dgamma = model->grads + p;
+          layer->beta = layer->gamma + c;
+          layer->dbeta = layer->dgamma + c;
+          layer->moving_mean = model->state + s;
+          layer->moving_variance = layer->moving_mean + c;
+          add_tensor (model, layer, "gamma", 1, &c, TRUE, layer->gamma, layer->dgamma);
+          add_tensor (model, layer, "beta", 1, &c, TRUE, layer->beta, layer->dbeta);
+          add_tensor (model, layer, "moving_mean", 1, &c, FALSE, layer->moving_mean, NULL);
+          add_tensor (model, layer, "moving_variance", 1, &c, FALSE, layer->moving_variance, NULL);
+          break;
+        default:
+          break;
+        }
+      p += layer->n_params;
+      s += layer->n_state;
+    }
+  g_assert (p == model->n_params && s == model->n_state);
+
+  /* Activations: offsets first, then one allocation. */
+  out_offset = g_new0 (gsize, model->n_layers);
+  dout_offset = g_new0 (gsize, model->n_layers);
+  cache_offset = g_new0 (gsize, model->n_layers);
+  aux_offset = g_new0 (gsize, model->n_layers);
+
+  input_offset = arena;
+  arena += round_up (batch * model->layers[0].in_size);
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      gsize out_n = round_up (batch * layer->out_size);
+
+      /* Only layers after the first one with parameters need the gradient
+       * of their input; the ones before it skip that work. */
+      layer->needs_din = seen_params;
+      if (layer->n_params > 0)
+        seen_params = TRUE;
+
+      if (layer->spec.kind == CONVOLVE_LAYER_FLATTEN)
+        continue; /* a view of its input: NCHW is already flat */
+      out_offset[i] = arena;
+      arena += out_n;
+      dout_offset[i] = arena;
+      arena += out_n;
+      switch (layer->spec.kind)
+        {
+        case CONVOLVE_LAYER_BATCH_NORM:
+          cache_offset[i] = arena;                    /* xhat */
+          arena += out_n;
+          aux_offset[i] = arena;                      /* invstd */
+          arena += round_up ((gsize) layer->out_shape.c);
+          break;
+        case CONVOLVE_LAYER_DROPOUT:
+          cache_offset[i] = arena;                    /* mask */
+          arena += out_n;
+          break;
+        case CONVOLVE_LAYER_MAX_POOL:
+          cache_offset[i] = arena;                    /* argmax, int32 */
+          arena += out_n;
+          break;
+        default:
+          break;
+        }
+    }
+  /* Probabilities for predict(), and the loss's scratch. */
+  model->probabilities_offset = arena;
+  arena += round_up (batch * (gsize) model->n_classes);
+
+  model->arena = aligned_floats (arena, error);
+  if (model->arena == NULL)
+    {
+      g_free (out_offset);
+      g_free (dout_offset);
+      g_free (cache_offset);
+      g_free (aux_offset);
+      return FALSE;
+    }
+
+  model->input_buffer = model->arena + input_offset;
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      float *prev_out = i == 0 ? model->input_buffer : model->layers[i - 1].out;
+      float *prev_dout = i == 0 ? NULL : model->layers[i - 1].dout;
+
+      layer->in = prev_out;
+      layer->din = layer->needs_din ? prev_dout : NULL;
+      if (layer->spec.kind == CONVOLVE_LAYER_FLATTEN)
+        {
+          layer->out = prev_out;
+          layer->dout = prev_dout;
+          continue;
+        }
+      layer->out = model->arena + out_offset[i];
+      layer->dout = model->arena + dout_offset[i];
+      switch (layer->spec.kind)
+        {
+        case CONVOLVE_LAYER_BATCH_NORM:
+          layer->cache = model->arena + cache_offset[i];
+          layer->invstd = model->arena + aux_offset[i];
+          break;
+        case CONVOLVE_LAYER_DROPOUT:
+          layer->cache = model->arena + cache_offset[i];
+          break;
+        case CONVOLVE_LAYER_MAX_POOL:
+          layer->argmax = (int32_t *) (model->arena + cache_offset[i]);
+          break;
+        default:
+          break;
+        }
+    }
+  model->probabilities = model->arena + model->probabilities_offset;
+
+  g_free (out_offset);
+  g_free (dout_offset);
+  g_free (cache_offset);
+  g_free (aux_offset);
+  return TRUE;
+}
+
+/* Allocates and plans a model without initialising its weights. */
+static ConvolveModel *
+model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
+             GError **error)
+{
+  g_autoptr(ConvolveModel) model = NULL;
+
+  if (spec == NULL || spec->n_layers < 1 || spec->layers == NULL)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("The model spec has no layers"));
+      return NULL;
+    }
+  if (input == NULL || input->c < 1 || input->h < 1 || input->w < 1
+      || (gint64) input->c * input->h * input->w > (1 << 26))
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("The input shape must have a positive number of channels, rows and columns"));
+      return NULL;
+    }
+  if (max_batch < 1 || max_batch > (1 << 20))
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("The batch size %d is out of range (1 to %d)"), max_batch, 1 << 20);
+      return NULL;
+    }
+
+  model = g_new0 (ConvolveModel, 1);
+  model->spec = convolve_model_spec_copy (spec);
+  model->input = *input;
+  model->max_batch = max_batch;
+  model->n_layers = spec->n_layers;
+  model->layers = g_new0 (ConvolveLayer, spec->n_layers);
+  for (int i = 0; i < spec->n_layers; i++)
+    model->layers[i].spec = spec->layers[i];
+
+  if (!plan_shapes (model, error))
+    return NULL;
+  if (!plan_memory (model, error))
+    return NULL;
+  return g_steal_pointer (&model);
+}
+
+static void
+glorot_uniform (float *w, gsize n, double fan_in, double fan_out, ConvolveRng *rng)
+{
+  float limit = (float) sqrt (6.0 / (fan_in + fan_out));
+
+  for (gsize i = 0; i < n; i++)
+    w[i] = (2.0f * convolve_rng_uniform (rng) - 1.0f) * limit;
+}
+
+ConvolveModel *
+convolve_model_new (const ConvolveModelSpec *spec,
+                    const ConvolveShape     *input,
+                    int                      max_batch,
+                    uint64_t                 seed,
+                    GError                 **error)
+{
+  ConvolveModel *model;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  model = model_build (spec, input, max_batch, error);
+  if (model == NULL)
+    return NULL;
+
+  convolve_rng_init (&model->rng, seed);
+  /* Keras defaults: glorot-uniform kernels, zero biases, gamma 1, beta 0,
+   * moving mean 0, moving variance 1. */
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      int c = layer->in_shape.c;
+      int units = layer->spec.units;
+
+      switch (layer->spec.kind)
+        {
+        case CONVOLVE_LAYER_CONV2D:
+          {
+            int kk = layer->spec.kernel_size * layer->spec.kernel_size;
+
+            glorot_uniform (layer->kernel, (gsize) units * c * kk,
+                            (double) c * kk, (double) units * kk, &model->rng);
+            memset (layer->bias, 0, sizeof (float) * (gsize) units);
+            break;
+          }
+        case CONVOLVE_LAYER_DENSE:
+          glorot_uniform (layer->kernel, (gsize) c * units, c, units, &model->rng);
+          memset (layer->bias, 0, sizeof (float) * (gsize) units);
+          break;
+        case CONVOLVE_LAYER_BATCH_NORM:
+          for (int j = 0; j < c; j++)
+            {
+              layer->gamma[j] = 1.0f;
+              layer->beta[j] = 0.0f;
+              layer->moving_mean[j] = 0.0f;
+              layer->moving_variance[j] = 1.0f;
+            }
+          break;
+        default:
+          break;
+        }
+    }
+  return model;
+}
+
+ConvolveModel *
+convolve_model_copy (const ConvolveModel *model, int max_batch, GError **error)
+{
+  ConvolveModel *copy;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  copy = model_build (model->spec, &model->input, max_batch, error);
+  if (copy == NULL)
+    return NULL;
+  memcpy (copy->params, model->params, sizeof (float) * model->n_params);
+  memcpy (copy->state, model->state, sizeof (float) * model->n_state);
+  copy->rng = model->rng;
+  return copy;
+}
+
+static gboolean
+same_architecture (const ConvolveModel *a, const ConvolveModel *b)
+{
+  if (a->n_layers != b->n_layers || a->n_params != b->n_params || a->n_state != b->n_state
+      || a->input.c != b->input.c || a->input.h != b->input.h || a->input.w != b->input.w)
+    return FALSE;
+  for (int i = 0; i < a->n_layers; i++)
+    {
+      const ConvolveLayerSpec *x = &a->layers[i].spec, *y = &b->layers[i].spec;
+
+      if (x->kind != y->kind || x->units != y->units || x->kernel_size != y->kernel_size
+          || x->padding != y->padding || x->activation != y->activation || x->rate != y->rate)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+convolve_model_copy_weights (ConvolveModel *dest, const ConvolveModel *src, GError **error)
+{
+  g_return_val_if_fail (dest != NULL, FALSE);
+  g_return_val_if_fail (src != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!same_architecture (dest, src))
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
+                   _("Cannot copy weights between models with different layers or input shapes"));
+      return FALSE;
+    }
+  if (dest == src)
+    return TRUE;
+  memcpy (dest->params, src->params, sizeof (float) * src->n_params);
+  memcpy (dest->state, src->state, sizeof (float) * src->n_state);
+  return TRUE;
+}
+
+void
+convolve_model_free (ConvolveModel *model)
+{
+  if (model == NULL)
+    return;
+  for (int i = 0; i < model->n_tensors; i++)
+    g_free ((char *) model->tensors[i].name);
+  g_free (model->tensors);
+  if (model->layers != NULL)
+    for (int i = 0; i < model->n_layers; i++)
+      g_free (model->layers[i].name);
+  g_free (model->layers);
+  free (model->params);
+  free (model->grads);
+  free (model->state);
+  free (model->workspace);
+  free (model->arena);
+  convolve_model_spec_free (model->spec);
+  g_free (model);
+}
+
+/* --- accessors ---------------------------------------------------------- */
+
+const ConvolveModelSpec *
+convolve_model_get_spec (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->spec;
+}
+
+ConvolveShape
+convolve_model_get_input (const ConvolveModel *model)
+{
+  ConvolveShape none = { 0, 0, 0 };
+
+  g_return_val_if_fail (model != NULL, none);
+  return model->input;
+}
+
+int
+convolve_model_get_max_batch (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->max_batch;
+}
+
+int
+convolve_model_get_n_classes (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->n_classes;
+}
+
+ConvolveRng *
+convolve_model_get_rng (ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return &model->rng;
+}
+
+int
+convolve_model_get_n_layers (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->n_layers;
+}
+
+const ConvolveLayerInfo *
+convolve_model_get_layer (const ConvolveModel *model, int index)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (index >= 0 && index < model->n_layers, NULL);
+  return &model->layers[index].info;
+}
+
+gsize
+convolve_model_get_n_trainable (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->n_params;
+}
+
+gsize
+convolve_model_get_n_non_trainable (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->n_state;
+}
+
+float *
+convolve_model_get_params (ConvolveModel *model, gsize *n_params)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  if (n_params != NULL)
+    *n_params = model->n_params;
+  return model->params;
+}
+
+float *
+convolve_model_get_grads (ConvolveModel *model, gsize *n_params)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  if (n_params != NULL)
+    *n_params = model->n_params;
+  return model->grads;
+}
+
+float *
+convolve_model_get_state (ConvolveModel *model, gsize *n_state)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  if (n_state != NULL)
+    *n_state = model->n_state;
+  return model->state;
+}
+
+int
+convolve_model_get_n_tensors (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->n_tensors;
+}
+
+const ConvolveTensorInfo *
+convolve_model_get_tensor (const ConvolveModel *model, int index)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (index >= 0 && index < model->n_tensors, NULL);
+  return &model->tensors[index];
+}
+
+const ConvolveTensorInfo *
+convolve_model_find_tensor (const ConvolveModel *model, const char *name)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  for (int i = 0; i < model->n_tensors; i++)
+    if (strcmp (model->tensors[i].name, name) == 0)
+      return &model->tensors[i];
+  return NULL;
+}
+
+/* --- forward, loss, backward -------------------------------------------- */
+
+static void
+layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean training)
+{
+  const ConvolveShape *in = &layer->in_shape;
+  gsize n_out = (gsize) batch * layer->out_size;
+
+  switch (layer->spec.kind)
+    {
+    case CONVOLVE_LAYER_CONV2D:
+      convolve_conv2d_forward (layer->out, model->workspace, layer->in, layer->kernel, layer->bias,
+                               batch, in->c, in->h, in->w, layer->spec.units,
+                               layer->spec.kernel_size, layer->spec.padding,
+                               layer->spec.activation);
+      break;
+    case CONVOLVE_LAYER_BATCH_NORM:
+      if (training)
+        convolve_batchnorm_forward_train (layer->out, layer->cache, layer->invstd,
+                                          layer->moving_mean, layer->moving_variance,
+                                          layer->in, layer->gamma, layer->beta,
+                                          batch, in->c, in->h * in->w,
+                                          CONVOLVE_BATCHNORM_MOMENTUM, CONVOLVE_BATCHNORM_EPSILON);
+      else
+        convolve_batchnorm_forward_infer (layer->out, layer->in, layer->gamma, layer->beta,
+                                          layer->moving_mean, layer->moving_variance,
+                                          batch, in->c, in->h * in->w, CONVOLVE_BATCHNORM_EPSILON);
+      break;
+    case CONVOLVE_LAYER_MAX_POOL:
+      convolve_maxpool_forward (layer->out, layer->argmax, layer->in,
+                                batch, in->c, in->h, in->w, layer->spec.kernel_size);
+      break;
+    case CONVOLVE_LAYER_FLATTEN:
+      break;
+    case CONVOLVE_LAYER_DENSE:
+      convolve_dense_forward (layer->out, layer->in, layer->kernel, layer->bias,
+                              batch, in->c, layer->spec.units,
+                              layer->spec.activation == CONVOLVE_ACTIVATION_RELU
+                                ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR);
+      break;
+    case CONVOLVE_LAYER_DROPOUT:
+      if (training && layer->spec.rate > 0.0f)
+        convolve_dropout_forward (layer->out, layer->cache, layer->in, n_out,
+                                  layer->spec.rate, &model->rng);
+      else
+        memcpy (layer->out, layer->in, sizeof (float) * n_out);
+      break;
+    case CONVOLVE_LAYER_RELU:
+      convolve_relu_forward (layer->out, layer->in, n_out);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+layer_backward (ConvolveModel *model, ConvolveLayer *layer, int batch)
+{
+  const ConvolveShape *in = &layer->in_shape;
+  gsize n_out = (gsize) batch * layer->out_size;
+
+  switch (layer->spec.kind)
+    {
+    case CONVOLVE_LAYER_CONV2D:
+      convolve_conv2d_backward (layer->din, layer->dkernel, layer->dbias, model->workspace,
+                                layer->dout, layer->out, layer->in, layer->kernel,
+                                batch, in->c, in->h, in->w, layer->spec.units,
+                                layer->spec.kernel_size, layer->spec.padding,
+                                layer->spec.activation);
+      break;
+    case CONVOLVE_LAYER_BATCH_NORM:
+      convolve_batchnorm_backward (layer->din, layer->dgamma, layer->dbeta,
+                                   layer->dout, layer->cache, layer->invstd, layer->gamma,
+                                   batch, in->c, in->h * in->w);
+      break;
+    case CONVOLVE_LAYER_MAX_POOL:
+      if (layer->din != NULL)
+        convolve_maxpool_backward (layer->din, layer->dout, layer->argmax,
+                                   batch, in->c, in->h, in->w, layer->spec.kernel_size);
+      break;
+    case CONVOLVE_LAYER_FLATTEN:
+      break;
+    case CONVOLVE_LAYER_DENSE:
+      convolve_dense_backward (layer->din, layer->dkernel, layer->dbias,
+                               layer->dout, layer->out, layer->in, layer->kernel,
+                               batch, in->c, layer->spec.units,
+                               layer->spec.activation == CONVOLVE_ACTIVATION_RELU
+                                 ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR);
+      break;
+    case CONVOLVE_LAYER_DROPOUT:
+      if (layer->din == NULL)
+        break;
+      if (layer->spec.rate > 0.0f)
+        convolve_dropout_backward (layer->din, layer->dout, layer->cache, n_out);
+      else
+        memcpy (layer->din, layer->dout, sizeof (float) * n_out);
+      break;
+    case CONVOLVE_LAYER_RELU:
+      if (layer->din != NULL)
+        convolve_relu_backward (layer->din, layer->dout, layer->out, n_out);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+check_batch (const ConvolveModel *model, const float *x, int batch, GError **error)
+{
+  if (x == NULL)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("No input images were given"));
+      return FALSE;
+    }
+  if (batch < 1 || batch > model->max_batch)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("A batch of %d images does not fit this model (1 to %d)"),
+                   batch, model->max_batch);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+convolve_model_check_labels (const ConvolveModel *model, const int32_t *labels, int batch,
+                             GError **error)
+{
+  if (labels == NULL)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("No labels were given"));
+      return FALSE;
+    }
+  for (int n = 0; n < batch; n++)
+    if (labels[n] < 0 || labels[n] >= model->n_classes)
+      {
+        g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                     _("Label %d of image %d is out of range: the model has %d classes"),
+                     (int) labels[n], n, model->n_classes);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
+convolve_model_forward (ConvolveModel *model,
+                        const float   *x,
+                        int            batch,
+                        gboolean       training,
+                        GError       **error)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_batch (model, x, batch, error))
+    return FALSE;
+
+  /* The input is copied so the backward pass does not depend on the
+   * caller keeping its buffer alive. */
+  if (x != model->input_buffer)
+    memcpy (model->input_buffer, x, sizeof (float) * (gsize) batch * model->layers[0].in_size);
+  for (int i = 0; i < model->n_layers; i++)
+    layer_forward (model, &model->layers[i], batch, training);
+
+  model->batch = batch;
+  model->training = training;
+  model->have_loss = FALSE;
+  return TRUE;
+}
+
+const float *
+convolve_model_get_logits (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return model->layers[model->n_layers - 1].out;
+}
+
+float
+convolve_model_loss (ConvolveModel *model,
+                     const int32_t *labels,
+                     int           *n_correct)
+{
+  ConvolveLayer *last;
+  float loss;
+
+  g_return_val_if_fail (model != NULL, NAN);
+  g_return_val_if_fail (model->batch > 0, NAN);
+  g_return_val_if_fail (convolve_model_check_labels (model, labels, model->batch, NULL), NAN);
+
+  last = &model->layers[model->n_layers - 1];
+  loss = convolve_softmax_cross_entropy (last->dout, NULL, n_correct, NULL,
+                                         last->out, labels, model->batch, model->n_classes);
+  model->have_loss = TRUE;
+  return loss;
+}
+
+void
+convolve_model_backward (ConvolveModel *model)
+{
+  g_return_if_fail (model != NULL);
+  g_return_if_fail (model->batch > 0 && model->training && model->have_loss);
+
+  for (int i = model->n_layers - 1; i >= 0; i--)
+    layer_backward (model, &model->layers[i], model->batch);
+  model->have_loss = FALSE; /* the dout buffers are consumed */
+}
+
+gboolean
+convolve_model_predict (ConvolveModel *model,
+                        const float   *x,
+                        int            batch,
+                        float         *probabilities,
+                        GError       **error)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (probabilities == NULL)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("No buffer was given for the probabilities"));
+      return FALSE;
+    }
+  if (!convolve_model_forward (model, x, batch, FALSE, error))
+    return FALSE;
+  convolve_softmax (probabilities, model->layers[model->n_layers - 1].out,
+                    batch, model->n_classes);
+  return TRUE;
+}
+
+gboolean
+convolve_model_evaluate (ConvolveModel *model,
+                         const float   *x,
+                         const int32_t *labels,
+                         int            batch,
+                         double        *loss_sum,
+                         int           *n_correct,
+                         int32_t       *predictions,
+                         GError       **error)
+{
+  int hits = 0;
+  float mean;
+
+  g_return_val_if_fail (model != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_batch (model, x, batch, error))
+    return FALSE;
+  if (!convolve_model_check_labels (model, labels, batch, error))
+    return FALSE;
+  if (!convolve_model_forward (model, x, batch, FALSE, error))
+    return FALSE;
+
+  mean = convolve_softmax_cross_entropy (NULL, NULL, &hits, predictions,
+                                         model->layers[model->n_layers - 1].out, labels,
+                                         batch, model->n_classes);
+  if (loss_sum != NULL)
+    *loss_sum += (double) mean * batch;
+  if (n_correct != NULL)
+    *n_correct += hits;
+  return TRUE;
+}
+
+/* --- summary ------------------------------------------------------------ */
+
+/* 8400906 -> "8,400,906" */
+static char *
+format_count (gsize n)
+{
+  char digits[32];
+  GString *out = g_string_new (NULL);
+  int len;
+
+  len = g_snprintf (digits, sizeof digits, "%" G_GSIZE_FORMAT, n);
+  for (int i = 0; i < len; i++)
+    {
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, digits[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Keras prints shapes channels-last: (None, H, W, C). */
+static char *
+format_shape (const ConvolveLayerInfo *info)
+{
+  if (info->rank == 3)
+    return g_strdup_printf ("(None, %d, %d, %d)", info->shape[1], info->shape[2], info->shape[0]);
+  return g_strdup_printf ("(None, %d)", info->shape[0]);
+}
+
+static void
+append_padded (GString *out, const char *text, int width)
+{
+  int len = (int) g_utf8_strlen (text, -1);
+
+  g_string_append (out, text);
+  for (int i = len; i < width; i++)
+    g_string_append_c (out, ' ');
+}
+
+static void
+append_rule (GString *out, char ch, int width)
+{
+  for (int i = 0; i < width; i++)
+    g_string_append_c (out, ch);
+  g_string_append_c (out, '\n');
+}
+
+char *
+convolve_model_summary (const ConvolveModel *model)
+{
+  GString *out;
+  int name_w, shape_w, param_w;
+  int width;
+  g_autofree char *total = NULL, *trainable = NULL, *non_trainable = NULL;
+  const char *header_layer = _("Layer (type)");
+  const char *header_shape = _("Output Shape");
+  const char *header_params = _("Param #");
+
+  g_return_val_if_fail (model != NULL, NULL);
+
+  name_w = (int) g_utf8_strlen (header_layer, -1);
+  shape_w = (int) g_utf8_strlen (header_shape, -1);
+  param_w = (int) g_utf8_strlen (header_params, -1);
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      const ConvolveLayerInfo *info = &model->layers[i].info;
+      g_autofree char *shape = format_shape (info);
+      g_autofree char *count = format_count (info->n_trainable + info->n_non_trainable);
+      int len = (int) (strlen (info->name) + strlen (info->type_name) + 3);
+
+      name_w = MAX (name_w, len);
+      shape_w = MAX (shape_w, (int) strlen (shape));
+      param_w = MAX (param_w, (int) strlen (count));
+    }
+  name_w += 3;
+  shape_w += 3;
+  width = 1 + name_w + shape_w + param_w + 1;
+
+  out = g_string_new ("Model: \"sequential\"\n");
+  append_rule (out, '_', width);
+  g_string_append_c (out, ' ');
+  append_padded (out, header_layer, name_w);
+  append_padded (out, header_shape, shape_w);
+  append_padded (out, header_params, param_w + 1);
+  g_string_append_c (out, '\n');
+  append_rule (out, '=', width);
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      const ConvolveLayerInfo *info = &model->layers[i].info;
+      g_autofree char *label = g_strdup_printf ("%s (%s)", info->name, info->type_name);
+      g_autofree char *shape = format_shape (info);
+      g_autofree char *count = format_count (info->n_trainable + info->n_non_trainable);
+
+      g_string_append_c (out, ' ');
+      append_padded (out, label, name_w);
+      append_padded (out, shape, shape_w);
+      g_string_append (out, count);
+      g_string_append_c (out, '\n');
+      if (i + 1 < model->n_layers)
+        g_string_append_c (out, '\n');
+    }
+  append_rule (out, '=', width);
+
+  total = format_count (model->n_params + model->n_state);
+  trainable = format_count (model->n_params);
+  non_trainable = format_count (model->n_state);
+  g_string_append_printf (out, _("Total params: %s"), total);
+  g_string_append_c (out, '\n');
+  g_string_append_printf (out, _("Trainable params: %s"), trainable);
+  g_string_append_c (out, '\n');
+  g_string_append_printf (out, _("Non-trainable params: %s"), non_trainable);
+  g_string_append_c (out, '\n');
+  append_rule (out, '_', width);
+  return g_string_free (out, FALSE);
+}
+
+/* --- threads ------------------------------------------------------------ */
+
+void
+convolve_engine_set_threads (int n_threads)
+{
+  g_return_if_fail (n_threads >= 1);
+  openblas_set_num_threads (n_threads);
+}
+
+int
+convolve_engine_get_threads (void)
+{
+  return openblas_get_num_threads ();
+}

@@ -1,0 +1,10 @@
+/* convolve-train.h: everything the train layer offers.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "convolve-train-error.h"
+#include "convolve-history.h"
+#include "convolve-evaluation.h"
+#include "convolve-trainer.h"

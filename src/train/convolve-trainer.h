@@ -1,0 +1,212 @@
+/* convolve-trainer.h: fitting a model on its own thread, with progress
+ * snapshots, pause/resume/stop, weight snapshots and exact checkpoints.
+ *
+ * Threads. convolve_trainer_start() spawns one thread ("convolve-trainer")
+ * that owns the model and optimizer until it ends; nothing else touches
+ * them. Every other call here is safe from any thread. The thread sets the
+ * OpenBLAS thread count from the config (0: all cores), which is global to
+ * the process. The UI stays responsive because all heavy work (batches,
+ * backward passes, validation) runs on that thread and the main thread only
+ * receives small immutable ConvolveProgress snapshots:
+ *
+ * - the "progress" signal is emitted on the GMainContext that was the
+ *   thread-default one when convolve_trainer_start() was called. Emissions
+ *   are coalesced (at most one is pending; it carries the latest snapshot)
+ *   and rate-limited to config.progress_interval_ms, except that state
+ *   changes and epoch ends are always delivered. The main loop never waits
+ *   for the trainer and is never flooded.
+ * - convolve_trainer_get_progress() returns the latest snapshot at any time.
+ *
+ * Control. pause(), resume() and stop() take effect between two optimizer
+ * steps, so within one batch; the model is always left consistent (never
+ * half-updated). stop() also cancels a running end-of-epoch validation.
+ *
+ * Fit. config.epochs plain epochs, then config.augment_epochs augmented
+ * ones (the tutorial's 5 + 2). Every epoch uses a fresh permutation derived
+ * from (seed, epoch); the last partial batch is included, as Keras does.
+ * loss and accuracy are Keras-style running means over the epoch so far;
+ * after each epoch the test set (if any) is evaluated in inference mode
+ * (config.eval_batch_size images at a time, on a private model copy).
+ * Augmentation draws from an RNG derived from (seed, global step), Dropout
+ * from the model's own RNG; so a run is a pure function of the seed, and a
+ * checkpoint (model, optimizer, position, running sums, history) resumes it
+ * bit for bit.
+ *
+ * Weights for prediction. Every config.snapshot_every_steps steps and at
+ * each epoch end the trainer publishes a copy of its weights;
+ * convolve_trainer_get_weights_snapshot() returns a private model built
+ * from the latest one (progress->weights_version says when it changed).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "convolve-engine.h"
+#include "convolve-dataset.h"
+#include "convolve-history.h"
+#include "convolve-train-error.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int                   epochs;               /* plain epochs: 5 */
+  int                   augment_epochs;       /* augmented epochs after them: 0 (the app uses 2) */
+  int                   batch_size;           /* 32 */
+  ConvolveOptimizerKind optimizer;            /* Adam */
+  float                 learning_rate;        /* 1e-3 */
+  guint64               seed;                 /* 0; model init is the caller's, see convolve_trainer_new */
+  int                   threads;              /* OpenBLAS threads; 0: all cores */
+  guint                 train_limit;          /* 0: all training images, else only the first N */
+  int                   eval_batch_size;      /* validation batch: 256 */
+  int                   snapshot_every_steps; /* publish weights every N steps (200), 0: epoch ends only */
+  int                   progress_interval_ms; /* minimum gap between progress emissions: 100 */
+  ConvolveAugment       augment;              /* the tutorial's: shifts 0.1, horizontal flip */
+} ConvolveTrainConfig;
+
+/* The defaults above. */
+void     convolve_train_config_init     (ConvolveTrainConfig       *config);
+/* CONVOLVE_TRAIN_ERROR_INVALID_CONFIG naming the bad field. */
+gboolean convolve_train_config_validate (const ConvolveTrainConfig *config,
+                                         GError                   **error);
+
+typedef enum {
+  CONVOLVE_TRAINER_IDLE,       /* created, not started */
+  CONVOLVE_TRAINER_RUNNING,
+  CONVOLVE_TRAINER_PAUSED,
+  CONVOLVE_TRAINER_STOPPING,   /* stop() was called; ends after the current batch */
+  CONVOLVE_TRAINER_FINISHED,   /* every epoch done */
+  CONVOLVE_TRAINER_FAILED,     /* progress->error says why */
+  CONVOLVE_TRAINER_CANCELLED,  /* stopped before the end; the model is consistent */
+} ConvolveTrainerState;
+
+#define CONVOLVE_TYPE_TRAINER_STATE (convolve_trainer_state_get_type ())
+GType convolve_trainer_state_get_type (void) G_GNUC_CONST;
+
+/* TRUE for FINISHED, FAILED and CANCELLED. */
+gboolean convolve_trainer_state_is_final (ConvolveTrainerState state);
+
+/* An immutable, atomically reference-counted snapshot. Read the fields
+ * directly; never modify them. */
+typedef struct {
+  ConvolveTrainerState state;
+  int              epoch;              /* 1-based: the running epoch, or the last one when final; 0 before the first */
+  int              epochs_total;       /* epochs + augment_epochs */
+  gboolean         augmented;          /* this epoch is augmented */
+  int              step;               /* steps done in this epoch */
+  int              steps_per_epoch;
+  gint64           global_step;        /* steps done in the whole run */
+  gint64           total_steps;        /* steps_per_epoch * epochs_total */
+  double           loss;               /* running means over this epoch (NaN before its first step) */
+  double           accuracy;
+  double           images_per_second;  /* this epoch, pauses excluded (0 before its first step) */
+  double           eta_epoch_seconds;  /* estimates; -1 when unknown */
+  double           eta_total_seconds;
+  double           elapsed_seconds;    /* whole run, pauses excluded */
+  gboolean         validating;         /* evaluating the test set after an epoch */
+  gboolean         has_validation;     /* val_* below are set */
+  double           val_loss;           /* last finished epoch's */
+  double           val_accuracy;
+  guint64          weights_version;    /* bumped whenever weights are published */
+  ConvolveHistory *history;            /* shared with the trainer, append-only */
+  guint            history_n_steps;    /* the consistent prefix of history at this snapshot */
+  guint            history_n_epochs;
+  GError          *error;              /* FAILED only, else NULL */
+} ConvolveProgress;
+
+#define CONVOLVE_TYPE_PROGRESS (convolve_progress_get_type ())
+GType             convolve_progress_get_type (void) G_GNUC_CONST;
+ConvolveProgress *convolve_progress_ref      (ConvolveProgress *progress);
+void              convolve_progress_unref    (ConvolveProgress *progress);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveProgress, convolve_progress_unref)
+
+#define CONVOLVE_TYPE_TRAINER (convolve_trainer_get_type ())
+G_DECLARE_FINAL_TYPE (ConvolveTrainer, convolve_trainer, CONVOLVE, TRAINER, GObject)
+
+/* Takes ownership of model and optimizer (nullable: a new one from config).
+ * If the model's max_batch is below config->batch_size the trainer uses a
+ * resized copy. train and test (nullable) are referenced. Fails with
+ * CONVOLVE_TRAIN_ERROR_MISMATCH when the datasets' shape or class count do
+ * not fit the model, INVALID_CONFIG for a bad config; on failure model and
+ * optimizer are freed. */
+ConvolveTrainer *convolve_trainer_new (ConvolveModel             *model,
+                                       ConvolveOptimizer         *optimizer,
+                                       ConvolveDataset           *train,
+                                       ConvolveDataset           *test,
+                                       const ConvolveTrainConfig *config,
+                                       GError                   **error);
+
+/* Continues the run saved by convolve_trainer_save (..., TRUE, ...) with
+ * its own config (change it with convolve_trainer_set_config before
+ * starting). CONVOLVE_TRAIN_ERROR_CHECKPOINT for a plain model file or
+ * damaged trainer metadata; engine errors for a damaged file. */
+ConvolveTrainer *convolve_trainer_new_from_checkpoint (const char       *path,
+                                                       ConvolveDataset  *train,
+                                                       ConvolveDataset  *test,
+                                                       GError          **error);
+
+const ConvolveTrainConfig *convolve_trainer_get_config (ConvolveTrainer *trainer);
+/* Only before start (else CONVOLVE_TRAIN_ERROR_BUSY). Changing batch_size,
+ * seed, train_limit or the optimizer after a resume continues the run but no
+ * longer reproduces an uninterrupted one. */
+gboolean convolve_trainer_set_config          (ConvolveTrainer           *trainer,
+                                               const ConvolveTrainConfig *config,
+                                               GError                   **error);
+/* Saved as a checkpoint (with optimizer) after each epoch, atomically;
+ * NULL: none. A failed save fails the run. Only before start. */
+gboolean convolve_trainer_set_checkpoint_path (ConvolveTrainer *trainer,
+                                               const char      *path,
+                                               GError         **error);
+
+/* Spawns the trainer thread. Only once (else CONVOLVE_TRAIN_ERROR_BUSY). */
+gboolean convolve_trainer_start  (ConvolveTrainer *trainer,
+                                  GError         **error);
+void     convolve_trainer_pause  (ConvolveTrainer *trainer);
+void     convolve_trainer_resume (ConvolveTrainer *trainer);
+void     convolve_trainer_stop   (ConvolveTrainer *trainer);
+/* Blocks until the thread has ended (returns at once if it never started).
+ * FALSE with the run's error when it FAILED; TRUE when FINISHED or
+ * CANCELLED. Do not call it on the main thread while the run is going. */
+gboolean convolve_trainer_join   (ConvolveTrainer *trainer,
+                                  GError         **error);
+
+ConvolveTrainerState convolve_trainer_get_state    (ConvolveTrainer *trainer);
+/* The latest snapshot (transfer full). */
+ConvolveProgress    *convolve_trainer_get_progress (ConvolveTrainer *trainer);
+/* Shared, append-only (transfer none; valid while the trainer lives). */
+ConvolveHistory     *convolve_trainer_get_history  (ConvolveTrainer *trainer);
+const char * const  *convolve_trainer_get_class_names (ConvolveTrainer *trainer);
+
+/* A new model (caller owns it) with the latest published weights, sized
+ * for max_batch images; any thread, any state. */
+ConvolveModel *convolve_trainer_get_weights_snapshot (ConvolveTrainer *trainer,
+                                                      int              max_batch,
+                                                      GError         **error);
+
+/* Saves the model (with_optimizer: a checkpoint holding the optimizer, the
+ * position in the run, the config and the history) atomically. Any thread,
+ * any state: while running it waits for the current step to end (at most
+ * one batch) and saves between two steps. The metadata records the dataset
+ * name, class names and input scaling. */
+gboolean convolve_trainer_save        (ConvolveTrainer *trainer,
+                                       const char      *path,
+                                       gboolean         with_optimizer,
+                                       GError         **error);
+/* The same on a worker thread, for the main thread. */
+void     convolve_trainer_save_async  (ConvolveTrainer     *trainer,
+                                       const char          *path,
+                                       gboolean             with_optimizer,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data);
+gboolean convolve_trainer_save_finish (ConvolveTrainer     *trainer,
+                                       GAsyncResult        *result,
+                                       GError             **error);
+
+/* Signals:
+ * "progress" (ConvolveTrainer *trainer, ConvolveProgress *progress):
+ *   on the start() context, coalesced, see above. The final snapshot
+ *   (FINISHED, FAILED or CANCELLED) is always delivered. */
+
+G_END_DECLS
