@@ -17,10 +17,9 @@
 #define LEGEND_SWATCH    18.0
 #define LEGEND_GAP       16.0
 
-/* Data space to pixels, for one column of the decimated form of a series. */
+/* The points of a series that fall in one pixel column, in data space. */
 typedef struct {
-  double first;
-  double last;
+  double first;  /* NAN: no point falls in this column */
   double lo;
   double hi;
 } PlotColumn;
@@ -618,7 +617,6 @@ plot_series_decimate (PlotSeries       *series,
           column->lo = MIN (column->lo, y);
           column->hi = MAX (column->hi, y);
         }
-      column->last = y;
     }
 
   cache->serial = series->serial;
@@ -658,22 +656,42 @@ draw_series_line (cairo_t          *cr,
   else
     {
       const PlotColumn *columns = plot_series_decimate (series, smoothed, layout, n_columns);
+      double half = cairo_get_line_width (cr) / 2.0;
 
+      /* A polyline through the middle of each column's min..max, plus a
+       * filled bar over min..max where that is taller than the line.
+       * Stroking the classic first/min/max/last zigzag instead makes
+       * cairo's stroker slow (~100 ms) on its thousands of overlapping
+       * segments; this costs a few ms and looks the same. */
       for (int c = 0; c < n_columns; c++)
         {
           double px = layout->area.x + c + 0.5;
+          double y_mid;
 
           if (isnan (columns[c].first))
             continue;
+          y_mid = layout_y_to_pixel (layout, (columns[c].lo + columns[c].hi) / 2.0);
           if (pen_down)
-            cairo_line_to (cr, px, layout_y_to_pixel (layout, columns[c].first));
+            cairo_line_to (cr, px, y_mid);
           else
-            cairo_move_to (cr, px, layout_y_to_pixel (layout, columns[c].first));
+            cairo_move_to (cr, px, y_mid);
           pen_down = TRUE;
-          cairo_line_to (cr, px, layout_y_to_pixel (layout, columns[c].lo));
-          cairo_line_to (cr, px, layout_y_to_pixel (layout, columns[c].hi));
-          cairo_line_to (cr, px, layout_y_to_pixel (layout, columns[c].last));
         }
+      cairo_stroke (cr);
+
+      for (int c = 0; c < n_columns; c++)
+        {
+          double top, bottom;
+
+          if (isnan (columns[c].first))
+            continue;
+          top = layout_y_to_pixel (layout, columns[c].hi) - half;
+          bottom = layout_y_to_pixel (layout, columns[c].lo) + half;
+          if (bottom - top > 2.0 * half + 0.5)
+            cairo_rectangle (cr, layout->area.x + c + 0.5 - half, top, 2.0 * half, bottom - top);
+        }
+      cairo_fill (cr);
+      return;
     }
   cairo_stroke (cr);
 }

@@ -76,6 +76,11 @@ struct _ConvolveWindow
 };
 
 /* convolve-window.c */
+/* Background work keeps only a weak reference to the window: a result
+ * that arrives after the window is gone is dropped. steal frees the
+ * GWeakRef and returns a strong reference or NULL. */
+GWeakRef *convolve_weak_ref_new             (gpointer        object);
+gpointer  convolve_weak_ref_steal           (GWeakRef       *ref);
 void     convolve_window_update_actions     (ConvolveWindow *self);
 void     convolve_window_update_title       (ConvolveWindow *self);
 /* Installs model (owned) as the current one, sized for prediction; drops

@@ -21,6 +21,14 @@ ConvolveWindow *convolve_window_new          (ConvolveApplication *application);
 void            convolve_window_open_dataset (ConvolveWindow *self,
                                               const char     *folder);
 
+/* Model files, off the main thread; the outcome is a toast. Open checks
+ * that the model fits the dataset; Save writes the current weights (while
+ * training: between two steps) atomically. */
+void            convolve_window_open_model   (ConvolveWindow *self,
+                                              GFile          *file);
+void            convolve_window_save_model   (ConvolveWindow *self,
+                                              GFile          *file);
+
 /* Shows one toast; message is already translated. */
 void            convolve_window_show_error   (ConvolveWindow *self,
                                               const char     *message);

@@ -19,6 +19,10 @@ static const Command commands[] = {
   /* keep in the order of the help text */
   { "summary",  convolve_cli_summary,  N_("Print the model's layers and parameter counts") },
   { "bench",    convolve_cli_bench,    N_("Measure training and prediction speed") },
+  { "train",    convolve_cli_train,    N_("Train a model on a dataset") },
+  { "evaluate", convolve_cli_evaluate, N_("Measure a saved model on a dataset’s test set") },
+  { "predict",  convolve_cli_predict,  N_("Print the most probable classes of image files") },
+  { "download", convolve_cli_download, N_("Download CIFAR-10 into Convolve's data folder") },
 };
 
 int

@@ -81,6 +81,11 @@ void convolve_augment_draw (const ConvolveAugment *augment,
 /* Layout detection from file names and sizes (no file is read). */
 gboolean convolve_dataset_detect_kind (const char          *dir,
                                        ConvolveDatasetKind *kind);
+/* The IDX file prefix-suffix in dir (also spelt prefix.suffix, raw or
+ * .gz), or NULL. */
+char *convolve_idx_find_file (const char *dir,
+                              const char *prefix,
+                              const char *suffix);
 /* TRUE when a path looks like Fashion-MNIST rather than MNIST. */
 gboolean convolve_idx_path_is_fashion (const char *dir);
 

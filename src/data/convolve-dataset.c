@@ -342,9 +342,18 @@ convolve_data_propagate_io_error (GError     **dest,
   if (path != NULL)
     {
       display = g_filename_display_name (path);
-      /* TRANSLATORS: the first %s is a file, the second the system's reason */
-      g_set_error (dest, CONVOLVE_DATA_ERROR, code, _("Could not read “%s”: %s"),
-                   display, source->message);
+      if (code == CONVOLVE_DATA_ERROR_TRUNCATED)
+        /* TRANSLATORS: a file name, then the system's reason */
+        g_set_error (dest, CONVOLVE_DATA_ERROR, code, _("“%s” ends early (%s)"),
+                     display, source->message);
+      else if (code == CONVOLVE_DATA_ERROR_FORMAT)
+        /* TRANSLATORS: a file name, then the system's reason */
+        g_set_error (dest, CONVOLVE_DATA_ERROR, code, _("“%s” is damaged (%s)"),
+                     display, source->message);
+      else
+        /* TRANSLATORS: a file name, then the system's reason */
+        g_set_error (dest, CONVOLVE_DATA_ERROR, code, _("Could not read “%s”: %s"),
+                     display, source->message);
     }
   else
     {

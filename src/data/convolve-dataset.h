@@ -58,8 +58,8 @@ guint8              *convolve_dataset_get_labels_mutable (ConvolveDataset *datas
 
 /* Augmentation as Keras ImageDataGenerator(width_shift_range,
  * height_shift_range, horizontal_flip): shifts drawn uniformly in
- * +-range*size, bilinear interpolation, 'nearest' edge fill; flip with
- * probability 0.5. */
+ * +-range*size (a range of 1 or more counts pixels, as in Keras), bilinear
+ * interpolation, 'nearest' edge fill; flip with probability 0.5. */
 typedef struct {
   float    width_shift_range;   /* 0.1 */
   float    height_shift_range;  /* 0.1 */
@@ -69,7 +69,9 @@ typedef struct {
 void convolve_augment_init_tutorial (ConvolveAugment *augment);
 /* Shift one planar c x h x w float image by (dx, dy) pixels (image content
  * moves right/down for positive values) with bilinear interpolation and
- * nearest fill, then flip it horizontally if asked. in != out. */
+ * nearest fill, then flip it horizontally if asked. in != out.
+ * That is out[y][x] = in[y - dy][x - dx]; Keras's tx (rows) and ty
+ * (columns) move the sampling coordinates instead: dx = -ty, dy = -tx. */
 void convolve_augment_apply (const float *in, float *out, int c, int h, int w,
                              float dx, float dy, gboolean flip);
 

@@ -9,8 +9,8 @@
  *
  * The ".part" file is kept after a cancel, a lost connection or a full disk,
  * and the next download of the same archive (same expected MD5) resumes it
- * with an HTTP Range request; it is removed after a checksum mismatch and
- * after success.
+ * with an HTTP Range request; it is removed after a checksum mismatch,
+ * after success, and when nothing was received.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -55,7 +55,8 @@ const char *convolve_download_phase_get_label (ConvolveDownloadPhase phase);
 G_DECLARE_FINAL_TYPE (ConvolveDownload, convolve_download, CONVOLVE, DOWNLOAD, GObject)
 
 /* data_dir (nullable) is the folder that receives CONVOLVE_CIFAR10_FOLDER;
- * NULL means convolve_data_dir(). It is created when missing. */
+ * NULL means convolve_data_dir(); a relative one is taken from the current
+ * folder. It is created when missing. */
 ConvolveDownload *convolve_download_new               (const char       *data_dir);
 
 const char       *convolve_download_get_data_dir      (ConvolveDownload *self);
@@ -84,7 +85,7 @@ void              convolve_download_set_retries       (ConvolveDownload *self,
  * Setting it is meant for tests (e.g. /dev/full to meet a full disk while
  * writing). A part path that is not a regular file is never truncated nor
  * deleted. */
-const char       *convolve_download_get_part_path     (ConvolveDownload *self);
+char             *convolve_download_dup_part_path     (ConvolveDownload *self);
 void              convolve_download_set_part_path     (ConvolveDownload *self,
                                                        const char       *part_path);
 
@@ -99,9 +100,9 @@ gboolean          convolve_download_run               (ConvolveDownload         
 
 /* Runs the download on a worker thread. progress_func (nullable) is called
  * on the thread-default main context of the caller, and no longer once
- * cancellable is cancelled; progress_data_free (nullable) is called when it
- * will not be called again. callback runs on that context too. One run at a
- * time per object. */
+ * cancellable is cancelled; progress_data_free (nullable) is called on that
+ * context too, once no report is left, before callback. One run at a time
+ * per object (a second one fails with CONVOLVE_DATA_ERROR_IO). */
 void              convolve_download_run_async         (ConvolveDownload             *self,
                                                        GCancellable                 *cancellable,
                                                        ConvolveDownloadProgressFunc  progress_func,

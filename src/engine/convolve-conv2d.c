@@ -116,6 +116,7 @@ add_bias_activate (float *restrict out, float bias, size_t n, ConvolveActivation
 {
   if (activation == CONVOLVE_ACTIVATION_RELU)
     {
+#pragma omp simd
       for (size_t i = 0; i < n; i++)
         {
           float v = out[i] + bias;
@@ -156,6 +157,32 @@ convolve_conv2d_forward (float *out, float *workspace,
     }
 }
 
+/* Over one channel plane: the pre-activation gradient (in place) and its
+ * sum, for the bias. */
+static float
+plane_backward (float *restrict d, const float *restrict out, int n, ConvolveActivation activation)
+{
+  float s = 0.0f;
+
+  if (activation == CONVOLVE_ACTIVATION_RELU)
+    {
+#pragma omp simd reduction(+:s)
+      for (int i = 0; i < n; i++)
+        {
+          float v = out[i] > 0.0f ? d[i] : 0.0f;
+          d[i] = v;
+          s += v;
+        }
+    }
+  else
+    {
+#pragma omp simd reduction(+:s)
+      for (int i = 0; i < n; i++)
+        s += d[i];
+    }
+  return s;
+}
+
 void
 convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *workspace,
                           float *dout, const float *out,
@@ -168,28 +195,20 @@ convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *works
   int ow = convolve_conv2d_output_size (w, kernel_size, padding);
   int kdim = in_c * kernel_size * kernel_size;
   int spatial = oh * ow;
-  size_t total = (size_t) batch * out_c * spatial;
-
-  if (activation == CONVOLVE_ACTIVATION_RELU)
-    convolve_relu_backward (dout, dout, out, total);
 
   for (int oc = 0; oc < out_c; oc++)
     dbias[oc] = 0.0f;
-  for (int n = 0; n < batch; n++)
-    for (int oc = 0; oc < out_c; oc++)
-      {
-        const float *d = dout + ((size_t) n * out_c + oc) * spatial;
-        float s = 0.0f;
 
-        for (int p = 0; p < spatial; p++)
-          s += d[p];
-        dbias[oc] += s;
-      }
-
+  /* One image at a time, so its gradient is still in cache for the GEMMs. */
   for (int n = 0; n < batch; n++)
     {
       const float *image = in + (size_t) n * in_c * h * w;
-      const float *d = dout + (size_t) n * out_c * spatial;
+      float *d = dout + (size_t) n * out_c * spatial;
+      const float *o = out + (size_t) n * out_c * spatial;
+
+      for (int oc = 0; oc < out_c; oc++)
+        dbias[oc] += plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
+                                     spatial, activation);
 
       /* dkernel += d[out_c, spatial] x col^T[spatial, kdim] */
       im2col (workspace, image, in_c, h, w, kernel_size, pad, oh, ow);

@@ -54,9 +54,9 @@ void convolve_conv2d_forward_naive (float *out,
 /* --- BatchNormalization over channels ----------------------------------- */
 
 /* Training: normalises with the batch statistics (biased variance) and
- * updates the moving statistics. xhat (batch x channels x spatial) and
- * invstd (channels) are kept for the backward pass. */
-void convolve_batchnorm_forward_train (float *out, float *xhat, float *invstd,
+ * updates the moving statistics. mean and invstd (channels each) are kept
+ * for the backward pass, which also reads the input again. */
+void convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
                                        float *moving_mean, float *moving_variance,
                                        const float *in, const float *gamma, const float *beta,
                                        int batch, int channels, int spatial,
@@ -66,10 +66,11 @@ void convolve_batchnorm_forward_infer (float *out,
                                        const float *in, const float *gamma, const float *beta,
                                        const float *moving_mean, const float *moving_variance,
                                        int batch, int channels, int spatial, float epsilon);
-/* din may be NULL. dgamma and dbeta are overwritten. */
+/* din may be NULL. dgamma and dbeta are overwritten. in, mean and invstd
+ * are those of the training forward pass. */
 void convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
-                                  const float *dout, const float *xhat, const float *invstd,
-                                  const float *gamma,
+                                  const float *dout, const float *in,
+                                  const float *mean, const float *invstd, const float *gamma,
                                   int batch, int channels, int spatial);
 
 /* --- MaxPooling2D (pool x pool, stride pool, valid) --------------------- */

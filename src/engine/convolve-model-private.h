@@ -30,8 +30,9 @@ typedef struct {
   float   *din;     /* the previous layer's dout; NULL when not needed */
   float   *out;
   float   *dout;
-  float   *cache;   /* BatchNorm xhat, Dropout mask */
-  float   *invstd;  /* BatchNorm, per channel */
+  float   *cache;   /* Dropout mask */
+  float   *mean;    /* BatchNorm batch mean, per channel */
+  float   *invstd;  /* BatchNorm batch 1/std, per channel */
   int32_t *argmax;  /* MaxPooling2D */
 } ConvolveLayer;
 

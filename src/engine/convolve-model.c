@@ -334,10 +334,8 @@ plan_memory (ConvolveModel *model, GError **error)
       switch (layer->spec.kind)
         {
         case CONVOLVE_LAYER_BATCH_NORM:
-          cache_offset[i] = arena;                    /* xhat */
-          arena += out_n;
-          aux_offset[i] = arena;                      /* invstd */
-          arena += round_up ((gsize) layer->out_shape.c);
+          aux_offset[i] = arena;                      /* mean, invstd */
+          arena += 2 * round_up ((gsize) layer->out_shape.c);
           break;
         case CONVOLVE_LAYER_DROPOUT:
           cache_offset[i] = arena;                    /* mask */
@@ -385,8 +383,8 @@ plan_memory (ConvolveModel *model, GError **error)
       switch (layer->spec.kind)
         {
         case CONVOLVE_LAYER_BATCH_NORM:
-          layer->cache = model->arena + cache_offset[i];
-          layer->invstd = model->arena + aux_offset[i];
+          layer->mean = model->arena + aux_offset[i];
+          layer->invstd = layer->mean + round_up ((gsize) layer->out_shape.c);
           break;
         case CONVOLVE_LAYER_DROPOUT:
           layer->cache = model->arena + cache_offset[i];
@@ -729,7 +727,7 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
       break;
     case CONVOLVE_LAYER_BATCH_NORM:
       if (training)
-        convolve_batchnorm_forward_train (layer->out, layer->cache, layer->invstd,
+        convolve_batchnorm_forward_train (layer->out, layer->mean, layer->invstd,
                                           layer->moving_mean, layer->moving_variance,
                                           layer->in, layer->gamma, layer->beta,
                                           batch, in->c, in->h * in->w,
@@ -783,7 +781,8 @@ layer_backward (ConvolveModel *model, ConvolveLayer *layer, int batch)
       break;
     case CONVOLVE_LAYER_BATCH_NORM:
       convolve_batchnorm_backward (layer->din, layer->dgamma, layer->dbeta,
-                                   layer->dout, layer->cache, layer->invstd, layer->gamma,
+                                   layer->dout, layer->in, layer->mean, layer->invstd,
+                                   layer->gamma,
                                    batch, in->c, in->h * in->w);
       break;
     case CONVOLVE_LAYER_MAX_POOL:

@@ -1,0 +1,306 @@
+/* convolve-image-view.c: a small image shown crisp, nearest-neighbour
+ * upscaled.
+ *
+ * GTK 4.8 has no scaling filter on texture nodes (that came in 4.10), so the
+ * pixels go through a cairo node with CAIRO_FILTER_NEAREST, which cairo
+ * renders at the device scale: crisp on HiDPI too.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <string.h>
+
+#include "convolve-image-view.h"
+
+struct _ConvolveImageView
+{
+  GtkWidget        parent_instance;
+
+  cairo_surface_t *surface;       /* RGB24, width x height, or NULL */
+  int              natural_size;
+};
+
+G_DEFINE_FINAL_TYPE (ConvolveImageView, convolve_image_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_NATURAL_SIZE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Pixel (x, y) of planar pixels as 8-bit R, G, B. */
+static inline void
+planar_rgb (const guint8 *pixels,
+            int           channels,
+            int           height,
+            int           width,
+            int           x,
+            int           y,
+            guint8       *r,
+            guint8       *g,
+            guint8       *b)
+{
+  gsize plane = (gsize) height * width;
+  gsize at = (gsize) y * width + x;
+
+  *r = pixels[at];
+  if (channels >= 3)
+    {
+      *g = pixels[plane + at];
+      *b = pixels[2 * plane + at];
+    }
+  else
+    *g = *b = *r;
+}
+
+GdkTexture *
+convolve_texture_new_from_planar (const guint8 *pixels,
+                                  int           channels,
+                                  int           height,
+                                  int           width,
+                                  int           scale)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  gsize stride;
+  guint8 *data;
+
+  g_return_val_if_fail (pixels != NULL, NULL);
+  g_return_val_if_fail (channels == 1 || channels == 3, NULL);
+  g_return_val_if_fail (width > 0 && height > 0 && scale >= 1, NULL);
+
+  stride = (gsize) width * scale * 3;
+  data = g_malloc (stride * height * scale);
+  for (int y = 0; y < height * scale; y++)
+    {
+      guint8 *row = data + y * stride;
+      for (int x = 0; x < width * scale; x++)
+        planar_rgb (pixels, channels, height, width, x / scale, y / scale,
+                    &row[3 * x], &row[3 * x + 1], &row[3 * x + 2]);
+    }
+  bytes = g_bytes_new_take (data, stride * height * scale);
+  return gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_R8G8B8, bytes, stride);
+}
+
+static void
+convolve_image_view_snapshot (GtkWidget   *widget,
+                              GtkSnapshot *snapshot)
+{
+  ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  int image_width, image_height;
+  double scale, draw_width, draw_height, x, y;
+  cairo_t *cr;
+
+  if (self->surface == NULL || width <= 0 || height <= 0)
+    return;
+
+  image_width = cairo_image_surface_get_width (self->surface);
+  image_height = cairo_image_surface_get_height (self->surface);
+  scale = MIN ((double) width / image_width, (double) height / image_height);
+  /* Whole multiples keep every source pixel the same size on screen. */
+  if (scale >= 1.0)
+    scale = floor (scale);
+  draw_width = image_width * scale;
+  draw_height = image_height * scale;
+  x = floor ((width - draw_width) / 2.0);
+  y = floor ((height - draw_height) / 2.0);
+
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (x, y, draw_width, draw_height));
+  cairo_translate (cr, x, y);
+  cairo_scale (cr, scale, scale);
+  cairo_set_source_surface (cr, self->surface, 0, 0);
+  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+  cairo_rectangle (cr, 0, 0, image_width, image_height);
+  cairo_fill (cr);
+  cairo_destroy (cr);
+}
+
+static void
+convolve_image_view_measure (GtkWidget      *widget,
+                             GtkOrientation  orientation,
+                             int             for_size,
+                             int            *minimum,
+                             int            *natural,
+                             int            *minimum_baseline,
+                             int            *natural_baseline)
+{
+  ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (widget);
+  int image_width = 1, image_height = 1, along, across;
+
+  if (self->surface != NULL)
+    {
+      image_width = cairo_image_surface_get_width (self->surface);
+      image_height = cairo_image_surface_get_height (self->surface);
+    }
+  along = orientation == GTK_ORIENTATION_HORIZONTAL ? image_width : image_height;
+  across = orientation == GTK_ORIENTATION_HORIZONTAL ? image_height : image_width;
+
+  /* At least one screen pixel per image pixel (and 32 for an empty view);
+   * naturally natural_size on the longer side. */
+  *minimum = self->surface != NULL ? along : 32;
+  *natural = MAX (*minimum, self->natural_size * along / MAX (image_width, image_height));
+  if (for_size > 0 && self->surface != NULL)
+    *natural = MAX (*minimum, MIN (*natural, for_size * along / across));
+}
+
+static void
+convolve_image_view_finalize (GObject *object)
+{
+  ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (object);
+
+  g_clear_pointer (&self->surface, cairo_surface_destroy);
+
+  G_OBJECT_CLASS (convolve_image_view_parent_class)->finalize (object);
+}
+
+static void
+convolve_image_view_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_NATURAL_SIZE:
+      g_value_set_int (value, self->natural_size);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+convolve_image_view_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_NATURAL_SIZE:
+      convolve_image_view_set_natural_size (self, g_value_get_int (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+convolve_image_view_class_init (ConvolveImageViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->finalize = convolve_image_view_finalize;
+  object_class->get_property = convolve_image_view_get_property;
+  object_class->set_property = convolve_image_view_set_property;
+
+  widget_class->snapshot = convolve_image_view_snapshot;
+  widget_class->measure = convolve_image_view_measure;
+
+  properties[PROP_NATURAL_SIZE] =
+    g_param_spec_int ("natural-size", NULL, NULL, 1, 4096, 96,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_css_name (widget_class, "convolveimageview");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+convolve_image_view_init (ConvolveImageView *self)
+{
+  self->natural_size = 96;
+  gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
+}
+
+GtkWidget *
+convolve_image_view_new (void)
+{
+  return g_object_new (CONVOLVE_TYPE_IMAGE_VIEW, NULL);
+}
+
+void
+convolve_image_view_set_pixels (ConvolveImageView *view,
+                                const guint8      *pixels,
+                                int                channels,
+                                int                height,
+                                int                width)
+{
+  gboolean resized;
+
+  g_return_if_fail (CONVOLVE_IS_IMAGE_VIEW (view));
+  g_return_if_fail (pixels == NULL || channels == 1 || channels == 3);
+  g_return_if_fail (pixels == NULL || (width > 0 && height > 0));
+
+  resized = view->surface == NULL || pixels == NULL ||
+            cairo_image_surface_get_width (view->surface) != width ||
+            cairo_image_surface_get_height (view->surface) != height;
+
+  if (pixels == NULL)
+    g_clear_pointer (&view->surface, cairo_surface_destroy);
+  else
+    {
+      guint8 *data;
+      int stride;
+
+      if (resized)
+        {
+          g_clear_pointer (&view->surface, cairo_surface_destroy);
+          view->surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+        }
+      cairo_surface_flush (view->surface);
+      data = cairo_image_surface_get_data (view->surface);
+      stride = cairo_image_surface_get_stride (view->surface);
+      for (int y = 0; y < height; y++)
+        {
+          guint32 *row = (guint32 *) (void *) (data + (gsize) y * stride);
+          for (int x = 0; x < width; x++)
+            {
+              guint8 r, g, b;
+              planar_rgb (pixels, channels, height, width, x, y, &r, &g, &b);
+              row[x] = 0xff000000u | ((guint32) r << 16) | ((guint32) g << 8) | b;
+            }
+        }
+      cairo_surface_mark_dirty (view->surface);
+    }
+
+  if (resized)
+    gtk_widget_queue_resize (GTK_WIDGET (view));
+  gtk_widget_queue_draw (GTK_WIDGET (view));
+}
+
+gboolean
+convolve_image_view_has_pixels (ConvolveImageView *view)
+{
+  g_return_val_if_fail (CONVOLVE_IS_IMAGE_VIEW (view), FALSE);
+  return view->surface != NULL;
+}
+
+int
+convolve_image_view_get_natural_size (ConvolveImageView *view)
+{
+  g_return_val_if_fail (CONVOLVE_IS_IMAGE_VIEW (view), 0);
+  return view->natural_size;
+}
+
+void
+convolve_image_view_set_natural_size (ConvolveImageView *view,
+                                      int                size)
+{
+  g_return_if_fail (CONVOLVE_IS_IMAGE_VIEW (view));
+
+  size = CLAMP (size, 1, 4096);
+  if (view->natural_size == size)
+    return;
+  view->natural_size = size;
+  gtk_widget_queue_resize (GTK_WIDGET (view));
+  g_object_notify_by_pspec (G_OBJECT (view), properties[PROP_NATURAL_SIZE]);
+}

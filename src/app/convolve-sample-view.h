@@ -1,0 +1,30 @@
+/* convolve-sample-view.h: one dataset sample, large, with its label and
+ * (when there is a model) what the model predicts for it.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "convolve-dataset.h"
+
+G_BEGIN_DECLS
+
+#define CONVOLVE_TYPE_SAMPLE_VIEW (convolve_sample_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (ConvolveSampleView, convolve_sample_view, CONVOLVE, SAMPLE_VIEW, AdwWindow)
+
+/* model (nullable, borrowed) is copied: the view predicts with the weights
+ * of this moment. */
+ConvolveSampleView *convolve_sample_view_new       (GtkWindow           *parent,
+                                                    ConvolveDataset     *dataset,
+                                                    guint                index,
+                                                    const ConvolveModel *model);
+guint               convolve_sample_view_get_index (ConvolveSampleView  *self);
+void                convolve_sample_view_set_index (ConvolveSampleView  *self,
+                                                    guint                index);
+/* The predicted class, or -1 without a model. */
+int                 convolve_sample_view_get_predicted_class (ConvolveSampleView *self);
+
+G_END_DECLS

@@ -1,0 +1,386 @@
+/* convolve-training-panel.c: the settings of a run (bound to GSettings),
+ * Train / Pause / Resume / Stop (window actions), and the run's progress
+ * as the trainer's snapshots describe it.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "convolve-training-panel.h"
+
+struct _ConvolveTrainingPanel
+{
+  GtkWidget        parent_instance;
+
+  GSettings       *settings;
+
+  GtkWidget       *box;
+  AdwActionRow    *model_row;
+  GtkMenuButton   *summary_button;
+  GtkLabel        *summary_label;
+  AdwPreferencesGroup *settings_group;
+  GtkAdjustment   *epochs_adjustment;
+  GtkAdjustment   *augment_adjustment;
+  GtkAdjustment   *batch_adjustment;
+  GtkAdjustment   *rate_adjustment;
+  GtkAdjustment   *seed_adjustment;
+  GtkStack        *controls_stack;
+  GtkLabel        *state_label;
+  GtkLabel        *percent_label;
+  GtkProgressBar  *progress_bar;
+  GtkLabel        *epoch_label;
+  GtkLabel        *step_label;
+  GtkLabel        *speed_label;
+  GtkLabel        *eta_label;
+  GtkLabel        *loss_label;
+  GtkLabel        *accuracy_label;
+  GtkRevealer     *result_revealer;
+  GtkLabel        *result_title_label;
+  GtkLabel        *result_label;
+  GtkLabel        *result_detail_label;
+};
+
+G_DEFINE_FINAL_TYPE (ConvolveTrainingPanel, convolve_training_panel, GTK_TYPE_WIDGET)
+
+GtkWidget *
+convolve_training_panel_new (void)
+{
+  return g_object_new (CONVOLVE_TYPE_TRAINING_PANEL, NULL);
+}
+
+char *
+convolve_format_duration (double seconds)
+{
+  gint64 s;
+
+  if (!isfinite (seconds) || seconds < 0)
+    return g_strdup ("–");
+
+  s = (gint64) llround (seconds);
+  if (s >= 3600)
+    /* Translators: hours and minutes, e.g. "1 h 05 min" */
+    return g_strdup_printf (_("%d h %02d min"), (int) (s / 3600), (int) (s % 3600 / 60));
+  if (s >= 60)
+    /* Translators: minutes and seconds, e.g. "2 min 05 s" */
+    return g_strdup_printf (_("%d min %02d s"), (int) (s / 60), (int) (s % 60));
+  /* Translators: seconds, e.g. "45 s" */
+  return g_strdup_printf (_("%d s"), (int) s);
+}
+
+void
+convolve_training_panel_get_config (ConvolveTrainingPanel *self,
+                                    ConvolveTrainConfig   *config)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
+  g_return_if_fail (config != NULL);
+
+  config->epochs = (int) gtk_adjustment_get_value (self->epochs_adjustment);
+  config->augment_epochs = (int) gtk_adjustment_get_value (self->augment_adjustment);
+  config->batch_size = (int) gtk_adjustment_get_value (self->batch_adjustment);
+  config->learning_rate = (float) gtk_adjustment_get_value (self->rate_adjustment);
+  config->seed = (guint64) gtk_adjustment_get_value (self->seed_adjustment);
+}
+
+static const char *
+state_to_text (ConvolveTrainerState state)
+{
+  switch (state)
+    {
+    case CONVOLVE_TRAINER_IDLE:      return _("Ready to train");
+    case CONVOLVE_TRAINER_RUNNING:   return _("Training…");
+    case CONVOLVE_TRAINER_PAUSED:    return _("Paused");
+    case CONVOLVE_TRAINER_STOPPING:  return _("Stopping…");
+    case CONVOLVE_TRAINER_FINISHED:  return _("Finished");
+    case CONVOLVE_TRAINER_FAILED:    return _("Training failed");
+    case CONVOLVE_TRAINER_CANCELLED: return _("Stopped");
+    default:                         return "";
+    }
+}
+
+static void
+set_label_printf (GtkLabel   *label,
+                  const char *format,
+                  ...) G_GNUC_PRINTF (2, 3);
+
+static void
+set_label_printf (GtkLabel   *label,
+                  const char *format,
+                  ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  gtk_label_set_label (label, text);
+}
+
+static void
+clear_progress (ConvolveTrainingPanel *self)
+{
+  gtk_label_set_label (self->state_label, state_to_text (CONVOLVE_TRAINER_IDLE));
+  gtk_label_set_label (self->percent_label, "");
+  gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+  gtk_label_set_label (self->epoch_label, "–");
+  gtk_label_set_label (self->step_label, "–");
+  gtk_label_set_label (self->speed_label, "–");
+  gtk_label_set_label (self->eta_label, "–");
+  gtk_label_set_label (self->loss_label, "–");
+  gtk_label_set_label (self->accuracy_label, "–");
+  gtk_stack_set_visible_child_name (self->controls_stack, "idle");
+  gtk_widget_set_sensitive (GTK_WIDGET (self->settings_group), TRUE);
+  gtk_revealer_set_reveal_child (self->result_revealer, FALSE);
+}
+
+static void
+show_result (ConvolveTrainingPanel *self,
+             ConvolveProgress      *progress)
+{
+  g_autofree char *elapsed = convolve_format_duration (progress->elapsed_seconds);
+
+  if (progress->has_validation && isfinite (progress->val_accuracy))
+    {
+      gtk_label_set_label (self->result_title_label, _("Validation Accuracy"));
+      set_label_printf (self->result_label, "%.1f %%", progress->val_accuracy * 100.0);
+      /* Translators: after a run: validation loss, epochs done and time taken */
+      set_label_printf (self->result_detail_label,
+                        ngettext ("Loss %.4f after %d epoch in %s",
+                                  "Loss %.4f after %d epochs in %s",
+                                  progress->epoch),
+                        progress->val_loss, progress->epoch, elapsed);
+    }
+  else if (isfinite (progress->accuracy))
+    {
+      /* No test set: the training accuracy is all there is. */
+      gtk_label_set_label (self->result_title_label, _("Training Accuracy"));
+      set_label_printf (self->result_label, "%.1f %%", progress->accuracy * 100.0);
+      set_label_printf (self->result_detail_label,
+                        ngettext ("Loss %.4f after %d epoch in %s",
+                                  "Loss %.4f after %d epochs in %s",
+                                  progress->epoch),
+                        progress->loss, progress->epoch, elapsed);
+    }
+  else
+    {
+      gtk_revealer_set_reveal_child (self->result_revealer, FALSE);
+      return;
+    }
+
+  gtk_revealer_set_reveal_child (self->result_revealer, TRUE);
+}
+
+void
+convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
+                                      ConvolveProgress      *progress)
+{
+  const char *stack_page = "idle";
+  double fraction = 0.0;
+
+  g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
+
+  if (progress == NULL)
+    {
+      clear_progress (self);
+      return;
+    }
+
+  switch (progress->state)
+    {
+    case CONVOLVE_TRAINER_RUNNING:
+    case CONVOLVE_TRAINER_STOPPING:
+      stack_page = "running";
+      break;
+    case CONVOLVE_TRAINER_PAUSED:
+      stack_page = "paused";
+      break;
+    case CONVOLVE_TRAINER_IDLE:
+    case CONVOLVE_TRAINER_FINISHED:
+    case CONVOLVE_TRAINER_FAILED:
+    case CONVOLVE_TRAINER_CANCELLED:
+    default:
+      stack_page = "idle";
+      break;
+    }
+  gtk_stack_set_visible_child_name (self->controls_stack, stack_page);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->settings_group),
+                            progress->state == CONVOLVE_TRAINER_IDLE ||
+                            convolve_trainer_state_is_final (progress->state));
+
+  if (progress->validating && progress->state == CONVOLVE_TRAINER_RUNNING)
+    gtk_label_set_label (self->state_label, _("Validating…"));
+  else
+    gtk_label_set_label (self->state_label, state_to_text (progress->state));
+
+  if (progress->total_steps > 0)
+    fraction = CLAMP ((double) progress->global_step / (double) progress->total_steps, 0.0, 1.0);
+  gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+  set_label_printf (self->percent_label, "%.0f %%", floor (fraction * 100.0));
+
+  if (progress->epoch > 0)
+    {
+      if (progress->augmented)
+        /* Translators: the running epoch, of all epochs, on augmented images */
+        set_label_printf (self->epoch_label, _("%d of %d, augmented"), progress->epoch, progress->epochs_total);
+      else
+        /* Translators: the running epoch, of all epochs */
+        set_label_printf (self->epoch_label, _("%d of %d"), progress->epoch, progress->epochs_total);
+      /* Translators: optimizer steps done in this epoch, of all its steps */
+      set_label_printf (self->step_label, _("%'d of %'d"), progress->step, progress->steps_per_epoch);
+    }
+  else
+    {
+      gtk_label_set_label (self->epoch_label, "–");
+      gtk_label_set_label (self->step_label, "–");
+    }
+
+  if (progress->images_per_second > 0 && !convolve_trainer_state_is_final (progress->state))
+    /* Translators: training speed */
+    set_label_printf (self->speed_label, _("%'.0f images/s"), progress->images_per_second);
+  else
+    gtk_label_set_label (self->speed_label, "–");
+
+  if (convolve_trainer_state_is_final (progress->state))
+    {
+      g_autofree char *elapsed = convolve_format_duration (progress->elapsed_seconds);
+      /* Translators: the time a finished run took */
+      set_label_printf (self->eta_label, _("done in %s"), elapsed);
+    }
+  else if (progress->eta_total_seconds >= 0)
+    {
+      g_autofree char *eta = convolve_format_duration (progress->eta_total_seconds);
+      gtk_label_set_label (self->eta_label, eta);
+    }
+  else
+    gtk_label_set_label (self->eta_label, "–");
+
+  if (isfinite (progress->loss))
+    set_label_printf (self->loss_label, "%.4f", progress->loss);
+  if (isfinite (progress->accuracy))
+    set_label_printf (self->accuracy_label, "%.1f %%", progress->accuracy * 100.0);
+
+  if (progress->state == CONVOLVE_TRAINER_FINISHED || progress->state == CONVOLVE_TRAINER_CANCELLED)
+    show_result (self, progress);
+  else
+    gtk_revealer_set_reveal_child (self->result_revealer, FALSE);
+}
+
+static gboolean
+is_tutorial_spec (const ConvolveModel *model)
+{
+  g_autoptr(ConvolveModelSpec) tutorial = NULL;
+  g_autofree char *tutorial_text = NULL;
+  g_autofree char *text = NULL;
+
+  tutorial = convolve_model_spec_new_tutorial (convolve_model_get_n_classes (model));
+  tutorial_text = convolve_model_spec_to_string (tutorial);
+  text = convolve_model_spec_to_string (convolve_model_get_spec (model));
+  return g_strcmp0 (text, tutorial_text) == 0;
+}
+
+void
+convolve_training_panel_set_model (ConvolveTrainingPanel *self,
+                                   const ConvolveModel   *model)
+{
+  g_autofree char *summary = NULL;
+  g_autofree char *subtitle = NULL;
+  ConvolveShape input;
+  gsize n_params;
+
+  g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
+
+  if (model == NULL)
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->model_row), _("No model"));
+      adw_action_row_set_subtitle (self->model_row, "");
+      gtk_label_set_label (self->summary_label, "");
+      gtk_widget_set_sensitive (GTK_WIDGET (self->summary_button), FALSE);
+      return;
+    }
+
+  input = convolve_model_get_input (model);
+  n_params = convolve_model_get_n_trainable (model) + convolve_model_get_n_non_trainable (model);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->model_row),
+                                 is_tutorial_spec (model) ? _("Tutorial CNN") : _("Custom CNN"));
+  /* Translators: the model's input (height × width × channels) and its parameter count */
+  subtitle = g_strdup_printf (_("%d×%d×%d input, %'" G_GSIZE_FORMAT " parameters"),
+                              input.h, input.w, input.c, n_params);
+  adw_action_row_set_subtitle (self->model_row, subtitle);
+
+  summary = convolve_model_summary (model);
+  gtk_label_set_label (self->summary_label, summary);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->summary_button), TRUE);
+}
+
+void
+convolve_training_panel_show_summary (ConvolveTrainingPanel *self)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
+
+  if (gtk_widget_get_sensitive (GTK_WIDGET (self->summary_button)))
+    gtk_menu_button_popup (self->summary_button);
+}
+
+static void
+convolve_training_panel_dispose (GObject *object)
+{
+  ConvolveTrainingPanel *self = CONVOLVE_TRAINING_PANEL (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_TRAINING_PANEL);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (convolve_training_panel_parent_class)->dispose (object);
+}
+
+static void
+convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = convolve_training_panel_dispose;
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "convolvetrainingpanel");
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-training-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, box);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, model_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, summary_button);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, summary_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, settings_group);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, epochs_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, augment_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, batch_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, rate_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, seed_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, controls_stack);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, state_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, percent_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, epoch_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, step_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, speed_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, eta_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, loss_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, accuracy_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_revealer);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_title_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_detail_label);
+}
+
+static void
+convolve_training_panel_init (ConvolveTrainingPanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  g_settings_bind (self->settings, "epochs", self->epochs_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "augment-epochs", self->augment_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "batch-size", self->batch_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "learning-rate", self->rate_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "seed", self->seed_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+
+  clear_progress (self);
+}

@@ -1,0 +1,768 @@
+/* convolve-window-actions.c: the window's actions (enabled to match what
+ * can be done now), model files and history export. File work runs off
+ * the main thread; the results come back as toasts.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "convolve-window-private.h"
+
+#define MODEL_SUFFIX ".safetensors"
+
+ConvolveModel *
+convolve_window_dup_model (ConvolveWindow  *self,
+                           int              max_batch,
+                           GError         **error)
+{
+  if (self->trainer != NULL)
+    return convolve_trainer_get_weights_snapshot (self->trainer, max_batch, error);
+  if (self->model != NULL)
+    return convolve_model_copy (self->model, max_batch, error);
+
+  g_set_error_literal (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("There is no model yet: open a dataset first"));
+  return NULL;
+}
+
+static void
+set_enabled (ConvolveWindow *self,
+             const char     *name,
+             gboolean        enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+void
+convolve_window_update_actions (ConvolveWindow *self)
+{
+  ConvolveTrainerState state = self->trainer != NULL ? convolve_trainer_get_state (self->trainer)
+                                                     : CONVOLVE_TRAINER_IDLE;
+  gboolean has_model = self->model != NULL || self->trainer != NULL;
+  gboolean training = convolve_window_is_training (self);
+  gboolean downloading = convolve_dataset_page_is_downloading (self->dataset_page);
+  gboolean has_history = self->trainer != NULL &&
+                         convolve_history_get_n_steps (convolve_trainer_get_history (self->trainer)) > 0;
+
+  if (self->progress != NULL)
+    state = self->progress->state;
+
+  set_enabled (self, "new-model", self->train != NULL && !training);
+  set_enabled (self, "open-model", !training);
+  set_enabled (self, "save-model", has_model);
+  set_enabled (self, "save-model-as", has_model);
+  set_enabled (self, "export-history", has_history);
+  set_enabled (self, "show-summary", has_model);
+  set_enabled (self, "open-dataset-folder", !training);
+  set_enabled (self, "download-dataset", !training && !downloading);
+  set_enabled (self, "train", self->train != NULL && has_model && !training);
+  set_enabled (self, "pause", state == CONVOLVE_TRAINER_RUNNING);
+  set_enabled (self, "resume", state == CONVOLVE_TRAINER_PAUSED);
+  set_enabled (self, "stop", state == CONVOLVE_TRAINER_RUNNING || state == CONVOLVE_TRAINER_PAUSED);
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->dataset_dropdown), !training);
+}
+
+/* ---- file choosers ------------------------------------------------------- */
+
+static void
+add_model_filters (GtkFileChooser *chooser)
+{
+  g_autoptr(GtkFileFilter) models = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (models, _("Convolve Models"));
+  gtk_file_filter_add_suffix (models, "safetensors");
+  gtk_file_chooser_add_filter (chooser, models);
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (chooser, all);
+}
+
+typedef void (*FileChosenFunc) (ConvolveWindow *self,
+                                GFile          *file,
+                                const char     *target);
+
+typedef struct {
+  GWeakRef       *window;
+  FileChosenFunc  func;
+  char           *target;
+} ChooserData;
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     gpointer         user_data)
+{
+  ChooserData *data = user_data;
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (data->window);
+
+  if (self != NULL && response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+
+      if (file != NULL)
+        data->func (self, file, data->target);
+    }
+
+  g_free (data->target);
+  g_free (data);
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+run_chooser (ConvolveWindow       *self,
+             GtkFileChooserNative *chooser,
+             FileChosenFunc        func,
+             const char           *target)
+{
+  ChooserData *data = g_new0 (ChooserData, 1);
+
+  data->window = convolve_weak_ref_new (self);
+  data->func = func;
+  data->target = g_strdup (target);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), data);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+show_error_prefixed (ConvolveWindow *self,
+                     const char     *prefix,
+                     const GError   *error)
+{
+  g_autofree char *message = g_strdup_printf ("%s: %s", prefix, error->message);
+
+  convolve_window_show_error (self, message);
+}
+
+/* ---- new and open -------------------------------------------------------- */
+
+static void
+new_model_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  g_autoptr(GError) error = NULL;
+  ConvolveModel *model;
+
+  if (self->train == NULL || convolve_window_is_training (self))
+    return;
+
+  model = convolve_window_create_model (self, &error);
+  if (model == NULL)
+    {
+      show_error_prefixed (self, _("Could not create a model"), error);
+      return;
+    }
+  convolve_window_set_model (self, model, NULL, NULL);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("New model with fresh weights")));
+}
+
+typedef struct {
+  char              *path;
+  ConvolveModel     *model;
+  ConvolveModelMeta *meta;
+} OpenData;
+
+static void
+open_data_free (OpenData *data)
+{
+  g_free (data->path);
+  g_clear_pointer (&data->model, convolve_model_free);
+  g_clear_pointer (&data->meta, convolve_model_meta_free);
+  g_free (data);
+}
+
+static void
+open_model_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  OpenData *data = task_data;
+  GError *error = NULL;
+
+  data->model = convolve_model_load (data->path, 1, &data->meta, NULL, &error);
+  if (data->model == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+open_model_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  OpenData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  g_autofree char *name = NULL;
+  g_autofree char *message = NULL;
+
+  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  name = g_path_get_basename (data->path);
+  if (!ok)
+    {
+      /* Translators: %s is a file name */
+      g_autofree char *prefix = g_strdup_printf (_("Could not open “%s”"), name);
+      show_error_prefixed (self, prefix, error);
+      return;
+    }
+
+  if (convolve_window_is_training (self))
+    {
+      convolve_window_show_error (self, _("Stop training before opening a model"));
+      return;
+    }
+
+  if (self->train != NULL)
+    {
+      ConvolveShape a = convolve_model_get_input (data->model);
+      ConvolveShape b = convolve_dataset_get_shape (self->train);
+      int classes = convolve_model_get_n_classes (data->model);
+
+      if (a.c != b.c || a.h != b.h || a.w != b.w || classes != convolve_dataset_get_n_classes (self->train))
+        {
+          /* Translators: a model file does not fit the open dataset; the numbers are
+           * height×width×channels and class counts */
+          message = g_strdup_printf (_("“%s” expects %d×%d×%d images in %d classes, but %s has %d×%d×%d images in %d classes"),
+                                     name, a.h, a.w, a.c, classes,
+                                     convolve_dataset_get_name (self->train), b.h, b.w, b.c,
+                                     convolve_dataset_get_n_classes (self->train));
+          convolve_window_show_error (self, message);
+          return;
+        }
+    }
+
+  convolve_window_set_model (self, g_steal_pointer (&data->model), g_steal_pointer (&data->meta), data->path);
+  /* Translators: %s is a file name */
+  message = g_strdup_printf (_("Opened “%s”"), name);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+void
+convolve_window_open_model (ConvolveWindow *self,
+                            GFile          *file)
+{
+  g_autoptr(GTask) task = NULL;
+  OpenData *data;
+
+  data = g_new0 (OpenData, 1);
+  data->path = g_file_get_path (file);
+  if (data->path == NULL)
+    {
+      open_data_free (data);
+      convolve_window_show_error (self, _("Only local files can be opened"));
+      return;
+    }
+
+  task = g_task_new (NULL, self->file_cancellable, open_model_cb, convolve_weak_ref_new (self));
+  g_task_set_name (task, "convolve-open-model");
+  g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
+  g_task_run_in_thread (task, open_model_thread);
+}
+
+static void
+open_model_chosen (ConvolveWindow *self,
+                   GFile          *file,
+                   const char     *target)
+{
+  convolve_window_open_model (self, file);
+}
+
+static void
+open_model_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (_("Open Model"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Open"), _("_Cancel"));
+  add_model_filters (GTK_FILE_CHOOSER (chooser));
+  run_chooser (self, chooser, open_model_chosen, NULL);
+}
+
+/* ---- save ---------------------------------------------------------------- */
+
+typedef struct {
+  char              *path;
+  ConvolveModel     *model;   /* a copy, when no trainer holds the weights */
+  ConvolveModelMeta *meta;
+} SaveData;
+
+static void
+save_data_free (SaveData *data)
+{
+  g_free (data->path);
+  g_clear_pointer (&data->model, convolve_model_free);
+  g_clear_pointer (&data->meta, convolve_model_meta_free);
+  g_free (data);
+}
+
+static void
+save_model_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  SaveData *data = task_data;
+  GError *error = NULL;
+
+  if (convolve_model_save (data->model, data->meta, NULL, data->path, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+model_saved (ConvolveWindow *self,
+             const char     *path,
+             const GError   *error)
+{
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *message = NULL;
+
+  if (error != NULL)
+    {
+      g_autofree char *prefix = NULL;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Translators: %s is a file name */
+      prefix = g_strdup_printf (_("Could not save “%s”"), name);
+      show_error_prefixed (self, prefix, error);
+      return;
+    }
+
+  g_free (self->model_path);
+  self->model_path = g_strdup (path);
+  convolve_window_update_title (self);
+  /* Translators: %s is a file name */
+  message = g_strdup_printf (_("Saved “%s”"), name);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+save_model_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  SaveData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  g_task_propagate_boolean (G_TASK (result), &error);
+  if (self != NULL)
+    model_saved (self, data->path, error);
+}
+
+typedef struct {
+  GWeakRef *window;
+  char     *path;
+} TrainerSaveData;
+
+static void
+trainer_saved_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TrainerSaveData *data = user_data;
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (data->window);
+  g_autofree char *path = data->path;
+  g_autoptr(GError) error = NULL;
+
+  g_free (data);
+  convolve_trainer_save_finish (CONVOLVE_TRAINER (source), result, &error);
+  if (self != NULL)
+    model_saved (self, path, error);
+}
+
+static ConvolveModelMeta *
+meta_for_dataset (ConvolveWindow *self)
+{
+  ConvolveModelMeta *meta = convolve_model_meta_new ();
+
+  if (self->model_meta != NULL)
+    {
+      meta->epoch = self->model_meta->epoch;
+      meta->step = self->model_meta->step;
+      meta->input_scale = self->model_meta->input_scale;
+      meta->input_offset = self->model_meta->input_offset;
+      meta->class_names = g_strdupv (self->model_meta->class_names);
+      meta->dataset = g_strdup (self->model_meta->dataset);
+    }
+  if (self->train != NULL)
+    {
+      g_strfreev (meta->class_names);
+      meta->class_names = g_strdupv ((char **) convolve_dataset_get_class_names (self->train));
+      g_free (meta->dataset);
+      meta->dataset = g_strdup (convolve_dataset_get_name (self->train));
+      meta->input_scale = 1.0f / 255.0f;
+      meta->input_offset = 0.0f;
+    }
+  return meta;
+}
+
+void
+convolve_window_save_model (ConvolveWindow *self,
+                            GFile          *file)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+
+  if (path == NULL)
+    {
+      convolve_window_show_error (self, _("Only local files can be saved"));
+      return;
+    }
+
+  if (self->trainer != NULL)
+    {
+      TrainerSaveData *data = g_new0 (TrainerSaveData, 1);
+
+      /* The trainer saves between two steps, with the dataset's metadata. */
+      data->window = convolve_weak_ref_new (self);
+      data->path = g_strdup (path);
+      convolve_trainer_save_async (self->trainer, path, FALSE, self->file_cancellable,
+                                   trainer_saved_cb, data);
+    }
+  else
+    {
+      g_autoptr(GTask) task = NULL;
+      SaveData *data = g_new0 (SaveData, 1);
+
+      data->path = g_strdup (path);
+      data->meta = meta_for_dataset (self);
+      data->model = convolve_model_copy (self->model, 1, &error);
+      if (data->model == NULL)
+        {
+          save_data_free (data);
+          model_saved (self, path, error);
+          return;
+        }
+      task = g_task_new (NULL, self->file_cancellable, save_model_cb, convolve_weak_ref_new (self));
+      g_task_set_name (task, "convolve-save-model");
+      g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
+      g_task_run_in_thread (task, save_model_thread);
+    }
+}
+
+static void
+save_model_chosen (ConvolveWindow *self,
+                   GFile          *file,
+                   const char     *target)
+{
+  convolve_window_save_model (self, file);
+}
+
+static void
+save_model_as_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+
+  chooser = gtk_file_chooser_native_new (_("Save Model"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Save"), _("_Cancel"));
+  add_model_filters (GTK_FILE_CHOOSER (chooser));
+  if (self->model_path != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (self->model_path);
+      gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, NULL);
+    }
+  else
+    {
+      if (self->train != NULL)
+        name = g_strdup_printf ("%s" MODEL_SUFFIX, convolve_dataset_get_name (self->train));
+      else
+        name = g_strdup ("model" MODEL_SUFFIX);
+      gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+    }
+  run_chooser (self, chooser, save_model_chosen, NULL);
+}
+
+static void
+save_model_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+
+  if (self->model_path != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (self->model_path);
+      convolve_window_save_model (self, file);
+    }
+  else
+    save_model_as_action (action, parameter, user_data);
+}
+
+/* ---- history export ------------------------------------------------------ */
+
+typedef struct {
+  ConvolveHistory *history;
+  char            *path;
+  char            *steps_path;  /* CSV only: the per-step table beside it */
+  gboolean         json;
+} ExportData;
+
+static void
+export_data_free (ExportData *data)
+{
+  g_clear_pointer (&data->history, convolve_history_unref);
+  g_free (data->path);
+  g_free (data->steps_path);
+  g_free (data);
+}
+
+static void
+export_history_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  ExportData *data = task_data;
+  GError *error = NULL;
+  gboolean ok;
+
+  if (data->json)
+    ok = convolve_history_save_json (data->history, data->path, &error);
+  else
+    ok = convolve_history_save_epochs_csv (data->history, data->path, &error) &&
+         convolve_history_save_steps_csv (data->history, data->steps_path, &error);
+
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+export_history_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  ExportData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = g_path_get_basename (data->path);
+  g_autofree char *message = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (self != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *prefix = g_strdup_printf (_("Could not export the history to “%s”"), name);
+          show_error_prefixed (self, prefix, error);
+        }
+      return;
+    }
+  if (self == NULL)
+    return;
+
+  if (data->steps_path != NULL)
+    {
+      g_autofree char *steps_name = g_path_get_basename (data->steps_path);
+      /* Translators: two file names: the per-epoch and the per-step tables */
+      message = g_strdup_printf (_("Exported the history to “%s” and “%s”"), name, steps_name);
+    }
+  else
+    /* Translators: %s is a file name */
+    message = g_strdup_printf (_("Exported the history to “%s”"), name);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+export_history_to (ConvolveWindow *self,
+                   GFile          *file,
+                   const char     *target)
+{
+  g_autoptr(GTask) task = NULL;
+  ExportData *data;
+
+  if (self->trainer == NULL)
+    return;
+
+  data = g_new0 (ExportData, 1);
+  data->history = convolve_history_ref (convolve_trainer_get_history (self->trainer));
+  data->path = g_file_get_path (file);
+  data->json = g_strcmp0 (target, "json") == 0;
+  if (data->path == NULL)
+    {
+      export_data_free (data);
+      convolve_window_show_error (self, _("Only local files can be saved"));
+      return;
+    }
+  if (!data->json)
+    {
+      g_autofree char *stem = g_str_has_suffix (data->path, ".csv")
+                              ? g_strndup (data->path, strlen (data->path) - 4)
+                              : g_strdup (data->path);
+      data->steps_path = g_strconcat (stem, "-steps.csv", NULL);
+    }
+
+  task = g_task_new (NULL, self->file_cancellable, export_history_cb, convolve_weak_ref_new (self));
+  g_task_set_name (task, "convolve-export-history");
+  g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
+  g_task_run_in_thread (task, export_history_thread);
+}
+
+static void
+export_history_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  const char *format = g_variant_get_string (parameter, NULL);
+  gboolean json = g_strcmp0 (format, "json") == 0;
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  chooser = gtk_file_chooser_native_new (json ? _("Export History as JSON") : _("Export History as CSV"),
+                                         GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, json ? _("JSON Files") : _("CSV Files"));
+  gtk_file_filter_add_suffix (filter, json ? "json" : "csv");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), json ? "history.json" : "history.csv");
+  run_chooser (self, chooser, export_history_to, json ? "json" : "csv");
+}
+
+/* ---- datasets and the rest ----------------------------------------------- */
+
+static void
+open_dataset_folder (ConvolveWindow *self,
+                     GFile          *file,
+                     const char     *target)
+{
+  g_autofree char *path = g_file_get_path (file);
+
+  if (path == NULL)
+    convolve_window_show_error (self, _("Only local folders can be opened"));
+  else
+    convolve_window_open_dataset (self, path);
+}
+
+static void
+open_dataset_folder_action (GSimpleAction *action,
+                            GVariant      *parameter,
+                            gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (_("Open Dataset Folder"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                         _("_Open"), _("_Cancel"));
+  run_chooser (self, chooser, open_dataset_folder, NULL);
+}
+
+static void
+download_dataset_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+
+  gtk_stack_set_visible_child_name (self->main_stack, "dataset");
+  convolve_dataset_page_start_download (self->dataset_page);
+  convolve_window_update_actions (self);
+}
+
+static void
+show_summary_action (GSimpleAction *action,
+                     GVariant      *parameter,
+                     gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") != 0)
+    return;
+  /* The panel may be folded away on a narrow window. */
+  adw_flap_set_reveal_flap (self->flap, TRUE);
+  convolve_training_panel_show_summary (self->training_panel);
+}
+
+static void
+show_primary_menu_action (GSimpleAction *action,
+                          GVariant      *parameter,
+                          gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+
+  gtk_menu_button_popup (self->primary_menu_button);
+}
+
+static void
+train_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  convolve_window_train (CONVOLVE_WINDOW (user_data));
+}
+
+static void
+pause_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  convolve_window_pause (CONVOLVE_WINDOW (user_data));
+}
+
+static void
+resume_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  convolve_window_resume (CONVOLVE_WINDOW (user_data));
+}
+
+static void
+stop_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  convolve_window_stop (CONVOLVE_WINDOW (user_data));
+}
+
+static const GActionEntry window_actions[] = {
+  { "new-model", new_model_action },
+  { "open-model", open_model_action },
+  { "save-model", save_model_action },
+  { "save-model-as", save_model_as_action },
+  { "export-history", export_history_action, "s" },
+  { "open-dataset-folder", open_dataset_folder_action },
+  { "download-dataset", download_dataset_action },
+  { "show-summary", show_summary_action },
+  { "show-primary-menu", show_primary_menu_action },
+  { "train", train_action },
+  { "pause", pause_action },
+  { "resume", resume_action },
+  { "stop", stop_action },
+};
+
+void
+convolve_window_init_actions (ConvolveWindow *self)
+{
+  self->file_cancellable = g_cancellable_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (self),
+                                   window_actions, G_N_ELEMENTS (window_actions),
+                                   self);
+}

@@ -1,0 +1,699 @@
+/* convolve-window.c: the main window's layout, datasets (discovery, the
+ * switcher, loading off the main thread) and remembered settings. Model
+ * files live in convolve-window-actions.c, training in
+ * convolve-window-training.c.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "convolve-sample-view.h"
+#include "convolve-window-private.h"
+
+G_DEFINE_FINAL_TYPE (ConvolveWindow, convolve_window, ADW_TYPE_APPLICATION_WINDOW)
+
+/* Below this width the sample grid, predictor and plots stack vertically. */
+#define NARROW_WIDTH 1100
+
+ConvolveWindow *
+convolve_window_new (ConvolveApplication *application)
+{
+  return g_object_new (CONVOLVE_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+void
+convolve_window_show_error (ConvolveWindow *self,
+                            const char     *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (CONVOLVE_IS_WINDOW (self));
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+convolve_window_update_title (ConvolveWindow *self)
+{
+  g_autoptr(GString) subtitle = g_string_new (NULL);
+
+  if (self->train != NULL)
+    g_string_append (subtitle, convolve_dataset_get_name (self->train));
+
+  if (self->model != NULL || self->trainer != NULL)
+    {
+      if (subtitle->len > 0)
+        g_string_append (subtitle, " — ");
+      if (self->model_path != NULL)
+        {
+          g_autofree char *name = g_path_get_basename (self->model_path);
+          g_string_append (subtitle, name);
+        }
+      else
+        g_string_append (subtitle, _("Unsaved Model"));
+    }
+
+  adw_window_title_set_subtitle (self->window_title, subtitle->str);
+}
+
+static ConvolveModelSpec *
+spec_for_classes (const char  *spec_text,
+                  int          n_classes,
+                  GError     **error)
+{
+  if (spec_text == NULL || spec_text[0] == '\0')
+    return convolve_model_spec_new_tutorial (n_classes);
+  return convolve_model_spec_parse (spec_text, error);
+}
+
+ConvolveModel *
+convolve_window_create_model (ConvolveWindow  *self,
+                              GError         **error)
+{
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+  g_autofree char *spec_text = NULL;
+  ConvolveShape shape;
+
+  g_return_val_if_fail (self->train != NULL, NULL);
+
+  spec_text = g_settings_get_string (self->settings, "model-spec");
+  spec = spec_for_classes (spec_text, convolve_dataset_get_n_classes (self->train), error);
+  if (spec == NULL)
+    return NULL;
+  shape = convolve_dataset_get_shape (self->train);
+  return convolve_model_new (spec, &shape, 1, g_settings_get_uint (self->settings, "seed"), error);
+}
+
+void
+convolve_window_set_model (ConvolveWindow    *self,
+                           ConvolveModel     *model,
+                           ConvolveModelMeta *meta,
+                           const char        *path)
+{
+  g_autofree char *path_copy = g_strdup (path);
+
+  convolve_window_clear_run (self);
+
+  g_clear_pointer (&self->model, convolve_model_free);
+  g_clear_pointer (&self->model_meta, convolve_model_meta_free);
+  g_free (self->model_path);
+  self->model = model;
+  self->model_meta = meta;
+  self->model_path = g_steal_pointer (&path_copy);
+
+  convolve_training_panel_set_model (self->training_panel, model);
+  convolve_window_refresh_predictions (self);
+  convolve_window_update_title (self);
+  convolve_window_update_actions (self);
+}
+
+GWeakRef *
+convolve_weak_ref_new (gpointer object)
+{
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (ref, object);
+  return ref;
+}
+
+gpointer
+convolve_weak_ref_steal (GWeakRef *ref)
+{
+  gpointer object = g_weak_ref_get (ref);
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  return object;
+}
+
+/* ---- datasets ---------------------------------------------------------- */
+
+typedef struct {
+  char            *path;
+  char            *spec_text;
+  guint64          seed;
+  gboolean         have_model;
+  ConvolveShape    model_input;
+  int              model_classes;
+
+  ConvolveDataset *train;
+  ConvolveDataset *test;
+  ConvolveModel   *model;      /* a new model when the current one does not fit */
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_free (data->path);
+  g_free (data->spec_text);
+  g_clear_pointer (&data->train, convolve_dataset_unref);
+  g_clear_pointer (&data->test, convolve_dataset_unref);
+  g_clear_pointer (&data->model, convolve_model_free);
+  g_free (data);
+}
+
+static void
+load_dataset_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  GError *error = NULL;
+  ConvolveShape shape;
+  int n_classes;
+
+  if (!convolve_dataset_load_dir (data->path, &data->train, &data->test, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  shape = convolve_dataset_get_shape (data->train);
+  n_classes = convolve_dataset_get_n_classes (data->train);
+  if (!data->have_model ||
+      data->model_input.c != shape.c || data->model_input.h != shape.h ||
+      data->model_input.w != shape.w || data->model_classes != n_classes)
+    {
+      g_autoptr(ConvolveModelSpec) spec = spec_for_classes (data->spec_text, n_classes, &error);
+
+      if (spec != NULL)
+        data->model = convolve_model_new (spec, &shape, 1, data->seed, &error);
+      if (data->model == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+select_dataset_in_dropdown (ConvolveWindow *self,
+                            const char     *path)
+{
+  guint found = GTK_INVALID_LIST_POSITION;
+
+  for (guint i = 0; i < self->locations->len; i++)
+    {
+      ConvolveDatasetLocation *location = g_ptr_array_index (self->locations, i);
+
+      if (g_strcmp0 (location->path, path) == 0)
+        {
+          found = i;
+          break;
+        }
+    }
+
+  if (found == GTK_INVALID_LIST_POSITION && path != NULL)
+    {
+      /* A folder opened by hand joins the list. */
+      ConvolveDatasetLocation *location = g_new0 (ConvolveDatasetLocation, 1);
+      g_autofree char *name = g_path_get_basename (path);
+
+      location->id = g_strdup ("folder");
+      location->title = g_strdup (self->train != NULL ? convolve_dataset_get_name (self->train) : name);
+      location->path = g_strdup (path);
+      location->origin = g_strdup (path);
+      g_ptr_array_add (self->locations, location);
+      gtk_string_list_append (self->dataset_list, location->title);
+      found = self->locations->len - 1;
+    }
+
+  g_signal_handler_block (self->dataset_dropdown, self->dropdown_handler);
+  gtk_drop_down_set_selected (self->dataset_dropdown, found);
+  g_signal_handler_unblock (self->dataset_dropdown, self->dropdown_handler);
+  gtk_widget_set_visible (GTK_WIDGET (self->dataset_dropdown), self->locations->len > 0);
+}
+
+static void
+show_main_page (ConvolveWindow *self)
+{
+  gtk_spinner_stop (self->loading_spinner);
+  if (self->train != NULL)
+    gtk_stack_set_visible_child_name (self->main_stack, "workspace");
+  else
+    gtk_stack_set_visible_child_name (self->main_stack, "dataset");
+}
+
+static void
+load_dataset_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  GTask *task = G_TASK (result);
+  LoadData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (task, &error);
+
+  if (self == NULL)
+    return;
+
+  if (!ok)
+    {
+      if (g_task_get_cancellable (task) != self->load_cancellable ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      g_clear_object (&self->load_cancellable);
+      /* Translators: the dataset could not be opened; %s says why */
+      {
+        g_autofree char *message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
+        convolve_window_show_error (self, message);
+      }
+      select_dataset_in_dropdown (self, self->dataset_path);
+      show_main_page (self);
+      return;
+    }
+
+  /* A newer load replaced this one. */
+  if (g_task_get_cancellable (task) != self->load_cancellable)
+    return;
+  g_clear_object (&self->load_cancellable);
+
+  g_clear_pointer (&self->train, convolve_dataset_unref);
+  g_clear_pointer (&self->test, convolve_dataset_unref);
+  self->train = g_steal_pointer (&data->train);
+  self->test = g_steal_pointer (&data->test);
+  g_free (self->dataset_path);
+  self->dataset_path = g_strdup (data->path);
+  g_settings_set_string (self->settings, "last-dataset-path", data->path);
+
+  convolve_sample_grid_set_datasets (self->sample_grid, self->train, self->test);
+
+  if (data->model != NULL)
+    convolve_window_set_model (self, g_steal_pointer (&data->model), NULL, NULL);
+  else
+    {
+      /* The current model fits the new dataset; its run's plots stay. */
+      convolve_window_update_title (self);
+      convolve_window_update_actions (self);
+    }
+
+  select_dataset_in_dropdown (self, self->dataset_path);
+  show_main_page (self);
+}
+
+void
+convolve_window_open_dataset (ConvolveWindow *self,
+                              const char     *folder)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadData *data;
+
+  g_return_if_fail (CONVOLVE_IS_WINDOW (self));
+  g_return_if_fail (folder != NULL);
+
+  if (convolve_window_is_training (self))
+    {
+      convolve_window_show_error (self, _("Stop training before opening another dataset"));
+      select_dataset_in_dropdown (self, self->dataset_path);
+      return;
+    }
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+
+  data = g_new0 (LoadData, 1);
+  data->path = g_strdup (folder);
+  data->spec_text = g_settings_get_string (self->settings, "model-spec");
+  data->seed = g_settings_get_uint (self->settings, "seed");
+  if (self->model != NULL || self->trainer != NULL)
+    {
+      const ConvolveModel *model = self->model;
+      g_autoptr(ConvolveModel) snapshot = NULL;
+
+      if (model == NULL)
+        model = snapshot = convolve_window_dup_model (self, 1, NULL);
+      if (model != NULL)
+        {
+          data->have_model = TRUE;
+          data->model_input = convolve_model_get_input (model);
+          data->model_classes = convolve_model_get_n_classes (model);
+        }
+    }
+
+  /* Only the first load hides the workspace; later ones keep it visible. */
+  if (self->train == NULL)
+    {
+      gtk_spinner_start (self->loading_spinner);
+      gtk_stack_set_visible_child_name (self->main_stack, "loading");
+    }
+
+  task = g_task_new (NULL, self->load_cancellable, load_dataset_cb, convolve_weak_ref_new (self));
+  g_task_set_source_tag (task, convolve_window_open_dataset);
+  g_task_set_name (task, "convolve-load-dataset");
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_dataset_thread);
+}
+
+static void discover_datasets (ConvolveWindow *self);
+
+static void
+dataset_selected_cb (ConvolveWindow *self)
+{
+  guint selected = gtk_drop_down_get_selected (self->dataset_dropdown);
+  ConvolveDatasetLocation *location;
+
+  if (selected >= self->locations->len)
+    return;
+  location = g_ptr_array_index (self->locations, selected);
+  if (g_strcmp0 (location->path, self->dataset_path) != 0)
+    convolve_window_open_dataset (self, location->path);
+}
+
+static void
+dataset_page_chosen_cb (ConvolveWindow *self,
+                        const char     *folder)
+{
+  /* A finished download is a new place to list. */
+  discover_datasets (self);
+  convolve_window_open_dataset (self, folder);
+}
+
+static void
+setup_location_item_cb (GtkSignalListItemFactory *factory,
+                        GtkListItem              *item,
+                        gpointer                  user_data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *origin = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_xalign (GTK_LABEL (origin), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (origin), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (GTK_LABEL (origin), 40);
+  gtk_widget_add_css_class (origin, "caption");
+  gtk_widget_add_css_class (origin, "dim-label");
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), origin);
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+bind_location_item_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item,
+                       gpointer                  user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  GtkWidget *box = gtk_list_item_get_child (item);
+  GtkWidget *title = gtk_widget_get_first_child (box);
+  GtkWidget *origin = gtk_widget_get_next_sibling (title);
+  guint position = gtk_list_item_get_position (item);
+  ConvolveDatasetLocation *location;
+
+  if (position >= self->locations->len)
+    return;
+  location = g_ptr_array_index (self->locations, position);
+  gtk_label_set_label (GTK_LABEL (title), location->title);
+  gtk_label_set_label (GTK_LABEL (origin), location->origin);
+  gtk_widget_set_tooltip_text (box, location->path);
+}
+
+static void
+discover_datasets (ConvolveWindow *self)
+{
+  g_autoptr(GPtrArray) found = convolve_dataset_discover (NULL);
+  const char *alternative_title = NULL;
+  const char *alternative_path = NULL;
+  g_autoptr(GPtrArray) titles = g_ptr_array_new ();
+
+  g_clear_pointer (&self->locations, g_ptr_array_unref);
+  self->locations = g_ptr_array_new_with_free_func ((GDestroyNotify) convolve_dataset_location_free);
+  for (guint i = 0; i < found->len; i++)
+    {
+      ConvolveDatasetLocation *location = g_ptr_array_index (found, i);
+
+      g_ptr_array_add (titles, location->title);
+      if (alternative_path == NULL && g_strcmp0 (location->id, "cifar10") != 0)
+        {
+          alternative_title = location->title;
+          alternative_path = location->path;
+        }
+    }
+  g_ptr_array_add (titles, NULL);
+
+  g_signal_handler_block (self->dataset_dropdown, self->dropdown_handler);
+  gtk_string_list_splice (self->dataset_list, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->dataset_list)),
+                          (const char * const *) titles->pdata);
+  g_signal_handler_unblock (self->dataset_dropdown, self->dropdown_handler);
+
+  convolve_dataset_page_set_alternative (self->dataset_page, alternative_title, alternative_path);
+
+  /* The dropdown's items own their strings; the locations move over. */
+  g_ptr_array_extend_and_steal (self->locations, g_steal_pointer (&found));
+}
+
+static const char *
+find_cifar10 (ConvolveWindow *self)
+{
+  for (guint i = 0; i < self->locations->len; i++)
+    {
+      ConvolveDatasetLocation *location = g_ptr_array_index (self->locations, i);
+
+      if (g_strcmp0 (location->id, "cifar10") == 0)
+        return location->path;
+    }
+  return NULL;
+}
+
+static void
+open_initial_dataset (ConvolveWindow *self)
+{
+  g_autofree char *last = g_settings_get_string (self->settings, "last-dataset-path");
+  const char *cifar10;
+
+  if (last[0] != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
+    {
+      convolve_window_open_dataset (self, last);
+      return;
+    }
+
+  cifar10 = find_cifar10 (self);
+  if (cifar10 != NULL)
+    convolve_window_open_dataset (self, cifar10);
+  else
+    show_main_page (self);
+}
+
+/* ---- samples and predictions ------------------------------------------- */
+
+static void
+sample_activated_cb (ConvolveWindow  *self,
+                     gpointer         dataset,
+                     guint            index)
+{
+  GtkWindow *view;
+
+  view = GTK_WINDOW (convolve_sample_view_new (GTK_WINDOW (self), dataset, index, self->predict_model));
+  gtk_window_present (view);
+}
+
+static void
+predictor_error_cb (ConvolveWindow *self,
+                    const char     *message)
+{
+  convolve_window_show_error (self, message);
+}
+
+/* ---- layout and settings ----------------------------------------------- */
+
+static void
+update_layout (ConvolveWindow *self)
+{
+  int width = 0, height = 0;
+  GtkOrientation orientation;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  orientation = width > 0 && width < NARROW_WIDTH ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL;
+
+  if (gtk_orientable_get_orientation (GTK_ORIENTABLE (self->top_row)) == orientation)
+    return;
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->top_row), orientation);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->bottom_row), orientation);
+}
+
+static void
+save_window_state (ConvolveWindow *self)
+{
+  int width, height;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_settings_delay (self->settings);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (GTK_WINDOW (self)));
+  if (!gtk_window_is_maximized (GTK_WINDOW (self)) && width > 0 && height > 0)
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+  g_settings_apply (self->settings);
+}
+
+static gboolean
+convolve_window_close_request (GtkWindow *window)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (window);
+
+  save_window_state (self);
+  convolve_window_shutdown_training (self);
+
+  return GTK_WINDOW_CLASS (convolve_window_parent_class)->close_request (window);
+}
+
+static void
+smoothing_changed_cb (ConvolveWindow *self)
+{
+  double smoothing = g_settings_get_double (self->settings, "plot-smoothing");
+
+  convolve_plot_set_smoothing (self->loss_plot, smoothing);
+  convolve_plot_set_smoothing (self->accuracy_plot, smoothing);
+}
+
+static void
+setup_plots (ConvolveWindow *self)
+{
+  convolve_plot_set_title (self->loss_plot, _("Loss"));
+  convolve_plot_set_x_label (self->loss_plot, _("Epoch"));
+  convolve_plot_set_empty_text (self->loss_plot, _("Train the model to see its loss"));
+  convolve_plot_set_title (self->accuracy_plot, _("Accuracy"));
+  convolve_plot_set_x_label (self->accuracy_plot, _("Epoch"));
+  convolve_plot_set_empty_text (self->accuracy_plot, _("Train the model to see its accuracy"));
+  convolve_plot_set_fixed_y_range (self->accuracy_plot, TRUE);
+  convolve_plot_set_y_range (self->accuracy_plot, 0.0, 1.0);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      ConvolvePlot *plot = i == 0 ? self->loss_plot : self->accuracy_plot;
+
+      convolve_plot_add_series (plot, "train-batch", _("Training (per batch)"),
+                                CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_SMOOTH, NULL);
+      convolve_plot_add_series (plot, "train-epoch", _("Training (per epoch)"),
+                                CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_MARKERS, NULL);
+      convolve_plot_add_series (plot, "val-epoch", _("Validation (per epoch)"),
+                                CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_MARKERS, NULL);
+    }
+
+  g_signal_connect_object (self->settings, "changed::plot-smoothing",
+                           G_CALLBACK (smoothing_changed_cb), self, G_CONNECT_SWAPPED);
+  smoothing_changed_cb (self);
+}
+
+static void
+convolve_window_dispose (GObject *object)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (object);
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  if (self->file_cancellable != NULL)
+    g_cancellable_cancel (self->file_cancellable);
+  g_clear_object (&self->file_cancellable);
+
+  convolve_window_shutdown_training (self);
+  g_clear_object (&self->trainer);
+  g_clear_pointer (&self->progress, convolve_progress_unref);
+  g_clear_object (&self->snapshot_cancellable);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_WINDOW);
+
+  g_clear_pointer (&self->locations, g_ptr_array_unref);
+  g_clear_pointer (&self->dataset_path, g_free);
+  g_clear_pointer (&self->train, convolve_dataset_unref);
+  g_clear_pointer (&self->test, convolve_dataset_unref);
+  g_clear_pointer (&self->model, convolve_model_free);
+  g_clear_pointer (&self->model_meta, convolve_model_meta_free);
+  g_clear_pointer (&self->model_path, g_free);
+  g_clear_pointer (&self->predict_model, convolve_model_free);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (convolve_window_parent_class)->dispose (object);
+}
+
+static void
+convolve_window_class_init (ConvolveWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = convolve_window_dispose;
+  window_class->close_request = convolve_window_close_request;
+
+  g_type_ensure (CONVOLVE_TYPE_DATASET_PAGE);
+  g_type_ensure (CONVOLVE_TYPE_TRAINING_PANEL);
+  g_type_ensure (CONVOLVE_TYPE_SAMPLE_GRID);
+  g_type_ensure (CONVOLVE_TYPE_PREDICTOR);
+  g_type_ensure (CONVOLVE_TYPE_PLOT);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_list);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, primary_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, model_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_page);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_page);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, training_panel);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, top_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, bottom_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, sample_grid);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, predictor);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loss_plot);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, accuracy_plot);
+  gtk_widget_class_bind_template_callback (widget_class, dataset_page_chosen_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sample_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, predictor_error_cb);
+}
+
+static void
+convolve_window_init (ConvolveWindow *self)
+{
+  GtkListItemFactory *factory;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  g_signal_connect_swapped (self, "notify::default-width", G_CALLBACK (update_layout), self);
+  update_layout (self);
+
+  /* The popup lists each dataset with where it was found. */
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_location_item_cb), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_location_item_cb), self);
+  gtk_drop_down_set_list_factory (self->dataset_dropdown, factory);
+  g_object_unref (factory);
+  self->dropdown_handler = g_signal_connect_swapped (self->dataset_dropdown, "notify::selected",
+                                                     G_CALLBACK (dataset_selected_cb), self);
+
+  setup_plots (self);
+  convolve_window_init_actions (self);
+
+  discover_datasets (self);
+  select_dataset_in_dropdown (self, NULL);
+  open_initial_dataset (self);
+
+  convolve_window_update_title (self);
+  convolve_window_update_actions (self);
+}

@@ -1,0 +1,185 @@
+/* convolve-cli-evaluate.c: `convolve-cli evaluate`, a saved model measured
+ * on a dataset's test set.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "convolve-cli.h"
+#include "convolve-cli-dataset.h"
+#include "convolve-train.h"
+
+/* Figures with '.' whatever the locale: scripts read these lines. */
+static const char *
+fixed4 (char   *buffer,
+        double  value)
+{
+  return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, "%.4f", value);
+}
+
+static gboolean
+same_class_names (const char * const *a,
+                  const char * const *b)
+{
+  guint n = g_strv_length ((char **) a);
+
+  if (n != g_strv_length ((char **) b))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (strcmp (a[i], b[i]) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+print_evaluation (const ConvolveEvaluation *evaluation,
+                  const char * const       *class_names)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  int n = evaluation->n_classes;
+  int name_width = 5;
+  int count_width = 5;
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (int c = 0; c < n; c++)
+    {
+      char *label = class_names != NULL && c < (int) g_strv_length ((char **) class_names)
+                  ? g_strdup (class_names[c])
+                  : g_strdup_printf ("%d", c);
+
+      name_width = MAX (name_width, (int) g_utf8_strlen (label, -1));
+      g_ptr_array_add (labels, label);
+    }
+  for (int i = 0; i < n * n; i++)
+    {
+      char digits[16];
+
+      count_width = MAX (count_width, g_snprintf (digits, sizeof digits, "%u", evaluation->confusion[i]));
+    }
+
+  printf (_("Evaluated %u images\n"), evaluation->n_images);
+  printf ("loss: %s\n", fixed4 (buffer, evaluation->loss));
+  printf ("accuracy: %s\n\n", fixed4 (buffer, evaluation->accuracy));
+
+  /* Pad by characters, not bytes: class names may be translated. */
+  printf ("%s%*s  %8s  %6s\n", _("Class"),
+          name_width - (int) g_utf8_strlen (_("Class"), -1), "", _("Accuracy"), _("Images"));
+  for (int c = 0; c < n; c++)
+    {
+      const char *label = g_ptr_array_index (labels, c);
+      int pad = name_width - (int) g_utf8_strlen (label, -1);
+
+      if (isnan (evaluation->class_accuracy[c]))
+        printf ("%s%*s  %8s  %6u\n", label, pad, "", "-", evaluation->class_counts[c]);
+      else
+        printf ("%s%*s  %8s  %6u\n", label, pad, "", fixed4 (buffer, evaluation->class_accuracy[c]),
+                evaluation->class_counts[c]);
+    }
+
+  printf ("\n%s\n", _("Confusion matrix (rows: true class, columns: predicted class)"));
+  printf ("%*s", name_width + 4, "");
+  for (int c = 0; c < n; c++)
+    printf (" %*d", count_width, c);
+  printf ("\n");
+  for (int t = 0; t < n; t++)
+    {
+      const char *label = g_ptr_array_index (labels, t);
+      int pad = name_width - (int) g_utf8_strlen (label, -1);
+
+      printf ("%3d %s%*s", t, label, pad, "");
+      for (int p = 0; p < n; p++)
+        printf (" %*u", count_width, convolve_evaluation_get_confusion (evaluation, t, p));
+      printf ("\n");
+    }
+}
+
+int
+convolve_cli_evaluate (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL;
+  g_autofree char *data_dir = NULL;
+  g_autofree char *dataset_name = NULL;
+  int limit = 0, batch_size = 256, threads = 0;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+      N_("Model or checkpoint file"), N_("FILE") },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      N_("Dataset folder (CIFAR-10 binary or python batches, or IDX files)"), N_("DIR") },
+    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset_name,
+      N_("Dataset found on this machine: cifar10, fashion-mnist or mnist"), N_("NAME") },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit,
+      N_("Evaluate only the first N test images"), N_("N") },
+    { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size,
+      N_("Images per forward pass (default 256)"), N_("N") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
+      N_("Threads for matrix products (default: all cores)"), N_("N") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveDataset) test = NULL;
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveEvaluation) evaluation = NULL;
+  const char * const *class_names;
+  ConvolveShape model_shape, data_shape;
+
+  g_option_context_set_summary (context,
+    _("Measure a saved model on a dataset’s test set: loss, accuracy, "
+      "accuracy per class and the confusion matrix."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return convolve_cli_fail ("%s", error->message);
+  if (argc > 1)
+    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+  if (model_path == NULL)
+    return convolve_cli_fail (_("no model: give --model FILE"));
+  if (limit < 0)
+    return convolve_cli_fail (_("--limit must not be negative"));
+  if (batch_size < 1 || batch_size > 65536)
+    return convolve_cli_fail (_("--batch-size must be between 1 and 65536, not %d"), batch_size);
+  if (threads < 0 || threads > 1024)
+    return convolve_cli_fail (_("--threads must be between 0 (all cores) and 1024, not %d"), threads);
+
+  model = convolve_model_load (model_path, batch_size, &meta, NULL, &error);
+  if (model == NULL)
+    return convolve_cli_fail ("%s", error->message);
+  if (!convolve_cli_load_dataset (data_dir, dataset_name, &train, &test, &error))
+    return convolve_cli_fail ("%s", error->message);
+  if (convolve_dataset_get_n_images (test) == 0)
+    return convolve_cli_fail (_("the dataset has no test images to evaluate on"));
+
+  /* Shapes first: a model for other images is the clearer complaint. */
+  model_shape = convolve_model_get_input (model);
+  data_shape = convolve_dataset_get_shape (test);
+  if (model_shape.c != data_shape.c || model_shape.h != data_shape.h || model_shape.w != data_shape.w)
+    return convolve_cli_fail (_("the model expects %d×%d images with %d channels, but the dataset has %d×%d images with %d channels"),
+                              model_shape.w, model_shape.h, model_shape.c,
+                              data_shape.w, data_shape.h, data_shape.c);
+
+  class_names = convolve_dataset_get_class_names (test);
+  if (meta->class_names != NULL && class_names != NULL &&
+      !same_class_names ((const char * const *) meta->class_names, class_names))
+    {
+      g_autofree char *model_classes = g_strjoinv (", ", meta->class_names);
+      g_autofree char *data_classes = g_strjoinv (", ", (char **) class_names);
+
+      return convolve_cli_fail (_("the model was trained on the classes %s, but the dataset’s classes are %s"),
+                                model_classes, data_classes);
+    }
+  if (meta->class_names != NULL)
+    class_names = (const char * const *) meta->class_names;
+
+  convolve_engine_set_threads (threads > 0 ? threads : (int) g_get_num_processors ());
+  evaluation = convolve_evaluate (model, test, (guint) limit, NULL, NULL, NULL, &error);
+  if (evaluation == NULL)
+    return convolve_cli_fail ("%s", error->message);
+
+  print_evaluation (evaluation, class_names);
+  return 0;
+}

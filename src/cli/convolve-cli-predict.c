@@ -1,0 +1,99 @@
+/* convolve-cli-predict.c: `convolve-cli predict`, the most probable
+ * classes of image files.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "convolve-cli.h"
+#include "convolve-loaders.h"
+#include "convolve-train.h"
+
+/* Figures with '.' whatever the locale: scripts read these lines. */
+static const char *
+fixed4 (char   *buffer,
+        double  value)
+{
+  return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, "%.4f", value);
+}
+
+int
+convolve_cli_predict (int argc, char **argv)
+{
+  g_autofree char *model_path = NULL;
+  int top = 3;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+      N_("Model or checkpoint file"), N_("FILE") },
+    { "top", 'k', 0, G_OPTION_ARG_INT, &top,
+      N_("How many classes to show per image (default 3)"), N_("N") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("IMAGE…"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autofree float *input = NULL;
+  g_autofree float *probabilities = NULL;
+  g_autofree int *best = NULL;
+  ConvolveShape shape;
+  int n_classes, n_names, status = 0;
+
+  g_option_context_set_summary (context,
+    _("Print the most probable classes of each image, as the model sees it "
+      "(the image is scaled to the model’s input size)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return convolve_cli_fail ("%s", error->message);
+  if (model_path == NULL)
+    return convolve_cli_fail (_("no model: give --model FILE"));
+  if (argc < 2)
+    return convolve_cli_fail (_("no image: give one or more image files"));
+  if (top < 1)
+    return convolve_cli_fail (_("--top must be at least 1, not %d"), top);
+
+  model = convolve_model_load (model_path, 1, &meta, NULL, &error);
+  if (model == NULL)
+    return convolve_cli_fail ("%s", error->message);
+
+  shape = convolve_model_get_input (model);
+  n_classes = convolve_model_get_n_classes (model);
+  n_names = meta->class_names != NULL ? (int) g_strv_length (meta->class_names) : 0;
+  input = g_new (float, (gsize) shape.c * shape.h * shape.w);
+  probabilities = g_new (float, n_classes);
+  best = g_new (int, n_classes);
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
+      g_autoptr(GError) image_error = NULL;
+      int n_best;
+
+      if (!convolve_image_load_file (file, shape, input, NULL, NULL, &image_error) ||
+          !convolve_predict_image (model, input, probabilities, &image_error))
+        {
+          status = convolve_cli_fail ("%s", image_error->message);
+          continue;
+        }
+
+      printf ("%s\n", argv[i]);
+      n_best = convolve_top_k (probabilities, n_classes, top, best);
+      for (int k = 0; k < n_best; k++)
+        {
+          g_autofree char *fallback = NULL;
+          const char *name;
+
+          if (best[k] < n_names)
+            name = meta->class_names[best[k]];
+          else
+            name = fallback = g_strdup_printf (_("class %d"), best[k]);
+          char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+          printf ("  %-16s %s\n", name, fixed4 (buffer, probabilities[best[k]]));
+        }
+    }
+
+  return status;
+}

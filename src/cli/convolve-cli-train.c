@@ -1,0 +1,565 @@
+/* convolve-cli-train.c: `convolve-cli train`, fitting a model with a
+ * Keras-style progress display.
+ *
+ * The trainer runs on its own thread; this thread only runs a main loop
+ * that receives progress snapshots, prints them, and turns Ctrl-C into a
+ * clean stop after the current batch.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "convolve-cli.h"
+#include "convolve-cli-dataset.h"
+#include "convolve-train.h"
+
+#define BAR_WIDTH           30
+#define PLAIN_STEP_INTERVAL 200   /* a plain line every N steps when not on a terminal */
+
+typedef struct {
+  ConvolveTrainer *trainer;
+  GMainLoop       *loop;
+  gboolean         tty;
+  guint            steps_done;      /* history steps already shown */
+  guint            epochs_done;     /* history epochs already shown */
+  int              header_epoch;    /* epoch whose "Epoch k/N" line is out */
+  gboolean         bar_on_screen;   /* a bar without its newline */
+  int              epochs_total;
+  const char      *log_json_path;
+  GString         *log_json;
+  GError          *log_error;
+  gboolean         interrupted;
+} TrainRun;
+
+/* Figures with '.' whatever the locale: scripts read these lines. */
+static const char *
+fixed4 (char   *buffer,
+        double  value)
+{
+  return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, "%.4f", value);
+}
+
+static void
+format_duration (char   *buffer,
+                 gsize   size,
+                 double  seconds)
+{
+  long s = (long) MAX (0.0, seconds + 0.5);
+
+  if (s >= 3600)
+    g_snprintf (buffer, size, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  else if (s >= 60)
+    g_snprintf (buffer, size, "%ld:%02ld", s / 60, s % 60);
+  else
+    g_snprintf (buffer, size, "%lds", s);
+}
+
+static void
+format_bar (char *bar,
+            int   step,
+            int   steps)
+{
+  int filled = steps > 0 ? (int) ((gint64) BAR_WIDTH * step / steps) : BAR_WIDTH;
+  int i = 0;
+
+  bar[i++] = '[';
+  for (int j = 0; j < filled - 1; j++)
+    bar[i++] = '=';
+  if (filled > 0)
+    bar[i++] = step < steps ? '>' : '=';
+  for (int j = filled; j < BAR_WIDTH; j++)
+    bar[i++] = '.';
+  bar[i++] = ']';
+  bar[i] = '\0';
+}
+
+static int
+digits (int n)
+{
+  int d = 1;
+
+  while (n >= 10)
+    {
+      n /= 10;
+      d++;
+    }
+  return d;
+}
+
+static void
+print_epoch_header (TrainRun *run,
+                    int       epoch,
+                    gboolean  augmented)
+{
+  if (run->bar_on_screen)
+    {
+      fputc ('\n', stdout);
+      run->bar_on_screen = FALSE;
+    }
+  if (augmented)
+    printf (_("Epoch %d/%d (augmented)\n"), epoch, run->epochs_total);
+  else
+    printf (_("Epoch %d/%d\n"), epoch, run->epochs_total);
+  run->header_epoch = epoch;
+}
+
+static gboolean
+write_log_json (TrainRun                   *run,
+                const ConvolveHistoryEpoch *epoch)
+{
+  g_autofree char *line = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (run->log_json_path == NULL || run->log_error != NULL)
+    return TRUE;
+
+  line = convolve_history_epoch_to_json (epoch);
+  g_string_append_printf (run->log_json, "%s\n", line);
+  /* The whole file each time, atomically: never half a line on disk. */
+  if (!g_file_set_contents_full (run->log_json_path, run->log_json->str, run->log_json->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING,
+                                 0666, &error))
+    {
+      g_autofree char *display = g_filename_display_name (run->log_json_path);
+
+      g_set_error (&run->log_error, error->domain, error->code,
+                   _("could not write the log “%s”: %s"), display, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+print_epoch_end (TrainRun                   *run,
+                 const ConvolveHistoryEpoch *epoch,
+                 int                         steps_per_epoch)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  char duration[32];
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (run->header_epoch != epoch->epoch)
+    print_epoch_header (run, epoch->epoch, epoch->augmented);
+
+  format_duration (duration, sizeof duration, epoch->seconds);
+  if (run->tty)
+    {
+      char bar[BAR_WIDTH + 3];
+
+      format_bar (bar, steps_per_epoch, steps_per_epoch);
+      g_string_append_printf (line, "\r%d/%d %s - %s %.0fms/step", steps_per_epoch, steps_per_epoch, bar,
+                              duration, epoch->seconds * 1000.0 / MAX (1, steps_per_epoch));
+    }
+  else
+    g_string_append_printf (line, "%d/%d - %s %.0fms/step", steps_per_epoch, steps_per_epoch,
+                            duration, epoch->seconds * 1000.0 / MAX (1, steps_per_epoch));
+
+  g_string_append_printf (line, " - loss: %s - accuracy: %s",
+                          fixed4 (a, epoch->loss), fixed4 (b, epoch->accuracy));
+  if (!isnan (epoch->val_loss))
+    g_string_append_printf (line, " - val_loss: %s - val_accuracy: %s",
+                            fixed4 (a, epoch->val_loss), fixed4 (b, epoch->val_accuracy));
+  if (run->tty)
+    g_string_append (line, "\033[K");
+  printf ("%s\n", line->str);
+  run->bar_on_screen = FALSE;
+
+  if (!write_log_json (run, epoch))
+    convolve_trainer_stop (run->trainer);
+}
+
+/* Everything new in the history, in order: epoch headers, plain step
+ * lines, epoch summaries. */
+static void
+print_history (TrainRun         *run,
+               ConvolveProgress *progress)
+{
+  ConvolveHistory *history = progress->history;
+
+  for (; run->steps_done < progress->history_n_steps; run->steps_done++)
+    {
+      const ConvolveHistoryStep *step = convolve_history_get_step (history, run->steps_done);
+
+      while (run->epochs_done < progress->history_n_epochs &&
+             convolve_history_get_epoch (history, run->epochs_done)->epoch < step->epoch)
+        print_epoch_end (run, convolve_history_get_epoch (history, run->epochs_done++),
+                         progress->steps_per_epoch);
+
+      if (run->header_epoch != step->epoch)
+        {
+          ConvolveTrainConfig const *config = convolve_trainer_get_config (run->trainer);
+
+          print_epoch_header (run, step->epoch, step->epoch > config->epochs);
+        }
+
+      if (!run->tty && step->step % PLAIN_STEP_INTERVAL == 0 && step->step < progress->steps_per_epoch)
+        {
+          char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+
+          printf ("%d/%d - loss: %s - accuracy: %s\n", step->step, progress->steps_per_epoch,
+                  fixed4 (a, step->loss), fixed4 (b, step->accuracy));
+        }
+    }
+
+  while (run->epochs_done < progress->history_n_epochs)
+    print_epoch_end (run, convolve_history_get_epoch (history, run->epochs_done++),
+                     progress->steps_per_epoch);
+}
+
+static void
+draw_bar (TrainRun         *run,
+          ConvolveProgress *progress)
+{
+  char bar[BAR_WIDTH + 3];
+  char eta[32];
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  int width = digits (progress->steps_per_epoch);
+
+  if (progress->step <= 0 || progress->step >= progress->steps_per_epoch ||
+      progress->epoch != run->header_epoch)
+    return;
+
+  format_bar (bar, progress->step, progress->steps_per_epoch);
+  if (progress->eta_epoch_seconds >= 0)
+    format_duration (eta, sizeof eta, progress->eta_epoch_seconds);
+  else
+    g_strlcpy (eta, "?", sizeof eta);
+  printf ("\r%*d/%d %s - ETA: %s - loss: %s - accuracy: %s\033[K",
+          width, progress->step, progress->steps_per_epoch, bar, eta,
+          fixed4 (a, progress->loss), fixed4 (b, progress->accuracy));
+  fflush (stdout);
+  run->bar_on_screen = TRUE;
+}
+
+static void
+on_progress (ConvolveTrainer  *trainer,
+             ConvolveProgress *progress,
+             gpointer          user_data)
+{
+  TrainRun *run = user_data;
+
+  print_history (run, progress);
+  if (run->tty && !convolve_trainer_state_is_final (progress->state))
+    draw_bar (run, progress);
+  fflush (stdout);
+
+  if (convolve_trainer_state_is_final (progress->state))
+    {
+      if (run->bar_on_screen)
+        {
+          fputc ('\n', stdout);
+          run->bar_on_screen = FALSE;
+        }
+      g_main_loop_quit (run->loop);
+    }
+}
+
+static gboolean
+on_interrupt (gpointer user_data)
+{
+  TrainRun *run = user_data;
+
+  if (!run->interrupted)
+    {
+      run->interrupted = TRUE;
+      if (run->bar_on_screen)
+        {
+          fputc ('\n', stdout);
+          fflush (stdout);
+          run->bar_on_screen = FALSE;
+        }
+      fprintf (stderr, "%s\n", _("Stopping after the current batch…"));
+      convolve_trainer_stop (run->trainer);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Fails early when a file could never be written, rather than after the
+ * whole run. */
+static gboolean
+check_output_path (const char  *option,
+                   const char  *path,
+                   GError     **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *display = NULL;
+
+  if (path == NULL)
+    return TRUE;
+  dir = g_path_get_dirname (path);
+  display = g_filename_display_name (path);
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
+                   _("%s “%s” is a folder, not a file"), option, display);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                   _("%s “%s”: the folder does not exist"), option, display);
+      return FALSE;
+    }
+  if (access (dir, W_OK) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES,
+                   _("%s “%s”: the folder is not writable"), option, display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+convolve_cli_train (int argc, char **argv)
+{
+  g_autofree char *data_dir = NULL;
+  g_autofree char *dataset_name = NULL;
+  g_autofree char *save_path = NULL;
+  g_autofree char *checkpoint_path = NULL;
+  g_autofree char *resume_path = NULL;
+  g_autofree char *log_json_path = NULL;
+  g_autofree char *spec_text = NULL;
+  g_autofree char *optimizer_name = NULL;
+  g_autofree char *seed_text = NULL;
+  /* G_MININT / NAN: not given (so a checkpoint's value stays). */
+  int epochs = G_MININT, augment_epochs = G_MININT, batch_size = G_MININT;
+  int threads = G_MININT, limit = G_MININT;
+  double learning_rate = NAN;
+  guint64 seed = 0;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      N_("Dataset folder (CIFAR-10 binary or python batches, or IDX files)"), N_("DIR") },
+    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset_name,
+      N_("Dataset found on this machine: cifar10, fashion-mnist or mnist"), N_("NAME") },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
+      N_("Plain epochs (default 5)"), N_("N") },
+    { "augment-epochs", 0, 0, G_OPTION_ARG_INT, &augment_epochs,
+      N_("Augmented epochs after the plain ones (default 0)"), N_("N") },
+    { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size,
+      N_("Images per optimizer step (default 32)"), N_("N") },
+    { "learning-rate", 'l', 0, G_OPTION_ARG_DOUBLE, &learning_rate,
+      N_("Learning rate (default 0.001)"), N_("RATE") },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer_name,
+      N_("adam (default) or sgd"), N_("NAME") },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text,
+      N_("Random seed for weights, shuffling and augmentation (default 0)"), N_("N") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
+      N_("Threads for matrix products (default: all cores)"), N_("N") },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit,
+      N_("Use only the first N training images"), N_("N") },
+    { "spec", 's', 0, G_OPTION_ARG_STRING, &spec_text,
+      N_("Model spec instead of the tutorial model, e.g. “conv2d(8,3,same,relu),maxpool(2),flatten,dense(10,softmax)”"),
+      N_("TEXT") },
+    { "save", 'o', 0, G_OPTION_ARG_FILENAME, &save_path,
+      N_("Save the final model with its optimizer state (a checkpoint that --resume continues), also after Ctrl-C"),
+      N_("FILE") },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint_path,
+      N_("Save a checkpoint after each epoch (and on Ctrl-C)"), N_("FILE") },
+    { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &resume_path,
+      N_("Continue the run saved in a checkpoint"), N_("FILE") },
+    { "log-json", 0, 0, G_OPTION_ARG_FILENAME, &log_json_path,
+      N_("Write one JSON object per epoch (one per line) to FILE"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveDataset) test = NULL;
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(ConvolveProgress) progress = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  ConvolveTrainConfig config;
+  TrainRun run = { 0 };
+  guint sigint_id, sigterm_id;
+  gboolean joined;
+  int status = 0;
+
+  g_option_context_set_summary (context,
+    _("Train a model on a dataset: plain epochs, then augmented ones, "
+      "with validation on the test set after each epoch. Ctrl-C stops "
+      "after the current batch."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return convolve_cli_fail ("%s", error->message);
+  if (argc > 1)
+    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+
+  if (limit != G_MININT && limit <= 0)
+    return convolve_cli_fail (_("--limit must be a positive number of images, not %d"), limit);
+  if (seed_text != NULL && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXUINT64, &seed, NULL))
+    return convolve_cli_fail (_("--seed must be a whole number from 0 to %" G_GUINT64_FORMAT ", not “%s”"),
+                              G_MAXUINT64, seed_text);
+  if ((epochs != G_MININT && epochs < 0) || (augment_epochs != G_MININT && augment_epochs < 0) ||
+      (batch_size != G_MININT && batch_size < 0) || (threads != G_MININT && threads < 0))
+    return convolve_cli_fail (_("--epochs, --augment-epochs, --batch-size and --threads must not be negative"));
+  if (!isnan (learning_rate) && !(learning_rate > 0.0 && learning_rate <= 10.0))
+    return convolve_cli_fail (_("--learning-rate must be greater than 0 and at most 10"));
+  if (optimizer_name != NULL && g_strcmp0 (optimizer_name, "adam") != 0 && g_strcmp0 (optimizer_name, "sgd") != 0)
+    return convolve_cli_fail (_("unknown optimizer “%s”: use adam or sgd"), optimizer_name);
+  if (resume_path != NULL && spec_text != NULL)
+    return convolve_cli_fail (_("--spec cannot be combined with --resume: the checkpoint holds the model"));
+  if (!check_output_path ("--save", save_path, &error) ||
+      !check_output_path ("--checkpoint", checkpoint_path, &error) ||
+      !check_output_path ("--log-json", log_json_path, &error))
+    return convolve_cli_fail ("%s", error->message);
+
+  if (!convolve_cli_load_dataset (data_dir, dataset_name, &train, &test, &error))
+    return convolve_cli_fail ("%s", error->message);
+
+  if (resume_path != NULL)
+    {
+      trainer = convolve_trainer_new_from_checkpoint (resume_path, train, test, &error);
+      if (trainer == NULL)
+        return convolve_cli_fail ("%s", error->message);
+      config = *convolve_trainer_get_config (trainer);
+    }
+  else
+    convolve_train_config_init (&config);
+
+  /* Only what was given overrides the defaults or the checkpoint. */
+  if (epochs != G_MININT)
+    config.epochs = epochs;
+  if (augment_epochs != G_MININT)
+    config.augment_epochs = augment_epochs;
+  if (batch_size != G_MININT)
+    config.batch_size = batch_size;
+  if (!isnan (learning_rate))
+    config.learning_rate = (float) learning_rate;
+  if (optimizer_name != NULL)
+    config.optimizer = g_strcmp0 (optimizer_name, "sgd") == 0 ? CONVOLVE_OPTIMIZER_SGD : CONVOLVE_OPTIMIZER_ADAM;
+  if (seed_text != NULL)
+    config.seed = seed;
+  if (threads != G_MININT)
+    config.threads = threads;
+  if (limit != G_MININT)
+    config.train_limit = (guint) limit;
+  config.snapshot_every_steps = 0;   /* nobody predicts while the CLI trains */
+  config.progress_interval_ms = 100; /* at most ~10 redraws a second */
+
+  if (!convolve_train_config_validate (&config, &error))
+    return convolve_cli_fail ("%s", error->message);
+
+  if (trainer != NULL)
+    {
+      if (!convolve_trainer_set_config (trainer, &config, &error))
+        return convolve_cli_fail ("%s", error->message);
+    }
+  else
+    {
+      g_autoptr(ConvolveModelSpec) spec = NULL;
+      ConvolveShape shape = convolve_dataset_get_shape (train);
+      ConvolveModel *model;
+
+      if (spec_text != NULL)
+        {
+          spec = convolve_model_spec_parse (spec_text, &error);
+          if (spec == NULL)
+            return convolve_cli_fail ("%s", error->message);
+        }
+      else
+        spec = convolve_model_spec_new_tutorial (convolve_dataset_get_n_classes (train));
+
+      model = convolve_model_new (spec, &shape, config.batch_size, config.seed, &error);
+      if (model == NULL)
+        return convolve_cli_fail ("%s", error->message);
+      trainer = convolve_trainer_new (model, NULL, train, test, &config, &error);
+      if (trainer == NULL)
+        return convolve_cli_fail ("%s", error->message);
+    }
+
+  if (!convolve_trainer_set_checkpoint_path (trainer, checkpoint_path, &error))
+    return convolve_cli_fail ("%s", error->message);
+
+  progress = convolve_trainer_get_progress (trainer);
+  loop = g_main_loop_new (NULL, FALSE);
+  run.trainer = trainer;
+  run.loop = loop;
+  run.tty = isatty (fileno (stdout));
+  run.epochs_total = progress->epochs_total;
+  run.log_json_path = log_json_path;
+  run.log_json = g_string_new (NULL);
+  /* A resumed run shows only what is new, but its log holds every epoch. */
+  run.steps_done = progress->history_n_steps;
+  run.epochs_done = progress->history_n_epochs;
+  for (guint i = 0; i < run.epochs_done; i++)
+    {
+      g_autofree char *line = convolve_history_epoch_to_json (convolve_history_get_epoch (progress->history, i));
+
+      g_string_append_printf (run.log_json, "%s\n", line);
+    }
+
+  if (resume_path != NULL)
+    printf (_("Resuming at epoch %d, step %d of %d\n"),
+            progress->epoch, progress->step, progress->steps_per_epoch);
+  printf (_("Training on %u images, validating on %u images\n"),
+          MIN (convolve_dataset_get_n_images (train),
+               config.train_limit > 0 ? config.train_limit : G_MAXUINT),
+          test != NULL ? convolve_dataset_get_n_images (test) : 0);
+  fflush (stdout);
+
+  g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &run);
+  sigint_id = g_unix_signal_add (SIGINT, on_interrupt, &run);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_interrupt, &run);
+
+  if (!convolve_trainer_start (trainer, &error))
+    {
+      g_string_free (run.log_json, TRUE);
+      return convolve_cli_fail ("%s", error->message);
+    }
+  g_main_loop_run (loop);
+
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  g_signal_handlers_disconnect_by_func (trainer, on_progress, &run);
+  g_string_free (run.log_json, TRUE);
+
+  joined = convolve_trainer_join (trainer, &error);
+  g_clear_pointer (&progress, convolve_progress_unref);
+  progress = convolve_trainer_get_progress (trainer);
+
+  if (!joined)
+    {
+      g_clear_error (&run.log_error);
+      return convolve_cli_fail (_("training failed: %s"), error->message);
+    }
+  if (run.log_error != NULL)
+    {
+      status = convolve_cli_fail ("%s", run.log_error->message);
+      g_clear_error (&run.log_error);
+      return status;
+    }
+
+  if (progress->state == CONVOLVE_TRAINER_CANCELLED && checkpoint_path != NULL)
+    {
+      if (!convolve_trainer_save (trainer, checkpoint_path, TRUE, &error))
+        return convolve_cli_fail ("%s", error->message);
+      fprintf (stderr, _("Checkpoint saved to “%s”\n"), checkpoint_path);
+    }
+  if (save_path != NULL)
+    {
+      if (!convolve_trainer_save (trainer, save_path, TRUE, &error))
+        return convolve_cli_fail ("%s", error->message);
+      printf (_("Model saved to “%s”\n"), save_path);
+    }
+
+  if (progress->has_validation)
+    {
+      char a[G_ASCII_DTOSTR_BUF_SIZE];
+
+      printf ("val_accuracy: %s\n", fixed4 (a, progress->val_accuracy));
+    }
+  fflush (stdout);
+
+  if (progress->state == CONVOLVE_TRAINER_CANCELLED)
+    {
+      convolve_cli_fail (_("training stopped before the last epoch"));
+      return 130;
+    }
+  return 0;
+}

@@ -1,0 +1,1753 @@
+/* convolve-download.c: CIFAR-10 download, check and extraction.
+ *
+ * The work is one blocking function (job_run) over a Job that holds a copy of
+ * the settings, so it can run on any thread; convolve_download_run_async()
+ * runs it on a GTask thread and relays progress to the caller's context.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "convolve-download.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <math.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "convolve-data-private.h"
+#include "convolve-loaders.h"
+
+#define BUFFER_SIZE          (64 * 1024)
+#define PROGRESS_INTERVAL_US (G_USEC_PER_SEC / 10)
+#define RATE_TIME_CONSTANT   3.0   /* seconds; smooths the rate shown */
+#define TEMP_PREFIX          "." CONVOLVE_CIFAR10_FOLDER "-"
+#define IO_TIMEOUT_SECONDS   30
+
+static const char * const batch_files[] = {
+  "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+  "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin",
+};
+static const char * const other_files[] = { "batches.meta.txt", "readme.html" };
+
+struct _ConvolveDownload
+{
+  GObject  parent_instance;
+
+  char    *data_dir;
+  char    *url;
+  char    *expected_md5;   /* lower case */
+  char    *part_path;      /* NULL: the default next to the dataset */
+  guint    max_retries;
+  guint    first_delay_ms;
+  gint     running;        /* atomic */
+};
+
+G_DEFINE_FINAL_TYPE (ConvolveDownload, convolve_download, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_DATA_DIR,
+  PROP_URL,
+  PROP_EXPECTED_MD5,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ------------------------------------------------------------------ */
+/* The job: everything one run needs, owned by the thread running it. */
+
+typedef struct {
+  char                        *data_dir;
+  char                        *dataset_dir;
+  char                        *url;
+  char                        *host;
+  char                        *expected_md5;
+  char                        *part_path;
+  guint                        max_retries;
+  guint                        first_delay_ms;
+  GCancellable                *cancellable;
+  ConvolveDownloadProgressFunc progress_func;
+  gpointer                     progress_data;
+
+  /* progress */
+  ConvolveDownloadProgress     progress;
+  gboolean                     reported;
+  gint64                       last_emit_us;
+  gint64                       rate_time_us;
+  guint64                      rate_received;
+
+  /* transfer */
+  int                          dir_fd;          /* locked while we run */
+  int                          part_fd;
+  gboolean                     part_is_regular;
+  guint64                      part_size;       /* bytes in the part == bytes hashed */
+  guint64                      total;           /* archive size, 0 unknown */
+  GChecksum                   *md5;
+  gboolean                     reached_server;  /* some attempt got an HTTP answer */
+  guint8                      *buffer;
+} Job;
+
+typedef enum {
+  ATTEMPT_DONE,   /* the part holds the whole archive */
+  ATTEMPT_RETRY,  /* worth trying again; error set */
+  ATTEMPT_FATAL,  /* give up; error set */
+} AttemptResult;
+
+/* Closes the part and unlocks the data folder. Done when the run ends,
+ * not when the job is freed, which for an async run may come later. */
+static void
+job_close_files (Job *job)
+{
+  if (job->part_fd >= 0)
+    close (job->part_fd);
+  job->part_fd = -1;
+  if (job->dir_fd >= 0)
+    close (job->dir_fd);
+  job->dir_fd = -1;
+}
+
+static void
+job_free (Job *job)
+{
+  job_close_files (job);
+  g_clear_pointer (&job->md5, g_checksum_free);
+  g_clear_object (&job->cancellable);
+  g_free (job->buffer);
+  g_free (job->data_dir);
+  g_free (job->dataset_dir);
+  g_free (job->url);
+  g_free (job->host);
+  g_free (job->expected_md5);
+  g_free (job->part_path);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
+static char *
+default_part_path (const char *data_dir,
+                   const char *md5)
+{
+  g_autofree char *name = g_strdup_printf ("cifar-10-binary-%.8s.tar.gz.part", md5);
+
+  return g_build_filename (data_dir, name, NULL);
+}
+
+static Job *
+job_new (ConvolveDownload             *self,
+         GCancellable                 *cancellable,
+         ConvolveDownloadProgressFunc  progress_func,
+         gpointer                      progress_data)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->data_dir = g_strdup (self->data_dir);
+  job->dataset_dir = g_build_filename (self->data_dir, CONVOLVE_CIFAR10_FOLDER, NULL);
+  job->url = g_strdup (self->url);
+  job->expected_md5 = g_strdup (self->expected_md5);
+  job->part_path = self->part_path != NULL
+                   ? g_strdup (self->part_path)
+                   : default_part_path (self->data_dir, self->expected_md5);
+  job->max_retries = self->max_retries;
+  job->first_delay_ms = self->first_delay_ms;
+  job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  job->progress_func = progress_func;
+  job->progress_data = progress_data;
+  job->dir_fd = -1;
+  job->part_fd = -1;
+  job->md5 = g_checksum_new (G_CHECKSUM_MD5);
+  job->buffer = g_malloc (BUFFER_SIZE);
+  job->progress.eta_seconds = -1;
+  job->progress.attempt = 1;
+
+  return job;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors */
+
+static gboolean
+job_set_error_if_cancelled (Job     *job,
+                            GError **error)
+{
+  if (!g_cancellable_is_cancelled (job->cancellable))
+    return FALSE;
+  g_set_error_literal (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED,
+                       _("The download was cancelled"));
+  return TRUE;
+}
+
+static void
+set_no_space_error (GError     **error,
+                    const char  *folder)
+{
+  g_autofree char *display = g_filename_display_name (folder);
+
+  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NO_SPACE,
+               _("Not enough disk space in %s"), display);
+}
+
+/* A failed write or create on path: a full disk becomes NO_SPACE naming
+ * folder (nullable: the file's own folder), anything else IO naming the
+ * file. */
+static void
+set_errno_error_full (GError     **error,
+                      int          errsv,
+                      const char  *path,
+                      const char  *folder)
+{
+  g_autofree char *display = NULL;
+
+  if (errsv == ENOSPC || errsv == EDQUOT)
+    {
+      g_autofree char *parent = g_path_get_dirname (path);
+
+      set_no_space_error (error, folder != NULL ? folder : parent);
+      return;
+    }
+
+  display = g_filename_display_name (path);
+  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+               _("Could not write %s: %s"), display, g_strerror (errsv));
+}
+
+static void
+set_errno_error (GError     **error,
+                 int          errsv,
+                 const char  *path)
+{
+  set_errno_error_full (error, errsv, path, NULL);
+}
+
+static char *
+describe_connect_error (const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return g_strdup (_("Connection refused"));
+  if (error->domain == G_RESOLVER_ERROR)
+    return g_strdup (_("The name could not be resolved"));
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_strdup (_("The connection timed out"));
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
+    return g_strdup (_("The network is unreachable"));
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE))
+    return g_strdup (_("The host is unreachable"));
+  if (error->domain == G_TLS_ERROR)
+    return g_strdup_printf (_("The secure connection failed (%s)"), error->message);
+  return g_strdup (error->message);
+}
+
+static char *
+format_size (guint64 bytes)
+{
+  return g_format_size (bytes);
+}
+
+/* ------------------------------------------------------------------ */
+/* Progress */
+
+static void
+job_report (Job                   *job,
+            ConvolveDownloadPhase  phase,
+            guint64                received,
+            guint64                total,
+            gboolean               force)
+{
+  ConvolveDownloadProgress *p = &job->progress;
+  gint64 now = g_get_monotonic_time ();
+  gboolean new_phase = !job->reported || p->phase != phase;
+
+  if (new_phase || received < job->rate_received)
+    {
+      /* a new phase, or a restart from zero: the old rate means nothing */
+      p->bytes_per_second = 0;
+      job->rate_time_us = now;
+      job->rate_received = received;
+    }
+  else if (now - job->rate_time_us >= PROGRESS_INTERVAL_US)
+    {
+      double dt = (double) (now - job->rate_time_us) / G_USEC_PER_SEC;
+      double instant = (double) (received - job->rate_received) / dt;
+      double alpha = 1.0 - exp (-dt / RATE_TIME_CONSTANT);
+
+      if (p->bytes_per_second <= 0)
+        p->bytes_per_second = instant;
+      else
+        p->bytes_per_second += alpha * (instant - p->bytes_per_second);
+      job->rate_time_us = now;
+      job->rate_received = received;
+    }
+
+  p->phase = phase;
+  p->received = received;
+  p->total = total;
+  if (total > 0 && received >= total)
+    p->eta_seconds = 0;
+  else if (total > 0 && p->bytes_per_second > 0)
+    p->eta_seconds = (double) (total - received) / p->bytes_per_second;
+  else
+    p->eta_seconds = -1;
+  job->reported = TRUE;
+
+  if (job->progress_func == NULL)
+    return;
+  if (!new_phase && !force && now - job->last_emit_us < PROGRESS_INTERVAL_US)
+    return;
+  job->last_emit_us = now;
+  job->progress_func (p, job->progress_data);
+}
+
+/* ------------------------------------------------------------------ */
+/* Files */
+
+/* Deletes path and, for a folder, everything in it; never follows links. */
+static void
+remove_tree (const char *path)
+{
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return;
+
+  if (S_ISDIR (st.st_mode))
+    {
+      GDir *dir = g_dir_open (path, 0, NULL);
+
+      if (dir != NULL)
+        {
+          const char *name;
+
+          while ((name = g_dir_read_name (dir)) != NULL)
+            {
+              g_autofree char *child = g_build_filename (path, name, NULL);
+
+              remove_tree (child);
+            }
+          g_dir_close (dir);
+        }
+      g_rmdir (path);
+    }
+  else
+    {
+      g_unlink (path);
+    }
+}
+
+/* Temporary folders of runs that crashed or were killed. Only called while
+ * holding the data folder's lock, so no other run owns them. */
+static void
+remove_stale_temp_folders (const char *data_dir)
+{
+  GDir *dir = g_dir_open (data_dir, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, TEMP_PREFIX))
+      {
+        g_autofree char *path = g_build_filename (data_dir, name, NULL);
+
+        remove_tree (path);
+      }
+  g_dir_close (dir);
+}
+
+static gboolean
+write_all (int           fd,
+           const guint8 *data,
+           gsize         size,
+           const char   *path,
+           GError      **error)
+{
+  while (size > 0)
+    {
+      ssize_t n = write (fd, data, size);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EINTR)
+            continue;
+          set_errno_error (error, errsv, path);
+          return FALSE;
+        }
+      data += n;
+      size -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+pwrite_all (int           fd,
+            const guint8 *data,
+            gsize         size,
+            gint64        offset,
+            const char   *path,
+            const char   *folder,
+            GError      **error)
+{
+  while (size > 0)
+    {
+      ssize_t n = pwrite (fd, data, size, offset);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EINTR)
+            continue;
+          set_errno_error_full (error, errsv, path, folder);
+          return FALSE;
+        }
+      data += n;
+      size -= (gsize) n;
+      offset += n;
+    }
+  return TRUE;
+}
+
+/* Locks the data folder so that two runs (the app and the CLI, say) never
+ * share a part file or a temporary folder. */
+static gboolean
+job_lock_data_dir (Job     *job,
+                   GError **error)
+{
+  g_autofree char *display = g_filename_display_name (job->data_dir);
+
+  if (g_mkdir_with_parents (job->data_dir, 0755) != 0)
+    {
+      int errsv = errno;
+
+      if (errsv == ENOSPC || errsv == EDQUOT)
+        set_no_space_error (error, job->data_dir);
+      else
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                     _("Could not create the folder %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+
+  job->dir_fd = open (job->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (job->dir_fd < 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not open the folder %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+  if (flock (job->dir_fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Another download into %s is running"), display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Opens (or creates) the part file and hashes what it already holds, so
+ * that a resumed download still gets a checksum of the whole archive. */
+static gboolean
+job_open_part (Job     *job,
+               GError **error)
+{
+  g_autofree char *display = g_filename_display_name (job->part_path);
+  struct stat st;
+  guint64 hashed = 0;
+
+  job->part_fd = open (job->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (job->part_fd < 0)
+    {
+      int errsv = errno;
+
+      if (errsv == ENOSPC || errsv == EDQUOT)
+        set_errno_error (error, errsv, job->part_path);
+      else
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                     _("Could not create %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+  if (fstat (job->part_fd, &st) != 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not read %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+  job->part_is_regular = S_ISREG (st.st_mode);
+  if (!job->part_is_regular || st.st_size == 0)
+    return TRUE;
+
+  job_report (job, CONVOLVE_DOWNLOAD_PHASE_CONNECTING, 0, 0, TRUE);
+  while (hashed < (guint64) st.st_size)
+    {
+      ssize_t n = pread (job->part_fd, job->buffer, BUFFER_SIZE, (off_t) hashed);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;  /* unreadable or shrunk: keep what was hashed, drop the rest */
+      g_checksum_update (job->md5, job->buffer, n);
+      hashed += (guint64) n;
+      if (job_set_error_if_cancelled (job, error))
+        return FALSE;
+    }
+  if (hashed < (guint64) st.st_size && ftruncate (job->part_fd, (off_t) hashed) != 0)
+    {
+      g_checksum_reset (job->md5);
+      hashed = 0;
+    }
+  job->part_size = hashed;
+  return TRUE;
+}
+
+/* Drops what the part file holds, for a server that ignores Range. */
+static gboolean
+job_restart_part (Job     *job,
+                  GError **error)
+{
+  if (job->part_is_regular && ftruncate (job->part_fd, 0) != 0)
+    {
+      set_errno_error (error, errno, job->part_path);
+      return FALSE;
+    }
+  g_checksum_reset (job->md5);
+  job->part_size = 0;
+  return TRUE;
+}
+
+static void
+job_delete_part (Job *job)
+{
+  /* Only a file we made: the part path may point at a device in tests. */
+  if (job->part_is_regular)
+    g_unlink (job->part_path);
+}
+
+static gboolean
+check_free_space (Job         *job,
+                  const char  *folder,
+                  guint64      needed,
+                  GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (folder);
+  g_autoptr(GFileInfo) info = NULL;
+  guint64 free_bytes;
+
+  info = g_file_query_filesystem_info (file, G_FILE_ATTRIBUTE_FILESYSTEM_FREE,
+                                       job->cancellable, NULL);
+  if (info == NULL || !g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE))
+    return TRUE;  /* unknown: the writes will tell */
+
+  free_bytes = g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE);
+  if (free_bytes >= needed)
+    return TRUE;
+
+  {
+    g_autofree char *display = g_filename_display_name (folder);
+    g_autofree char *needed_text = format_size (needed);
+    g_autofree char *free_text = format_size (free_bytes);
+
+    g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NO_SPACE,
+                 _("Not enough disk space in %s: %s needed, %s free"),
+                 display, needed_text, free_text);
+  }
+  return FALSE;
+}
+
+/* Before the first byte is written: room for the rest of the archive and
+ * for the extracted files (CIFAR-10 unpacks to 1.09 times its archive). */
+static gboolean
+job_check_space (Job     *job,
+                 GError **error)
+{
+  g_autofree char *part_dir = NULL;
+  guint64 remaining, extracted;
+
+  if (job->total == 0)
+    return TRUE;
+  remaining = job->total - MIN (job->part_size, job->total);
+  extracted = job->total + job->total / 8;
+  part_dir = g_path_get_dirname (job->part_path);
+
+  if (g_strcmp0 (part_dir, job->data_dir) == 0)
+    return check_free_space (job, job->data_dir, remaining + extracted, error);
+  return check_free_space (job, part_dir, remaining, error) &&
+         check_free_space (job, job->data_dir, extracted, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Transfer */
+
+static gboolean
+job_sleep (Job     *job,
+           guint    milliseconds,
+           GError **error)
+{
+  GPollFD pollfd;
+
+  if (job->cancellable != NULL && g_cancellable_make_pollfd (job->cancellable, &pollfd))
+    {
+      g_poll (&pollfd, 1, (int) milliseconds);
+      g_cancellable_release_fd (job->cancellable);
+    }
+  else
+    {
+      g_usleep ((gulong) milliseconds * 1000);
+    }
+  return !job_set_error_if_cancelled (job, error);
+}
+
+static void
+set_status_error (GError      **error,
+                  SoupMessage  *message)
+{
+  guint status = soup_message_get_status (message);
+  const char *phrase = soup_message_get_reason_phrase (message);
+
+  if (phrase == NULL || *phrase == '\0')
+    phrase = soup_status_get_phrase (status);
+  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+               _("The server answered %u %s"), status, phrase);
+}
+
+static void
+set_ended_early_error (Job          *job,
+                       GError      **error,
+                       const GError *cause)
+{
+  g_autofree char *got = format_size (job->part_size);
+
+  if (job->total > 0)
+    {
+      g_autofree char *expected = format_size (job->total);
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+                   _("The download ended early: got %s of %s"), got, expected);
+    }
+  else
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+                   _("The download ended early after %s: %s"), got,
+                   cause != NULL ? cause->message : _("the connection was closed"));
+    }
+}
+
+/* The size N in the "Content-Range: bytes '*'/N" of a 416 answer. */
+static gboolean
+parse_unsatisfied_range (SoupMessageHeaders *headers,
+                         guint64            *size)
+{
+  const char *value = soup_message_headers_get_one (headers, "Content-Range");
+  char *end = NULL;
+
+  if (value == NULL || !g_str_has_prefix (value, "bytes */"))
+    return FALSE;
+  *size = g_ascii_strtoull (value + strlen ("bytes */"), &end, 10);
+  return end != NULL && end != value + strlen ("bytes */") && *end == '\0';
+}
+
+/* The answer's status and headers: sets job->total, restarts the part when
+ * the server sends the whole file again. */
+static AttemptResult
+job_accept_answer (Job          *job,
+                   SoupMessage  *message,
+                   guint64       offset,
+                   GError      **error)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+  guint status = soup_message_get_status (message);
+  goffset length = 0;
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+    length = soup_message_headers_get_content_length (headers);
+
+  if (status == SOUP_STATUS_PARTIAL_CONTENT)
+    {
+      goffset start = 0, end = 0, size = 0;
+
+      if (!soup_message_headers_get_content_range (headers, &start, &end, &size) ||
+          (guint64) start != offset)
+        {
+          /* a range we did not ask for: start over with a plain request */
+          if (!job_restart_part (job, error))
+            return ATTEMPT_FATAL;
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+                       _("The server sent a part of the file that was not asked for"));
+          return ATTEMPT_RETRY;
+        }
+      job->total = size > 0 ? (guint64) size : (length > 0 ? offset + (guint64) length : 0);
+      return ATTEMPT_DONE;
+    }
+
+  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && offset > 0)
+    {
+      guint64 size = 0;
+
+      if (parse_unsatisfied_range (headers, &size) && size == offset)
+        {
+          /* the part already holds the whole archive */
+          job->total = size;
+          return ATTEMPT_DONE;
+        }
+      if (!job_restart_part (job, error))
+        return ATTEMPT_FATAL;
+      set_status_error (error, message);
+      return ATTEMPT_RETRY;
+    }
+
+  if (SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      if (status != SOUP_STATUS_OK)
+        {
+          set_status_error (error, message);
+          return ATTEMPT_FATAL;
+        }
+      if (offset > 0 && !job_restart_part (job, error))
+        return ATTEMPT_FATAL;
+      job->total = length > 0 ? (guint64) length : 0;
+      return ATTEMPT_DONE;
+    }
+
+  set_status_error (error, message);
+  return SOUP_STATUS_IS_SERVER_ERROR (status) ? ATTEMPT_RETRY : ATTEMPT_FATAL;
+}
+
+static AttemptResult
+job_receive_body (Job           *job,
+                  GInputStream  *stream,
+                  GError       **error)
+{
+  g_autoptr(GError) read_error = NULL;
+
+  if (lseek (job->part_fd, (off_t) job->part_size, SEEK_SET) < 0 && job->part_is_regular)
+    {
+      set_errno_error (error, errno, job->part_path);
+      return ATTEMPT_FATAL;
+    }
+
+  job_report (job, CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING, job->part_size, job->total, TRUE);
+  for (;;)
+    {
+      gssize n = g_input_stream_read (stream, job->buffer, BUFFER_SIZE,
+                                      job->cancellable, &read_error);
+
+      if (n == 0)
+        break;
+      if (n < 0)
+        {
+          if (job_set_error_if_cancelled (job, error))
+            return ATTEMPT_FATAL;
+          break;  /* a lost connection: judged below like an early end */
+        }
+      if (!write_all (job->part_fd, job->buffer, (gsize) n, job->part_path, error))
+        return ATTEMPT_FATAL;
+      g_checksum_update (job->md5, job->buffer, n);
+      job->part_size += (guint64) n;
+      job_report (job, CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING, job->part_size, job->total, FALSE);
+    }
+
+  if (read_error != NULL || (job->total > 0 && job->part_size < job->total))
+    {
+      set_ended_early_error (job, error, read_error);
+      return ATTEMPT_RETRY;
+    }
+  if (job->total == 0)
+    job->total = job->part_size;
+  job_report (job, CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING, job->part_size, job->total, TRUE);
+  return ATTEMPT_DONE;
+}
+
+static AttemptResult
+job_attempt (Job          *job,
+             SoupSession  *session,
+             GError      **error)
+{
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GError) send_error = NULL;
+  guint64 offset = job->part_size;
+  AttemptResult result;
+
+  message = soup_message_new (SOUP_METHOD_GET, job->url);
+  if (message == NULL)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+                   _("“%s” is not a web address (http or https)"), job->url);
+      return ATTEMPT_FATAL;
+    }
+  if (offset > 0)
+    soup_message_headers_set_range (soup_message_get_request_headers (message), (goffset) offset, -1);
+
+  job_report (job, CONVOLVE_DOWNLOAD_PHASE_CONNECTING, offset, job->total, TRUE);
+  stream = soup_session_send (session, message, job->cancellable, &send_error);
+  if (stream == NULL)
+    {
+      g_autofree char *reason = NULL;
+
+      if (job_set_error_if_cancelled (job, error))
+        return ATTEMPT_FATAL;
+      reason = describe_connect_error (send_error);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+                   _("Could not connect to %s: %s"), job->host, reason);
+      /* a server that never answered is not there; one that did may be back */
+      return job->reached_server ? ATTEMPT_RETRY : ATTEMPT_FATAL;
+    }
+  job->reached_server = TRUE;
+
+  result = job_accept_answer (job, message, offset, error);
+  if (result == ATTEMPT_DONE && job->part_size < job->total)
+    {
+      if (!job_check_space (job, error))
+        result = ATTEMPT_FATAL;
+      else
+        result = job_receive_body (job, stream, error);
+    }
+  else if (result == ATTEMPT_DONE && job->total == 0)
+    {
+      result = job_receive_body (job, stream, error);
+    }
+
+  g_input_stream_close (stream, NULL, NULL);
+  return result;
+}
+
+static gboolean
+job_fetch (Job     *job,
+           GError **error)
+{
+  g_autoptr(SoupSession) session = NULL;
+  guint retries_left = job->max_retries;
+  guint delay = job->first_delay_ms;
+
+  session = soup_session_new_with_options ("user-agent", "Convolve/" PACKAGE_VERSION " ",
+                                           "timeout", IO_TIMEOUT_SECONDS,
+                                           NULL);
+  /* Bytes as they are on the server: the MD5 and Range offsets are about
+   * the file itself, never a decoded body. */
+  soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
+
+  for (;;)
+    {
+      g_autoptr(GError) attempt_error = NULL;
+
+      switch (job_attempt (job, session, &attempt_error))
+        {
+        case ATTEMPT_DONE:
+          return TRUE;
+
+        case ATTEMPT_FATAL:
+          g_propagate_error (error, g_steal_pointer (&attempt_error));
+          return FALSE;
+
+        case ATTEMPT_RETRY:
+        default:
+          if (retries_left == 0)
+            {
+              g_propagate_error (error, g_steal_pointer (&attempt_error));
+              return FALSE;
+            }
+          retries_left--;
+          if (!job_sleep (job, delay, error))
+            return FALSE;
+          delay *= 2;
+          job->progress.attempt++;
+          break;
+        }
+    }
+}
+
+static gboolean
+job_verify (Job     *job,
+            GError **error)
+{
+  const char *actual;
+
+  job_report (job, CONVOLVE_DOWNLOAD_PHASE_VERIFYING, job->part_size, job->total, TRUE);
+  actual = g_checksum_get_string (job->md5);
+  if (g_ascii_strcasecmp (actual, job->expected_md5) == 0)
+    return TRUE;
+
+  /* a damaged part is no use for resuming */
+  job_delete_part (job);
+  g_set_error_literal (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CHECKSUM,
+                       _("The downloaded file is damaged (checksum mismatch)"));
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Extraction */
+
+static void set_format_error (GError     **error,
+                              const char  *format,
+                              ...) G_GNUC_PRINTF (2, 3);
+
+static void
+set_format_error (GError     **error,
+                  const char  *format,
+                  ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT, message);
+}
+
+static void
+set_archive_error (GError        **error,
+                   struct archive *archive)
+{
+  const char *reason = archive_error_string (archive);
+
+  set_format_error (error, _("The archive is damaged: %s"),
+                    reason != NULL ? reason : _("unknown error"));
+}
+
+/* The entry's path relative to the extraction folder, or NULL when it is
+ * absolute or climbs out with "..". "" for the archive's root itself. */
+static char *
+safe_relative_path (const char *path)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new ();
+
+  if (path == NULL || path[0] == '/' || path[0] == '\0')
+    return NULL;
+
+  parts = g_strsplit (path, "/", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      if (strcmp (parts[i], "..") == 0)
+        return NULL;
+      if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0)
+        continue;
+      g_ptr_array_add (kept, parts[i]);
+    }
+  g_ptr_array_add (kept, NULL);
+  return g_strjoinv ("/", (char **) kept->pdata);
+}
+
+static gboolean
+is_batch_file (const char *relative)
+{
+  if (!g_str_has_prefix (relative, CONVOLVE_CIFAR10_FOLDER "/"))
+    return FALSE;
+  relative += strlen (CONVOLVE_CIFAR10_FOLDER "/");
+  for (guint i = 0; i < G_N_ELEMENTS (batch_files); i++)
+    if (strcmp (relative, batch_files[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+job_extract_file (Job                  *job,
+                  struct archive       *archive,
+                  struct archive_entry *entry,
+                  const char           *relative,
+                  const char           *target,
+                  GError              **error)
+{
+  gboolean check_labels = is_batch_file (relative);
+  g_autofree char *parent = g_path_get_dirname (target);
+  gint64 length = 0;
+  gboolean ok = TRUE;
+  int fd;
+
+  if (g_mkdir_with_parents (parent, 0755) != 0)
+    {
+      set_errno_error_full (error, errno, parent, job->data_dir);
+      return FALSE;
+    }
+  fd = open (target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      set_errno_error_full (error, errno, target, job->data_dir);
+      return FALSE;
+    }
+
+  while (ok)
+    {
+      const void *block;
+      size_t size;
+      la_int64_t offset;
+      int r = archive_read_data_block (archive, &block, &size, &offset);
+
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r < ARCHIVE_WARN)
+        {
+          set_archive_error (error, archive);
+          ok = FALSE;
+          break;
+        }
+      if (!pwrite_all (fd, block, size, offset, target, job->data_dir, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (check_labels)
+        {
+          /* the first byte of each 3073-byte record is a class, 0..9 */
+          la_int64_t first = (offset + CONVOLVE_CIFAR10_RECORD_SIZE - 1) /
+                             CONVOLVE_CIFAR10_RECORD_SIZE * CONVOLVE_CIFAR10_RECORD_SIZE;
+
+          for (la_int64_t at = first; at < offset + (la_int64_t) size; at += CONVOLVE_CIFAR10_RECORD_SIZE)
+            if (((const guint8 *) block)[at - offset] >= CONVOLVE_CIFAR10_N_CLASSES)
+              {
+                set_format_error (error, _("%s has an image with a class outside 0 to 9"), relative);
+                ok = FALSE;
+                break;
+              }
+        }
+      length = MAX (length, offset + (gint64) size);
+      if (job_set_error_if_cancelled (job, error))
+        ok = FALSE;
+      job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING,
+                  (guint64) archive_filter_bytes (archive, -1), job->total, FALSE);
+    }
+
+  /* a sparse entry may end in a hole */
+  if (ok && archive_entry_size_is_set (entry) && archive_entry_size (entry) > length &&
+      ftruncate (fd, archive_entry_size (entry)) != 0)
+    {
+      set_errno_error_full (error, errno, target, job->data_dir);
+      ok = FALSE;
+    }
+  if (close (fd) != 0 && ok)
+    {
+      set_errno_error_full (error, errno, target, job->data_dir);
+      ok = FALSE;
+    }
+  return ok;
+}
+
+static gboolean
+job_extract_archive (Job         *job,
+                     const char  *temp_dir,
+                     GError     **error)
+{
+  struct archive *archive = archive_read_new ();
+  struct archive_entry *entry;
+  gboolean ok = TRUE;
+  int r;
+
+  archive_read_support_filter_gzip (archive);
+  archive_read_support_format_tar (archive);
+  if (archive_read_open_filename (archive, job->part_path, BUFFER_SIZE) != ARCHIVE_OK)
+    {
+      set_archive_error (error, archive);
+      archive_read_free (archive);
+      return FALSE;
+    }
+
+  while (ok && (r = archive_read_next_header (archive, &entry)) != ARCHIVE_EOF)
+    {
+      const char *name = archive_entry_pathname (entry);
+      g_autofree char *relative = NULL;
+      g_autofree char *target = NULL;
+      mode_t type = archive_entry_filetype (entry);
+
+      if (r < ARCHIVE_WARN)
+        {
+          set_archive_error (error, archive);
+          ok = FALSE;
+          break;
+        }
+      if (name == NULL)
+        name = "";
+      relative = safe_relative_path (name);
+      if (relative == NULL)
+        {
+          set_format_error (error, _("The archive contains an unsafe path “%s”"), name);
+          ok = FALSE;
+          break;
+        }
+      if (archive_entry_hardlink (entry) != NULL ||
+          (type != AE_IFREG && type != AE_IFDIR))
+        {
+          set_format_error (error, _("The archive contains “%s”, which is neither a file nor a folder"), name);
+          ok = FALSE;
+          break;
+        }
+      if (relative[0] == '\0')
+        continue;
+
+      target = g_build_filename (temp_dir, relative, NULL);
+      if (type == AE_IFDIR)
+        {
+          if (g_mkdir_with_parents (target, 0755) != 0)
+            {
+              set_errno_error_full (error, errno, target, job->data_dir);
+              ok = FALSE;
+            }
+        }
+      else
+        {
+          ok = job_extract_file (job, archive, entry, relative, target, error);
+        }
+      if (ok && job_set_error_if_cancelled (job, error))
+        ok = FALSE;
+    }
+
+  archive_read_free (archive);
+  return ok;
+}
+
+/* Every file of the binary version there, each batch whole. */
+static gboolean
+validate_dataset (const char  *dir,
+                  GError     **error)
+{
+  GStatBuf st;
+
+  if (g_lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
+    {
+      set_format_error (error, _("The archive has no “%s” folder"), CONVOLVE_CIFAR10_FOLDER);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (batch_files) + G_N_ELEMENTS (other_files); i++)
+    {
+      gboolean is_batch = i < G_N_ELEMENTS (batch_files);
+      const char *name = is_batch ? batch_files[i] : other_files[i - G_N_ELEMENTS (batch_files)];
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
+        {
+          set_format_error (error, _("The archive is incomplete: %s is missing"), name);
+          return FALSE;
+        }
+      if (is_batch && (st.st_size == 0 || st.st_size % CONVOLVE_CIFAR10_RECORD_SIZE != 0))
+        {
+          set_format_error (error, _("The archive is damaged: %s is not a whole number of images"), name);
+          return FALSE;
+        }
+    }
+
+  {
+    g_autofree char *meta_path = g_build_filename (dir, "batches.meta.txt", NULL);
+    g_autofree char *contents = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint n_names = 0;
+
+    if (!g_file_get_contents (meta_path, &contents, NULL, NULL))
+      {
+        set_format_error (error, _("The archive is damaged: %s cannot be read"), "batches.meta.txt");
+        return FALSE;
+      }
+    lines = g_strsplit (contents, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (*g_strstrip (lines[i]) != '\0')
+        n_names++;
+    if (n_names < CONVOLVE_CIFAR10_N_CLASSES)
+      {
+        set_format_error (error, _("The archive is damaged: %s does not name 10 classes"), "batches.meta.txt");
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
+/* Moves the complete dataset into place; an existing one is moved aside
+ * into the temporary folder first and put back if the move fails. */
+static gboolean
+job_install (Job         *job,
+             const char  *extracted,
+             const char  *temp_dir,
+             GError     **error)
+{
+  g_autofree char *previous = g_build_filename (temp_dir, "previous", NULL);
+  gboolean had_previous = FALSE;
+  GStatBuf st;
+
+  if (g_lstat (job->dataset_dir, &st) == 0)
+    {
+      if (g_rename (job->dataset_dir, previous) != 0)
+        {
+          int errsv = errno;
+          g_autofree char *display = g_filename_display_name (job->dataset_dir);
+
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                       _("Could not replace %s: %s"), display, g_strerror (errsv));
+          return FALSE;
+        }
+      had_previous = TRUE;
+    }
+
+  if (g_rename (extracted, job->dataset_dir) != 0)
+    {
+      int errsv = errno;
+      g_autofree char *display = g_filename_display_name (job->dataset_dir);
+
+      if (had_previous)
+        g_rename (previous, job->dataset_dir);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not move the dataset to %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+job_extract (Job     *job,
+             GError **error)
+{
+  g_autofree char *template = g_build_filename (job->data_dir, TEMP_PREFIX "XXXXXX", NULL);
+  g_autofree char *extracted = NULL;
+  gboolean ok;
+
+  job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING, 0, job->total, TRUE);
+  if (g_mkdtemp_full (template, 0755) == NULL)
+    {
+      set_errno_error (error, errno, template);
+      return FALSE;
+    }
+  extracted = g_build_filename (template, CONVOLVE_CIFAR10_FOLDER, NULL);
+
+  ok = job_extract_archive (job, template, error) &&
+       validate_dataset (extracted, error) &&
+       !job_set_error_if_cancelled (job, error) &&
+       job_install (job, extracted, template, error);
+
+  remove_tree (template);
+  if (ok)
+    job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING, job->total, job->total, TRUE);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+
+static gboolean
+job_check_url (Job     *job,
+               GError **error)
+{
+  g_autoptr(GUri) uri = g_uri_parse (job->url, SOUP_HTTP_URI_FLAGS, NULL);
+  const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  if (scheme == NULL || host == NULL || *host == '\0' ||
+      (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
+                   _("“%s” is not a web address (http or https)"), job->url);
+      return FALSE;
+    }
+  job->host = g_strdup (host);
+  return TRUE;
+}
+
+static gboolean
+job_run_locked (Job     *job,
+                GError **error)
+{
+  /* libsoup ties a session to the thread-default context; a private one
+   * keeps its sources off the caller's (maybe the GTK) main context. */
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  gboolean ok;
+
+  if (!job_check_url (job, error) ||
+      job_set_error_if_cancelled (job, error) ||
+      !job_lock_data_dir (job, error))
+    return FALSE;
+  remove_stale_temp_folders (job->data_dir);
+
+  if (!job_open_part (job, error))
+    return FALSE;
+
+  g_main_context_push_thread_default (context);
+  ok = job_fetch (job, error);
+  g_main_context_pop_thread_default (context);
+
+  ok = ok && job_verify (job, error) && job_extract (job, error);
+  if (ok)
+    job_delete_part (job);
+  return ok;
+}
+
+static gboolean
+job_run (Job     *job,
+         GError **error)
+{
+  gboolean ok = job_run_locked (job, error);
+
+  /* an empty part (nothing received) is no use for resuming */
+  if (!ok && job->part_fd >= 0 && job->part_size == 0)
+    job_delete_part (job);
+  job_close_files (job);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API */
+
+static gboolean
+set_string (char       **field,
+            const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
+}
+
+const char *
+convolve_download_phase_get_label (ConvolveDownloadPhase phase)
+{
+  switch (phase)
+    {
+    case CONVOLVE_DOWNLOAD_PHASE_CONNECTING:
+      return _("Connecting");
+    case CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING:
+      return _("Downloading");
+    case CONVOLVE_DOWNLOAD_PHASE_VERIFYING:
+      return _("Verifying");
+    case CONVOLVE_DOWNLOAD_PHASE_EXTRACTING:
+      return _("Extracting");
+    default:
+      g_return_val_if_reached ("");
+    }
+}
+
+gboolean
+convolve_download_md5_is_valid (const char *md5)
+{
+  if (md5 == NULL || strlen (md5) != 32)
+    return FALSE;
+  for (guint i = 0; i < 32; i++)
+    if (!g_ascii_isxdigit (md5[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+convolve_download_finalize (GObject *object)
+{
+  ConvolveDownload *self = CONVOLVE_DOWNLOAD (object);
+
+  g_free (self->data_dir);
+  g_free (self->url);
+  g_free (self->expected_md5);
+  g_free (self->part_path);
+
+  G_OBJECT_CLASS (convolve_download_parent_class)->finalize (object);
+}
+
+static void
+convolve_download_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  ConvolveDownload *self = CONVOLVE_DOWNLOAD (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATA_DIR:
+      g_value_set_string (value, self->data_dir);
+      break;
+    case PROP_URL:
+      g_value_set_string (value, self->url);
+      break;
+    case PROP_EXPECTED_MD5:
+      g_value_set_string (value, self->expected_md5);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+convolve_download_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  ConvolveDownload *self = CONVOLVE_DOWNLOAD (object);
+
+  switch (prop_id)
+    {
+    case PROP_DATA_DIR:
+      g_free (self->data_dir);
+      /* absolute and tidy: it names the folder in messages, and the part
+       * file's folder is compared with it */
+      if (g_value_get_string (value) != NULL)
+        self->data_dir = g_canonicalize_filename (g_value_get_string (value), NULL);
+      else
+        self->data_dir = convolve_data_dir ();
+      break;
+    case PROP_URL:
+      convolve_download_set_url (self, g_value_get_string (value));
+      break;
+    case PROP_EXPECTED_MD5:
+      convolve_download_set_expected_md5 (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+convolve_download_class_init (ConvolveDownloadClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = convolve_download_finalize;
+  object_class->get_property = convolve_download_get_property;
+  object_class->set_property = convolve_download_set_property;
+
+  properties[PROP_DATA_DIR] =
+    g_param_spec_string ("data-dir", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_URL] =
+    g_param_spec_string ("url", NULL, NULL, CONVOLVE_CIFAR10_URL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EXPECTED_MD5] =
+    g_param_spec_string ("expected-md5", NULL, NULL, CONVOLVE_CIFAR10_MD5,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+convolve_download_init (ConvolveDownload *self)
+{
+  self->url = g_strdup (CONVOLVE_CIFAR10_URL);
+  self->expected_md5 = g_strdup (CONVOLVE_CIFAR10_MD5);
+  self->max_retries = 3;
+  self->first_delay_ms = 1000;
+}
+
+ConvolveDownload *
+convolve_download_new (const char *data_dir)
+{
+  return g_object_new (CONVOLVE_TYPE_DOWNLOAD, "data-dir", data_dir, NULL);
+}
+
+const char *
+convolve_download_get_data_dir (ConvolveDownload *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), NULL);
+
+  return self->data_dir;
+}
+
+char *
+convolve_download_dup_dataset_dir (ConvolveDownload *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), NULL);
+
+  return g_build_filename (self->data_dir, CONVOLVE_CIFAR10_FOLDER, NULL);
+}
+
+const char *
+convolve_download_get_url (ConvolveDownload *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), NULL);
+
+  return self->url;
+}
+
+void
+convolve_download_set_url (ConvolveDownload *self,
+                           const char       *url)
+{
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (!g_atomic_int_get (&self->running));
+
+  if (url == NULL)
+    url = CONVOLVE_CIFAR10_URL;
+  if (set_string (&self->url, url))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_URL]);
+}
+
+const char *
+convolve_download_get_expected_md5 (ConvolveDownload *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), NULL);
+
+  return self->expected_md5;
+}
+
+void
+convolve_download_set_expected_md5 (ConvolveDownload *self,
+                                    const char       *md5)
+{
+  g_autofree char *lower = NULL;
+
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (md5 == NULL || convolve_download_md5_is_valid (md5));
+  g_return_if_fail (!g_atomic_int_get (&self->running));
+
+  lower = g_ascii_strdown (md5 != NULL ? md5 : CONVOLVE_CIFAR10_MD5, -1);
+  if (set_string (&self->expected_md5, lower))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXPECTED_MD5]);
+}
+
+void
+convolve_download_set_retries (ConvolveDownload *self,
+                               guint             max_retries,
+                               guint             first_delay_ms)
+{
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (!g_atomic_int_get (&self->running));
+
+  self->max_retries = max_retries;
+  self->first_delay_ms = first_delay_ms;
+}
+
+char *
+convolve_download_dup_part_path (ConvolveDownload *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), NULL);
+
+  if (self->part_path != NULL)
+    return g_strdup (self->part_path);
+  return default_part_path (self->data_dir, self->expected_md5);
+}
+
+void
+convolve_download_set_part_path (ConvolveDownload *self,
+                                 const char       *part_path)
+{
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (!g_atomic_int_get (&self->running));
+
+  set_string (&self->part_path, part_path);
+}
+
+gboolean
+convolve_download_run (ConvolveDownload             *self,
+                       GCancellable                 *cancellable,
+                       ConvolveDownloadProgressFunc  progress_func,
+                       gpointer                      progress_data,
+                       GError                      **error)
+{
+  g_autoptr(Job) job = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!g_atomic_int_compare_and_exchange (&self->running, FALSE, TRUE))
+    {
+      g_set_error_literal (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                           _("A download is already running"));
+      return FALSE;
+    }
+
+  job = job_new (self, cancellable, progress_func, progress_data);
+  ok = job_run (job, error);
+  g_atomic_int_set (&self->running, FALSE);
+  return ok;
+}
+
+/* Async: progress goes through a relay that outlives the worker until the
+ * last queued report has run on the caller's context. */
+
+typedef struct {
+  gatomicrefcount               ref_count;
+  GMainContext                 *context;
+  GCancellable                 *cancellable;
+  ConvolveDownloadProgressFunc  func;
+  gpointer                      data;
+  GDestroyNotify                data_free;
+} ProgressRelay;
+
+static ProgressRelay *
+progress_relay_ref (ProgressRelay *relay)
+{
+  g_atomic_ref_count_inc (&relay->ref_count);
+  return relay;
+}
+
+static void
+progress_relay_unref (ProgressRelay *relay)
+{
+  if (!g_atomic_ref_count_dec (&relay->ref_count))
+    return;
+  if (relay->data_free != NULL)
+    relay->data_free (relay->data);
+  g_clear_object (&relay->cancellable);
+  g_main_context_unref (relay->context);
+  g_free (relay);
+}
+
+typedef struct {
+  ProgressRelay            *relay;
+  ConvolveDownloadProgress  progress;
+} ProgressReport;
+
+static void
+progress_report_free (gpointer data)
+{
+  ProgressReport *report = data;
+
+  progress_relay_unref (report->relay);
+  g_free (report);
+}
+
+static gboolean
+progress_report_deliver (gpointer data)
+{
+  ProgressReport *report = data;
+  ProgressRelay *relay = report->relay;
+
+  /* a cancelled run's late reports are stale */
+  if (!g_cancellable_is_cancelled (relay->cancellable))
+    relay->func (&report->progress, relay->data);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker thread. Same priority as the GTask's return, queued
+ * before it, so every report runs before the callback. */
+static void
+progress_relay_forward (const ConvolveDownloadProgress *progress,
+                        gpointer                        user_data)
+{
+  ProgressRelay *relay = user_data;
+  ProgressReport *report = g_new (ProgressReport, 1);
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  report->relay = progress_relay_ref (relay);
+  report->progress = *progress;
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, progress_report_deliver, report, progress_report_free);
+  g_source_set_static_name (source, "[convolve] download progress");
+  g_source_attach (source, relay->context);
+}
+
+static gboolean
+progress_relay_release (gpointer data)
+{
+  progress_relay_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker thread, once the job is over: the last reference goes on
+ * the caller's context too, after the reports queued before it and before
+ * the callback, so progress_data_free runs there, before the callback. */
+static void
+progress_relay_release_on_context (ProgressRelay *relay)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, progress_relay_release, relay, NULL);
+  g_source_set_static_name (source, "[convolve] download progress done");
+  g_source_attach (source, relay->context);
+}
+
+typedef struct {
+  Job           *job;
+  ProgressRelay *relay;  /* nullable */
+} AsyncRun;
+
+static void
+async_run_free (gpointer data)
+{
+  AsyncRun *run = data;
+
+  g_clear_pointer (&run->job, job_free);
+  g_clear_pointer (&run->relay, progress_relay_unref);
+  g_free (run);
+}
+
+static void
+convolve_download_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  ConvolveDownload *self = source_object;
+  AsyncRun *run = task_data;
+  GError *error = NULL;
+  gboolean ok = job_run (run->job, &error);
+
+  if (run->relay != NULL)
+    progress_relay_release_on_context (g_steal_pointer (&run->relay));
+  g_atomic_int_set (&self->running, FALSE);
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+convolve_download_run_async (ConvolveDownload             *self,
+                             GCancellable                 *cancellable,
+                             ConvolveDownloadProgressFunc  progress_func,
+                             gpointer                      progress_data,
+                             GDestroyNotify                progress_data_free,
+                             GAsyncReadyCallback           callback,
+                             gpointer                      user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncRun *run;
+
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, convolve_download_run_async);
+  g_task_set_name (task, "[convolve] download");
+  /* the job reports cancellation in our own error domain */
+  g_task_set_return_on_cancel (task, FALSE);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (!g_atomic_int_compare_and_exchange (&self->running, FALSE, TRUE))
+    {
+      if (progress_data_free != NULL)
+        progress_data_free (progress_data);
+      g_task_return_new_error (task, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                               _("A download is already running"));
+      return;
+    }
+
+  run = g_new0 (AsyncRun, 1);
+  if (progress_func != NULL)
+    {
+      run->relay = g_new0 (ProgressRelay, 1);
+      g_atomic_ref_count_init (&run->relay->ref_count);
+      run->relay->context = g_main_context_ref_thread_default ();
+      run->relay->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
+      run->relay->func = progress_func;
+      run->relay->data = progress_data;
+      run->relay->data_free = progress_data_free;
+      run->job = job_new (self, cancellable, progress_relay_forward, run->relay);
+    }
+  else
+    {
+      if (progress_data_free != NULL)
+        progress_data_free (progress_data);
+      run->job = job_new (self, cancellable, NULL, NULL);
+    }
+  g_task_set_task_data (task, run, async_run_free);
+  g_task_run_in_thread (task, convolve_download_thread);
+}
+
+gboolean
+convolve_download_run_finish (ConvolveDownload  *self,
+                              GAsyncResult      *result,
+                              GError           **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == convolve_download_run_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

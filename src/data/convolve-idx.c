@@ -1,0 +1,434 @@
+/* convolve-idx.c: IDX files (MNIST, Fashion-MNIST), raw or gzip-compressed.
+ *
+ * An IDX file is a 4-byte magic (0, 0, type 0x08 for unsigned bytes, number
+ * of dimensions), the dimensions as big-endian 32-bit counts, then the data
+ * row-major: 0x00000803 for images (count, rows, columns), 0x00000801 for
+ * labels (count). Compression is recognised by the gzip magic, not by the
+ * name, and undone while reading straight into the dataset.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n-lib.h>
+
+#include <string.h>
+
+#include "convolve-data-private.h"
+
+#define IDX_TYPE_UBYTE  0x08
+#define IDX_MAX_SIDE    4096
+#define IDX_MAX_BYTES   (G_GUINT64_CONSTANT (4) << 30)
+
+static const char * const fashion_names[] = {
+  NC_("Fashion-MNIST class", "T-shirt/top"),
+  NC_("Fashion-MNIST class", "Trouser"),
+  NC_("Fashion-MNIST class", "Pullover"),
+  NC_("Fashion-MNIST class", "Dress"),
+  NC_("Fashion-MNIST class", "Coat"),
+  NC_("Fashion-MNIST class", "Sandal"),
+  NC_("Fashion-MNIST class", "Shirt"),
+  NC_("Fashion-MNIST class", "Sneaker"),
+  NC_("Fashion-MNIST class", "Bag"),
+  NC_("Fashion-MNIST class", "Ankle boot"),
+};
+
+char **
+convolve_fashion_mnist_class_names (void)
+{
+  char **names = g_new0 (char *, G_N_ELEMENTS (fashion_names) + 1);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fashion_names); i++)
+    names[i] = g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "Fashion-MNIST class", fashion_names[i]));
+
+  return names;
+}
+
+char **
+convolve_mnist_class_names (void)
+{
+  char **names = g_new0 (char *, 11);
+
+  for (int i = 0; i < 10; i++)
+    names[i] = g_strdup_printf ("%d", i);
+
+  return names;
+}
+
+gboolean
+convolve_idx_path_is_fashion (const char *dir)
+{
+  g_autofree char *absolute = NULL;
+  g_autofree char *lower = NULL;
+
+  g_return_val_if_fail (dir != NULL, FALSE);
+
+  absolute = g_canonicalize_filename (dir, NULL);
+  lower = g_ascii_strdown (absolute, -1);
+  return strstr (lower, "fashion") != NULL;
+}
+
+typedef struct {
+  char         *path;
+  char         *display;
+  GInputStream *stream;   /* the file, or the decompressor reading it */
+  guint32       dims[3];
+  int           n_dims;
+} IdxFile;
+
+static void
+idx_file_clear (IdxFile *idx)
+{
+  g_clear_pointer (&idx->path, g_free);
+  g_clear_pointer (&idx->display, g_free);
+  g_clear_object (&idx->stream);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (IdxFile, idx_file_clear)
+
+/* Reads exactly n bytes; a short read is a truncated file. */
+static gboolean
+idx_read (IdxFile       *idx,
+          void          *buffer,
+          gsize          n,
+          GCancellable  *cancellable,
+          GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gsize n_read = 0;
+
+  if (!g_input_stream_read_all (idx->stream, buffer, n, &n_read, cancellable, &local_error))
+    {
+      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), idx->path);
+      return FALSE;
+    }
+
+  if (n_read < n)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” ends early: it is shorter than its header says"), idx->display);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Opens an IDX file and reads its header; n_dims is 3 for images, 1 for
+ * labels. */
+static gboolean
+idx_open (IdxFile       *idx,
+          const char    *path,
+          int            n_dims,
+          GCancellable  *cancellable,
+          GError       **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) base = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint8 magic[4];
+  guint8 dims[12];
+  gsize n_read = 0;
+
+  idx->path = g_strdup (path);
+  idx->display = g_filename_display_name (path);
+  idx->n_dims = n_dims;
+
+  base = g_file_read (file, cancellable, &local_error);
+  if (base == NULL)
+    {
+      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
+      return FALSE;
+    }
+
+  if (!g_input_stream_read_all (G_INPUT_STREAM (base), magic, 2, &n_read, cancellable, &local_error) ||
+      !g_seekable_seek (G_SEEKABLE (base), 0, G_SEEK_SET, cancellable, &local_error))
+    {
+      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
+      return FALSE;
+    }
+
+  if (n_read == 0)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” is empty"), idx->display);
+      return FALSE;
+    }
+
+  if (n_read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+    {
+      g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+
+      idx->stream = g_converter_input_stream_new (G_INPUT_STREAM (base), G_CONVERTER (decompressor));
+    }
+  else
+    {
+      idx->stream = G_INPUT_STREAM (g_steal_pointer (&base));
+    }
+
+  if (!idx_read (idx, magic, sizeof magic, cancellable, error))
+    return FALSE;
+
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != IDX_TYPE_UBYTE || magic[3] != n_dims)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   n_dims == 3
+                   ? _("“%s” is not an IDX image file (its magic number is 0x%02x%02x%02x%02x, not 0x00000803)")
+                   : _("“%s” is not an IDX label file (its magic number is 0x%02x%02x%02x%02x, not 0x00000801)"),
+                   idx->display, magic[0], magic[1], magic[2], magic[3]);
+      return FALSE;
+    }
+
+  if (!idx_read (idx, dims, 4 * (gsize) n_dims, cancellable, error))
+    return FALSE;
+
+  for (int i = 0; i < n_dims; i++)
+    idx->dims[i] = ((guint32) dims[4 * i] << 24) | ((guint32) dims[4 * i + 1] << 16) |
+                   ((guint32) dims[4 * i + 2] << 8) | (guint32) dims[4 * i + 3];
+
+  if (idx->dims[0] == 0)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” holds no items"), idx->display);
+      return FALSE;
+    }
+
+  if (n_dims == 3)
+    {
+      guint64 total = (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2];
+
+      if (idx->dims[1] == 0 || idx->dims[2] == 0 ||
+          idx->dims[1] > IDX_MAX_SIDE || idx->dims[2] > IDX_MAX_SIDE ||
+          total > IDX_MAX_BYTES)
+        {
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
+                       _("“%s” declares %u images of %u × %u pixels, which is not a size Convolve reads"),
+                       idx->display, idx->dims[0], idx->dims[1], idx->dims[2]);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* Reads the data that follows the header, and checks nothing follows it. */
+static gboolean
+idx_read_payload (IdxFile       *idx,
+                  guint8        *buffer,
+                  gsize          n,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint8 extra;
+  gsize n_read = 0;
+
+  if (!idx_read (idx, buffer, n, cancellable, error))
+    return FALSE;
+
+  if (!g_input_stream_read_all (idx->stream, &extra, 1, &n_read, cancellable, &local_error))
+    {
+      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), idx->path);
+      return FALSE;
+    }
+
+  if (n_read != 0)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” is longer than its header says"), idx->display);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static ConvolveDataset *
+idx_load_pair (const char          *images_path,
+               const char          *labels_path,
+               const char          *name,
+               const char * const  *class_names,
+               GCancellable        *cancellable,
+               GError             **error)
+{
+  g_auto(IdxFile) images = { NULL, };
+  g_auto(IdxFile) labels = { NULL, };
+  g_autoptr(ConvolveDataset) dataset = NULL;
+  guint n_classes = g_strv_length ((char **) class_names);
+  guint8 *label_data;
+  guint n;
+
+  if (convolve_data_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  if (!idx_open (&images, images_path, 3, cancellable, error) ||
+      !idx_open (&labels, labels_path, 1, cancellable, error))
+    return NULL;
+
+  n = images.dims[0];
+  if (labels.dims[0] != n)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” holds %u images but “%s” holds %u labels"),
+                   images.display, n, labels.display, labels.dims[0]);
+      return NULL;
+    }
+
+  dataset = convolve_dataset_try_new (name, n, 1, (int) images.dims[1], (int) images.dims[2],
+                                      class_names, error);
+  if (dataset == NULL)
+    return NULL;
+
+  if (!idx_read_payload (&images, convolve_dataset_get_pixels_mutable (dataset),
+                         (gsize) n * images.dims[1] * images.dims[2], cancellable, error))
+    return NULL;
+
+  if (convolve_data_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  label_data = convolve_dataset_get_labels_mutable (dataset);
+  if (!idx_read_payload (&labels, label_data, n, cancellable, error))
+    return NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      if (label_data[i] >= n_classes)
+        {
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s”: label %u is %u, but labels go from 0 to %u"),
+                       labels.display, i + 1, (guint) label_data[i], n_classes - 1);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&dataset);
+}
+
+/* The first of the usual spellings present in dir: raw, then gzip; the
+ * dotted names are how some mirrors spell them. */
+char *
+convolve_idx_find_file (const char *dir,
+                        const char *prefix,
+                        const char *suffix)
+{
+  static const char * const separators[] = { "-", "." };
+  static const char * const extensions[] = { "", ".gz" };
+
+  for (gsize s = 0; s < G_N_ELEMENTS (separators); s++)
+    {
+      for (gsize e = 0; e < G_N_ELEMENTS (extensions); e++)
+        {
+          g_autofree char *name = g_strconcat (prefix, separators[s], suffix, extensions[e], NULL);
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+
+          if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            return g_steal_pointer (&path);
+        }
+    }
+
+  return NULL;
+}
+
+static gboolean
+idx_find_pair (const char  *dir,
+               const char  *images_prefix,
+               const char  *labels_prefix,
+               char       **images_path,
+               char       **labels_path,
+               GError     **error)
+{
+  *images_path = convolve_idx_find_file (dir, images_prefix, "idx3-ubyte");
+  *labels_path = convolve_idx_find_file (dir, labels_prefix, "idx1-ubyte");
+
+  if ((*images_path == NULL) != (*labels_path == NULL))
+    {
+      g_autofree char *display = g_filename_display_name (dir);
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
+                   _("“%s” has no %s-idx%d-ubyte file to go with its %s file"),
+                   display,
+                   *images_path == NULL ? images_prefix : labels_prefix,
+                   *images_path == NULL ? 3 : 1,
+                   *images_path == NULL ? labels_prefix : images_prefix);
+      g_clear_pointer (images_path, g_free);
+      g_clear_pointer (labels_path, g_free);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+convolve_idx_load_dir (const char       *dir,
+                       ConvolveDataset **train,
+                       ConvolveDataset **test,
+                       GCancellable     *cancellable,
+                       GError          **error)
+{
+  g_autofree char *train_images = NULL;
+  g_autofree char *train_labels = NULL;
+  g_autofree char *test_images = NULL;
+  g_autofree char *test_labels = NULL;
+  g_autoptr(ConvolveDataset) train_set = NULL;
+  g_autoptr(ConvolveDataset) test_set = NULL;
+  g_auto(GStrv) class_names = NULL;
+  gboolean fashion;
+  const char *name;
+  ConvolveShape shape;
+
+  g_return_val_if_fail (dir != NULL, FALSE);
+  g_return_val_if_fail (train != NULL && test != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!idx_find_pair (dir, "train-images", "train-labels", &train_images, &train_labels, error) ||
+      !idx_find_pair (dir, "t10k-images", "t10k-labels", &test_images, &test_labels, error))
+    return FALSE;
+
+  if (train_images == NULL)
+    {
+      g_autofree char *display = g_filename_display_name (dir);
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
+                   _("No IDX training files (train-images-idx3-ubyte, train-labels-idx1-ubyte) in “%s”"),
+                   display);
+      return FALSE;
+    }
+
+  fashion = convolve_idx_path_is_fashion (dir);
+  name = fashion ? "fashion-mnist" : "mnist";
+  class_names = fashion ? convolve_fashion_mnist_class_names () : convolve_mnist_class_names ();
+
+  train_set = idx_load_pair (train_images, train_labels, name,
+                             (const char * const *) class_names, cancellable, error);
+  if (train_set == NULL)
+    return FALSE;
+  shape = convolve_dataset_get_shape (train_set);
+
+  if (test_images != NULL)
+    {
+      ConvolveShape test_shape;
+
+      test_set = idx_load_pair (test_images, test_labels, name,
+                                (const char * const *) class_names, cancellable, error);
+      if (test_set == NULL)
+        return FALSE;
+
+      test_shape = convolve_dataset_get_shape (test_set);
+      if (test_shape.h != shape.h || test_shape.w != shape.w)
+        {
+          g_autofree char *display = g_filename_display_name (test_images);
+
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s” holds images of %d × %d pixels, but the training images are %d × %d"),
+                       display, test_shape.w, test_shape.h, shape.w, shape.h);
+          return FALSE;
+        }
+    }
+  else
+    {
+      test_set = convolve_dataset_try_new (name, 0, shape.c, shape.h, shape.w,
+                                           (const char * const *) class_names, error);
+      if (test_set == NULL)
+        return FALSE;
+    }
+
+  *train = g_steal_pointer (&train_set);
+  *test = g_steal_pointer (&test_set);
+  return TRUE;
+}

@@ -1,0 +1,1662 @@
+/* convolve-trainer.c: the fit loop on its own thread.
+ *
+ * Locks, all short:
+ * - model_mutex: held by the trainer thread around each optimizer step and
+ *   the bookkeeping that goes with it (position, running sums, history), so
+ *   a save from another thread sees model, optimizer, position and history
+ *   agree, always between two steps.
+ * - weights_mutex: guards the published weight copy.
+ * - control_mutex + control_cond: pause/stop requests, the state, the end.
+ * - progress_mutex: the latest snapshot and the pending main-loop dispatch.
+ * The trainer never holds two of them at once, except model_mutex around a
+ * history append (which takes none).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "convolve-trainer.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include "convolve-evaluation.h"
+
+#define CHECKPOINT_FORMAT "1"
+
+/* Where the run is; all of it goes into a checkpoint. */
+typedef struct {
+  int     epoch;            /* 0-based index of the current epoch */
+  int     step;             /* steps done in it */
+  gint64  global_step;      /* steps done in the run */
+  double  loss_sum;         /* sum of batch loss * batch size this epoch */
+  gint64  n_correct;        /* this epoch */
+  gint64  n_seen;           /* images this epoch */
+  double  epoch_seconds;    /* active time in this epoch before this session */
+  double  elapsed_seconds;  /* active time in the run before this session */
+} Position;
+
+typedef struct {
+  ConvolveProgress public;
+  gatomicrefcount  ref_count;
+} ProgressBox;
+
+struct _ConvolveTrainer {
+  GObject              parent_instance;
+
+  ConvolveTrainConfig  config;
+  char                *checkpoint_path;
+  ConvolveDataset     *train;
+  ConvolveDataset     *test;
+  guint                n_train;        /* images used: train_limit applied */
+  char               **class_names;
+
+  /* the trainer thread's; others only read them under model_mutex */
+  GMutex               model_mutex;
+  ConvolveModel       *model;
+  ConvolveOptimizer   *optimizer;
+  Position             position;
+  ConvolveModel       *eval_model;     /* trainer thread only */
+  double               last_val_loss;  /* trainer thread only */
+  double               last_val_accuracy;
+  gboolean             has_validation;
+  double               last_validation_seconds;
+
+  GMutex               weights_mutex;
+  ConvolveModel       *published;
+  guint64              weights_version;
+
+  GMutex               control_mutex;
+  GCond                control_cond;
+  ConvolveTrainerState state;
+  gboolean             pause_requested;
+  gboolean             stop_requested;
+  gboolean             started;
+  gboolean             ended;
+  GThread             *thread;
+  GCancellable        *stop_cancellable;
+  GError              *error;
+
+  GMutex               progress_mutex;
+  ConvolveProgress    *progress;
+  GMainContext        *context;
+  gboolean             dispatch_pending;
+  gint64               last_dispatch_time;
+  ConvolveHistory     *history;
+
+  /* session timing, trainer thread only */
+  gint64               session_start;      /* run time in this session starts here */
+  gint64               epoch_session_start;
+  gint64               paused_us;          /* paused time since session_start */
+  gint64               epoch_paused_us;
+  int                  epoch_session_first_step;
+};
+
+enum {
+  SIGNAL_PROGRESS,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (ConvolveTrainer, convolve_trainer, G_TYPE_OBJECT)
+
+G_DEFINE_ENUM_TYPE (ConvolveTrainerState, convolve_trainer_state,
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_IDLE, "idle"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_RUNNING, "running"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_PAUSED, "paused"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_STOPPING, "stopping"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_FINISHED, "finished"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_FAILED, "failed"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_CANCELLED, "cancelled"))
+
+G_DEFINE_BOXED_TYPE (ConvolveProgress, convolve_progress,
+                     convolve_progress_ref, convolve_progress_unref)
+
+/* --- config ------------------------------------------------------------ */
+
+void
+convolve_train_config_init (ConvolveTrainConfig *config)
+{
+  g_return_if_fail (config != NULL);
+
+  memset (config, 0, sizeof *config);
+  config->epochs = 5;
+  config->augment_epochs = 0;
+  config->batch_size = 32;
+  config->optimizer = CONVOLVE_OPTIMIZER_ADAM;
+  config->learning_rate = 1e-3f;
+  config->seed = 0;
+  config->threads = 0;
+  config->train_limit = 0;
+  config->eval_batch_size = 256;
+  config->snapshot_every_steps = 200;
+  config->progress_interval_ms = 100;
+  convolve_augment_init_tutorial (&config->augment);
+}
+
+gboolean
+convolve_train_config_validate (const ConvolveTrainConfig  *config,
+                                GError                    **error)
+{
+  g_return_val_if_fail (config != NULL, FALSE);
+
+#define BAD(...) \
+  G_STMT_START { \
+    g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG, __VA_ARGS__); \
+    return FALSE; \
+  } G_STMT_END
+
+  if (config->epochs < 0 || config->epochs > 100000)
+    BAD (_("The number of epochs must be between 0 and 100000, not %d"), config->epochs);
+  if (config->augment_epochs < 0 || config->augment_epochs > 100000)
+    BAD (_("The number of augmented epochs must be between 0 and 100000, not %d"), config->augment_epochs);
+  if (config->epochs + config->augment_epochs == 0)
+    BAD (_("There must be at least one epoch to train"));
+  if (config->batch_size < 1 || config->batch_size > 65536)
+    BAD (_("The batch size must be between 1 and 65536, not %d"), config->batch_size);
+  if (config->optimizer != CONVOLVE_OPTIMIZER_ADAM && config->optimizer != CONVOLVE_OPTIMIZER_SGD)
+    BAD (_("Unknown optimizer %d"), (int) config->optimizer);
+  if (!(config->learning_rate > 0.0f) || !isfinite (config->learning_rate) || config->learning_rate > 10.0f)
+    BAD (_("The learning rate must be greater than 0 and at most 10, not %g"), (double) config->learning_rate);
+  if (config->threads < 0 || config->threads > 1024)
+    BAD (_("The number of threads must be between 0 (all cores) and 1024, not %d"), config->threads);
+  if (config->eval_batch_size < 1 || config->eval_batch_size > 65536)
+    BAD (_("The evaluation batch size must be between 1 and 65536, not %d"), config->eval_batch_size);
+  if (config->snapshot_every_steps < 0)
+    BAD (_("The weight snapshot interval must not be negative"));
+  if (config->progress_interval_ms < 0 || config->progress_interval_ms > 60000)
+    BAD (_("The progress interval must be between 0 and 60000 ms, not %d"), config->progress_interval_ms);
+  if (!(config->augment.width_shift_range >= 0.0f && config->augment.width_shift_range < 1.0f) ||
+      !(config->augment.height_shift_range >= 0.0f && config->augment.height_shift_range < 1.0f))
+    BAD (_("Augmentation shift ranges must be at least 0 and below 1"));
+
+#undef BAD
+  return TRUE;
+}
+
+/* --- progress snapshots -------------------------------------------------- */
+
+gboolean
+convolve_trainer_state_is_final (ConvolveTrainerState state)
+{
+  return state == CONVOLVE_TRAINER_FINISHED ||
+         state == CONVOLVE_TRAINER_FAILED ||
+         state == CONVOLVE_TRAINER_CANCELLED;
+}
+
+static ProgressBox *
+progress_box_new (void)
+{
+  ProgressBox *box = g_new0 (ProgressBox, 1);
+
+  g_atomic_ref_count_init (&box->ref_count);
+  return box;
+}
+
+ConvolveProgress *
+convolve_progress_ref (ConvolveProgress *progress)
+{
+  ProgressBox *box = (ProgressBox *) progress;
+
+  g_return_val_if_fail (progress != NULL, NULL);
+
+  g_atomic_ref_count_inc (&box->ref_count);
+  return progress;
+}
+
+void
+convolve_progress_unref (ConvolveProgress *progress)
+{
+  ProgressBox *box = (ProgressBox *) progress;
+
+  g_return_if_fail (progress != NULL);
+
+  if (g_atomic_ref_count_dec (&box->ref_count))
+    {
+      g_clear_pointer (&progress->history, convolve_history_unref);
+      g_clear_error (&progress->error);
+      g_free (box);
+    }
+}
+
+static ConvolveProgress *
+progress_copy (const ConvolveProgress *progress)
+{
+  ProgressBox *box = progress_box_new ();
+
+  box->public = *progress;
+  if (box->public.history != NULL)
+    convolve_history_ref (box->public.history);
+  if (box->public.error != NULL)
+    box->public.error = g_error_copy (box->public.error);
+  return &box->public;
+}
+
+static int
+epochs_total (ConvolveTrainer *self)
+{
+  return self->config.epochs + self->config.augment_epochs;
+}
+
+static int
+steps_per_epoch (ConvolveTrainer *self)
+{
+  return (int) ((self->n_train + (guint) self->config.batch_size - 1) / (guint) self->config.batch_size);
+}
+
+static double
+seconds_since (gint64 start,
+               gint64 paused_us,
+               gint64 now)
+{
+  return MAX (0, now - start - paused_us) / (double) G_USEC_PER_SEC;
+}
+
+/* A snapshot of the trainer thread's view (or of the initial position
+ * before the thread runs). */
+static ConvolveProgress *
+make_progress (ConvolveTrainer      *self,
+               ConvolveTrainerState  state,
+               gboolean              running,
+               gboolean              validating)
+{
+  ProgressBox *box = progress_box_new ();
+  ConvolveProgress *p = &box->public;
+  const Position *pos = &self->position;
+  int spe = steps_per_epoch (self);
+  int total = epochs_total (self);
+  gint64 now = g_get_monotonic_time ();
+
+  p->state = state;
+  p->epochs_total = total;
+  p->steps_per_epoch = spe;
+  p->total_steps = (gint64) spe * total;
+  /* After the last epoch the position points past it: show the last one. */
+  p->epoch = MIN (pos->epoch + 1, total);
+  p->augmented = (p->epoch - 1) >= self->config.epochs;
+  p->step = pos->epoch < total ? pos->step : spe;
+  p->global_step = pos->global_step;
+  p->loss = pos->n_seen > 0 ? pos->loss_sum / pos->n_seen : NAN;
+  p->accuracy = pos->n_seen > 0 ? (double) pos->n_correct / pos->n_seen : NAN;
+  p->images_per_second = 0.0;
+  p->eta_epoch_seconds = -1.0;
+  p->eta_total_seconds = -1.0;
+  p->elapsed_seconds = pos->elapsed_seconds;
+  p->validating = validating;
+
+  if (pos->epoch >= total && pos->epoch > 0)
+    {
+      /* Finished: the last epoch's figures come from the history. */
+      guint n_epochs = convolve_history_get_n_epochs (self->history);
+
+      if (n_epochs > 0)
+        {
+          const ConvolveHistoryEpoch *last = convolve_history_get_epoch (self->history, n_epochs - 1);
+
+          p->loss = last->loss;
+          p->accuracy = last->accuracy;
+        }
+    }
+
+  if (running)
+    {
+      int session_steps = pos->step - self->epoch_session_first_step;
+      double epoch_active = seconds_since (self->epoch_session_start, self->epoch_paused_us, now);
+
+      p->elapsed_seconds = pos->elapsed_seconds + seconds_since (self->session_start, self->paused_us, now);
+      if (session_steps > 0 && epoch_active > 0.0)
+        {
+          double per_step = epoch_active / session_steps;
+          int remaining_epochs = MAX (0, total - pos->epoch - 1);
+          double validation = self->test != NULL ? self->last_validation_seconds : 0.0;
+
+          p->images_per_second = MIN ((double) pos->n_seen,
+                                      (double) session_steps * self->config.batch_size) / epoch_active;
+          p->eta_epoch_seconds = per_step * (spe - pos->step);
+          p->eta_total_seconds = p->eta_epoch_seconds +
+                                 remaining_epochs * (per_step * spe + validation) +
+                                 (pos->step < spe ? validation : 0.0);
+        }
+    }
+
+  p->has_validation = self->has_validation;
+  p->val_loss = self->has_validation ? self->last_val_loss : NAN;
+  p->val_accuracy = self->has_validation ? self->last_val_accuracy : NAN;
+  g_mutex_lock (&self->weights_mutex);
+  p->weights_version = self->weights_version;
+  g_mutex_unlock (&self->weights_mutex);
+  p->history = convolve_history_ref (self->history);
+  p->history_n_steps = convolve_history_get_n_steps (self->history);
+  p->history_n_epochs = convolve_history_get_n_epochs (self->history);
+  if (state == CONVOLVE_TRAINER_FAILED && self->error != NULL)
+    p->error = g_error_copy (self->error);
+  return p;
+}
+
+typedef struct {
+  GWeakRef trainer;
+} DispatchData;
+
+static void
+dispatch_data_free (gpointer data)
+{
+  DispatchData *dispatch = data;
+
+  g_weak_ref_clear (&dispatch->trainer);
+  g_free (dispatch);
+}
+
+static gboolean
+dispatch_progress (gpointer data)
+{
+  DispatchData *dispatch = data;
+  g_autoptr(ConvolveTrainer) self = g_weak_ref_get (&dispatch->trainer);
+  g_autoptr(ConvolveProgress) progress = NULL;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&self->progress_mutex);
+  progress = convolve_progress_ref (self->progress);
+  self->dispatch_pending = FALSE;
+  self->last_dispatch_time = g_get_monotonic_time ();
+  g_mutex_unlock (&self->progress_mutex);
+
+  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, progress);
+  return G_SOURCE_REMOVE;
+}
+
+/* Replaces the latest snapshot (taking ownership) and makes sure one
+ * dispatch is pending on the context: at once when urgent, else no sooner
+ * than progress_interval_ms after the last one. Called with progress_mutex
+ * held. */
+static void
+publish_progress_locked (ConvolveTrainer  *self,
+                         ConvolveProgress *progress,
+                         gboolean          urgent)
+{
+  g_clear_pointer (&self->progress, convolve_progress_unref);
+  self->progress = progress;
+
+  if (self->context != NULL && !self->dispatch_pending)
+    {
+      gint64 since = g_get_monotonic_time () - self->last_dispatch_time;
+      gint64 interval = (gint64) self->config.progress_interval_ms * 1000;
+      guint delay_ms = urgent || since >= interval ? 0 : (guint) ((interval - since + 999) / 1000);
+      DispatchData *dispatch = g_new0 (DispatchData, 1);
+      GSource *source;
+
+      g_weak_ref_init (&dispatch->trainer, self);
+      source = delay_ms == 0 ? g_idle_source_new () : g_timeout_source_new (delay_ms);
+      g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+      g_source_set_callback (source, dispatch_progress, dispatch, dispatch_data_free);
+      g_source_set_static_name (source, "[convolve] trainer progress");
+      g_source_attach (source, self->context);
+      g_source_unref (source);
+      self->dispatch_pending = TRUE;
+    }
+}
+
+static void
+publish_progress (ConvolveTrainer  *self,
+                  ConvolveProgress *progress,
+                  gboolean          urgent)
+{
+  g_mutex_lock (&self->progress_mutex);
+  publish_progress_locked (self, progress, urgent);
+  g_mutex_unlock (&self->progress_mutex);
+}
+
+/* RUNNING, or STOPPING once stop() was called. */
+static ConvolveTrainerState
+running_state (ConvolveTrainer *self)
+{
+  ConvolveTrainerState state;
+
+  g_mutex_lock (&self->control_mutex);
+  state = self->stop_requested ? CONVOLVE_TRAINER_STOPPING : CONVOLVE_TRAINER_RUNNING;
+  g_mutex_unlock (&self->control_mutex);
+  return state;
+}
+
+/* --- weights ------------------------------------------------------------- */
+
+static gboolean
+publish_weights (ConvolveTrainer  *self,
+                 GError          **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->weights_mutex);
+  ok = convolve_model_copy_weights (self->published, self->model, error);
+  if (ok)
+    self->weights_version++;
+  g_mutex_unlock (&self->weights_mutex);
+  return ok;
+}
+
+ConvolveModel *
+convolve_trainer_get_weights_snapshot (ConvolveTrainer  *self,
+                                       int               max_batch,
+                                       GError          **error)
+{
+  ConvolveModel *copy;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+  g_return_val_if_fail (max_batch > 0, NULL);
+
+  g_mutex_lock (&self->weights_mutex);
+  copy = convolve_model_copy (self->published, max_batch, error);
+  g_mutex_unlock (&self->weights_mutex);
+  return copy;
+}
+
+/* --- checkpoints --------------------------------------------------------- */
+
+static void
+put_int (GHashTable *extra,
+         const char *key,
+         gint64      value)
+{
+  g_hash_table_insert (extra, g_strdup (key), g_strdup_printf ("%" G_GINT64_FORMAT, value));
+}
+
+static void
+put_double (GHashTable *extra,
+            const char *key,
+            double      value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* %.17g reads back to the same double: resumed runs match bit for bit. */
+  g_hash_table_insert (extra, g_strdup (key),
+                       g_strdup (g_ascii_formatd (buffer, sizeof buffer, "%.17g", value)));
+}
+
+static const char *
+optimizer_kind_to_string (ConvolveOptimizerKind kind)
+{
+  return kind == CONVOLVE_OPTIMIZER_SGD ? "sgd" : "adam";
+}
+
+/* Called with model_mutex held (or by the thread that owns the model). */
+static gboolean
+save_locked (ConvolveTrainer  *self,
+             const char       *path,
+             gboolean          with_optimizer,
+             GError          **error)
+{
+  g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
+  const ConvolveTrainConfig *c = &self->config;
+  const Position *pos = &self->position;
+  GHashTable *extra;
+
+  g_strfreev (meta->class_names);
+  meta->class_names = g_strdupv (self->class_names);
+  g_free (meta->dataset);
+  meta->dataset = g_strdup (convolve_dataset_get_name (self->train));
+  meta->input_scale = 1.0f / 255.0f;
+  meta->input_offset = 0.0f;
+  meta->epoch = MIN (pos->epoch, epochs_total (self));
+  meta->step = pos->global_step;
+
+  if (with_optimizer)
+    {
+      if (meta->extra == NULL)
+        meta->extra = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      extra = meta->extra;
+
+      g_hash_table_insert (extra, g_strdup ("convolve.trainer"), g_strdup (CHECKPOINT_FORMAT));
+      put_int (extra, "convolve.config.epochs", c->epochs);
+      put_int (extra, "convolve.config.augment_epochs", c->augment_epochs);
+      put_int (extra, "convolve.config.batch_size", c->batch_size);
+      g_hash_table_insert (extra, g_strdup ("convolve.config.optimizer"),
+                           g_strdup (optimizer_kind_to_string (c->optimizer)));
+      put_double (extra, "convolve.config.learning_rate", c->learning_rate);
+      g_hash_table_insert (extra, g_strdup ("convolve.config.seed"),
+                           g_strdup_printf ("%" G_GUINT64_FORMAT, c->seed));
+      put_int (extra, "convolve.config.threads", c->threads);
+      put_int (extra, "convolve.config.train_limit", c->train_limit);
+      put_int (extra, "convolve.config.eval_batch_size", c->eval_batch_size);
+      put_int (extra, "convolve.config.snapshot_every_steps", c->snapshot_every_steps);
+      put_int (extra, "convolve.config.progress_interval_ms", c->progress_interval_ms);
+      put_double (extra, "convolve.config.augment.width_shift_range", c->augment.width_shift_range);
+      put_double (extra, "convolve.config.augment.height_shift_range", c->augment.height_shift_range);
+      put_int (extra, "convolve.config.augment.horizontal_flip", c->augment.horizontal_flip ? 1 : 0);
+
+      put_int (extra, "convolve.position.train_images", self->n_train);
+      put_int (extra, "convolve.position.epoch", pos->epoch);
+      put_int (extra, "convolve.position.step", pos->step);
+      put_int (extra, "convolve.position.global_step", pos->global_step);
+      put_double (extra, "convolve.position.loss_sum", pos->loss_sum);
+      put_int (extra, "convolve.position.n_correct", pos->n_correct);
+      put_int (extra, "convolve.position.n_seen", pos->n_seen);
+      put_double (extra, "convolve.position.epoch_seconds", pos->epoch_seconds);
+      put_double (extra, "convolve.position.elapsed_seconds", pos->elapsed_seconds);
+
+      g_hash_table_insert (extra, g_strdup ("convolve.history.steps"),
+                           convolve_history_steps_to_csv (self->history));
+      g_hash_table_insert (extra, g_strdup ("convolve.history.epochs"),
+                           convolve_history_epochs_to_csv (self->history));
+    }
+
+  return convolve_model_save (self->model, meta,
+                              with_optimizer ? self->optimizer : NULL,
+                              path, error);
+}
+
+gboolean
+convolve_trainer_save (ConvolveTrainer  *self,
+                       const char       *path,
+                       gboolean          with_optimizer,
+                       GError          **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->model_mutex);
+  ok = save_locked (self, path, with_optimizer, error);
+  g_mutex_unlock (&self->model_mutex);
+  return ok;
+}
+
+typedef struct {
+  char     *path;
+  gboolean  with_optimizer;
+} SaveJob;
+
+static void
+save_job_free (SaveJob *job)
+{
+  g_free (job->path);
+  g_free (job);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SaveJob *job = task_data;
+  GError *error = NULL;
+
+  if (convolve_trainer_save (source_object, job->path, job->with_optimizer, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+convolve_trainer_save_async (ConvolveTrainer     *self,
+                             const char          *path,
+                             gboolean             with_optimizer,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SaveJob *job;
+
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+  g_return_if_fail (path != NULL);
+
+  job = g_new0 (SaveJob, 1);
+  job->path = g_strdup (path);
+  job->with_optimizer = with_optimizer;
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, convolve_trainer_save_async);
+  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+gboolean
+convolve_trainer_save_finish (ConvolveTrainer  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+get_int (GHashTable  *extra,
+         const char  *key,
+         gint64       min,
+         gint64       max,
+         gint64      *value,
+         GError     **error)
+{
+  const char *text = g_hash_table_lookup (extra, key);
+  char *end = NULL;
+
+  if (text != NULL && *text != '\0')
+    {
+      *value = g_ascii_strtoll (text, &end, 10);
+      if (*end == '\0' && *value >= min && *value <= max)
+        return TRUE;
+    }
+  g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+               _("The checkpoint’s “%s” entry is missing or damaged"), key);
+  return FALSE;
+}
+
+static gboolean
+get_double (GHashTable  *extra,
+            const char  *key,
+            double      *value,
+            GError     **error)
+{
+  const char *text = g_hash_table_lookup (extra, key);
+  char *end = NULL;
+
+  if (text != NULL && *text != '\0')
+    {
+      *value = g_ascii_strtod (text, &end);
+      if (*end == '\0' && isfinite (*value))
+        return TRUE;
+    }
+  g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+               _("The checkpoint’s “%s” entry is missing or damaged"), key);
+  return FALSE;
+}
+
+static gboolean
+read_checkpoint (GHashTable           *extra,
+                 ConvolveTrainConfig  *config,
+                 Position             *pos,
+                 gint64               *n_train,
+                 ConvolveHistory     **history,
+                 GError              **error)
+{
+  const char *optimizer, *seed;
+  gint64 v;
+  double d;
+  char *end = NULL;
+
+  convolve_train_config_init (config);
+  memset (pos, 0, sizeof *pos);
+
+#define INT(key, min, max, dest) \
+  G_STMT_START { \
+    if (!get_int (extra, key, min, max, &v, error)) \
+      return FALSE; \
+    dest = v; \
+  } G_STMT_END
+#define DOUBLE(key, dest) \
+  G_STMT_START { \
+    if (!get_double (extra, key, &d, error)) \
+      return FALSE; \
+    dest = d; \
+  } G_STMT_END
+
+  INT ("convolve.config.epochs", 0, 100000, config->epochs);
+  INT ("convolve.config.augment_epochs", 0, 100000, config->augment_epochs);
+  INT ("convolve.config.batch_size", 1, 65536, config->batch_size);
+  optimizer = g_hash_table_lookup (extra, "convolve.config.optimizer");
+  if (g_strcmp0 (optimizer, "adam") == 0)
+    config->optimizer = CONVOLVE_OPTIMIZER_ADAM;
+  else if (g_strcmp0 (optimizer, "sgd") == 0)
+    config->optimizer = CONVOLVE_OPTIMIZER_SGD;
+  else
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("The checkpoint’s “%s” entry is missing or damaged"), "convolve.config.optimizer");
+      return FALSE;
+    }
+  DOUBLE ("convolve.config.learning_rate", config->learning_rate);
+  seed = g_hash_table_lookup (extra, "convolve.config.seed");
+  if (seed == NULL || *seed == '\0' || !g_ascii_isdigit (*seed) ||
+      (config->seed = g_ascii_strtoull (seed, &end, 10), *end != '\0'))
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("The checkpoint’s “%s” entry is missing or damaged"), "convolve.config.seed");
+      return FALSE;
+    }
+  INT ("convolve.config.threads", 0, 1024, config->threads);
+  INT ("convolve.config.train_limit", 0, G_MAXUINT, config->train_limit);
+  INT ("convolve.config.eval_batch_size", 1, 65536, config->eval_batch_size);
+  INT ("convolve.config.snapshot_every_steps", 0, G_MAXINT, config->snapshot_every_steps);
+  INT ("convolve.config.progress_interval_ms", 0, 60000, config->progress_interval_ms);
+  DOUBLE ("convolve.config.augment.width_shift_range", config->augment.width_shift_range);
+  DOUBLE ("convolve.config.augment.height_shift_range", config->augment.height_shift_range);
+  INT ("convolve.config.augment.horizontal_flip", 0, 1, config->augment.horizontal_flip);
+
+  INT ("convolve.position.train_images", 1, G_MAXUINT, *n_train);
+  INT ("convolve.position.epoch", 0, 200000, pos->epoch);
+  INT ("convolve.position.step", 0, G_MAXINT, pos->step);
+  INT ("convolve.position.global_step", 0, G_MAXINT64, pos->global_step);
+  DOUBLE ("convolve.position.loss_sum", pos->loss_sum);
+  INT ("convolve.position.n_correct", 0, G_MAXINT64, pos->n_correct);
+  INT ("convolve.position.n_seen", 0, G_MAXINT64, pos->n_seen);
+  DOUBLE ("convolve.position.epoch_seconds", pos->epoch_seconds);
+  DOUBLE ("convolve.position.elapsed_seconds", pos->elapsed_seconds);
+
+#undef INT
+#undef DOUBLE
+
+  if (pos->n_correct > pos->n_seen)
+    {
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                           _("The checkpoint’s position in the run is inconsistent"));
+      return FALSE;
+    }
+
+  *history = convolve_history_new_from_csv (g_hash_table_lookup (extra, "convolve.history.steps"),
+                                            g_hash_table_lookup (extra, "convolve.history.epochs"),
+                                            error);
+  return *history != NULL;
+}
+
+/* --- construction -------------------------------------------------------- */
+
+static gboolean
+check_dataset (ConvolveModel          *model,
+               const ConvolveDataset  *dataset,
+               gboolean                is_test,
+               GError                **error)
+{
+  ConvolveShape m = convolve_model_get_input (model);
+  ConvolveShape d = convolve_dataset_get_shape (dataset);
+
+  if (m.c != d.c || m.h != d.h || m.w != d.w)
+    {
+      if (is_test)
+        g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                     _("The model expects %d×%d images with %d channels, but the test set has %d×%d images with %d channels"),
+                     m.w, m.h, m.c, d.w, d.h, d.c);
+      else
+        g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                     _("The model expects %d×%d images with %d channels, but the training set has %d×%d images with %d channels"),
+                     m.w, m.h, m.c, d.w, d.h, d.c);
+      return FALSE;
+    }
+  if (convolve_dataset_get_n_classes (dataset) > convolve_model_get_n_classes (model))
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                   _("The dataset has %d classes, but the model only knows %d"),
+                   convolve_dataset_get_n_classes (dataset), convolve_model_get_n_classes (model));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+convolve_trainer_finalize (GObject *object)
+{
+  ConvolveTrainer *self = CONVOLVE_TRAINER (object);
+
+  if (self->thread != NULL)
+    {
+      /* The thread's last act is dropping its reference, which can land
+       * here on that very thread. */
+      if (self->thread == g_thread_self ())
+        g_thread_unref (self->thread);
+      else
+        g_thread_join (self->thread);
+      self->thread = NULL;
+    }
+
+  g_clear_pointer (&self->model, convolve_model_free);
+  g_clear_pointer (&self->optimizer, convolve_optimizer_free);
+  g_clear_pointer (&self->eval_model, convolve_model_free);
+  g_clear_pointer (&self->published, convolve_model_free);
+  g_clear_pointer (&self->train, convolve_dataset_unref);
+  g_clear_pointer (&self->test, convolve_dataset_unref);
+  g_clear_pointer (&self->class_names, g_strfreev);
+  g_clear_pointer (&self->checkpoint_path, g_free);
+  g_clear_pointer (&self->progress, convolve_progress_unref);
+  g_clear_pointer (&self->history, convolve_history_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_object (&self->stop_cancellable);
+  g_clear_error (&self->error);
+  g_mutex_clear (&self->model_mutex);
+  g_mutex_clear (&self->weights_mutex);
+  g_mutex_clear (&self->control_mutex);
+  g_cond_clear (&self->control_cond);
+  g_mutex_clear (&self->progress_mutex);
+
+  G_OBJECT_CLASS (convolve_trainer_parent_class)->finalize (object);
+}
+
+static void
+convolve_trainer_class_init (ConvolveTrainerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = convolve_trainer_finalize;
+
+  /**
+   * ConvolveTrainer::progress:
+   * @progress: the latest snapshot
+   *
+   * Emitted on the context of convolve_trainer_start(), coalesced.
+   */
+  signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1,
+                  CONVOLVE_TYPE_PROGRESS | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+static void
+convolve_trainer_init (ConvolveTrainer *self)
+{
+  g_mutex_init (&self->model_mutex);
+  g_mutex_init (&self->weights_mutex);
+  g_mutex_init (&self->control_mutex);
+  g_cond_init (&self->control_cond);
+  g_mutex_init (&self->progress_mutex);
+  self->state = CONVOLVE_TRAINER_IDLE;
+  self->stop_cancellable = g_cancellable_new ();
+  self->weights_version = 1;
+  self->last_val_loss = NAN;
+  self->last_val_accuracy = NAN;
+}
+
+static void
+apply_train_limit (ConvolveTrainer *self)
+{
+  guint n = convolve_dataset_get_n_images (self->train);
+
+  self->n_train = self->config.train_limit > 0 ? MIN (self->config.train_limit, n) : n;
+}
+
+/* Common end of both constructors: the datasets are set; checks them and
+ * builds the published copy and the first snapshot. */
+static gboolean
+trainer_setup (ConvolveTrainer  *self,
+               GError          **error)
+{
+  if (!check_dataset (self->model, self->train, FALSE, error))
+    return FALSE;
+  if (self->test != NULL && !check_dataset (self->model, self->test, TRUE, error))
+    return FALSE;
+
+  apply_train_limit (self);
+  if (self->n_train == 0)
+    {
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                           _("The training set has no images"));
+      return FALSE;
+    }
+
+  self->class_names = g_strdupv ((char **) convolve_dataset_get_class_names (self->train));
+  self->published = convolve_model_copy (self->model, 1, error);
+  if (self->published == NULL)
+    return FALSE;
+
+  self->progress = make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
+  return TRUE;
+}
+
+static ConvolveOptimizer *
+optimizer_for_config (const ConvolveTrainConfig  *config,
+                      gsize                       n_params,
+                      GError                    **error)
+{
+  ConvolveOptimizerConfig optimizer_config;
+
+  if (config->optimizer == CONVOLVE_OPTIMIZER_SGD)
+    convolve_optimizer_config_init_sgd (&optimizer_config);
+  else
+    convolve_optimizer_config_init_adam (&optimizer_config);
+  optimizer_config.learning_rate = config->learning_rate;
+  return convolve_optimizer_new (&optimizer_config, n_params, error);
+}
+
+ConvolveTrainer *
+convolve_trainer_new (ConvolveModel              *model,
+                      ConvolveOptimizer          *optimizer,
+                      ConvolveDataset            *train,
+                      ConvolveDataset            *test,
+                      const ConvolveTrainConfig  *config,
+                      GError                    **error)
+{
+  g_autoptr(ConvolveTrainer) self = NULL;
+  gsize n_params = 0;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (train != NULL, NULL);
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (CONVOLVE_TYPE_TRAINER, NULL);
+  self->model = model;
+  self->optimizer = optimizer;
+  self->config = *config;
+  self->train = convolve_dataset_ref (train);
+  self->test = test != NULL && convolve_dataset_get_n_images (test) > 0 ? convolve_dataset_ref (test) : NULL;
+  self->history = convolve_history_new ();
+
+  if (!convolve_train_config_validate (config, error))
+    return NULL;
+
+  convolve_model_get_params (model, &n_params);
+  if (self->optimizer == NULL)
+    {
+      self->optimizer = optimizer_for_config (config, n_params, error);
+      if (self->optimizer == NULL)
+        return NULL;
+    }
+  else
+    {
+      const ConvolveOptimizerConfig *oc = convolve_optimizer_get_config (self->optimizer);
+
+      if (convolve_optimizer_get_n_params (self->optimizer) != n_params)
+        {
+          g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                       _("The optimizer was made for %" G_GSIZE_FORMAT " parameters, but the model has %" G_GSIZE_FORMAT),
+                       convolve_optimizer_get_n_params (self->optimizer), n_params);
+          return NULL;
+        }
+      /* The optimizer passed in is the truth about itself. */
+      self->config.optimizer = oc->kind;
+      self->config.learning_rate = oc->learning_rate;
+    }
+
+  if (!trainer_setup (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+ConvolveTrainer *
+convolve_trainer_new_from_checkpoint (const char       *path,
+                                      ConvolveDataset  *train,
+                                      ConvolveDataset  *test,
+                                      GError          **error)
+{
+  g_autoptr(ConvolveTrainer) self = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveOptimizer) optimizer = NULL;
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveHistory) history = NULL;
+  g_autofree char *display = NULL;
+  ConvolveTrainConfig config;
+  Position position;
+  gint64 n_train = 0;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (train != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  display = g_filename_display_name (path);
+  model = convolve_model_load (path, 1, &meta, &optimizer, error);
+  if (model == NULL)
+    return NULL;
+  if (optimizer == NULL || meta->extra == NULL ||
+      g_strcmp0 (g_hash_table_lookup (meta->extra, "convolve.trainer"), CHECKPOINT_FORMAT) != 0)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("“%s” is a plain model, not a training checkpoint"), display);
+      return NULL;
+    }
+  if (!read_checkpoint (meta->extra, &config, &position, &n_train, &history, error))
+    {
+      g_prefix_error (error, _("Cannot resume from “%s”: "), display);
+      return NULL;
+    }
+  if (!convolve_train_config_validate (&config, error))
+    {
+      g_prefix_error (error, _("Cannot resume from “%s”: "), display);
+      return NULL;
+    }
+  if (convolve_optimizer_get_config (optimizer)->kind != config.optimizer)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("“%s” holds the state of a different optimizer than its settings name"), display);
+      return NULL;
+    }
+
+  self = g_object_new (CONVOLVE_TYPE_TRAINER, NULL);
+  self->model = g_steal_pointer (&model);
+  self->optimizer = g_steal_pointer (&optimizer);
+  self->config = config;
+  self->position = position;
+  self->history = g_steal_pointer (&history);
+  self->train = convolve_dataset_ref (train);
+  self->test = test != NULL && convolve_dataset_get_n_images (test) > 0 ? convolve_dataset_ref (test) : NULL;
+
+  if (!trainer_setup (self, error))
+    return NULL;
+  if (self->n_train != n_train)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                   _("“%s” was made with %" G_GINT64_FORMAT " training images, but this training set has %u"),
+                   display, n_train, self->n_train);
+      return NULL;
+    }
+  if (position.step > steps_per_epoch (self) ||
+      position.epoch > epochs_total (self) ||
+      (position.epoch == epochs_total (self) && position.step != 0))
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("Cannot resume from “%s”: its position in the run is inconsistent"), display);
+      return NULL;
+    }
+
+  /* Show where the run stands. */
+  {
+    guint n_epochs = convolve_history_get_n_epochs (self->history);
+
+    if (n_epochs > 0)
+      {
+        const ConvolveHistoryEpoch *last = convolve_history_get_epoch (self->history, n_epochs - 1);
+
+        if (!isnan (last->val_loss))
+          {
+            self->has_validation = TRUE;
+            self->last_val_loss = last->val_loss;
+            self->last_val_accuracy = last->val_accuracy;
+          }
+      }
+    g_clear_pointer (&self->progress, convolve_progress_unref);
+    self->progress = make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
+  }
+
+  return g_steal_pointer (&self);
+}
+
+const ConvolveTrainConfig *
+convolve_trainer_get_config (ConvolveTrainer *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+
+  return &self->config;
+}
+
+static gboolean
+check_idle (ConvolveTrainer  *self,
+            GError          **error)
+{
+  gboolean started;
+
+  g_mutex_lock (&self->control_mutex);
+  started = self->started;
+  g_mutex_unlock (&self->control_mutex);
+  if (started)
+    {
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY,
+                           _("The training has already started"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+convolve_trainer_set_config (ConvolveTrainer            *self,
+                             const ConvolveTrainConfig  *config,
+                             GError                    **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (config != NULL, FALSE);
+
+  if (!check_idle (self, error) || !convolve_train_config_validate (config, error))
+    return FALSE;
+
+  if (config->train_limit != self->config.train_limit || config->batch_size != self->config.batch_size)
+    {
+      guint n = convolve_dataset_get_n_images (self->train);
+      guint n_train = config->train_limit > 0 ? MIN (config->train_limit, n) : n;
+      int spe = (int) ((n_train + (guint) config->batch_size - 1) / (guint) config->batch_size);
+
+      if (self->position.step > spe)
+        {
+          g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
+                               _("The run is further into its epoch than the new batch size or image limit allows"));
+          return FALSE;
+        }
+    }
+  if (config->epochs + config->augment_epochs < self->position.epoch)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
+                   _("The run has already done %d epochs, more than the %d asked for"),
+                   self->position.epoch, config->epochs + config->augment_epochs);
+      return FALSE;
+    }
+
+  self->config = *config;
+  apply_train_limit (self);
+  g_mutex_lock (&self->progress_mutex);
+  g_clear_pointer (&self->progress, convolve_progress_unref);
+  self->progress = make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
+  g_mutex_unlock (&self->progress_mutex);
+  return TRUE;
+}
+
+gboolean
+convolve_trainer_set_checkpoint_path (ConvolveTrainer  *self,
+                                      const char       *path,
+                                      GError          **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+
+  if (!check_idle (self, error))
+    return FALSE;
+  g_free (self->checkpoint_path);
+  self->checkpoint_path = g_strdup (path);
+  return TRUE;
+}
+
+/* --- the trainer thread -------------------------------------------------- */
+
+/* Independent streams from one seed: the permutation of an epoch and the
+ * augmentation of a step each get their own generator. */
+static void
+derive_rng (ConvolveRng *rng,
+            guint64      seed,
+            guint64      stream,
+            guint64      index)
+{
+  ConvolveRng mix;
+
+  convolve_rng_init (&mix, seed ^ (stream * 0xd1b54a32d192ed03ULL));
+  convolve_rng_init (rng, convolve_rng_next_u64 (&mix) ^ (index * 0x9e3779b97f4a7c15ULL));
+}
+
+/* Waits while paused; returns FALSE when the run should stop. */
+static gboolean
+check_control (ConvolveTrainer *self)
+{
+  gboolean keep_going;
+
+  g_mutex_lock (&self->control_mutex);
+  if (self->pause_requested && !self->stop_requested)
+    {
+      gint64 pause_start = g_get_monotonic_time ();
+
+      self->state = CONVOLVE_TRAINER_PAUSED;
+      g_mutex_unlock (&self->control_mutex);
+      publish_progress (self, make_progress (self, CONVOLVE_TRAINER_PAUSED, TRUE, FALSE), TRUE);
+      g_mutex_lock (&self->control_mutex);
+
+      while (self->pause_requested && !self->stop_requested)
+        g_cond_wait (&self->control_cond, &self->control_mutex);
+
+      self->paused_us += g_get_monotonic_time () - pause_start;
+      self->epoch_paused_us += g_get_monotonic_time () - pause_start;
+      if (!self->stop_requested)
+        {
+          self->state = CONVOLVE_TRAINER_RUNNING;
+          g_mutex_unlock (&self->control_mutex);
+          publish_progress (self, make_progress (self, CONVOLVE_TRAINER_RUNNING, TRUE, FALSE), TRUE);
+          g_mutex_lock (&self->control_mutex);
+        }
+    }
+  keep_going = !self->stop_requested;
+  g_mutex_unlock (&self->control_mutex);
+  return keep_going;
+}
+
+static gboolean
+validate_epoch (ConvolveTrainer  *self,
+                GError          **error)
+{
+  g_autoptr(ConvolveEvaluation) evaluation = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  if (self->eval_model == NULL)
+    {
+      int batch = (int) MIN ((guint) self->config.eval_batch_size,
+                             convolve_dataset_get_n_images (self->test));
+
+      self->eval_model = convolve_model_copy (self->model, batch, error);
+      if (self->eval_model == NULL)
+        return FALSE;
+    }
+  else if (!convolve_model_copy_weights (self->eval_model, self->model, error))
+    return FALSE;
+
+  evaluation = convolve_evaluate (self->eval_model, self->test, 0, NULL, NULL,
+                                  self->stop_cancellable, &local_error);
+  if (evaluation == NULL)
+    {
+      /* A stop during validation leaves the epoch without val figures. */
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  self->has_validation = TRUE;
+  self->last_val_loss = evaluation->loss;
+  self->last_val_accuracy = evaluation->accuracy;
+  self->last_validation_seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  return TRUE;
+}
+
+static void
+begin_epoch_timing (ConvolveTrainer *self)
+{
+  self->epoch_session_start = g_get_monotonic_time ();
+  self->epoch_paused_us = 0;
+  self->epoch_session_first_step = self->position.step;
+}
+
+static double
+epoch_seconds_now (ConvolveTrainer *self)
+{
+  return self->position.epoch_seconds +
+         seconds_since (self->epoch_session_start, self->epoch_paused_us, g_get_monotonic_time ());
+}
+
+/* Everything after an epoch's last step: validation, history, weights,
+ * checkpoint. Returns FALSE on error. */
+static gboolean
+finish_epoch (ConvolveTrainer  *self,
+              GError          **error)
+{
+  ConvolveHistoryEpoch record = { 0 };
+  Position *pos = &self->position;
+  double val_loss = NAN, val_accuracy = NAN;
+
+  if (self->test != NULL)
+    {
+      gboolean had = self->has_validation;
+
+      publish_progress (self, make_progress (self, running_state (self), TRUE, TRUE), TRUE);
+      self->has_validation = FALSE;
+      if (!validate_epoch (self, error))
+        return FALSE;
+      if (self->has_validation)
+        {
+          val_loss = self->last_val_loss;
+          val_accuracy = self->last_val_accuracy;
+        }
+      else
+        self->has_validation = had;
+    }
+
+  record.epoch = pos->epoch + 1;
+  record.augmented = pos->epoch >= self->config.epochs;
+  record.loss = pos->n_seen > 0 ? pos->loss_sum / pos->n_seen : NAN;
+  record.accuracy = pos->n_seen > 0 ? (double) pos->n_correct / pos->n_seen : NAN;
+  record.val_loss = val_loss;
+  record.val_accuracy = val_accuracy;
+  record.seconds = epoch_seconds_now (self);
+
+  g_mutex_lock (&self->model_mutex);
+  convolve_history_append_epoch (self->history, &record);
+  pos->elapsed_seconds += record.seconds - pos->epoch_seconds;
+  pos->epoch++;
+  pos->step = 0;
+  pos->loss_sum = 0.0;
+  pos->n_correct = 0;
+  pos->n_seen = 0;
+  pos->epoch_seconds = 0.0;
+  g_mutex_unlock (&self->model_mutex);
+
+  /* Elapsed time is now counted in pos->elapsed_seconds. */
+  self->session_start = g_get_monotonic_time ();
+  self->paused_us = 0;
+  begin_epoch_timing (self);
+
+  if (!publish_weights (self, error))
+    return FALSE;
+
+  if (self->checkpoint_path != NULL)
+    {
+      gboolean ok;
+
+      g_mutex_lock (&self->model_mutex);
+      ok = save_locked (self, self->checkpoint_path, TRUE, error);
+      g_mutex_unlock (&self->model_mutex);
+      if (!ok)
+        return FALSE;
+    }
+
+  publish_progress (self, make_progress (self, running_state (self), TRUE, FALSE), TRUE);
+  return TRUE;
+}
+
+static gboolean
+run_epochs (ConvolveTrainer  *self,
+            gboolean         *stopped,
+            GError          **error)
+{
+  Position *pos = &self->position;
+  const ConvolveTrainConfig *c = &self->config;
+  ConvolveShape shape = convolve_model_get_input (self->model);
+  gsize image_size = (gsize) shape.c * shape.h * shape.w;
+  int n_classes = convolve_model_get_n_classes (self->model);
+  int spe = steps_per_epoch (self);
+  g_autofree float *x = NULL;
+  g_autofree int32_t *labels = NULL;
+  g_autofree guint32 *permutation = NULL;
+
+  x = g_try_malloc_n ((gsize) c->batch_size * image_size, sizeof (float));
+  if (x == NULL)
+    {
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
+                           _("Not enough memory for a training batch"));
+      return FALSE;
+    }
+  labels = g_new (int32_t, c->batch_size);
+  permutation = g_new (guint32, self->n_train);
+
+  *stopped = FALSE;
+  while (pos->epoch < epochs_total (self))
+    {
+      ConvolveRng rng;
+      gboolean augmented = pos->epoch >= c->epochs;
+
+      for (guint i = 0; i < self->n_train; i++)
+        permutation[i] = i;
+      derive_rng (&rng, c->seed, 1, (guint64) pos->epoch);
+      convolve_rng_shuffle_u32 (&rng, permutation, self->n_train);
+
+      begin_epoch_timing (self);
+
+      while (pos->step < spe)
+        {
+          guint first = (guint) pos->step * (guint) c->batch_size;
+          int count = (int) MIN ((guint) c->batch_size, self->n_train - first);
+          ConvolveRng augment_rng;
+          float loss = 0.0f;
+          int hits = 0;
+          ConvolveHistoryStep record;
+          gboolean ok;
+
+          if (!check_control (self))
+            {
+              *stopped = TRUE;
+              return TRUE;
+            }
+
+          derive_rng (&augment_rng, c->seed, 2, (guint64) pos->global_step);
+          convolve_dataset_make_batch (self->train, permutation + first, count, x, labels,
+                                       augmented ? &c->augment : NULL,
+                                       augmented ? &augment_rng : NULL);
+          for (int i = 0; i < count; i++)
+            if (labels[i] < 0 || labels[i] >= n_classes)
+              {
+                g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                             _("Training image %u has label %d, but the model only knows %d classes"),
+                             permutation[first + i], (int) labels[i], n_classes);
+                return FALSE;
+              }
+
+          g_mutex_lock (&self->model_mutex);
+          ok = convolve_model_train_step (self->model, self->optimizer, x, labels, count,
+                                          &loss, &hits, error);
+          if (ok)
+            {
+              pos->step++;
+              pos->global_step++;
+              pos->loss_sum += (double) loss * count;
+              pos->n_correct += hits;
+              pos->n_seen += count;
+
+              record.global_step = pos->global_step;
+              record.epoch = pos->epoch + 1;
+              record.step = pos->step;
+              record.loss = pos->loss_sum / pos->n_seen;
+              record.accuracy = (double) pos->n_correct / pos->n_seen;
+              convolve_history_append_step (self->history, &record);
+            }
+          g_mutex_unlock (&self->model_mutex);
+          if (!ok)
+            return FALSE;
+
+          if (!isfinite (loss))
+            {
+              g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
+                           _("The loss became %g at step %" G_GINT64_FORMAT "; try a lower learning rate"),
+                           (double) loss, pos->global_step);
+              return FALSE;
+            }
+
+          if (c->snapshot_every_steps > 0 && pos->global_step % c->snapshot_every_steps == 0 &&
+              !publish_weights (self, error))
+            return FALSE;
+
+          publish_progress (self, make_progress (self, running_state (self), TRUE, FALSE),
+                            pos->step == spe);
+        }
+
+      if (!finish_epoch (self, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gpointer
+trainer_thread (gpointer data)
+{
+  ConvolveTrainer *self = data;
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainerState final_state;
+  gboolean stopped = FALSE;
+  gboolean ok;
+
+  convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
+                                                        : (int) g_get_num_processors ());
+
+  self->session_start = g_get_monotonic_time ();
+  self->paused_us = 0;
+  begin_epoch_timing (self);
+
+  ok = run_epochs (self, &stopped, &error);
+
+  /* Fold this session's time into the position, so a save after the end
+   * (e.g. a checkpoint after Ctrl-C) resumes with the right clock. */
+  g_mutex_lock (&self->model_mutex);
+  if (self->position.epoch < epochs_total (self))
+    {
+      double epoch_seconds = epoch_seconds_now (self);
+
+      self->position.elapsed_seconds += epoch_seconds - self->position.epoch_seconds;
+      self->position.epoch_seconds = epoch_seconds;
+    }
+  g_mutex_unlock (&self->model_mutex);
+
+  if (ok)
+    ok = publish_weights (self, &error);
+
+  if (!ok)
+    final_state = CONVOLVE_TRAINER_FAILED;
+  else if (stopped)
+    final_state = CONVOLVE_TRAINER_CANCELLED;
+  else
+    final_state = CONVOLVE_TRAINER_FINISHED;
+
+  g_mutex_lock (&self->control_mutex);
+  if (!ok)
+    self->error = g_steal_pointer (&error);
+  self->state = final_state;
+  g_mutex_unlock (&self->control_mutex);
+
+  publish_progress (self, make_progress (self, final_state, FALSE, FALSE), TRUE);
+
+  g_mutex_lock (&self->control_mutex);
+  self->ended = TRUE;
+  g_cond_broadcast (&self->control_cond);
+  g_mutex_unlock (&self->control_mutex);
+
+  g_object_unref (self);
+  return NULL;
+}
+
+gboolean
+convolve_trainer_start (ConvolveTrainer  *self,
+                        GError          **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_idle (self, error))
+    return FALSE;
+
+  /* The model must hold a whole batch; the optimizer must match the config. */
+  if (convolve_model_get_max_batch (self->model) < self->config.batch_size)
+    {
+      ConvolveModel *resized = convolve_model_copy (self->model, self->config.batch_size, error);
+
+      if (resized == NULL)
+        return FALSE;
+      convolve_model_free (self->model);
+      self->model = resized;
+    }
+  if (convolve_optimizer_get_config (self->optimizer)->kind != self->config.optimizer)
+    {
+      gsize n_params = 0;
+      ConvolveOptimizer *optimizer;
+
+      convolve_model_get_params (self->model, &n_params);
+      optimizer = optimizer_for_config (&self->config, n_params, error);
+      if (optimizer == NULL)
+        return FALSE;
+      convolve_optimizer_free (self->optimizer);
+      self->optimizer = optimizer;
+    }
+  else
+    convolve_optimizer_set_learning_rate (self->optimizer, self->config.learning_rate);
+
+  g_mutex_lock (&self->progress_mutex);
+  self->context = g_main_context_ref_thread_default ();
+  g_mutex_unlock (&self->progress_mutex);
+
+  g_mutex_lock (&self->control_mutex);
+  self->started = TRUE;
+  self->state = self->stop_requested ? CONVOLVE_TRAINER_STOPPING : CONVOLVE_TRAINER_RUNNING;
+  g_mutex_unlock (&self->control_mutex);
+
+  publish_progress (self, make_progress (self, running_state (self), FALSE, FALSE), TRUE);
+  self->thread = g_thread_new ("convolve-trainer", trainer_thread, g_object_ref (self));
+  return TRUE;
+}
+
+void
+convolve_trainer_pause (ConvolveTrainer *self)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+
+  g_mutex_lock (&self->control_mutex);
+  self->pause_requested = TRUE;
+  g_mutex_unlock (&self->control_mutex);
+}
+
+void
+convolve_trainer_resume (ConvolveTrainer *self)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+
+  g_mutex_lock (&self->control_mutex);
+  self->pause_requested = FALSE;
+  g_cond_broadcast (&self->control_cond);
+  g_mutex_unlock (&self->control_mutex);
+}
+
+void
+convolve_trainer_stop (ConvolveTrainer *self)
+{
+  gboolean announce;
+
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+
+  g_mutex_lock (&self->control_mutex);
+  self->stop_requested = TRUE;
+  announce = self->started && !convolve_trainer_state_is_final (self->state);
+  if (announce)
+    self->state = CONVOLVE_TRAINER_STOPPING;
+  g_cond_broadcast (&self->control_cond);
+  g_mutex_unlock (&self->control_mutex);
+  g_cancellable_cancel (self->stop_cancellable);
+
+  /* Let the UI show "stopping" at once; the trainer's final snapshot
+   * follows within a batch and is never replaced by this one. */
+  if (announce)
+    {
+      g_mutex_lock (&self->progress_mutex);
+      if (self->progress != NULL && !convolve_trainer_state_is_final (self->progress->state))
+        {
+          ConvolveProgress *stopping = progress_copy (self->progress);
+
+          stopping->state = CONVOLVE_TRAINER_STOPPING;
+          publish_progress_locked (self, stopping, TRUE);
+        }
+      g_mutex_unlock (&self->progress_mutex);
+    }
+}
+
+gboolean
+convolve_trainer_join (ConvolveTrainer  *self,
+                       GError          **error)
+{
+  GThread *thread;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->control_mutex);
+  if (!self->started)
+    {
+      g_mutex_unlock (&self->control_mutex);
+      return TRUE;
+    }
+  while (!self->ended)
+    g_cond_wait (&self->control_cond, &self->control_mutex);
+  thread = g_steal_pointer (&self->thread);
+  if (self->state == CONVOLVE_TRAINER_FAILED)
+    {
+      ok = FALSE;
+      if (self->error != NULL)
+        g_propagate_error (error, g_error_copy (self->error));
+    }
+  g_mutex_unlock (&self->control_mutex);
+
+  if (thread != NULL)
+    g_thread_join (thread);
+  return ok;
+}
+
+ConvolveTrainerState
+convolve_trainer_get_state (ConvolveTrainer *self)
+{
+  ConvolveTrainerState state;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), CONVOLVE_TRAINER_IDLE);
+
+  g_mutex_lock (&self->control_mutex);
+  state = self->state;
+  g_mutex_unlock (&self->control_mutex);
+  return state;
+}
+
+ConvolveProgress *
+convolve_trainer_get_progress (ConvolveTrainer *self)
+{
+  ConvolveProgress *progress;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+
+  g_mutex_lock (&self->progress_mutex);
+  progress = convolve_progress_ref (self->progress);
+  g_mutex_unlock (&self->progress_mutex);
+  return progress;
+}
+
+ConvolveHistory *
+convolve_trainer_get_history (ConvolveTrainer *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+
+  return self->history;
+}
+
+const char * const *
+convolve_trainer_get_class_names (ConvolveTrainer *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+
+  return (const char * const *) self->class_names;
+}

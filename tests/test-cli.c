@@ -1,0 +1,587 @@
+/* test-cli.c: convolve-cli train, evaluate and predict, run as a real
+ * process (its path in $CONVOLVE_CLI) on datasets and images this test
+ * writes into a temporary folder. HOME and the XDG folders point there
+ * too, so dataset discovery never sees the machine's own data.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+#include "convolve-train.h"
+
+#define SPEC "conv2d(4,3,same,relu),maxpool(4),flatten,dense(10,softmax)"
+
+static const char *cli_path;
+static char *work_dir;     /* HOME, XDG_*, current folder of every run */
+static char *cifar_dir;    /* 200 training images, 50 test images */
+static char *idx_dir;      /* 28x28 grey images */
+
+static const char * const class_names[] = {
+  "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck", NULL
+};
+
+/* Class k: a bright vertical band at x in [3k, 3k+3) of the red plane, on
+ * noise; learnable by a tiny model in a couple of epochs. */
+static void
+fill_image (guint8  *planes,
+            int      label,
+            guint32 *state)
+{
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < 32; y++)
+      for (int x = 0; x < 32; x++)
+        {
+          *state = *state * 1664525u + 1013904223u;
+          planes[(c * 32 + y) * 32 + x] =
+            (guint8) ((c == 0 && x / 3 == label ? 180 : 0) + (*state >> 24) % 60);
+        }
+}
+
+static void
+write_cifar_batch (const char *path,
+                   guint       n,
+                   guint32     seed)
+{
+  g_autofree guint8 *data = g_malloc ((gsize) n * 3073);
+  guint32 state = seed;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 *record = data + (gsize) i * 3073;
+
+      record[0] = (guint8) (i % 10);
+      fill_image (record + 1, i % 10, &state);
+    }
+  g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) n * 3073, NULL));
+}
+
+static void
+write_cifar_dir (const char *dir,
+                 guint       n_train,
+                 guint       n_test)
+{
+  g_autofree char *train = g_build_filename (dir, "data_batch_1.bin", NULL);
+  g_autofree char *test = g_build_filename (dir, "test_batch.bin", NULL);
+  g_autofree char *meta = g_build_filename (dir, "batches.meta.txt", NULL);
+  g_autofree char *names = g_strjoinv ("\n", (char **) class_names);
+  g_autofree char *names_nl = g_strconcat (names, "\n", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  write_cifar_batch (train, n_train, 1);
+  if (n_test > 0)
+    write_cifar_batch (test, n_test, 2);
+  g_assert_true (g_file_set_contents (meta, names_nl, -1, NULL));
+}
+
+static void
+put_be32 (guint8 *p,
+          guint32 v)
+{
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+static void
+write_idx (const char *dir,
+           const char *prefix,
+           guint       n)
+{
+  g_autofree char *images_path = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefix);
+  g_autofree char *labels_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefix);
+  g_autofree guint8 *images = g_malloc0 (16 + (gsize) n * 784);
+  g_autofree guint8 *labels = g_malloc0 (8 + n);
+
+  put_be32 (images, 0x803);
+  put_be32 (images + 4, n);
+  put_be32 (images + 8, 28);
+  put_be32 (images + 12, 28);
+  put_be32 (labels, 0x801);
+  put_be32 (labels + 4, n);
+  for (guint i = 0; i < n; i++)
+    {
+      labels[8 + i] = i % 10;
+      images[16 + i * 784 + i % 784] = 255;
+    }
+  g_assert_true (g_file_set_contents (images_path, (const char *) images, 16 + (gssize) n * 784, NULL));
+  g_assert_true (g_file_set_contents (labels_path, (const char *) labels, 8 + (gssize) n, NULL));
+}
+
+static void
+write_png (const char *path,
+           int         label)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 32, 32);
+  g_autoptr(GError) error = NULL;
+  guint8 planes[3 * 32 * 32];
+  guint32 state = 99;
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+
+  fill_image (planes, label, &state);
+  for (int y = 0; y < 32; y++)
+    for (int x = 0; x < 32; x++)
+      for (int c = 0; c < 3; c++)
+        pixels[y * stride + x * 3 + c] = planes[(c * 32 + y) * 32 + x];
+  g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+  g_assert_no_error (error);
+}
+
+static GSubprocessLauncher *
+make_launcher (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+  g_autofree char *data = g_build_filename (work_dir, "xdg-data", NULL);
+  g_autofree char *cache = g_build_filename (work_dir, "xdg-cache", NULL);
+
+  g_subprocess_launcher_set_cwd (launcher, work_dir);
+  g_subprocess_launcher_setenv (launcher, "HOME", work_dir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", cache, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "KERAS_HOME");
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_setenv (launcher, "OPENBLAS_NUM_THREADS", "1", TRUE);
+  return launcher;
+}
+
+/* Runs convolve-cli with args (NULL-terminated); returns its exit status. */
+static int
+run_cli (char       **out,
+         char       **err,
+         const char  *first,
+         ...)
+{
+  g_autoptr(GSubprocessLauncher) launcher = make_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                           G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stdout_text = NULL;
+  g_autofree char *stderr_text = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) cli_path);
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &stdout_text, &stderr_text, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  if (err != NULL)
+    *err = g_steal_pointer (&stderr_text);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* A failure is one line on stderr, "convolve-cli: " and the reason. */
+static void
+assert_one_message (const char *err,
+                    const char *needle)
+{
+  g_assert_true (g_str_has_prefix (err, "convolve-cli: "));
+  g_assert_true (g_str_has_suffix (err, "\n"));
+  g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
+  if (needle != NULL && strstr (err, needle) == NULL)
+    g_error ("expected “%s” in the message: %s", needle, err);
+}
+
+static void
+assert_fails (const char *needle,
+              const char *first,
+              ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = make_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                           G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) cli_path);
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  g_assert_true (g_subprocess_get_if_exited (process));
+  if (g_subprocess_get_exit_status (process) != 1)
+    g_error ("%s %s: exit status %d, stderr: %s", first, needle, g_subprocess_get_exit_status (process), err);
+  assert_one_message (err, needle);
+}
+
+static void
+test_cli_usage (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_cli (&out, &err, NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "Usage"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (&out, &err, "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "train"));
+  g_assert_nonnull (strstr (out, "evaluate"));
+  g_assert_nonnull (strstr (out, "predict"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (&out, &err, "train", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "--augment-epochs"));
+  g_assert_nonnull (strstr (out, "--log-json"));
+}
+
+static void
+test_cli_train_bad_input (void)
+{
+  g_autofree char *missing = g_build_filename (work_dir, "no-such-folder", NULL);
+  g_autofree char *bad_save = g_build_filename (work_dir, "no-such-folder", "model.safetensors", NULL);
+  g_autofree char *missing_model = g_build_filename (work_dir, "missing.safetensors", NULL);
+
+  assert_fails ("--data", "train", NULL);
+  assert_fails ("not both", "train", "--data", cifar_dir, "--dataset", "cifar10", NULL);
+  assert_fails ("does not exist", "train", "--data", missing, NULL);
+  assert_fails ("abc", "train", "--data", cifar_dir, "--epochs", "abc", NULL);
+  assert_fails ("negative", "train", "--data", cifar_dir, "--epochs", "-3", NULL);
+  assert_fails ("batch size", "train", "--data", cifar_dir, "--batch-size", "0", NULL);
+  assert_fails ("learning-rate", "train", "--data", cifar_dir, "--learning-rate", "0", NULL);
+  assert_fails ("--limit", "train", "--data", cifar_dir, "--limit", "0", NULL);
+  assert_fails ("unknown dataset", "train", "--dataset", "imagenet", NULL);
+  assert_fails ("not on this machine", "train", "--dataset", "mnist", NULL);
+  assert_fails ("unknown layer", "train", "--data", cifar_dir, "--spec", "conv3d(1)", NULL);
+  assert_fails ("folder does not exist", "train", "--data", cifar_dir, "--save", bad_save, NULL);
+  assert_fails ("missing.safetensors", "train", "--data", cifar_dir, "--resume", missing_model, NULL);
+  assert_fails ("unexpected argument", "train", "--data", cifar_dir, "extra", NULL);
+}
+
+static void
+test_cli_predict_evaluate_bad_input (void)
+{
+  g_autofree char *junk = g_build_filename (work_dir, "junk.safetensors", NULL);
+  g_autofree char *text = g_build_filename (work_dir, "notes.txt", NULL);
+
+  g_assert_true (g_file_set_contents (junk, "this is not a model", -1, NULL));
+  g_assert_true (g_file_set_contents (text, "not an image either", -1, NULL));
+
+  assert_fails ("--model", "evaluate", "--data", cifar_dir, NULL);
+  assert_fails ("junk.safetensors", "evaluate", "--model", junk, "--data", cifar_dir, NULL);
+  assert_fails ("--model", "predict", text, NULL);
+  assert_fails ("no image", "predict", "--model", junk, NULL);
+  assert_fails ("junk.safetensors", "predict", "--model", junk, text, NULL);
+}
+
+static char *
+read_file (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  return contents;
+}
+
+static const char *
+last_line (char *text)
+{
+  char *end = text + strlen (text);
+  char *start;
+
+  while (end > text && end[-1] == '\n')
+    *--end = '\0';
+  start = strrchr (text, '\n');
+  return start != NULL ? start + 1 : text;
+}
+
+static void
+test_cli_train_predict_evaluate (void)
+{
+  g_autofree char *model = g_build_filename (work_dir, "model.safetensors", NULL);
+  g_autofree char *model2 = g_build_filename (work_dir, "model2.safetensors", NULL);
+  g_autofree char *truncated = g_build_filename (work_dir, "truncated.safetensors", NULL);
+  g_autofree char *log = g_build_filename (work_dir, "log.jsonl", NULL);
+  g_autofree char *log2 = g_build_filename (work_dir, "log2.jsonl", NULL);
+  g_autofree char *image = g_build_filename (work_dir, "frog.png", NULL);
+  g_autofree char *text = g_build_filename (work_dir, "notes.txt", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *contents2 = NULL;
+  g_autofree char *val_line = NULL;
+  g_autofree char *accuracy_line = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) lines2 = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+  const char *val;
+
+  /* Train: two epochs of 10 steps each, plain lines (not a terminal). */
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--epochs", "2",
+                            "--batch-size", "20", "--learning-rate", "0.01", "--seed", "3",
+                            "--threads", "1", "--spec", SPEC, "--log-json", log,
+                            "--save", model, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_nonnull (strstr (out, "Epoch 1/2"));
+  g_assert_nonnull (strstr (out, "Epoch 2/2"));
+  g_assert_nonnull (strstr (out, "10/10"));
+  g_assert_nonnull (strstr (out, "val_loss: "));
+  g_assert_null (strstr (out, "\r"));
+  val = last_line (out);
+  g_assert_true (g_str_has_prefix (val, "val_accuracy: "));
+  val_line = g_strdup (val);
+  g_assert_cmpfloat (g_ascii_strtod (val_line + strlen ("val_accuracy: "), NULL), >=, 0.5);
+
+  contents = read_file (log);
+  lines = g_strsplit (contents, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_cmpstr (lines[2], ==, "");
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("{\"epoch\": %d, \"loss\": ", i + 1);
+
+      g_assert_true (g_str_has_prefix (lines[i], prefix));
+      g_assert_nonnull (strstr (lines[i], "\"accuracy\": "));
+      g_assert_nonnull (strstr (lines[i], "\"val_loss\": "));
+      g_assert_nonnull (strstr (lines[i], "\"val_accuracy\": "));
+      g_assert_nonnull (strstr (lines[i], "\"seconds\": "));
+      g_assert_true (g_str_has_suffix (lines[i], "\"augmented\": false}"));
+    }
+
+  /* The saved model loads, knows its classes, and is a checkpoint. */
+  loaded = convolve_model_load (model, 1, &meta, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (meta->class_names[6], ==, "frog");
+  g_assert_cmpint (meta->step, ==, 20);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Predict: the top three classes with probabilities, best first. */
+  write_png (image, 6);
+  g_assert_cmpint (run_cli (&out, &err, "predict", "--model", model, image, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  {
+    g_auto(GStrv) rows = g_strsplit (out, "\n", -1);
+    double previous = 1.0, total = 0.0;
+
+    g_assert_cmpuint (g_strv_length (rows), ==, 5);
+    g_assert_cmpstr (rows[0], ==, image);
+    for (int k = 1; k <= 3; k++)
+      {
+        g_auto(GStrv) fields = g_strsplit_set (g_strstrip (rows[k]), " ", -1);
+        guint n = g_strv_length (fields);
+        double p = g_ascii_strtod (fields[n - 1], NULL);
+
+        g_assert_true (g_strv_contains (class_names, fields[0]));
+        g_assert_cmpfloat (p, <=, previous);
+        previous = p;
+        total += p;
+      }
+    g_assert_cmpfloat (total, <=, 1.0001);
+    g_assert_true (g_str_has_prefix (g_strstrip (rows[1]), "frog"));
+  }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* One bad image among good ones: the rest are still predicted. */
+  g_assert_true (g_file_set_contents (text, "not an image", -1, NULL));
+  g_assert_cmpint (run_cli (&out, &err, "predict", "--model", model, text, image, NULL), ==, 1);
+  assert_one_message (err, "notes.txt");
+  g_assert_true (g_str_has_prefix (out, image));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Evaluate: the same accuracy the last validation reported. */
+  g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", cifar_dir, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_nonnull (strstr (out, "Evaluated 50 images"));
+  g_assert_nonnull (strstr (out, "Confusion matrix"));
+  g_assert_nonnull (strstr (out, "truck"));
+  accuracy_line = g_strdup_printf ("\naccuracy: %s\n", val_line + strlen ("val_accuracy: "));
+  g_assert_nonnull (strstr (out, accuracy_line));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* A model and a dataset that do not fit; a truncated model. */
+  assert_fails ("expects 32×32", "evaluate", "--model", model, "--data", idx_dir, NULL);
+  {
+    g_autofree char *bytes = NULL;
+
+    g_assert_true (g_file_get_contents (model, &bytes, &length, NULL));
+    g_assert_true (g_file_set_contents (truncated, bytes, (gssize) length / 2, NULL));
+  }
+  assert_fails ("truncated.safetensors", "evaluate", "--model", truncated, "--data", cifar_dir, NULL);
+  assert_fails ("truncated.safetensors", "predict", "--model", truncated, image, NULL);
+  assert_fails ("expects 32×32", "train", "--data", idx_dir, "--resume", model, NULL);
+
+  /* Resume: the saved model is a checkpoint; one more epoch. */
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--resume", model,
+                            "--epochs", "3", "--log-json", log2, "--save", model2, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_nonnull (strstr (out, "Resuming at epoch 3"));
+  g_assert_nonnull (strstr (out, "Epoch 3/3"));
+  g_assert_null (strstr (out, "Epoch 1/3"));
+  contents2 = read_file (log2);
+  lines2 = g_strsplit (contents2, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines2), ==, 4);
+  g_assert_cmpstr (lines2[0], ==, lines[0]);
+  g_assert_cmpstr (lines2[1], ==, lines[1]);
+  g_assert_true (g_str_has_prefix (lines2[2], "{\"epoch\": 3, "));
+  g_clear_pointer (&meta, convolve_model_meta_free);
+  g_clear_pointer (&loaded, convolve_model_free);
+  loaded = convolve_model_load (model2, 1, &meta, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (meta->step, ==, 30);
+  g_assert_cmpint (meta->epoch, ==, 3);
+}
+
+static void
+test_cli_dataset_by_name (void)
+{
+  g_autofree char *data_home = g_build_filename (work_dir, "xdg-data", "convolve", "cifar-10-batches-bin", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  /* --dataset cifar10 finds Convolve's own data folder. */
+  write_cifar_dir (data_home, 40, 10);
+  g_assert_cmpint (run_cli (&out, &err, "train", "--dataset", "cifar10", "--epochs", "1",
+                            "--batch-size", "20", "--threads", "1", "--spec", SPEC, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Training on 40 images, validating on 10 images"));
+  g_assert_true (g_str_has_prefix (last_line (out), "val_accuracy: "));
+}
+
+static void
+test_cli_train_interrupt (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = make_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                           G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveOptimizer) optimizer = NULL;
+  g_autofree char *model = g_build_filename (work_dir, "interrupted.safetensors", NULL);
+  g_autofree char *checkpoint = g_build_filename (work_dir, "interrupted-checkpoint.safetensors", NULL);
+  g_autoptr(GString) rest = g_string_new (NULL);
+  gboolean started = FALSE;
+  char *line;
+
+  process = g_subprocess_launcher_spawn (launcher, &error, cli_path, "train", "--data", cifar_dir,
+                                         "--epochs", "100000", "--batch-size", "20", "--threads", "1",
+                                         "--spec", SPEC, "--save", model, "--checkpoint", checkpoint, NULL);
+  g_assert_no_error (error);
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+
+  /* "Epoch 1/…" comes once training runs, Ctrl-C handling installed. */
+  while (!started && (line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error)) != NULL)
+    {
+      started = g_str_has_prefix (line, "Epoch 1/");
+      g_free (line);
+    }
+  g_assert_no_error (error);
+  g_assert_true (started);
+
+  g_subprocess_send_signal (process, SIGINT);
+  while ((line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error)) != NULL)
+    {
+      g_string_append_printf (rest, "%s\n", line);
+      g_free (line);
+    }
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 130);
+  g_assert_nonnull (strstr (rest->str, "Stopping after the current batch"));
+  g_assert_nonnull (strstr (rest->str, "stopped before the last epoch"));
+
+  /* Saved where asked, as checkpoints that agree with each other. */
+  loaded = convolve_model_load (model, 1, &meta, &optimizer, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (optimizer);
+  g_assert_cmpint (meta->step, >, 0);
+  g_assert_cmpint (convolve_optimizer_get_iterations (optimizer), ==, meta->step);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  cli_path = g_getenv ("CONVOLVE_CLI");
+  if (cli_path == NULL)
+    {
+      g_printerr ("CONVOLVE_CLI must name the convolve-cli to test\n");
+      return 1;
+    }
+
+  work_dir = g_dir_make_tmp ("convolve-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  cifar_dir = g_build_filename (work_dir, "cifar", NULL);
+  idx_dir = g_build_filename (work_dir, "idx", NULL);
+  write_cifar_dir (cifar_dir, 200, 50);
+  g_assert_cmpint (g_mkdir_with_parents (idx_dir, 0755), ==, 0);
+  write_idx (idx_dir, "train", 30);
+  write_idx (idx_dir, "t10k", 10);
+
+  g_test_add_func ("/cli/usage", test_cli_usage);
+  g_test_add_func ("/cli/train/bad-input", test_cli_train_bad_input);
+  g_test_add_func ("/cli/predict-evaluate/bad-input", test_cli_predict_evaluate_bad_input);
+  g_test_add_func ("/cli/train/predict-evaluate", test_cli_train_predict_evaluate);
+  g_test_add_func ("/cli/train/dataset-by-name", test_cli_dataset_by_name);
+  g_test_add_func ("/cli/train/interrupt", test_cli_train_interrupt);
+
+  status = g_test_run ();
+
+  /* Everything in it was made here; kept after a failure, to look at. */
+  if (status == 0)
+    remove_tree (work_dir);
+  g_free (cifar_dir);
+  g_free (idx_dir);
+  g_free (work_dir);
+  return status;
+}

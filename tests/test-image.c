@@ -1,0 +1,367 @@
+/* test-image.c: image files to model input (gdk-pixbuf).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <math.h>
+#include <string.h>
+
+#include "convolve-loaders.h"
+#include "data-test-util.h"
+
+/* A 4 x 3 picture with distinct colours: pixel (x, y) is
+ * (40 x + 10, 60 y + 5, 255 - 30 x - 50 y). */
+static guint8
+colour (int x,
+        int y,
+        int k)
+{
+  switch (k)
+    {
+    case 0:
+      return (guint8) (40 * x + 10);
+    case 1:
+      return (guint8) (60 * y + 5);
+    default:
+      return (guint8) (255 - 30 * x - 50 * y);
+    }
+}
+
+static GdkPixbuf *
+make_pixbuf (int      width,
+             int      height,
+             gboolean alpha)
+{
+  GdkPixbuf *pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, alpha, 8, width, height);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        guint8 *p = pixels + y * rowstride + x * n_channels;
+
+        for (int k = 0; k < 3; k++)
+          p[k] = colour (x, y, k);
+        if (alpha)
+          p[3] = 255;
+      }
+
+  return pixbuf;
+}
+
+static char *
+save_pixbuf (GdkPixbuf  *pixbuf,
+             const char *dir,
+             const char *name,
+             const char *type)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  gdk_pixbuf_save (pixbuf, path, type, &error, NULL);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+test_image_rgb (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autoptr(GdkPixbuf) pixbuf = make_pixbuf (4, 3, FALSE);
+  g_autofree char *path = save_pixbuf (pixbuf, dir, "picture.png", "png");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 3, 4 };
+  float input[36];
+  guint8 preview[36];
+
+  g_assert_true (convolve_image_load_file (file, shape, input, preview, NULL, &error));
+  g_assert_no_error (error);
+
+  /* planar: all of red, then green, then blue */
+  for (int k = 0; k < 3; k++)
+    for (int y = 0; y < 3; y++)
+      for (int x = 0; x < 4; x++)
+        {
+          int i = (k * 3 + y) * 4 + x;
+
+          g_assert_cmpuint (preview[i], ==, colour (x, y, k));
+          g_assert_cmpfloat (input[i], ==, (float) colour (x, y, k) / 255.0f);
+        }
+
+  /* preview is optional */
+  g_assert_true (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  data_test_remove_dir (dir);
+}
+
+static void
+test_image_grey (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autoptr(GdkPixbuf) pixbuf = make_pixbuf (4, 3, FALSE);
+  g_autofree char *path = save_pixbuf (pixbuf, dir, "picture.png", "png");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 1, 3, 4 };
+  float input[12];
+  guint8 preview[12];
+
+  g_assert_true (convolve_image_load_file (file, shape, input, preview, NULL, &error));
+  g_assert_no_error (error);
+
+  for (int y = 0; y < 3; y++)
+    for (int x = 0; x < 4; x++)
+      {
+        /* ITU-R BT.601 luma, computed in double here */
+        double luma = 0.299 * colour (x, y, 0) + 0.587 * colour (x, y, 1) + 0.114 * colour (x, y, 2);
+        int i = y * 4 + x;
+
+        /* float against double: a tie may round either way */
+        g_assert_cmpint (ABS ((int) preview[i] - (int) lround (luma)), <=, 1);
+        g_assert_cmpfloat (input[i], ==, (float) preview[i] / 255.0f);
+      }
+
+  data_test_remove_dir (dir);
+}
+
+/* Transparent pixels are laid on white. */
+static void
+test_image_alpha (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 3, 1);
+  guint8 *p = gdk_pixbuf_get_pixels (pixbuf);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  ConvolveShape shape = { 3, 1, 3 };
+  gchar *buffer = NULL;
+  gsize length = 0;
+  float input[9];
+  guint8 preview[9];
+  const guint8 pixels[] = {
+    0, 0, 0, 0,        /* transparent black: white */
+    0, 0, 0, 128,      /* half black: mid grey */
+    255, 0, 0, 255,    /* opaque red */
+  };
+
+  memcpy (p, pixels, sizeof pixels);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, "png", &error, NULL);
+  g_assert_no_error (error);
+  bytes = g_bytes_new_take (buffer, length);
+
+  g_assert_true (convolve_image_load_bytes (bytes, shape, input, preview, &error));
+  g_assert_no_error (error);
+
+  for (int k = 0; k < 3; k++)
+    {
+      g_assert_cmpuint (preview[k * 3 + 0], ==, 255);
+      /* 255 * (1 - 128 / 255) = 127 */
+      g_assert_cmpuint (preview[k * 3 + 1], ==, 127);
+      g_assert_cmpuint (preview[k * 3 + 2], ==, k == 0 ? 255 : 0);
+    }
+  g_assert_cmpfloat (input[0], ==, 1.0f);
+}
+
+/* Shrinking averages the covered area: a fine checkerboard becomes grey
+ * (nearest-neighbour sampling would keep black or white). */
+static void
+test_image_downscale (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 64);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  ConvolveShape shape = { 1, 16, 16 };
+  gchar *buffer = NULL;
+  gsize length = 0;
+  float input[256];
+  guint8 preview[256];
+
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64; x++)
+      memset (pixels + y * rowstride + x * 3, ((x + y) % 2) ? 255 : 0, 3);
+
+  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, "png", &error, NULL);
+  g_assert_no_error (error);
+  bytes = g_bytes_new_take (buffer, length);
+
+  g_assert_true (convolve_image_load_bytes (bytes, shape, input, preview, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 256; i++)
+    {
+      g_assert_cmpint (preview[i], >=, 125);
+      g_assert_cmpint (preview[i], <=, 130);
+    }
+
+  /* enlarging works too; a flat picture stays flat */
+  {
+    g_autoptr(GdkPixbuf) flat = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 2, 2);
+    g_autoptr(GBytes) flat_bytes = NULL;
+    ConvolveShape big = { 3, 8, 8 };
+    float big_input[192];
+
+    gdk_pixbuf_fill (flat, 0x336699ff);
+    gdk_pixbuf_save_to_buffer (flat, &buffer, &length, "png", &error, NULL);
+    g_assert_no_error (error);
+    flat_bytes = g_bytes_new_take (buffer, length);
+    g_assert_true (convolve_image_load_bytes (flat_bytes, big, big_input, NULL, &error));
+    g_assert_no_error (error);
+    for (int i = 0; i < 64; i++)
+      {
+        g_assert_cmpfloat (big_input[i], ==, 0x33 / 255.0f);
+        g_assert_cmpfloat (big_input[64 + i], ==, 0x66 / 255.0f);
+        g_assert_cmpfloat (big_input[128 + i], ==, 0x99 / 255.0f);
+      }
+  }
+}
+
+/* Another format than PNG: JPEG, lossy, so only roughly. */
+static void
+test_image_jpeg (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 40, 30);
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  gdk_pixbuf_fill (pixbuf, 0xc08040ff);
+  path = save_pixbuf (pixbuf, dir, "photo.jpg", "jpeg");
+  file = g_file_new_for_path (path);
+  g_assert_true (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (input[0], 0xc0 / 255.0f, 0.03f);
+  g_assert_cmpfloat_with_epsilon (input[1024 + 500], 0x80 / 255.0f, 0.03f);
+  g_assert_cmpfloat_with_epsilon (input[2048 + 1023], 0x40 / 255.0f, 0.03f);
+
+  data_test_remove_dir (dir);
+}
+
+static void
+assert_file_rejected (const char *path,
+                      const char *mentions)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  g_assert_false (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+  if (mentions != NULL)
+    data_test_assert_names (error, mentions);
+  g_test_message ("%s", error->message);
+}
+
+static void
+test_image_not_image (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  const char *text = "Dear reader,\nthis is a letter, not a picture.\n";
+  g_autofree char *letter = data_test_write (dir, "letter.png", text, strlen (text));
+  g_autofree char *empty = data_test_write (dir, "empty.png", "", 0);
+  g_autofree char *missing = g_build_filename (dir, "missing.png", NULL);
+  g_autofree char *folder = g_build_filename (dir, "folder.png", NULL);
+  g_autoptr(GdkPixbuf) pixbuf = make_pixbuf (4, 3, FALSE);
+  g_autofree char *good = save_pixbuf (pixbuf, dir, "cut.png", "png");
+  g_autofree char *contents = NULL;
+  g_autofree char *cut = NULL;
+  gsize length = 0;
+
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  assert_file_rejected (letter, "letter.png");
+  assert_file_rejected (empty, "empty.png");
+  assert_file_rejected (missing, "missing.png");
+  assert_file_rejected (folder, "folder.png");
+
+  /* a PNG cut after its header */
+  g_assert_true (g_file_get_contents (good, &contents, &length, NULL));
+  cut = data_test_write (dir, "cut.png", contents, 40);
+  assert_file_rejected (cut, "cut.png");
+
+  data_test_remove_dir (dir);
+}
+
+/* zlib's CRC-32, for a hand-made PNG */
+static guint32
+crc32 (const guint8 *data,
+       gsize         length,
+       guint32       crc)
+{
+  crc = ~crc;
+  for (gsize i = 0; i < length; i++)
+    {
+      crc ^= data[i];
+      for (int k = 0; k < 8; k++)
+        crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1));
+    }
+  return ~crc;
+}
+
+static void
+png_chunk (GByteArray   *png,
+           const char   *type,
+           const guint8 *data,
+           guint32       length)
+{
+  guint8 be[4] = { length >> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff };
+  guint32 crc;
+
+  g_byte_array_append (png, be, 4);
+  g_byte_array_append (png, (const guint8 *) type, 4);
+  g_byte_array_append (png, data, length);
+  crc = crc32 ((const guint8 *) type, 4, 0);
+  crc = crc32 (data, length, crc);
+  be[0] = crc >> 24;
+  be[1] = (crc >> 16) & 0xff;
+  be[2] = (crc >> 8) & 0xff;
+  be[3] = crc & 0xff;
+  g_byte_array_append (png, be, 4);
+}
+
+/* A valid PNG header that declares 20000 x 20000 pixels (1.6 GB decoded):
+ * refused from the header, before any pixel memory is taken. */
+static void
+test_image_huge (void)
+{
+  GByteArray *png = g_byte_array_new ();
+  const guint8 ihdr[13] = { 0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 6, 0, 0, 0 };
+  const guint8 idat[] = { 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  g_byte_array_append (png, (const guint8 *) "\x89PNG\r\n\x1a\n", 8);
+  png_chunk (png, "IHDR", ihdr, sizeof ihdr);
+  png_chunk (png, "IDAT", idat, sizeof idat);
+  png_chunk (png, "IEND", NULL, 0);
+  bytes = g_byte_array_free_to_bytes (png);
+
+  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+  data_test_assert_names (error, "20000");
+  g_test_message ("%s", error->message);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/data/image/rgb", test_image_rgb);
+  g_test_add_func ("/data/image/grey", test_image_grey);
+  g_test_add_func ("/data/image/alpha", test_image_alpha);
+  g_test_add_func ("/data/image/downscale", test_image_downscale);
+  g_test_add_func ("/data/image/jpeg", test_image_jpeg);
+  g_test_add_func ("/data/image/not-image", test_image_not_image);
+  g_test_add_func ("/data/image/huge", test_image_huge);
+
+  return g_test_run ();
+}

@@ -1,0 +1,429 @@
+/* test-predictor.c: ConvolvePredictor takes dropped, pasted and dragged
+ * images, predicts with a real model and reports bad input.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <gtk/gtk.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "convolve-engine.h"
+#include "convolve-loaders.h"
+#include "convolve-image-view.h"
+#include "convolve-predictor.h"
+#include "convolve-sample-grid.h"
+
+#define N_CLASSES 10
+
+static const char * const class_names[] = {
+  "airplane", "automobile", "bird", "cat", "deer",
+  "dog", "frog", "horse", "ship", "truck", NULL
+};
+
+static const ConvolveShape input_shape = { 3, 32, 32 };
+
+typedef struct {
+  ConvolvePredictor *predictor;
+  ConvolveModel     *reference;   /* same weights as the predictor's model */
+  char              *dir;
+  char              *red_png;
+  char              *blue_png;
+  char              *text_file;
+  guint              n_predicted;
+  guint              n_errors;
+  char              *last_error;
+} Fixture;
+
+static ConvolveModel *
+new_model (uint64_t seed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+  ConvolveModel *model;
+
+  spec = convolve_model_spec_parse ("conv2d(4,3,same,relu),maxpool(2),flatten,dense(10,softmax)", &error);
+  g_assert_no_error (error);
+  model = convolve_model_new (spec, &input_shape, 1, seed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_model_get_n_classes (model), ==, N_CLASSES);
+  return model;
+}
+
+/* A 40 x 30 image: a colour gradient so that predictions depend on it. */
+static char *
+write_png (const char *dir,
+           const char *name,
+           guint8      base_r,
+           guint8      base_b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+  guint8 *data = g_malloc (40 * 30 * 3);
+
+  for (int y = 0; y < 30; y++)
+    for (int x = 0; x < 40; x++)
+      {
+        data[(y * 40 + x) * 3 + 0] = base_r;
+        data[(y * 40 + x) * 3 + 1] = x * 6;
+        data[(y * 40 + x) * 3 + 2] = base_b ^ (y * 8);
+      }
+  bytes = g_bytes_new_take (data, 40 * 30 * 3);
+  texture = gdk_memory_texture_new (40, 30, GDK_MEMORY_R8G8B8, bytes, 40 * 3);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  return path;
+}
+
+static void
+on_predicted (ConvolvePredictor *predictor,
+              Fixture           *fixture)
+{
+  fixture->n_predicted++;
+}
+
+static void
+on_error (ConvolvePredictor *predictor,
+          const char        *message,
+          Fixture           *fixture)
+{
+  g_assert_nonnull (message);
+  g_assert_cmpstr (message, !=, "");
+  fixture->n_errors++;
+  g_free (fixture->last_error);
+  fixture->last_error = g_strdup (message);
+}
+
+/* Runs the main loop until a prediction or an error arrives. */
+static void
+wait_for_result (Fixture *fixture)
+{
+  guint predicted = fixture->n_predicted, errors = fixture->n_errors;
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (fixture->n_predicted == predicted && fixture->n_errors == errors &&
+         g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (fixture->n_predicted != predicted || fixture->n_errors != errors);
+}
+
+static void
+settle (void)
+{
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  ConvolveModel *model = new_model (7);
+
+  fixture->reference = convolve_model_copy (model, 1, &error);
+  g_assert_no_error (error);
+
+  fixture->dir = g_dir_make_tmp ("convolve-predictor-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->red_png = write_png (fixture->dir, "red.png", 230, 20);
+  fixture->blue_png = write_png (fixture->dir, "blue.png", 10, 240);
+  fixture->text_file = g_build_filename (fixture->dir, "notes.txt", NULL);
+  g_assert_true (g_file_set_contents (fixture->text_file, "This is not an image.\n", -1, &error));
+
+  fixture->predictor = CONVOLVE_PREDICTOR (convolve_predictor_new ());
+  g_object_ref_sink (fixture->predictor);
+  g_signal_connect (fixture->predictor, "predicted", G_CALLBACK (on_predicted), fixture);
+  g_signal_connect (fixture->predictor, "error", G_CALLBACK (on_error), fixture);
+  convolve_predictor_set_model (fixture->predictor, model, class_names);
+  g_assert_true (convolve_predictor_has_model (fixture->predictor));
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  settle ();  /* any load still running holds a reference */
+  g_assert_finalize_object (fixture->predictor);
+  convolve_model_free (fixture->reference);
+  g_assert_cmpint (g_remove (fixture->red_png), ==, 0);
+  g_assert_cmpint (g_remove (fixture->blue_png), ==, 0);
+  g_assert_cmpint (g_remove (fixture->text_file), ==, 0);
+  g_assert_cmpint (g_rmdir (fixture->dir), ==, 0);
+  g_free (fixture->red_png);
+  g_free (fixture->blue_png);
+  g_free (fixture->text_file);
+  g_free (fixture->dir);
+  g_free (fixture->last_error);
+}
+
+/* What the model says about path, computed without the widget. */
+static void
+expected_for_file (Fixture    *fixture,
+                   const char *path,
+                   float       probabilities[N_CLASSES])
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  float input[3 * 32 * 32];
+
+  g_assert_true (convolve_image_load_file (file, input_shape, input, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (convolve_model_predict (fixture->reference, input, 1, probabilities, &error));
+  g_assert_no_error (error);
+}
+
+static void
+assert_shows (Fixture     *fixture,
+              const float  expected[N_CLASSES])
+{
+  const float *probabilities;
+  guint n = 0;
+  double sum = 0.0;
+
+  probabilities = convolve_predictor_get_probabilities (fixture->predictor, &n);
+  g_assert_nonnull (probabilities);
+  g_assert_cmpuint (n, ==, N_CLASSES);
+  for (guint i = 0; i < n; i++)
+    {
+      GtkWidget *bar = convolve_predictor_get_bar (fixture->predictor, i);
+
+      g_assert_true (GTK_IS_PROGRESS_BAR (bar));
+      g_assert_cmpfloat (probabilities[i], >=, 0.0f);
+      g_assert_cmpfloat (probabilities[i], <=, 1.0f);
+      g_assert_cmpfloat_with_epsilon (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), probabilities[i], 1e-6);
+      if (expected != NULL)
+        g_assert_cmpfloat_with_epsilon (probabilities[i], expected[i], 1e-6);
+      sum += probabilities[i];
+    }
+  g_assert_null (convolve_predictor_get_bar (fixture->predictor, N_CLASSES));
+  g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+}
+
+static void
+drop_file (ConvolvePredictor *predictor,
+           const char        *path,
+           gboolean           expect_accepted)
+{
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GSList *files = g_slist_prepend (NULL, file);
+  GdkFileList *list = gdk_file_list_new_from_list (files);
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, list);
+  g_assert_true (convolve_predictor_load_value (predictor, &value) == expect_accepted);
+  g_slist_free (files);
+}
+
+static void
+test_predictor_drop_file (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  float expected[N_CLASSES];
+
+  g_assert_false (convolve_predictor_has_image (fixture->predictor));
+  g_assert_null (convolve_predictor_get_probabilities (fixture->predictor, NULL));
+
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_errors, ==, 0);
+  g_assert_cmpuint (fixture->n_predicted, ==, 1);
+  g_assert_true (convolve_predictor_has_image (fixture->predictor));
+
+  expected_for_file (fixture, fixture->red_png, expected);
+  assert_shows (fixture, expected);
+}
+
+static void
+test_predictor_rejects (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  float expected[N_CLASSES];
+  g_auto(GValue) text = G_VALUE_INIT;
+
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+  expected_for_file (fixture, fixture->red_png, expected);
+
+  /* a text file: an error that names it; the red image stays */
+  drop_file (fixture->predictor, fixture->text_file, TRUE);
+  wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_errors, ==, 1);
+  g_assert_nonnull (strstr (fixture->last_error, "notes.txt"));
+  g_assert_true (convolve_predictor_has_image (fixture->predictor));
+  assert_shows (fixture, expected);
+
+  /* a missing file */
+  {
+    g_autofree char *missing = g_build_filename (fixture->dir, "missing.png", NULL);
+    drop_file (fixture->predictor, missing, TRUE);
+    wait_for_result (fixture);
+    g_assert_cmpuint (fixture->n_errors, ==, 2);
+    assert_shows (fixture, expected);
+  }
+
+  /* something that is not an image at all is refused at once */
+  g_value_init (&text, G_TYPE_STRING);
+  g_value_set_string (&text, "hello");
+  g_assert_false (convolve_predictor_load_value (fixture->predictor, &text));
+  g_assert_cmpuint (fixture->n_errors, ==, 3);
+  assert_shows (fixture, expected);
+}
+
+static void
+test_predictor_stale_load (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  float expected[N_CLASSES];
+  g_autoptr(GFile) red = g_file_new_for_path (fixture->red_png);
+  g_autoptr(GFile) blue = g_file_new_for_path (fixture->blue_png);
+
+  /* the second image cancels the first: only blue is ever shown */
+  convolve_predictor_open_file (fixture->predictor, red);
+  convolve_predictor_open_file (fixture->predictor, blue);
+  wait_for_result (fixture);
+  settle ();
+  g_assert_cmpuint (fixture->n_predicted, ==, 1);
+  g_assert_cmpuint (fixture->n_errors, ==, 0);
+  expected_for_file (fixture, fixture->blue_png, expected);
+  assert_shows (fixture, expected);
+}
+
+static void
+test_predictor_texture_and_sample (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveDataset) dataset = convolve_dataset_new ("samples", 2, 3, 32, 32, class_names);
+  g_autoptr(ConvolveSampleRef) ref = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_auto(GValue) texture_value = G_VALUE_INIT;
+  guint8 *pixels = convolve_dataset_get_pixels_mutable (dataset);
+  float input[3 * 32 * 32], expected[N_CLASSES];
+
+  for (gsize i = 0; i < 2 * 3 * 32 * 32; i++)
+    pixels[i] = (guint8) ((i * 37) % 251);
+  convolve_dataset_get_labels_mutable (dataset)[1] = 3;
+
+  /* a sample from the grid: the dataset's own pixels, scaled to [0,1] */
+  ref = convolve_sample_ref_new (dataset, 1);
+  g_value_init (&value, CONVOLVE_TYPE_SAMPLE_REF);
+  g_value_set_boxed (&value, ref);
+  g_assert_true (convolve_predictor_load_value (fixture->predictor, &value));
+  if (fixture->n_predicted == 0)
+    wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_predicted, ==, 1);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (input); i++)
+    input[i] = convolve_dataset_get_image (dataset, 1)[i] / 255.0f;
+  g_assert_true (convolve_model_predict (fixture->reference, input, 1, expected, &error));
+  g_assert_no_error (error);
+  assert_shows (fixture, expected);
+
+  /* the same sample as a plain texture (from another program) goes through
+   * the image loader and lands on the same pixels */
+  texture = convolve_texture_new_from_planar (convolve_dataset_get_image (dataset, 1), 3, 32, 32, 1);
+  g_value_init (&texture_value, GDK_TYPE_TEXTURE);
+  g_value_set_object (&texture_value, texture);
+  g_assert_true (convolve_predictor_load_value (fixture->predictor, &texture_value));
+  wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_predicted, ==, 2);
+  assert_shows (fixture, expected);
+}
+
+static void
+test_predictor_paste (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GdkTexture) texture = NULL;
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (fixture->predictor));
+  guint8 pixels[3 * 32 * 32];
+
+  for (gsize i = 0; i < sizeof pixels; i++)
+    pixels[i] = (guint8) (i * 13);
+  texture = convolve_texture_new_from_planar (pixels, 3, 32, 32, 1);
+
+  gdk_clipboard_set_texture (clipboard, texture);
+  convolve_predictor_paste (fixture->predictor);
+  wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_errors, ==, 0);
+  assert_shows (fixture, NULL);
+
+  /* text on the clipboard is no image */
+  gdk_clipboard_set_text (clipboard, "just words");
+  convolve_predictor_paste (fixture->predictor);
+  wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_errors, ==, 1);
+  g_assert_true (convolve_predictor_has_image (fixture->predictor));
+}
+
+static void
+test_predictor_model_changes (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  float before[N_CLASSES];
+  const float *after;
+  gboolean differs = FALSE;
+  guint n;
+
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+  memcpy (before, convolve_predictor_get_probabilities (fixture->predictor, NULL), sizeof before);
+
+  /* new weights (a model of another seed): predicted again at once */
+  convolve_predictor_set_model (fixture->predictor, new_model (99), class_names);
+  g_assert_cmpuint (fixture->n_predicted, ==, 2);
+  after = convolve_predictor_get_probabilities (fixture->predictor, &n);
+  g_assert_cmpuint (n, ==, N_CLASSES);
+  for (guint i = 0; i < n; i++)
+    differs = differs || fabsf (after[i] - before[i]) > 1e-6f;
+  g_assert_true (differs);
+  assert_shows (fixture, NULL);
+
+  /* no model: the image stays, without probabilities */
+  convolve_predictor_set_model (fixture->predictor, NULL, NULL);
+  g_assert_false (convolve_predictor_has_model (fixture->predictor));
+  g_assert_true (convolve_predictor_has_image (fixture->predictor));
+  g_assert_null (convolve_predictor_get_probabilities (fixture->predictor, &n));
+  g_assert_cmpuint (n, ==, 0);
+
+  /* a grey 28 x 28 model: the image is decoded again for its shape */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse ("flatten,dense(10,softmax)", &error);
+    ConvolveShape grey = { 1, 28, 28 };
+    ConvolveModel *model = convolve_model_new (spec, &grey, 1, 3, &error);
+
+    g_assert_no_error (error);
+    convolve_predictor_set_model (fixture->predictor, model, class_names);
+    wait_for_result (fixture);
+    g_assert_cmpuint (fixture->n_predicted, ==, 3);
+    assert_shows (fixture, NULL);
+  }
+
+  convolve_predictor_clear (fixture->predictor);
+  g_assert_false (convolve_predictor_has_image (fixture->predictor));
+  g_assert_null (convolve_predictor_get_probabilities (fixture->predictor, NULL));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/app/predictor/drop-file", Fixture, NULL, fixture_setup, test_predictor_drop_file, fixture_teardown);
+  g_test_add ("/app/predictor/rejects", Fixture, NULL, fixture_setup, test_predictor_rejects, fixture_teardown);
+  g_test_add ("/app/predictor/stale-load", Fixture, NULL, fixture_setup, test_predictor_stale_load, fixture_teardown);
+  g_test_add ("/app/predictor/texture-and-sample", Fixture, NULL, fixture_setup, test_predictor_texture_and_sample, fixture_teardown);
+  g_test_add ("/app/predictor/paste", Fixture, NULL, fixture_setup, test_predictor_paste, fixture_teardown);
+  g_test_add ("/app/predictor/model-changes", Fixture, NULL, fixture_setup, test_predictor_model_changes, fixture_teardown);
+
+  return g_test_run ();
+}

@@ -1,0 +1,444 @@
+/* test-sample-grid.c: ConvolveSampleGrid shows the right samples, labels
+ * and pixels, pages, filters, and hands out drag content.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <gtk/gtk.h>
+#include <math.h>
+#include <string.h>
+
+#include "convolve-dataset.h"
+#include "convolve-sample-grid.h"
+
+#define N_TRAIN 60
+#define N_TEST  7
+
+static const char * const class_names[] = {
+  "class-0", "class-1", "class-2", "class-3", "class-4",
+  "class-5", "class-6", "class-7", "class-8", "class-9", NULL
+};
+
+/* Image i: red = 4i, green = 255 - i everywhere; blue 10 in the top half
+ * and 200 in the bottom half (so a flipped or transposed image shows). */
+static guint8
+expected_channel (guint i,
+                  int   channel,
+                  int   y)
+{
+  switch (channel)
+    {
+    case 0:
+      return (i * 4) % 256;
+    case 1:
+      return 255 - i;
+    default:
+      return y < 16 ? 10 : 200;
+    }
+}
+
+static ConvolveDataset *
+make_dataset (const char *name,
+              guint       n,
+              guint       label_offset)
+{
+  ConvolveDataset *dataset = convolve_dataset_new (name, n, 3, 32, 32, class_names);
+  guint8 *pixels = convolve_dataset_get_pixels_mutable (dataset);
+  guint8 *labels = convolve_dataset_get_labels_mutable (dataset);
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 *image = pixels + (gsize) i * 3 * 32 * 32;
+      for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 32; y++)
+          memset (image + (c * 32 + y) * 32, expected_channel (i, c, y), 32);
+      labels[i] = (i + label_offset) % 10;
+    }
+  return dataset;
+}
+
+static void
+wait_for_layout (GtkWidget *widget)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (!gtk_widget_get_mapped (widget) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  /* let the frame clock lay out and draw */
+  end = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (gtk_widget_get_mapped (widget));
+}
+
+static GdkTexture *
+render_widget (GtkWidget *widget)
+{
+  GdkPaintable *paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  GskRenderNode *node;
+  GdkTexture *texture;
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gsk_render_node_unref (node);
+  g_object_unref (paintable);
+  return texture;
+}
+
+typedef struct {
+  guchar *data;
+  gsize   stride;
+  int     width;
+  int     height;
+} Pixels;
+
+static void
+pixels_download (Pixels     *pixels,
+                 GdkTexture *texture)
+{
+  pixels->width = gdk_texture_get_width (texture);
+  pixels->height = gdk_texture_get_height (texture);
+  pixels->stride = (gsize) pixels->width * 4;
+  pixels->data = g_malloc (pixels->stride * pixels->height);
+  gdk_texture_download (texture, pixels->data, pixels->stride);
+}
+
+/* gdk_texture_download gives cairo's ARGB32: native-endian 0xAARRGGBB. */
+static void
+pixels_get (Pixels *pixels,
+            double  x,
+            double  y,
+            guint8  rgb[3])
+{
+  int px = (int) floor (x), py = (int) floor (y);
+  guint32 value;
+
+  g_assert_cmpint (px, >=, 0);
+  g_assert_cmpint (py, >=, 0);
+  g_assert_cmpint (px, <, pixels->width);
+  g_assert_cmpint (py, <, pixels->height);
+  value = *(guint32 *) (void *) (pixels->data + py * pixels->stride + px * 4);
+  g_assert_cmphex (value >> 24, ==, 0xff);
+  rgb[0] = (value >> 16) & 0xff;
+  rgb[1] = (value >> 8) & 0xff;
+  rgb[2] = value & 0xff;
+}
+
+/* Where the centre of source pixel (sx, sy) of a 32x32 image lands in the
+ * image view: the view scales by a whole factor and centres the image. */
+static void
+image_pixel_position (GtkWidget *grid,
+                      GtkWidget *view,
+                      int        sx,
+                      int        sy,
+                      double    *x,
+                      double    *y)
+{
+  graphene_rect_t bounds;
+  double scale;
+
+  g_assert_true (gtk_widget_compute_bounds (view, grid, &bounds));
+  scale = MIN (bounds.size.width / 32.0, bounds.size.height / 32.0);
+  if (scale >= 1.0)
+    scale = floor (scale);
+  g_assert_cmpfloat (scale, >=, 1.0);
+  *x = bounds.origin.x + floor ((bounds.size.width - 32 * scale) / 2.0) + (sx + 0.5) * scale;
+  *y = bounds.origin.y + floor ((bounds.size.height - 32 * scale) / 2.0) + (sy + 0.5) * scale;
+}
+
+typedef struct {
+  GtkWidget          *window;
+  ConvolveSampleGrid *grid;
+  ConvolveDataset    *train;
+  ConvolveDataset    *test;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->train = make_dataset ("train", N_TRAIN, 0);
+  fixture->test = make_dataset ("test", N_TEST, 5);
+  fixture->grid = CONVOLVE_SAMPLE_GRID (convolve_sample_grid_new ());
+  g_object_add_weak_pointer (G_OBJECT (fixture->grid), (gpointer *) &fixture->grid);
+  fixture->window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 720, 860);
+  gtk_window_set_child (GTK_WINDOW (fixture->window), GTK_WIDGET (fixture->grid));
+  convolve_sample_grid_set_datasets (fixture->grid, fixture->train, fixture->test);
+  gtk_window_present (GTK_WINDOW (fixture->window));
+  wait_for_layout (GTK_WIDGET (fixture->grid));
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  for (int i = 0; i < 20 && fixture->grid != NULL; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_null (fixture->grid);  /* the grid was finalized with its window */
+  convolve_dataset_unref (fixture->train);
+  convolve_dataset_unref (fixture->test);
+}
+
+static void
+test_grid_cells (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  ConvolveSampleGrid *grid = fixture->grid;
+  g_autoptr(GdkTexture) texture = NULL;
+  Pixels pixels;
+
+  g_assert_true (convolve_sample_grid_get_dataset (grid) == fixture->train);
+  g_assert_cmpuint (convolve_sample_grid_get_n_pages (grid), ==, 3);
+  g_assert_cmpstr (convolve_sample_grid_get_range_text (grid), ==, "1–25 of 60");
+
+  for (guint position = 0; position < CONVOLVE_SAMPLE_GRID_CELLS; position++)
+    {
+      g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, position), ==, position);
+      g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, position), ==, class_names[position % 10]);
+    }
+
+  /* Render the widget as GTK does and look at each cell's pixels. */
+  texture = render_widget (GTK_WIDGET (grid));
+  pixels_download (&pixels, texture);
+  for (guint position = 0; position < CONVOLVE_SAMPLE_GRID_CELLS; position++)
+    {
+      GtkWidget *view = convolve_sample_grid_get_cell_image (grid, position);
+      double x, y;
+      guint8 top[3], bottom[3];
+      graphene_rect_t bounds;
+
+      /* each image gets at least 3 screen pixels per image pixel here */
+      g_assert_true (gtk_widget_compute_bounds (view, GTK_WIDGET (grid), &bounds));
+      g_assert_cmpfloat (MIN (bounds.size.width, bounds.size.height), >=, 96.0);
+
+      image_pixel_position (GTK_WIDGET (grid), view, 16, 8, &x, &y);
+      pixels_get (&pixels, x, y, top);
+      image_pixel_position (GTK_WIDGET (grid), view, 5, 27, &x, &y);
+      pixels_get (&pixels, x, y, bottom);
+
+      g_assert_cmpuint (top[0], ==, expected_channel (position, 0, 8));
+      g_assert_cmpuint (top[1], ==, expected_channel (position, 1, 8));
+      g_assert_cmpuint (top[2], ==, expected_channel (position, 2, 8));
+      g_assert_cmpuint (bottom[0], ==, expected_channel (position, 0, 27));
+      g_assert_cmpuint (bottom[1], ==, expected_channel (position, 1, 27));
+      g_assert_cmpuint (bottom[2], ==, expected_channel (position, 2, 27));
+    }
+  g_free (pixels.data);
+}
+
+static void
+test_grid_paging (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  ConvolveSampleGrid *grid = fixture->grid;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "grid.next-page", NULL));
+  g_assert_cmpuint (convolve_sample_grid_get_page (grid), ==, 1);
+  g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, 0), ==, 25);
+  g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, 0), ==, "class-5");
+  g_assert_cmpstr (convolve_sample_grid_get_range_text (grid), ==, "26–50 of 60");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "grid.last-page", NULL));
+  g_assert_cmpuint (convolve_sample_grid_get_page (grid), ==, 2);
+  g_assert_cmpstr (convolve_sample_grid_get_range_text (grid), ==, "51–60 of 60");
+  for (guint position = 0; position < CONVOLVE_SAMPLE_GRID_CELLS; position++)
+    g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, position), ==,
+                     position < 10 ? 50 + (gint64) position : -1);
+
+  /* past the end clamps */
+  convolve_sample_grid_set_page (grid, 99);
+  g_assert_cmpuint (convolve_sample_grid_get_page (grid), ==, 2);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "grid.previous-page", NULL));
+  g_assert_cmpuint (convolve_sample_grid_get_page (grid), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (grid), "grid.first-page", NULL));
+  g_assert_cmpuint (convolve_sample_grid_get_page (grid), ==, 0);
+  g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, 24), ==, 24);
+}
+
+static void
+test_grid_filter_and_sets (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  ConvolveSampleGrid *grid = fixture->grid;
+
+  convolve_sample_grid_set_class_filter (grid, 3);
+  g_assert_cmpint (convolve_sample_grid_get_class_filter (grid), ==, 3);
+  g_assert_cmpuint (convolve_sample_grid_get_n_pages (grid), ==, 1);
+  g_assert_cmpstr (convolve_sample_grid_get_range_text (grid), ==, "1–6 of 6");
+  for (guint position = 0; position < 6; position++)
+    {
+      g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, position), ==, 3 + 10 * position);
+      g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, position), ==, "class-3");
+    }
+  g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, 6), ==, -1);
+
+  /* the filter stays on the test set, whose labels are (i + 5) % 10: class 3
+   * would be image 8, and there are only 7 */
+  convolve_sample_grid_set_show_test (grid, TRUE);
+  g_assert_true (convolve_sample_grid_get_show_test (grid));
+  g_assert_true (convolve_sample_grid_get_dataset (grid) == fixture->test);
+  g_assert_cmpuint (convolve_sample_grid_get_n_pages (grid), ==, 0);
+  g_assert_cmpstr (convolve_sample_grid_get_range_text (grid), ==, "No images");
+
+  convolve_sample_grid_set_class_filter (grid, -1);
+  g_assert_cmpstr (convolve_sample_grid_get_range_text (grid), ==, "1–7 of 7");
+  g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, 6), ==, 6);
+  g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, 0), ==, "class-5");
+  g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, 7), ==, -1);
+
+  /* without a test set the switch falls back to training */
+  convolve_sample_grid_set_datasets (grid, fixture->train, NULL);
+  g_assert_false (convolve_sample_grid_get_show_test (grid));
+  convolve_sample_grid_set_show_test (grid, TRUE);
+  g_assert_false (convolve_sample_grid_get_show_test (grid));
+  g_assert_true (convolve_sample_grid_get_dataset (grid) == fixture->train);
+
+  /* no dataset: nothing shown */
+  convolve_sample_grid_set_datasets (grid, NULL, NULL);
+  g_assert_null (convolve_sample_grid_get_dataset (grid));
+  g_assert_cmpuint (convolve_sample_grid_get_n_pages (grid), ==, 0);
+  for (guint position = 0; position < CONVOLVE_SAMPLE_GRID_CELLS; position++)
+    g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, position), ==, -1);
+}
+
+static void
+on_sample_activated (ConvolveSampleGrid *grid,
+                     gpointer            dataset,
+                     guint               index,
+                     gpointer            user_data)
+{
+  gint64 *activated = user_data;
+
+  g_assert_nonnull (dataset);
+  g_assert_true (dataset == convolve_sample_grid_get_dataset (grid));
+  *activated = index;
+}
+
+static GtkDragSource *
+find_drag_source (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DRAG_SOURCE (controller))
+        return GTK_DRAG_SOURCE (controller);
+    }
+  return NULL;
+}
+
+static void
+test_grid_activate_and_drag (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  ConvolveSampleGrid *grid = fixture->grid;
+  GtkWidget *button;
+  GtkDragSource *source;
+  GdkContentProvider *provider = NULL;
+  g_auto(GValue) ref_value = G_VALUE_INIT;
+  g_auto(GValue) texture_value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+  ConvolveSampleRef *ref;
+  GdkTexture *texture;
+  gint64 activated = -1;
+  guint8 rgb[4 * 32 * 32];
+  guint32 pixel;
+
+  convolve_sample_grid_set_page (grid, 1);
+  button = gtk_widget_get_ancestor (convolve_sample_grid_get_cell_image (grid, 7), GTK_TYPE_BUTTON);
+  g_assert_nonnull (button);
+
+  g_signal_connect (grid, "sample-activated", G_CALLBACK (on_sample_activated), &activated);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_cmpint (activated, ==, 32);
+
+  /* what a drag of that cell carries */
+  source = find_drag_source (button);
+  g_assert_nonnull (source);
+  g_signal_emit_by_name (source, "prepare", 10.0, 10.0, &provider);
+  g_assert_nonnull (provider);
+
+  g_value_init (&ref_value, CONVOLVE_TYPE_SAMPLE_REF);
+  g_assert_true (gdk_content_provider_get_value (provider, &ref_value, &error));
+  g_assert_no_error (error);
+  ref = g_value_get_boxed (&ref_value);
+  g_assert_true (ref->dataset == fixture->train);
+  g_assert_cmpuint (ref->index, ==, 32);
+
+  g_value_init (&texture_value, GDK_TYPE_TEXTURE);
+  g_assert_true (gdk_content_provider_get_value (provider, &texture_value, &error));
+  g_assert_no_error (error);
+  texture = g_value_get_object (&texture_value);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, 32);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, 32);
+  gdk_texture_download (texture, rgb, 4 * 32);
+  pixel = *(guint32 *) (void *) (rgb + 4 * (30 * 32 + 3));  /* x 3, y 30: bottom half */
+  g_assert_cmphex (pixel, ==, 0xff000000u | ((guint32) expected_channel (32, 0, 30) << 16) |
+                              ((guint32) expected_channel (32, 1, 30) << 8) | expected_channel (32, 2, 30));
+  g_object_unref (provider);
+}
+
+static void
+test_grid_predictions (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  ConvolveSampleGrid *grid = fixture->grid;
+  gint32 predictions[N_TRAIN];
+  GtkWidget *button0, *button1;
+
+  /* even images right, odd ones guessed as class 9 */
+  for (guint i = 0; i < N_TRAIN; i++)
+    predictions[i] = i % 2 == 0 ? (gint32) (i % 10) : 9;
+  convolve_sample_grid_set_predictions (grid, fixture->train, predictions, N_TRAIN);
+
+  button0 = gtk_widget_get_ancestor (convolve_sample_grid_get_cell_image (grid, 0), GTK_TYPE_BUTTON);
+  button1 = gtk_widget_get_ancestor (convolve_sample_grid_get_cell_image (grid, 1), GTK_TYPE_BUTTON);
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (button0), ==, "Predicted: class-0");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (button1), ==, "Predicted: class-9");
+
+  /* predictions belong to their dataset: the test set shows none */
+  convolve_sample_grid_set_show_test (grid, TRUE);
+  g_assert_null (gtk_widget_get_tooltip_text (button0));
+
+  convolve_sample_grid_set_show_test (grid, FALSE);
+  g_assert_nonnull (gtk_widget_get_tooltip_text (button0));
+  convolve_sample_grid_set_predictions (grid, fixture->train, NULL, 0);
+  g_assert_null (gtk_widget_get_tooltip_text (button0));
+}
+
+static void
+test_grid_finalize (void)
+{
+  ConvolveSampleGrid *grid = CONVOLVE_SAMPLE_GRID (convolve_sample_grid_new ());
+  g_autoptr(ConvolveDataset) train = make_dataset ("train", 30, 0);
+
+  g_object_ref_sink (grid);
+  convolve_sample_grid_set_datasets (grid, train, NULL);
+  g_assert_cmpuint (convolve_sample_grid_get_n_pages (grid), ==, 2);
+  g_assert_finalize_object (grid);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/app/sample-grid/cells", Fixture, NULL, fixture_setup, test_grid_cells, fixture_teardown);
+  g_test_add ("/app/sample-grid/paging", Fixture, NULL, fixture_setup, test_grid_paging, fixture_teardown);
+  g_test_add ("/app/sample-grid/filter-and-sets", Fixture, NULL, fixture_setup, test_grid_filter_and_sets, fixture_teardown);
+  g_test_add ("/app/sample-grid/activate-and-drag", Fixture, NULL, fixture_setup, test_grid_activate_and_drag, fixture_teardown);
+  g_test_add ("/app/sample-grid/predictions", Fixture, NULL, fixture_setup, test_grid_predictions, fixture_teardown);
+  g_test_add_func ("/app/sample-grid/finalize", test_grid_finalize);
+
+  return g_test_run ();
+}

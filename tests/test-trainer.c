@@ -1,0 +1,796 @@
+/* test-trainer.c: the trainer thread: a real fit on a small generated
+ * dataset, pause/resume/stop from another thread within one batch, a
+ * consistent model after a stop, bit-exact resume from checkpoints, the
+ * progress signal on the main context, weight snapshots, and errors.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "convolve-train.h"
+
+#define SMALL_SPEC  "conv2d(4,3,same,relu),maxpool(2),flatten,dense(4,softmax)"
+#define DROPOUT_SPEC "conv2d(4,3,same,relu),batchnorm,maxpool(2),flatten,dense(16,relu),dropout(0.3),dense(4,softmax)"
+
+static const char * const class_names[] = { "left", "middle-left", "middle-right", "right", NULL };
+
+/* Class k has a bright vertical band in the k-th quarter of the image, on
+ * a noisy background: easy to learn, not trivial. */
+static ConvolveDataset *
+make_dataset (guint    n,
+              int      c,
+              int      size,
+              guint64  seed)
+{
+  ConvolveDataset *dataset = convolve_dataset_new ("bands", n, c, size, size, class_names);
+  guint8 *pixels = convolve_dataset_get_pixels_mutable (dataset);
+  guint8 *labels = convolve_dataset_get_labels_mutable (dataset);
+  ConvolveRng rng;
+
+  convolve_rng_init (&rng, seed);
+  for (guint i = 0; i < n; i++)
+    {
+      int label = (int) convolve_rng_below (&rng, 4);
+      guint8 *image = pixels + (gsize) i * c * size * size;
+
+      labels[i] = (guint8) label;
+      for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < size; y++)
+          for (int x = 0; x < size; x++)
+            {
+              gboolean band = x * 4 / size == label;
+
+              image[(ch * size + y) * size + x] =
+                (guint8) ((band ? 150 : 0) + convolve_rng_below (&rng, 100));
+            }
+    }
+  return dataset;
+}
+
+static ConvolveModel *
+make_model (const char *spec_text,
+            int         c,
+            int         size,
+            int         max_batch,
+            guint64     seed)
+{
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveShape input = { c, size, size };
+  ConvolveModel *model;
+
+  spec = convolve_model_spec_parse (spec_text, &error);
+  g_assert_no_error (error);
+  model = convolve_model_new (spec, &input, max_batch, seed, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+static void
+small_config (ConvolveTrainConfig *config)
+{
+  convolve_train_config_init (config);
+  config->epochs = 2;
+  config->augment_epochs = 1;
+  config->batch_size = 16;
+  config->learning_rate = 1e-2f;
+  config->seed = 7;
+  config->threads = 1;
+  config->eval_batch_size = 32;
+  config->progress_interval_ms = 0;
+}
+
+static char *
+make_temp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("convolve-trainer-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_temp_dir (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static void
+assert_same_params (ConvolveModel *a,
+                    ConvolveModel *b)
+{
+  gsize na = 0, nb = 0, sa = 0, sb = 0;
+  float *pa = convolve_model_get_params (a, &na);
+  float *pb = convolve_model_get_params (b, &nb);
+  float *state_a = convolve_model_get_state (a, &sa);
+  float *state_b = convolve_model_get_state (b, &sb);
+
+  g_assert_cmpuint (na, ==, nb);
+  g_assert_cmpmem (pa, na * sizeof (float), pb, nb * sizeof (float));
+  g_assert_cmpuint (sa, ==, sb);
+  if (sa > 0)
+    g_assert_cmpmem (state_a, sa * sizeof (float), state_b, sb * sizeof (float));
+}
+
+static gint64
+current_step (ConvolveTrainer *trainer)
+{
+  g_autoptr(ConvolveProgress) progress = convolve_trainer_get_progress (trainer);
+
+  return progress->global_step;
+}
+
+static void
+wait_for_step (ConvolveTrainer *trainer,
+               gint64           step)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (current_step (trainer) < step)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (200);
+    }
+}
+
+static void
+wait_for_state (ConvolveTrainer      *trainer,
+                ConvolveTrainerState  state)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (convolve_trainer_get_state (trainer) != state)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (200);
+    }
+}
+
+static void
+test_trainer_fit (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (250, 1, 8, 1);
+  g_autoptr(ConvolveDataset) test = make_dataset (64, 1, 8, 2);
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(ConvolveProgress) progress = NULL;
+  g_autoptr(ConvolveModel) snapshot = NULL;
+  g_autoptr(ConvolveEvaluation) evaluation = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveHistory *history;
+  ConvolveTrainConfig config;
+
+  small_config (&config);
+  trainer = convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 3), NULL, train, test, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_IDLE);
+
+  progress = convolve_trainer_get_progress (trainer);
+  g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_IDLE);
+  g_assert_cmpint (progress->epochs_total, ==, 3);
+  /* 250 = 15 * 16 + 10: the last partial batch is a step too. */
+  g_assert_cmpint (progress->steps_per_epoch, ==, 16);
+  g_assert_cmpint (progress->total_steps, ==, 48);
+  g_clear_pointer (&progress, convolve_progress_unref);
+
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  g_assert_no_error (error);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_FINISHED);
+
+  history = convolve_trainer_get_history (trainer);
+  g_assert_cmpuint (convolve_history_get_n_steps (history), ==, 48);
+  g_assert_cmpuint (convolve_history_get_n_epochs (history), ==, 3);
+  for (guint i = 0; i < 48; i++)
+    {
+      const ConvolveHistoryStep *step = convolve_history_get_step (history, i);
+
+      g_assert_cmpint (step->global_step, ==, i + 1);
+      g_assert_cmpint (step->epoch, ==, 1 + i / 16);
+      g_assert_cmpint (step->step, ==, 1 + i % 16);
+      g_assert_true (isfinite (step->loss));
+      g_assert_cmpfloat (step->accuracy, >=, 0.0);
+      g_assert_cmpfloat (step->accuracy, <=, 1.0);
+    }
+
+  for (guint e = 0; e < 3; e++)
+    {
+      const ConvolveHistoryEpoch *epoch = convolve_history_get_epoch (history, e);
+      const ConvolveHistoryStep *last = convolve_history_get_step (history, 16 * e + 15);
+      double hits = epoch->accuracy * 250.0;
+
+      g_assert_cmpint (epoch->epoch, ==, e + 1);
+      g_assert_cmpint (epoch->augmented, ==, e == 2);
+      /* The epoch's figures are the running means after its last step,
+       * over all 250 images (a whole number of hits). */
+      g_assert_true (epoch->loss == last->loss);
+      g_assert_true (epoch->accuracy == last->accuracy);
+      g_assert_cmpfloat (fabs (hits - round (hits)), <, 1e-9);
+      g_assert_true (isfinite (epoch->val_loss));
+      g_assert_cmpfloat (epoch->seconds, >, 0.0);
+    }
+  /* It learns. */
+  g_assert_cmpfloat (convolve_history_get_epoch (history, 1)->loss, <,
+                     convolve_history_get_epoch (history, 0)->loss);
+  g_assert_cmpfloat (convolve_history_get_epoch (history, 2)->val_accuracy, >=, 0.9);
+
+  progress = convolve_trainer_get_progress (trainer);
+  g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpint (progress->epoch, ==, 3);
+  g_assert_cmpint (progress->step, ==, 16);
+  g_assert_cmpint (progress->global_step, ==, 48);
+  g_assert_true (progress->augmented);
+  g_assert_true (progress->has_validation);
+  g_assert_cmpuint (progress->history_n_steps, ==, 48);
+  g_assert_cmpuint (progress->history_n_epochs, ==, 3);
+  g_assert_true (progress->val_accuracy == convolve_history_get_epoch (history, 2)->val_accuracy);
+  g_assert_null (progress->error);
+
+  /* Validation is what convolve_evaluate gives on the final weights. */
+  snapshot = convolve_trainer_get_weights_snapshot (trainer, 32, &error);
+  g_assert_no_error (error);
+  evaluation = convolve_evaluate (snapshot, test, 0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (evaluation->loss, progress->val_loss, 1e-9);
+  g_assert_cmpfloat_with_epsilon (evaluation->accuracy, progress->val_accuracy, 1e-12);
+
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+}
+
+/* 3x32x32 images and 8 filters: a few milliseconds per step, so steps are
+ * long enough to watch. */
+static ConvolveTrainer *
+make_slow_trainer (ConvolveDataset **train_out)
+{
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+  ConvolveTrainer *trainer;
+
+  *train_out = make_dataset (4096, 3, 32, 5);
+  convolve_train_config_init (&config);
+  config.epochs = 50;
+  config.batch_size = 32;
+  config.threads = 1;
+  config.seed = 11;
+  trainer = convolve_trainer_new (make_model ("conv2d(8,3,same,relu),maxpool(2),flatten,dense(4,softmax)",
+                                              3, 32, 32, 1),
+                                  NULL, *train_out, NULL, &config, &error);
+  g_assert_no_error (error);
+  return trainer;
+}
+
+static void
+test_trainer_pause_resume_stop (void)
+{
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveTrainer) trainer = make_slow_trainer (&train);
+  g_autoptr(ConvolveProgress) progress = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 before, paused_at, stop_request, start_time;
+
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  wait_for_step (trainer, 3);
+
+  /* Pause: takes effect after at most the batch in flight. */
+  before = current_step (trainer);
+  convolve_trainer_pause (trainer);
+  wait_for_state (trainer, CONVOLVE_TRAINER_PAUSED);
+  paused_at = current_step (trainer);
+  g_assert_cmpint (paused_at, <=, before + 2);
+  progress = convolve_trainer_get_progress (trainer);
+  g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_PAUSED);
+  g_clear_pointer (&progress, convolve_progress_unref);
+
+  /* Nothing moves while paused. */
+  g_usleep (100 * 1000);
+  g_assert_cmpint (current_step (trainer), ==, paused_at);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_PAUSED);
+
+  convolve_trainer_resume (trainer);
+  wait_for_step (trainer, paused_at + 3);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_RUNNING);
+
+  /* Stop: ends after at most the batch in flight. */
+  stop_request = current_step (trainer);
+  start_time = g_get_monotonic_time ();
+  convolve_trainer_stop (trainer);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - start_time, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_CANCELLED);
+  progress = convolve_trainer_get_progress (trainer);
+  g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_CANCELLED);
+  g_assert_cmpint (progress->global_step, <=, stop_request + 2);
+  g_assert_cmpint (progress->global_step, <, progress->total_steps);
+  g_assert_cmpuint (progress->history_n_steps, ==, (guint) progress->global_step);
+
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+}
+
+static void
+test_trainer_stop_while_paused (void)
+{
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveTrainer) trainer = make_slow_trainer (&train);
+  g_autoptr(GError) error = NULL;
+  gint64 paused_at;
+
+  /* Paused before it starts: no step is taken. */
+  convolve_trainer_pause (trainer);
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  wait_for_state (trainer, CONVOLVE_TRAINER_PAUSED);
+  paused_at = current_step (trainer);
+  g_assert_cmpint (paused_at, ==, 0);
+
+  convolve_trainer_stop (trainer);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_CANCELLED);
+  g_assert_cmpint (current_step (trainer), ==, 0);
+
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+}
+
+static void
+test_trainer_stop_consistent (void)
+{
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveTrainer) trainer = make_slow_trainer (&train);
+  g_autoptr(ConvolveProgress) progress = NULL;
+  g_autoptr(ConvolveModel) snapshot = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveOptimizer) optimizer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "stopped.safetensors", NULL);
+  g_autofree char *busy_path = g_build_filename (dir, "while-running.safetensors", NULL);
+  gsize n = 0;
+  float *params;
+
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  wait_for_step (trainer, 5);
+
+  /* A save while running lands between two steps. */
+  g_assert_true (convolve_trainer_save (trainer, busy_path, TRUE, &error));
+  g_assert_no_error (error);
+  loaded = convolve_model_load (busy_path, 1, &meta, &optimizer, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_optimizer_get_iterations (optimizer), ==, meta->step);
+  g_assert_cmpint (meta->step, >=, 5);
+  g_clear_pointer (&loaded, convolve_model_free);
+  g_clear_pointer (&meta, convolve_model_meta_free);
+  g_clear_pointer (&optimizer, convolve_optimizer_free);
+
+  convolve_trainer_stop (trainer);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  progress = convolve_trainer_get_progress (trainer);
+
+  /* The stopped model, its optimizer and the position agree, and the
+   * published weights are the final ones. */
+  g_assert_true (convolve_trainer_save (trainer, path, TRUE, &error));
+  g_assert_no_error (error);
+  loaded = convolve_model_load (path, 1, &meta, &optimizer, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (optimizer);
+  g_assert_cmpint (meta->step, ==, progress->global_step);
+  g_assert_cmpint (convolve_optimizer_get_iterations (optimizer), ==, progress->global_step);
+  g_assert_cmpstr (meta->class_names[0], ==, "left");
+  g_assert_cmpstr (meta->dataset, ==, "bands");
+  g_assert_cmpfloat_with_epsilon (meta->input_scale, 1.0 / 255.0, 1e-9);
+
+  snapshot = convolve_trainer_get_weights_snapshot (trainer, 4, &error);
+  g_assert_no_error (error);
+  assert_same_params (snapshot, loaded);
+  params = convolve_model_get_params (loaded, &n);
+  for (gsize i = 0; i < n; i++)
+    g_assert_true (isfinite (params[i]));
+
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+  remove_temp_dir (dir);
+}
+
+/* Runs to the end; returns the trainer for inspection. */
+static ConvolveTrainer *
+run_to_end (ConvolveTrainer *trainer)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  g_assert_no_error (error);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_FINISHED);
+  return trainer;
+}
+
+static void
+assert_same_history (ConvolveHistory *a,
+                     ConvolveHistory *b)
+{
+  g_assert_cmpuint (convolve_history_get_n_steps (a), ==, convolve_history_get_n_steps (b));
+  g_assert_cmpuint (convolve_history_get_n_epochs (a), ==, convolve_history_get_n_epochs (b));
+  for (guint i = 0; i < convolve_history_get_n_steps (a); i++)
+    {
+      const ConvolveHistoryStep *x = convolve_history_get_step (a, i);
+      const ConvolveHistoryStep *y = convolve_history_get_step (b, i);
+
+      g_assert_cmpint (x->global_step, ==, y->global_step);
+      g_assert_cmpint (x->epoch, ==, y->epoch);
+      g_assert_cmpint (x->step, ==, y->step);
+      /* Bit for bit. */
+      g_assert_cmpmem (&x->loss, sizeof (double), &y->loss, sizeof (double));
+      g_assert_cmpmem (&x->accuracy, sizeof (double), &y->accuracy, sizeof (double));
+    }
+  for (guint i = 0; i < convolve_history_get_n_epochs (a); i++)
+    {
+      const ConvolveHistoryEpoch *x = convolve_history_get_epoch (a, i);
+      const ConvolveHistoryEpoch *y = convolve_history_get_epoch (b, i);
+
+      g_assert_cmpint (x->epoch, ==, y->epoch);
+      g_assert_cmpint (x->augmented, ==, y->augmented);
+      g_assert_cmpmem (&x->loss, sizeof (double), &y->loss, sizeof (double));
+      g_assert_cmpmem (&x->accuracy, sizeof (double), &y->accuracy, sizeof (double));
+      g_assert_cmpmem (&x->val_loss, sizeof (double), &y->val_loss, sizeof (double));
+      g_assert_cmpmem (&x->val_accuracy, sizeof (double), &y->val_accuracy, sizeof (double));
+    }
+}
+
+static void
+test_trainer_resume_exact (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (300, 1, 8, 21);
+  g_autoptr(ConvolveDataset) test = make_dataset (50, 1, 8, 22);
+  g_autoptr(ConvolveTrainer) reference = NULL;
+  g_autoptr(ConvolveTrainer) first = NULL;
+  g_autoptr(ConvolveTrainer) resumed = NULL;
+  g_autoptr(ConvolveModel) reference_model = NULL;
+  g_autoptr(ConvolveModel) resumed_model = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *epoch_checkpoint = g_build_filename (dir, "epoch.safetensors", NULL);
+  g_autofree char *stop_checkpoint = g_build_filename (dir, "stop.safetensors", NULL);
+  ConvolveTrainConfig config, short_config;
+
+  /* Dropout and BatchNorm in the model, an augmented epoch at the end:
+   * every source of randomness and state has to come back exactly. */
+  small_config (&config);
+  config.batch_size = 8;   /* 38 steps per epoch, the last one of 4 images */
+  reference = convolve_trainer_new (make_model (DROPOUT_SPEC, 1, 8, 8, 5), NULL, train, test, &config, &error);
+  g_assert_no_error (error);
+  run_to_end (reference);
+
+  /* The same run cut after its first epoch (checkpoint saved by the
+   * trainer), then extended to the full length. */
+  short_config = config;
+  short_config.epochs = 1;
+  short_config.augment_epochs = 0;
+  first = convolve_trainer_new (make_model (DROPOUT_SPEC, 1, 8, 8, 5), NULL, train, test, &short_config, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_trainer_set_checkpoint_path (first, epoch_checkpoint, &error));
+  run_to_end (first);
+  g_assert_finalize_object (g_steal_pointer (&first));
+
+  resumed = convolve_trainer_new_from_checkpoint (epoch_checkpoint, train, test, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_trainer_get_config (resumed)->epochs, ==, 1);
+  g_assert_true (convolve_trainer_set_config (resumed, &config, &error));
+  g_assert_no_error (error);
+  run_to_end (resumed);
+  assert_same_history (convolve_trainer_get_history (reference), convolve_trainer_get_history (resumed));
+
+  reference_model = convolve_trainer_get_weights_snapshot (reference, 1, &error);
+  resumed_model = convolve_trainer_get_weights_snapshot (resumed, 1, &error);
+  assert_same_params (reference_model, resumed_model);
+  g_clear_pointer (&resumed_model, convolve_model_free);
+  g_assert_finalize_object (g_steal_pointer (&resumed));
+
+  /* Cut in the middle of an epoch, by a stop at a point of its own
+   * choosing, then continued from a checkpoint saved after the stop. */
+  first = convolve_trainer_new (make_model (DROPOUT_SPEC, 1, 8, 8, 5), NULL, train, test, &config, &error);
+  g_assert_no_error (error);
+  convolve_trainer_pause (first);
+  g_assert_true (convolve_trainer_start (first, &error));
+  wait_for_state (first, CONVOLVE_TRAINER_PAUSED);
+  convolve_trainer_resume (first);
+  wait_for_step (first, 50);
+  convolve_trainer_stop (first);
+  g_assert_true (convolve_trainer_join (first, &error));
+  if (convolve_trainer_get_state (first) == CONVOLVE_TRAINER_CANCELLED)
+    g_assert_cmpint (current_step (first), <, 3 * 38);
+  g_assert_true (convolve_trainer_save (first, stop_checkpoint, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&first));
+
+  resumed = convolve_trainer_new_from_checkpoint (stop_checkpoint, train, test, &error);
+  g_assert_no_error (error);
+  run_to_end (resumed);
+  assert_same_history (convolve_trainer_get_history (reference), convolve_trainer_get_history (resumed));
+  resumed_model = convolve_trainer_get_weights_snapshot (resumed, 1, &error);
+  assert_same_params (reference_model, resumed_model);
+  g_assert_finalize_object (g_steal_pointer (&resumed));
+
+  g_assert_finalize_object (g_steal_pointer (&reference));
+  remove_temp_dir (dir);
+}
+
+typedef struct {
+  GThread         *main_thread;
+  guint            emissions;
+  gint64           last_step;
+  ConvolveTrainerState last_state;
+  gboolean         done;
+} SignalLog;
+
+static void
+on_progress (ConvolveTrainer  *trainer,
+             ConvolveProgress *progress,
+             gpointer          user_data)
+{
+  SignalLog *log = user_data;
+
+  g_assert_true (g_thread_self () == log->main_thread);
+  g_assert_cmpint (progress->global_step, >=, log->last_step);
+  g_assert_cmpuint (progress->history_n_steps, ==, (guint) progress->global_step);
+  g_assert_nonnull (progress->history);
+  g_assert_false (convolve_trainer_state_is_final (log->last_state));
+  log->emissions++;
+  log->last_step = progress->global_step;
+  log->last_state = progress->state;
+  if (convolve_trainer_state_is_final (progress->state))
+    log->done = TRUE;
+}
+
+static void
+test_trainer_progress_signal (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (2000, 1, 8, 31);
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+  SignalLog log = { g_thread_self (), 0, 0, CONVOLVE_TRAINER_IDLE, FALSE };
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  small_config (&config);
+  config.progress_interval_ms = 50;
+  trainer = convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 3), NULL, train, NULL, &config, &error);
+  g_assert_no_error (error);
+  g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &log);
+
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  while (!log.done)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_cmpint (log.last_state, ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpint (log.last_step, ==, 3 * 125);
+  /* Coalesced: far fewer emissions than the 375 steps. */
+  g_assert_cmpuint (log.emissions, >=, 2);
+  g_assert_cmpuint (log.emissions, <, 3 * 125);
+
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+}
+
+typedef struct {
+  ConvolveTrainer *trainer;
+  guint            snapshots;
+} SnapshotReader;
+
+static gpointer
+snapshot_thread (gpointer data)
+{
+  SnapshotReader *reader = data;
+
+  /* At least once, however quick the run. */
+  do
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ConvolveModel) model = convolve_trainer_get_weights_snapshot (reader->trainer, 2, &error);
+      gsize n = 0;
+      float *params;
+
+      g_assert_no_error (error);
+      params = convolve_model_get_params (model, &n);
+      for (gsize i = 0; i < n; i++)
+        g_assert_true (isfinite (params[i]));
+      reader->snapshots++;
+      g_usleep (1000);
+    }
+  while (!convolve_trainer_state_is_final (convolve_trainer_get_state (reader->trainer)));
+  return NULL;
+}
+
+static void
+test_trainer_weights_snapshot (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (400, 1, 8, 41);
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(ConvolveModel) initial = make_model (SMALL_SPEC, 1, 8, 16, 9);
+  g_autoptr(ConvolveModel) before = NULL;
+  g_autoptr(ConvolveModel) after = NULL;
+  g_autoptr(ConvolveProgress) progress = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+  SnapshotReader reader = { 0 };
+  GThread *thread;
+  guint64 version;
+
+  small_config (&config);
+  config.snapshot_every_steps = 1;
+  trainer = convolve_trainer_new (convolve_model_copy (initial, 16, NULL), NULL, train, NULL, &config, &error);
+  g_assert_no_error (error);
+
+  before = convolve_trainer_get_weights_snapshot (trainer, 1, &error);
+  g_assert_no_error (error);
+  assert_same_params (before, initial);
+  g_assert_cmpint (convolve_model_get_max_batch (before), ==, 1);
+  progress = convolve_trainer_get_progress (trainer);
+  version = progress->weights_version;
+  g_clear_pointer (&progress, convolve_progress_unref);
+
+  reader.trainer = trainer;
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  thread = g_thread_new ("snapshots", snapshot_thread, &reader);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_thread_join (thread);
+  g_assert_cmpuint (reader.snapshots, >=, 1);
+
+  progress = convolve_trainer_get_progress (trainer);
+  /* Every step published (75), plus the epoch ends and the end. */
+  g_assert_cmpuint (progress->weights_version, >=, version + 75);
+
+  after = convolve_trainer_get_weights_snapshot (trainer, 1, &error);
+  g_assert_no_error (error);
+  {
+    gsize n = 0;
+    float *a = convolve_model_get_params (after, &n);
+    float *b = convolve_model_get_params (initial, &n);
+
+    g_assert_true (memcmp (a, b, n * sizeof (float)) != 0);
+  }
+
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+}
+
+static void
+test_trainer_errors (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (64, 1, 8, 51);
+  g_autoptr(ConvolveDataset) colour = make_dataset (64, 3, 8, 52);
+  g_autoptr(ConvolveDataset) other_size = make_dataset (80, 1, 8, 53);
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *plain = g_build_filename (dir, "plain.safetensors", NULL);
+  g_autofree char *checkpoint = g_build_filename (dir, "checkpoint.safetensors", NULL);
+  g_autofree char *junk = g_build_filename (dir, "junk.safetensors", NULL);
+  g_autofree char *unwritable = g_build_filename (dir, "no-such-dir", "c.safetensors", NULL);
+  static const char * const six[] = { "a", "b", "c", "d", "e", "f", NULL };
+  g_autoptr(ConvolveDataset) six_classes = convolve_dataset_new ("six", 8, 1, 8, 8, six);
+  ConvolveTrainConfig config;
+
+  small_config (&config);
+
+  /* Shapes and classes that do not fit the model. */
+  g_assert_null (convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 1), NULL, colour, NULL, &config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH);
+  g_clear_error (&error);
+  g_assert_null (convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 1), NULL, train, colour, &config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "test set"));
+  g_clear_error (&error);
+  g_assert_null (convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 1), NULL, six_classes, NULL, &config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH);
+  g_clear_error (&error);
+
+  /* Impossible settings. */
+  config.batch_size = 0;
+  g_assert_null (convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 1), NULL, train, NULL, &config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG);
+  g_assert_nonnull (strstr (error->message, "batch size"));
+  g_clear_error (&error);
+  small_config (&config);
+  config.epochs = 0;
+  config.augment_epochs = 0;
+  g_assert_false (convolve_train_config_validate (&config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  small_config (&config);
+  config.learning_rate = -1.0f;
+  g_assert_false (convolve_train_config_validate (&config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  small_config (&config);
+
+  /* A checkpoint that cannot be written fails the run, with the reason. */
+  trainer = convolve_trainer_new (make_model (SMALL_SPEC, 1, 8, 16, 1), NULL, train, NULL, &config, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_trainer_set_checkpoint_path (trainer, unwritable, &error));
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  g_assert_false (convolve_trainer_start (trainer, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_false (convolve_trainer_set_config (trainer, &config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_false (convolve_trainer_join (trainer, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_FAILED);
+  {
+    g_autoptr(ConvolveProgress) progress = convolve_trainer_get_progress (trainer);
+
+    g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_FAILED);
+    g_assert_nonnull (progress->error);
+    g_assert_cmpint (progress->global_step, ==, 4);
+  }
+  g_assert_false (g_file_test (unwritable, G_FILE_TEST_EXISTS));
+
+  /* Plain model files, damaged files and other datasets do not resume. */
+  g_assert_true (convolve_trainer_save (trainer, plain, FALSE, &error));
+  g_assert_true (convolve_trainer_save (trainer, checkpoint, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+
+  g_assert_null (convolve_trainer_new_from_checkpoint (plain, train, NULL, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT);
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (junk, "not a model at all", -1, NULL));
+  g_assert_null (convolve_trainer_new_from_checkpoint (junk, train, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_null (convolve_trainer_new_from_checkpoint (checkpoint, other_size, NULL, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH);
+  g_clear_error (&error);
+  g_assert_null (convolve_trainer_new_from_checkpoint (checkpoint, colour, NULL, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH);
+  g_clear_error (&error);
+
+  /* The good checkpoint does resume: one epoch done, two to go. */
+  trainer = convolve_trainer_new_from_checkpoint (checkpoint, train, NULL, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(ConvolveProgress) progress = convolve_trainer_get_progress (trainer);
+
+    g_assert_cmpint (progress->global_step, ==, 4);
+    g_assert_cmpint (progress->epoch, ==, 2);
+    g_assert_cmpint (progress->step, ==, 0);
+  }
+  run_to_end (trainer);
+  g_assert_cmpint (current_step (trainer), ==, 12);
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+
+  remove_temp_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/train/trainer/fit", test_trainer_fit);
+  g_test_add_func ("/train/trainer/pause-resume-stop", test_trainer_pause_resume_stop);
+  g_test_add_func ("/train/trainer/stop-while-paused", test_trainer_stop_while_paused);
+  g_test_add_func ("/train/trainer/stop-consistent", test_trainer_stop_consistent);
+  g_test_add_func ("/train/trainer/resume-exact", test_trainer_resume_exact);
+  g_test_add_func ("/train/trainer/progress-signal", test_trainer_progress_signal);
+  g_test_add_func ("/train/trainer/weights-snapshot", test_trainer_weights_snapshot);
+  g_test_add_func ("/train/trainer/errors", test_trainer_errors);
+
+  return g_test_run ();
+}

@@ -1,0 +1,587 @@
+/* test-window.c: the main window with a generated CIFAR-10 folder: it
+ * opens and finalizes, its actions follow the state, a short real training
+ * run updates the plots and the predictor while the main loop keeps
+ * running, model files round-trip, and the smaller windows build.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "convolve-preferences-window.h"
+#include "convolve-sample-view.h"
+#include "convolve-window-private.h"
+
+#define TIMEOUT_US (20 * G_USEC_PER_SEC)
+#define RECORD 3073
+
+/* A small model that trains in moments on 32x32x3 images. */
+#define TEST_SPEC "conv2d(8,3,same,relu),maxpool(2),flatten,dense(32,relu),dropout(0.2),dense(10,softmax)"
+
+static char *tmp_dir;
+
+static const char *class_names[] = {
+  "airplane", "automobile", "bird", "cat", "deer",
+  "dog", "frog", "horse", "ship", "truck", NULL
+};
+
+/* Each class has its own brightness pattern plus noise, so a model can
+ * learn something. */
+static void
+write_batch (const char *path,
+             guint       n,
+             guint32     seed)
+{
+  g_autofree guint8 *data = g_malloc (RECORD * (gsize) n);
+  g_autoptr(GError) error = NULL;
+  ConvolveRng rng;
+
+  convolve_rng_init (&rng, seed);
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 *record = data + (gsize) i * RECORD;
+      guint label = i % 10;
+
+      record[0] = label;
+      for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 32; y++)
+          for (int x = 0; x < 32; x++)
+            {
+              int band = (y / 4 + c) % 10 == (int) label ? 180 : 40;
+              record[1 + c * 1024 + y * 32 + x] = (guint8) (band + convolve_rng_below (&rng, 60));
+            }
+    }
+  g_file_set_contents (path, (const char *) data, RECORD * (gssize) n, &error);
+  g_assert_no_error (error);
+}
+
+static char *
+make_dataset (const char *name,
+              guint       n_train,
+              guint       n_test)
+{
+  char *dir = g_build_filename (tmp_dir, name, NULL);
+  g_autofree char *train = g_build_filename (dir, "data_batch_1.bin", NULL);
+  g_autofree char *test = g_build_filename (dir, "test_batch.bin", NULL);
+  g_autofree char *meta = g_build_filename (dir, "batches.meta.txt", NULL);
+  g_autofree char *names = g_strjoinv ("\n", (char **) class_names);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  write_batch (train, n_train, 1);
+  write_batch (test, n_test, 2);
+  g_file_set_contents (meta, names, -1, &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static gboolean
+iterate_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      if (!done (data))
+        g_usleep (1000);
+    }
+  return TRUE;
+}
+
+static gboolean
+workspace_shown (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return self->train != NULL &&
+         g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") == 0;
+}
+
+static gboolean
+action_enabled (ConvolveWindow *self,
+                const char     *name)
+{
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (self), name));
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (self), name);
+}
+
+static void
+reset_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (guint i = 0; keys[i] != NULL; i++)
+    g_settings_reset (settings, keys[i]);
+  g_settings_set_string (settings, "model-spec", TEST_SPEC);
+}
+
+static ConvolveWindow *
+open_window_with (const char *dataset_dir)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  ConvolveWindow *self;
+
+  g_settings_set_string (settings, "last-dataset-path", dataset_dir);
+  self = g_object_ref (convolve_window_new (NULL));
+  gtk_window_present (GTK_WINDOW (self));
+  g_assert_true (iterate_until (workspace_shown, self));
+  return self;
+}
+
+static void
+close_window (ConvolveWindow *self)
+{
+  gtk_window_destroy (GTK_WINDOW (self));
+  g_assert_finalize_object (self);
+}
+
+static void
+test_window_open (void)
+{
+  g_autofree char *dir = make_dataset ("open", 60, 20);
+  ConvolveWindow *self;
+
+  reset_settings ();
+  self = open_window_with (dir);
+
+  g_assert_cmpuint (convolve_dataset_get_n_images (self->train), ==, 60);
+  g_assert_cmpuint (convolve_dataset_get_n_images (self->test), ==, 20);
+  g_assert_nonnull (self->model);
+  g_assert_nonnull (self->predict_model);
+  g_assert_true (convolve_predictor_has_model (self->predictor));
+  g_assert_true (convolve_sample_grid_get_dataset (self->sample_grid) == self->train);
+  g_assert_cmpint (convolve_sample_grid_get_cell_index (self->sample_grid, 0), ==, 0);
+  g_assert_cmpstr (convolve_sample_grid_get_cell_label (self->sample_grid, 3), ==, "cat");
+
+  /* No run yet: train, new, save; nothing to pause, stop or export. */
+  g_assert_true (action_enabled (self, "train"));
+  g_assert_true (action_enabled (self, "new-model"));
+  g_assert_true (action_enabled (self, "open-model"));
+  g_assert_true (action_enabled (self, "save-model"));
+  g_assert_true (action_enabled (self, "save-model-as"));
+  g_assert_true (action_enabled (self, "show-summary"));
+  g_assert_false (action_enabled (self, "pause"));
+  g_assert_false (action_enabled (self, "resume"));
+  g_assert_false (action_enabled (self, "stop"));
+  g_assert_false (action_enabled (self, "export-history"));
+
+  close_window (self);
+}
+
+static gboolean
+dataset_page_shown (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "dataset") == 0;
+}
+
+static void
+test_window_no_dataset (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  ConvolveWindow *self;
+
+  reset_settings ();
+  g_settings_set_string (settings, "last-dataset-path", "");
+  self = g_object_ref (convolve_window_new (NULL));
+  gtk_window_present (GTK_WINDOW (self));
+  g_assert_true (iterate_until (dataset_page_shown, self));
+
+  g_assert_null (self->train);
+  g_assert_false (action_enabled (self, "train"));
+  g_assert_false (action_enabled (self, "new-model"));
+  g_assert_false (action_enabled (self, "save-model"));
+  g_assert_true (action_enabled (self, "open-dataset-folder"));
+  g_assert_true (action_enabled (self, "download-dataset"));
+
+  /* Opening a folder by hand leads to the workspace. */
+  {
+    g_autofree char *dir = make_dataset ("by-hand", 30, 10);
+
+    convolve_window_open_dataset (self, dir);
+    g_autofree char *last = NULL;
+
+    g_assert_true (iterate_until (workspace_shown, self));
+    g_assert_true (action_enabled (self, "train"));
+    last = g_settings_get_string (settings, "last-dataset-path");
+    g_assert_cmpstr (last, ==, dir);
+  }
+
+  close_window (self);
+}
+
+static void
+test_window_bad_dataset (void)
+{
+  g_autofree char *dir = make_dataset ("good", 30, 10);
+  g_autofree char *bad = g_build_filename (tmp_dir, "bad", NULL);
+  g_autofree char *bad_batch = g_build_filename (bad, "data_batch_1.bin", NULL);
+  ConvolveWindow *self;
+
+  reset_settings ();
+  self = open_window_with (dir);
+
+  /* A batch that is not a whole number of records: the old dataset stays. */
+  g_assert_cmpint (g_mkdir_with_parents (bad, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (bad_batch, "short", 5, NULL));
+  convolve_window_open_dataset (self, bad);
+  g_assert_nonnull (self->load_cancellable);
+  while (self->load_cancellable != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (self->dataset_path, ==, dir);
+  g_assert_cmpuint (convolve_dataset_get_n_images (self->train), ==, 30);
+
+  close_window (self);
+}
+
+/* Records the longest gap between two 5 ms ticks of the main loop. */
+typedef struct {
+  gint64 last;
+  gint64 max_gap;
+} StallProbe;
+
+static gboolean
+stall_probe_tick (gpointer data)
+{
+  StallProbe *probe = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (probe->last != 0)
+    probe->max_gap = MAX (probe->max_gap, now - probe->last);
+  probe->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+run_final (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return self->progress != NULL && convolve_trainer_state_is_final (self->progress->state);
+}
+
+static gboolean
+run_paused (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return self->progress != NULL && self->progress->state == CONVOLVE_TRAINER_PAUSED;
+}
+
+static gboolean
+run_has_steps (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return self->progress != NULL && self->progress->global_step >= 3;
+}
+
+static gboolean
+snapshots_settled (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return !self->snapshot_running && convolve_predictor_get_probabilities (self->predictor, NULL) != NULL;
+}
+
+static void
+test_window_train (void)
+{
+  g_autofree char *dir = make_dataset ("train", 1200, 200);
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(ConvolveSampleRef) ref = NULL;
+  g_auto(GValue) value = G_VALUE_INIT;
+  StallProbe probe = { 0, 0 };
+  ConvolveWindow *self;
+  guint probe_id;
+  gint64 steps_per_epoch;
+  const float *before;
+  float before_copy[10];
+  const float *after;
+  guint n_classes = 0;
+  gboolean changed = FALSE;
+
+  reset_settings ();
+  g_settings_set_int (settings, "epochs", 2);
+  g_settings_set_int (settings, "augment-epochs", 1);
+  g_settings_set_int (settings, "batch-size", 16);
+  g_settings_set_int (settings, "prediction-interval", 20);
+  g_settings_set_int (settings, "threads", 1);
+  self = open_window_with (dir);
+
+  /* A sample in the predictor, predicted by the untrained model. */
+  ref = convolve_sample_ref_new (self->train, 3);
+  g_value_init (&value, CONVOLVE_TYPE_SAMPLE_REF);
+  g_value_set_boxed (&value, ref);
+  g_assert_true (convolve_predictor_load_value (self->predictor, &value));
+  g_assert_true (iterate_until (snapshots_settled, self));
+  before = convolve_predictor_get_probabilities (self->predictor, &n_classes);
+  g_assert_cmpuint (n_classes, ==, 10);
+  memcpy (before_copy, before, sizeof before_copy);
+
+  probe_id = g_timeout_add (5, stall_probe_tick, &probe);
+
+  g_action_group_activate_action (G_ACTION_GROUP (self), "train", NULL);
+  g_assert_nonnull (self->trainer);
+  g_assert_false (action_enabled (self, "train"));
+  g_assert_false (action_enabled (self, "new-model"));
+  g_assert_false (action_enabled (self, "open-model"));
+  g_assert_false (action_enabled (self, "open-dataset-folder"));
+  g_assert_true (action_enabled (self, "save-model"));
+
+  /* Pause and resume while it runs. */
+  g_assert_true (iterate_until (run_has_steps, self));
+  if (!run_final (self))
+    {
+      g_assert_true (action_enabled (self, "pause"));
+      g_assert_true (action_enabled (self, "stop"));
+      g_action_group_activate_action (G_ACTION_GROUP (self), "pause", NULL);
+      g_assert_true (iterate_until (run_paused, self));
+      g_assert_true (action_enabled (self, "resume"));
+      g_assert_false (action_enabled (self, "pause"));
+      g_action_group_activate_action (G_ACTION_GROUP (self), "resume", NULL);
+    }
+
+  g_assert_true (iterate_until (run_final, self));
+  g_source_remove (probe_id);
+
+  g_test_message ("max main-loop stall during training: %.1f ms",
+                  probe.max_gap / 1000.0);
+  /* A loose sanity bound: the main loop never waits for the trainer. */
+  g_assert_cmpint (probe.max_gap, <, 2 * G_USEC_PER_SEC);
+
+  g_assert_cmpint (self->progress->state, ==, CONVOLVE_TRAINER_FINISHED);
+  steps_per_epoch = (1200 + 15) / 16;
+  g_assert_cmpint (self->progress->global_step, ==, 3 * steps_per_epoch);
+  g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-batch"), ==, 3 * steps_per_epoch);
+  g_assert_cmpuint (convolve_plot_get_n_points (self->accuracy_plot, "train-batch"), ==, 3 * steps_per_epoch);
+  g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-epoch"), ==, 3);
+  g_assert_cmpuint (convolve_plot_get_n_points (self->accuracy_plot, "val-epoch"), ==, 3);
+  g_assert_true (self->progress->has_validation);
+  g_assert_true (isfinite (self->progress->val_accuracy));
+
+  /* After the run: train again, save, export; no pause or stop. */
+  g_assert_true (action_enabled (self, "train"));
+  g_assert_true (action_enabled (self, "new-model"));
+  g_assert_true (action_enabled (self, "export-history"));
+  g_assert_false (action_enabled (self, "pause"));
+  g_assert_false (action_enabled (self, "stop"));
+
+  /* The predictor got the trained weights and predicted again. */
+  g_assert_true (iterate_until (snapshots_settled, self));
+  after = convolve_predictor_get_probabilities (self->predictor, NULL);
+  g_assert_nonnull (after);
+  for (guint i = 0; i < 10; i++)
+    changed |= fabsf (after[i] - before_copy[i]) > 1e-6f;
+  g_assert_true (changed);
+
+  /* New drops the run. */
+  g_action_group_activate_action (G_ACTION_GROUP (self), "new-model", NULL);
+  g_assert_null (self->trainer);
+  g_assert_nonnull (self->model);
+  g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-batch"), ==, 0);
+  g_assert_false (action_enabled (self, "export-history"));
+
+  close_window (self);
+}
+
+static gboolean
+file_idle (gpointer data)
+{
+  gboolean *done = data;
+
+  return *done;
+}
+
+static gboolean
+set_done (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Lets the worker threads finish: file work has no progress to wait on,
+ * so poll for its visible result. */
+static void
+wait_for (gboolean (*done) (gpointer), gpointer data)
+{
+  g_assert_true (iterate_until (done, data));
+}
+
+typedef struct {
+  ConvolveWindow *window;
+  const char     *expected_path;
+} PathWait;
+
+static gboolean
+model_path_is (gpointer data)
+{
+  PathWait *wait = data;
+
+  return g_strcmp0 (wait->window->model_path, wait->expected_path) == 0;
+}
+
+static void
+test_window_model_files (void)
+{
+  g_autofree char *dir = make_dataset ("files", 40, 10);
+  g_autofree char *path = g_build_filename (tmp_dir, "model.safetensors", NULL);
+  g_autofree char *garbage = g_build_filename (tmp_dir, "garbage.safetensors", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) garbage_file = g_file_new_for_path (garbage);
+  ConvolveWindow *self;
+  PathWait wait;
+  gsize n_params;
+  float first_weight;
+  gboolean done = FALSE;
+
+  reset_settings ();
+  self = open_window_with (dir);
+  g_assert_null (self->model_path);
+  first_weight = convolve_model_get_params (self->model, &n_params)[0];
+
+  convolve_window_save_model (self, file);
+  wait = (PathWait) { self, path };
+  wait_for (model_path_is, &wait);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+
+  /* A new model has other weights (another seed) and no file... */
+  {
+    g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+    g_settings_set_uint (settings, "seed", 7);
+  }
+  g_action_group_activate_action (G_ACTION_GROUP (self), "new-model", NULL);
+  g_assert_null (self->model_path);
+  g_assert_true (convolve_model_get_params (self->model, &n_params)[0] != first_weight);
+
+  /* ...and opening the saved one brings its weights back. */
+  convolve_window_open_model (self, file);
+  wait_for (model_path_is, &wait);
+  g_assert_true (convolve_model_get_params (self->model, &n_params)[0] == first_weight);
+
+  /* A damaged file leaves the current model alone. */
+  g_assert_true (g_file_set_contents (garbage, "not a model at all", -1, NULL));
+  convolve_window_open_model (self, garbage_file);
+  g_timeout_add (300, set_done, &done);
+  wait_for (file_idle, &done);
+  g_assert_cmpstr (self->model_path, ==, path);
+
+  close_window (self);
+}
+
+static void
+test_sample_view (void)
+{
+  const char *names[] = { "zero", "one", NULL };
+  g_autoptr(ConvolveDataset) dataset = convolve_dataset_new ("tiny", 3, 1, 4, 4, names);
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 1, 4, 4 };
+  ConvolveSampleView *view;
+
+  convolve_dataset_get_labels_mutable (dataset)[1] = 1;
+  spec = convolve_model_spec_parse ("flatten,dense(2,softmax)", &error);
+  g_assert_no_error (error);
+  model = convolve_model_new (spec, &shape, 1, 1, &error);
+  g_assert_no_error (error);
+
+  view = g_object_ref (convolve_sample_view_new (NULL, dataset, 1, model));
+  gtk_window_present (GTK_WINDOW (view));
+  g_assert_cmpuint (convolve_sample_view_get_index (view), ==, 1);
+  g_assert_cmpint (convolve_sample_view_get_predicted_class (view), >=, 0);
+  g_assert_cmpint (convolve_sample_view_get_predicted_class (view), <, 2);
+  gtk_widget_activate_action (GTK_WIDGET (view), "sample.next", NULL);
+  g_assert_cmpuint (convolve_sample_view_get_index (view), ==, 2);
+  gtk_widget_activate_action (GTK_WIDGET (view), "sample.next", NULL);
+  g_assert_cmpuint (convolve_sample_view_get_index (view), ==, 2);
+  gtk_widget_activate_action (GTK_WIDGET (view), "sample.previous", NULL);
+  g_assert_cmpuint (convolve_sample_view_get_index (view), ==, 1);
+  gtk_window_destroy (GTK_WINDOW (view));
+  g_assert_finalize_object (view);
+
+  /* Without a model there is no prediction. */
+  view = g_object_ref (convolve_sample_view_new (NULL, dataset, 0, NULL));
+  g_assert_cmpint (convolve_sample_view_get_predicted_class (view), ==, -1);
+  gtk_window_destroy (GTK_WINDOW (view));
+  g_assert_finalize_object (view);
+}
+
+static void
+test_preferences (void)
+{
+  ConvolvePreferencesWindow *preferences;
+
+  reset_settings ();
+  preferences = g_object_ref (convolve_preferences_window_new (NULL));
+  gtk_window_present (GTK_WINDOW (preferences));
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_assert_finalize_object (preferences);
+}
+
+static void
+test_shortcuts_window (void)
+{
+  g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/io/github/convolve/Convolve/gtk/help-overlay.ui");
+  GObject *overlay = gtk_builder_get_object (builder, "help_overlay");
+
+  g_assert_true (GTK_IS_SHORTCUTS_WINDOW (overlay));
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        remove_tree (child);
+      }
+  g_remove (path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  /* Datasets are discovered under the home and data folders: keep them
+   * empty so only the generated ones appear. */
+  tmp_dir = g_dir_make_tmp ("convolve-test-window-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/app/window/open", test_window_open);
+  g_test_add_func ("/app/window/no-dataset", test_window_no_dataset);
+  g_test_add_func ("/app/window/bad-dataset", test_window_bad_dataset);
+  g_test_add_func ("/app/window/train", test_window_train);
+  g_test_add_func ("/app/window/model-files", test_window_model_files);
+  g_test_add_func ("/app/sample-view", test_sample_view);
+  g_test_add_func ("/app/preferences", test_preferences);
+  g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
+
+  status = g_test_run ();
+  remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  return status;
+}
