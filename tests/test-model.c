@@ -155,6 +155,8 @@ test_shape_errors (void)
   expect_shape_error ("flatten,dense(4,relu),dropout(0.5)", 3, 8, 8, "dropout");
   expect_shape_error ("flatten,dense(1,softmax)", 3, 8, 8, "dense");
   expect_shape_error ("conv2d(4,3),flatten", 1, 8, 8, "flatten");
+  /* 65536 x 65536 weights: refused before anything is allocated */
+  expect_shape_error ("flatten,dense(65536),dense(65536,softmax)", 3, 32, 32, "dense_1");
 }
 
 static void

@@ -95,16 +95,24 @@ on_error (ConvolvePredictor *predictor,
   fixture->last_error = g_strdup (message);
 }
 
-/* Runs the main loop until a prediction or an error arrives. */
+static gboolean
+wake_up (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until a prediction or an error arrives (20 s at most). */
 static void
 wait_for_result (Fixture *fixture)
 {
   guint predicted = fixture->n_predicted, errors = fixture->n_errors;
   gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint wake = g_timeout_add (50, wake_up, NULL);
 
   while (fixture->n_predicted == predicted && fixture->n_errors == errors &&
          g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake);
   g_assert_true (fixture->n_predicted != predicted || fixture->n_errors != errors);
 }
 
@@ -358,7 +366,8 @@ test_predictor_paste (Fixture       *fixture,
   /* text on the clipboard is no image */
   gdk_clipboard_set_text (clipboard, "just words");
   convolve_predictor_paste (fixture->predictor);
-  wait_for_result (fixture);
+  if (fixture->n_errors == 0)
+    wait_for_result (fixture);
   g_assert_cmpuint (fixture->n_errors, ==, 1);
   g_assert_true (convolve_predictor_has_image (fixture->predictor));
 }

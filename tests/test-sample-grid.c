@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "convolve-dataset.h"
+#include "convolve-image-view.h"
 #include "convolve-sample-grid.h"
 
 #define N_TRAIN 60
@@ -129,8 +130,7 @@ pixels_get (Pixels *pixels,
   rgb[2] = value & 0xff;
 }
 
-/* Where the centre of source pixel (sx, sy) of a 32x32 image lands in the
- * image view: the view scales by a whole factor and centres the image. */
+/* Where the centre of source pixel (sx, sy) of a 32x32 image lands. */
 static void
 image_pixel_position (GtkWidget *grid,
                       GtkWidget *view,
@@ -139,16 +139,19 @@ image_pixel_position (GtkWidget *grid,
                       double    *x,
                       double    *y)
 {
-  graphene_rect_t bounds;
-  double scale;
+  graphene_rect_t bounds, image;
 
   g_assert_true (gtk_widget_compute_bounds (view, grid, &bounds));
-  scale = MIN (bounds.size.width / 32.0, bounds.size.height / 32.0);
-  if (scale >= 1.0)
-    scale = floor (scale);
-  g_assert_cmpfloat (scale, >=, 1.0);
-  *x = bounds.origin.x + floor ((bounds.size.width - 32 * scale) / 2.0) + (sx + 0.5) * scale;
-  *y = bounds.origin.y + floor ((bounds.size.height - 32 * scale) / 2.0) + (sy + 0.5) * scale;
+  g_assert_true (convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (view), &image));
+  /* the image fits in the view, keeps its aspect and is at least native size */
+  g_assert_cmpfloat (image.origin.x, >=, 0.0);
+  g_assert_cmpfloat (image.origin.y, >=, 0.0);
+  g_assert_cmpfloat (image.origin.x + image.size.width, <=, bounds.size.width);
+  g_assert_cmpfloat (image.origin.y + image.size.height, <=, bounds.size.height);
+  g_assert_cmpfloat (image.size.width, ==, image.size.height);
+  g_assert_cmpfloat (image.size.width, >=, 32.0);
+  *x = bounds.origin.x + image.origin.x + (sx + 0.5) * image.size.width / 32.0;
+  *y = bounds.origin.y + image.origin.y + (sy + 0.5) * image.size.height / 32.0;
 }
 
 typedef struct {

@@ -83,39 +83,65 @@ convolve_texture_new_from_planar (const guint8 *pixels,
   return gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_R8G8B8, bytes, stride);
 }
 
+/* Where the image goes in a view of width x height: as large as fits,
+ * centred; by a whole factor when that loses little, so that every source
+ * pixel gets the same number of screen pixels. */
+static gboolean
+convolve_image_view_compute_rect (ConvolveImageView *self,
+                                  int                width,
+                                  int                height,
+                                  graphene_rect_t   *rect)
+{
+  int image_width, image_height;
+  double scale, whole;
+
+  if (self->surface == NULL || width <= 0 || height <= 0)
+    return FALSE;
+
+  image_width = cairo_image_surface_get_width (self->surface);
+  image_height = cairo_image_surface_get_height (self->surface);
+  scale = MIN ((double) width / image_width, (double) height / image_height);
+  whole = floor (scale);
+  if (whole >= 1.0 && whole >= 0.75 * scale)
+    scale = whole;
+  graphene_rect_init (rect,
+                      floor ((width - image_width * scale) / 2.0),
+                      floor ((height - image_height * scale) / 2.0),
+                      image_width * scale, image_height * scale);
+  return TRUE;
+}
+
 static void
 convolve_image_view_snapshot (GtkWidget   *widget,
                               GtkSnapshot *snapshot)
 {
   ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (widget);
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  int image_width, image_height;
-  double scale, draw_width, draw_height, x, y;
+  graphene_rect_t rect;
   cairo_t *cr;
 
-  if (self->surface == NULL || width <= 0 || height <= 0)
+  if (!convolve_image_view_compute_rect (self, gtk_widget_get_width (widget),
+                                         gtk_widget_get_height (widget), &rect))
     return;
 
-  image_width = cairo_image_surface_get_width (self->surface);
-  image_height = cairo_image_surface_get_height (self->surface);
-  scale = MIN ((double) width / image_width, (double) height / image_height);
-  /* Whole multiples keep every source pixel the same size on screen. */
-  if (scale >= 1.0)
-    scale = floor (scale);
-  draw_width = image_width * scale;
-  draw_height = image_height * scale;
-  x = floor ((width - draw_width) / 2.0);
-  y = floor ((height - draw_height) / 2.0);
-
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (x, y, draw_width, draw_height));
-  cairo_translate (cr, x, y);
-  cairo_scale (cr, scale, scale);
+  cr = gtk_snapshot_append_cairo (snapshot, &rect);
+  cairo_translate (cr, rect.origin.x, rect.origin.y);
+  cairo_scale (cr, rect.size.width / cairo_image_surface_get_width (self->surface),
+               rect.size.height / cairo_image_surface_get_height (self->surface));
   cairo_set_source_surface (cr, self->surface, 0, 0);
   cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
-  cairo_rectangle (cr, 0, 0, image_width, image_height);
-  cairo_fill (cr);
+  cairo_paint (cr);
   cairo_destroy (cr);
+}
+
+gboolean
+convolve_image_view_get_image_rect (ConvolveImageView *view,
+                                    graphene_rect_t   *rect)
+{
+  g_return_val_if_fail (CONVOLVE_IS_IMAGE_VIEW (view), FALSE);
+  g_return_val_if_fail (rect != NULL, FALSE);
+
+  return convolve_image_view_compute_rect (view, gtk_widget_get_width (GTK_WIDGET (view)),
+                                           gtk_widget_get_height (GTK_WIDGET (view)), rect);
 }
 
 static void

@@ -21,6 +21,9 @@ void        convolve_image_view_set_pixels   (ConvolveImageView *view,
                                               int                height,
                                               int                width);
 gboolean    convolve_image_view_has_pixels   (ConvolveImageView *view);
+/* Where the image is drawn inside the view (FALSE when nothing is). */
+gboolean    convolve_image_view_get_image_rect (ConvolveImageView *view,
+                                                graphene_rect_t   *rect);
 /* The natural size of the longer side, in logical pixels (default 96). */
 int         convolve_image_view_get_natural_size (ConvolveImageView *view);
 void        convolve_image_view_set_natural_size (ConvolveImageView *view,

@@ -95,6 +95,7 @@ struct _ConvolvePlot
 
   guint      redraw_source;
   gboolean   redraw_pending;
+  gint64     description_time;
 };
 
 G_DEFINE_FINAL_TYPE (ConvolvePlot, convolve_plot, GTK_TYPE_WIDGET)
@@ -244,7 +245,42 @@ plot_series_color (PlotSeries      *series,
   return color;
 }
 
+static char *format_value (double value);
+
 /* ---------------------------------------------------------- redrawing */
+
+/* Screen readers get the latest value of each series as the description. */
+static void
+convolve_plot_update_description (ConvolvePlot *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      PlotSeries *series = g_ptr_array_index (self->series, i);
+      g_autofree char *value = NULL;
+      g_autofree char *x = NULL;
+      guint last;
+
+      if (!series->visible || series->x->len == 0 || series->label == NULL)
+        continue;
+      last = series->x->len - 1;
+      value = format_value (g_array_index (plot_series_is_smoothed (self, series) ? series->smooth : series->y,
+                                           double, last));
+      x = format_value (g_array_index (series->x, double, last));
+      if (text->len > 0)
+        g_string_append (text, "; ");
+      /* Translators: a series' label, its latest value and where it is on the x axis */
+      g_string_append_printf (text, _("%s: %s at %s"), series->label, value, x);
+    }
+  if (text->len == 0 && self->empty_text != NULL)
+    g_string_append (text, self->empty_text);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str,
+                                  -1);
+  self->description_time = g_get_monotonic_time ();
+}
 
 static gboolean
 convolve_plot_redraw_timeout (gpointer user_data)
@@ -253,11 +289,15 @@ convolve_plot_redraw_timeout (gpointer user_data)
 
   if (!self->redraw_pending)
     {
+      /* the burst is over: the description gets its final values */
+      convolve_plot_update_description (self);
       self->redraw_source = 0;
       return G_SOURCE_REMOVE;
     }
   self->redraw_pending = FALSE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (g_get_monotonic_time () - self->description_time > G_USEC_PER_SEC)
+    convolve_plot_update_description (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -757,6 +797,7 @@ plot_series_nearest (PlotSeries *series,
 static char *
 format_value (double value)
 {
+  /* a dash for a missing (non-finite) value */
   if (!isfinite (value))
     return g_strdup ("—");
   return g_strdup_printf ("%.4g", value);

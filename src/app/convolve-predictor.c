@@ -185,12 +185,19 @@ static void
 convolve_predictor_rebuild_bars (ConvolvePredictor *self)
 {
   GtkWidget *child;
+  int name_chars = 1;
 
   while ((child = gtk_widget_get_first_child (self->bars)) != NULL)
     gtk_grid_remove (GTK_GRID (self->bars), child);
   g_ptr_array_set_size (self->bar_names, 0);
   g_ptr_array_set_size (self->bar_widgets, 0);
   g_ptr_array_set_size (self->bar_values, 0);
+
+  /* Names are short ("automobile", "Ankle boot"): room for the longest,
+   * so they are not cut while the bars take the rest. */
+  for (guint i = 0; i < self->n_classes; i++)
+    name_chars = MAX (name_chars, (int) g_utf8_strlen (self->class_names[i], -1));
+  name_chars = MIN (name_chars, 16);
 
   for (guint i = 0; i < self->n_classes; i++)
     {
@@ -200,7 +207,8 @@ convolve_predictor_rebuild_bars (ConvolvePredictor *self)
 
       gtk_label_set_xalign (GTK_LABEL (name), 0.0f);
       gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
-      gtk_label_set_max_width_chars (GTK_LABEL (name), 16);
+      gtk_label_set_width_chars (GTK_LABEL (name), name_chars);
+      gtk_label_set_max_width_chars (GTK_LABEL (name), name_chars);
       gtk_widget_set_hexpand (bar, TRUE);
       gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
       gtk_label_set_xalign (GTK_LABEL (value), 1.0f);
@@ -710,7 +718,6 @@ convolve_predictor_class_init (ConvolvePredictorClass *klass)
   gtk_widget_class_install_action (widget_class, "predictor.paste", NULL, predictor_action);
   gtk_widget_class_install_action (widget_class, "predictor.clear", NULL, predictor_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "predictor.paste", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "predictor.open", NULL);
 
   gtk_widget_class_set_css_name (widget_class, "convolvepredictor");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);

@@ -9,6 +9,7 @@
 #include "convolve-image-view.h"
 #include "convolve-sample-view.h"
 #include "convolve-train.h"
+#include "convolve-training-panel.h"
 
 #define TOP_K 3
 
@@ -116,6 +117,7 @@ convolve_sample_view_set_index (ConvolveSampleView *self,
 {
   ConvolveShape shape;
   g_autofree char *title = NULL;
+  g_autofree char *number = NULL;
   guint n_images;
 
   g_return_if_fail (CONVOLVE_IS_SAMPLE_VIEW (self));
@@ -128,8 +130,9 @@ convolve_sample_view_set_index (ConvolveSampleView *self,
   convolve_image_view_set_pixels (self->image_view, convolve_dataset_get_image (self->dataset, index),
                                   shape.c, shape.h, shape.w);
 
+  number = convolve_format_count (index);
   /* Translators: the number of a sample in its dataset */
-  title = g_strdup_printf (_("Sample %'u"), index);
+  title = g_strdup_printf (_("Sample %s"), number);
   adw_window_title_set_title (self->window_title, title);
   adw_window_title_set_subtitle (self->window_title, convolve_dataset_get_name (self->dataset));
   gtk_window_set_title (GTK_WINDOW (self), title);

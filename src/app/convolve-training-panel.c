@@ -5,7 +5,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <locale.h>
 #include <math.h>
+#include <string.h>
 
 #include "convolve-training-panel.h"
 
@@ -47,6 +49,26 @@ GtkWidget *
 convolve_training_panel_new (void)
 {
   return g_object_new (CONVOLVE_TYPE_TRAINING_PANEL, NULL);
+}
+
+char *
+convolve_format_count (guint64 count)
+{
+  const char *separator = localeconv ()->thousands_sep;
+  g_autofree char *digits = g_strdup_printf ("%" G_GUINT64_FORMAT, count);
+  GString *text = g_string_new (NULL);
+  gsize n = strlen (digits);
+
+  /* The C locale groups nothing; Keras-style commas read better there. */
+  if (separator == NULL || separator[0] == '\0')
+    separator = ",";
+  for (gsize i = 0; i < n; i++)
+    {
+      if (i > 0 && (n - i) % 3 == 0)
+        g_string_append (text, separator);
+      g_string_append_c (text, digits[i]);
+    }
+  return g_string_free (text, FALSE);
 }
 
 char *
@@ -226,8 +248,11 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
       else
         /* Translators: the running epoch, of all epochs */
         set_label_printf (self->epoch_label, _("%d of %d"), progress->epoch, progress->epochs_total);
+      g_autofree char *step = convolve_format_count (MAX (progress->step, 0));
+      g_autofree char *steps = convolve_format_count (MAX (progress->steps_per_epoch, 0));
+
       /* Translators: optimizer steps done in this epoch, of all its steps */
-      set_label_printf (self->step_label, _("%'d of %'d"), progress->step, progress->steps_per_epoch);
+      set_label_printf (self->step_label, _("%s of %s"), step, steps);
     }
   else
     {
@@ -236,8 +261,12 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
     }
 
   if (progress->images_per_second > 0 && !convolve_trainer_state_is_final (progress->state))
-    /* Translators: training speed */
-    set_label_printf (self->speed_label, _("%'.0f images/s"), progress->images_per_second);
+    {
+      g_autofree char *speed = convolve_format_count ((guint64) llround (progress->images_per_second));
+
+      /* Translators: training speed */
+      set_label_printf (self->speed_label, _("%s images/s"), speed);
+    }
   else
     gtk_label_set_label (self->speed_label, "–");
 
@@ -285,6 +314,7 @@ convolve_training_panel_set_model (ConvolveTrainingPanel *self,
 {
   g_autofree char *summary = NULL;
   g_autofree char *subtitle = NULL;
+  g_autofree char *count = NULL;
   ConvolveShape input;
   gsize n_params;
 
@@ -303,9 +333,9 @@ convolve_training_panel_set_model (ConvolveTrainingPanel *self,
   n_params = convolve_model_get_n_trainable (model) + convolve_model_get_n_non_trainable (model);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->model_row),
                                  is_tutorial_spec (model) ? _("Tutorial CNN") : _("Custom CNN"));
+  count = convolve_format_count (n_params);
   /* Translators: the model's input (height × width × channels) and its parameter count */
-  subtitle = g_strdup_printf (_("%d×%d×%d input, %'" G_GSIZE_FORMAT " parameters"),
-                              input.h, input.w, input.c, n_params);
+  subtitle = g_strdup_printf (_("%d×%d×%d input, %s parameters"), input.h, input.w, input.c, count);
   adw_action_row_set_subtitle (self->model_row, subtitle);
 
   summary = convolve_model_summary (model);

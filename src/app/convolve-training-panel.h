@@ -30,7 +30,9 @@ void       convolve_training_panel_set_model    (ConvolveTrainingPanel *self,
                                                  const ConvolveModel   *model);
 void       convolve_training_panel_show_summary (ConvolveTrainingPanel *self);
 
-/* Text helpers, shared with the window: "1 h 05 min", "2 min 05 s", "45 s". */
-char      *convolve_format_duration             (double seconds);
+/* Text helpers, shared with the other pages: "1 h 05 min", "2 min 05 s",
+ * "45 s"; counts with the locale's thousands separator ("8,400,906"). */
+char      *convolve_format_duration             (double  seconds);
+char      *convolve_format_count                (guint64 count);
 
 G_END_DECLS

@@ -29,6 +29,7 @@ struct _ConvolveWindow
   /* template children */
   AdwToastOverlay       *toast_overlay;
   AdwWindowTitle        *window_title;
+  GtkToggleButton       *sidebar_button;
   GtkDropDown           *dataset_dropdown;
   GtkStringList         *dataset_list;
   GtkMenuButton         *primary_menu_button;

@@ -37,13 +37,28 @@ convolve_window_show_error (ConvolveWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+/* The discovered location's display name ("Fashion-MNIST"), else the
+ * dataset's own. */
+static const char *
+dataset_title (ConvolveWindow *self)
+{
+  for (guint i = 0; self->locations != NULL && i < self->locations->len; i++)
+    {
+      ConvolveDatasetLocation *location = g_ptr_array_index (self->locations, i);
+
+      if (g_strcmp0 (location->path, self->dataset_path) == 0)
+        return location->title;
+    }
+  return convolve_dataset_get_name (self->train);
+}
+
 void
 convolve_window_update_title (ConvolveWindow *self)
 {
   g_autoptr(GString) subtitle = g_string_new (NULL);
 
   if (self->train != NULL)
-    g_string_append (subtitle, convolve_dataset_get_name (self->train));
+    g_string_append (subtitle, dataset_title (self));
 
   if (self->model != NULL || self->trainer != NULL)
     {
@@ -194,11 +209,17 @@ load_dataset_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+static void visible_page_changed_cb (ConvolveWindow *self);
+
 static void
 select_dataset_in_dropdown (ConvolveWindow *self,
                             const char     *path)
 {
   guint found = GTK_INVALID_LIST_POSITION;
+
+  /* Changing the list makes the dropdown select on its own: none of
+   * that is the user picking a dataset. */
+  g_signal_handler_block (self->dataset_dropdown, self->dropdown_handler);
 
   for (guint i = 0; i < self->locations->len; i++)
     {
@@ -226,10 +247,9 @@ select_dataset_in_dropdown (ConvolveWindow *self,
       found = self->locations->len - 1;
     }
 
-  g_signal_handler_block (self->dataset_dropdown, self->dropdown_handler);
   gtk_drop_down_set_selected (self->dataset_dropdown, found);
   g_signal_handler_unblock (self->dataset_dropdown, self->dropdown_handler);
-  gtk_widget_set_visible (GTK_WIDGET (self->dataset_dropdown), self->locations->len > 0);
+  visible_page_changed_cb (self);
 }
 
 static void
@@ -240,6 +260,16 @@ show_main_page (ConvolveWindow *self)
     gtk_stack_set_visible_child_name (self->main_stack, "workspace");
   else
     gtk_stack_set_visible_child_name (self->main_stack, "dataset");
+}
+
+/* The switcher and the panel toggle only make sense beside a dataset. */
+static void
+visible_page_changed_cb (ConvolveWindow *self)
+{
+  gboolean workspace = g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") == 0;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->dataset_dropdown), workspace && self->locations->len > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), workspace);
 }
 
 static void
@@ -298,6 +328,7 @@ load_dataset_cb (GObject      *source,
     }
 
   select_dataset_in_dropdown (self, self->dataset_path);
+  convolve_window_update_title (self);
   show_main_page (self);
 }
 
@@ -642,6 +673,7 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_dropdown);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_list);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, sidebar_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, model_menu_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, main_stack);
@@ -686,6 +718,9 @@ convolve_window_init (ConvolveWindow *self)
   g_object_unref (factory);
   self->dropdown_handler = g_signal_connect_swapped (self->dataset_dropdown, "notify::selected",
                                                      G_CALLBACK (dataset_selected_cb), self);
+
+  g_signal_connect_swapped (self->main_stack, "notify::visible-child-name",
+                            G_CALLBACK (visible_page_changed_cb), self);
 
   setup_plots (self);
   convolve_window_init_actions (self);

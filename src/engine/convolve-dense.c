@@ -44,11 +44,10 @@ convolve_dense_forward (float *out,
 }
 
 void
-convolve_dense_backward (float *din, float *dkernel, float *dbias,
-                         float *dout, const float *out,
-                         const float *in, const float *kernel,
-                         int batch, int in_features, int out_features,
-                         ConvolveActivation activation)
+convolve_dense_backward_input (float *din, float *dbias,
+                               float *dout, const float *out, const float *kernel,
+                               int batch, int in_features, int out_features,
+                               ConvolveActivation activation)
 {
   if (activation == CONVOLVE_ACTIVATION_RELU)
     convolve_relu_backward (dout, dout, out, (size_t) batch * out_features);
@@ -64,15 +63,36 @@ convolve_dense_backward (float *din, float *dkernel, float *dbias,
         db[j] += d[j];
     }
 
-  /* dkernel[in, out] = in^T[in, batch] x dout[batch, out] */
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
-               in_features, out_features, batch,
-               1.0f, in, in_features, dout, out_features,
-               0.0f, dkernel, out_features);
   if (din != NULL)
     /* din[batch, in] = dout[batch, out] x kernel^T[out, in] */
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
                  batch, in_features, out_features,
                  1.0f, dout, out_features, kernel, out_features,
                  0.0f, din, in_features);
+}
+
+void
+convolve_dense_kernel_gradient (float *dkernel_rows,
+                                const float *dout, const float *in,
+                                int batch, int in_features, int out_features,
+                                int first_row, int n_rows)
+{
+  /* rows [first_row, first_row + n_rows) of in^T[in, batch] x dout[batch, out] */
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+               n_rows, out_features, batch,
+               1.0f, in + first_row, in_features, dout, out_features,
+               0.0f, dkernel_rows, out_features);
+}
+
+void
+convolve_dense_backward (float *din, float *dkernel, float *dbias,
+                         float *dout, const float *out,
+                         const float *in, const float *kernel,
+                         int batch, int in_features, int out_features,
+                         ConvolveActivation activation)
+{
+  convolve_dense_backward_input (din, dbias, dout, out, kernel,
+                                 batch, in_features, out_features, activation);
+  convolve_dense_kernel_gradient (dkernel, dout, in, batch, in_features, out_features,
+                                  0, in_features);
 }

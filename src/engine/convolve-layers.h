@@ -98,6 +98,19 @@ void convolve_dense_backward (float *din, float *dkernel, float *dbias,
                               int batch, int in_features, int out_features,
                               ConvolveActivation activation);
 
+/* The backward pass in two parts, for a caller that consumes the kernel
+ * gradient a block of rows at a time (the fused optimizer step): first the
+ * pre-activation gradient (in dout), dbias and din; then any rows of
+ * dkernel (n_rows x out_features). */
+void convolve_dense_backward_input  (float *din, float *dbias,
+                                     float *dout, const float *out, const float *kernel,
+                                     int batch, int in_features, int out_features,
+                                     ConvolveActivation activation);
+void convolve_dense_kernel_gradient (float *dkernel_rows,
+                                     const float *dout, const float *in,
+                                     int batch, int in_features, int out_features,
+                                     int first_row, int n_rows);
+
 /* --- Dropout (inverted) ------------------------------------------------- */
 
 /* Draws mask (n floats: 0 or 1/(1-rate)) from rng, then out = in * mask. */

@@ -10,6 +10,12 @@
 
 G_BEGIN_DECLS
 
+/* Dense kernels of at least this many floats are updated by
+ * convolve_model_train_step() a block of rows at a time, straight from a
+ * cache-sized gradient block (see convolve-optimizer.c). */
+#define CONVOLVE_FUSED_UPDATE_MIN_FLOATS (1 << 18)
+#define CONVOLVE_FUSED_UPDATE_ROWS       128
+
 typedef struct {
   ConvolveLayerSpec spec;
   ConvolveLayerInfo info;
@@ -19,6 +25,8 @@ typedef struct {
   gsize             in_size, out_size;   /* floats per image */
   gsize             n_params, n_state;
   gboolean          needs_din;           /* some earlier layer has parameters */
+  gsize             dout_offset;         /* in the gradient arena */
+  gboolean          fused_update;        /* a large Dense kernel, see above */
 
   /* into the parameter, gradient and state blocks */
   float *kernel, *bias, *dkernel, *dbias;
@@ -27,8 +35,9 @@ typedef struct {
 
   /* into the activation arena (max_batch images) */
   float   *in;      /* the previous layer's out, or the model's input copy */
-  float   *din;     /* the previous layer's dout; NULL when not needed */
   float   *out;
+  /* into the gradient arena, NULL until the first training pass */
+  float   *din;     /* the previous layer's dout; NULL when not needed */
   float   *dout;
   float   *cache;   /* Dropout mask */
   float   *mean;    /* BatchNorm batch mean, per channel */
@@ -54,16 +63,22 @@ struct _ConvolveModel {
 
   float              *workspace;
   gsize               workspace_size;
-  float              *arena;
+  float              *arena;              /* activations */
+  float              *grad_arena;         /* their gradients, from the first training pass */
+  gsize               grad_arena_size;
+  float              *update_buffer;      /* CONVOLVE_FUSED_UPDATE_ROWS kernel rows */
+  gsize               update_buffer_size;
   float              *input_buffer;
-  float              *probabilities;
-  gsize               probabilities_offset;
 
   /* what the last forward pass left behind */
   int                 batch;
   gboolean            training;
   gboolean            have_loss;
 };
+
+/* The backward pass of one layer (convolve_model_backward runs them all,
+ * last to first). */
+void     convolve_model_backward_layer (ConvolveModel *model, int index);
 
 gboolean convolve_model_check_labels (const ConvolveModel *model, const int32_t *labels,
                                       int batch, GError **error);

@@ -175,12 +175,16 @@ plan_shapes (ConvolveModel *model, GError **error)
           return shape_error (error, i, layer->name, _("unknown layer kind"));
         }
 
+      /* Kernels index with int and sgemm takes int dimensions. */
+      if (layer->n_params > (gsize) G_MAXINT32 || model->workspace_size > (gsize) G_MAXINT32)
+        return shape_error (error, i, layer->name, _("the layer has too many parameters"));
+
       layer->out_shape = shape;
       layer->out_rank = rank;
       layer->in_size = (gsize) layer->in_shape.c * layer->in_shape.h * layer->in_shape.w;
       layer->out_size = (gsize) shape.c * shape.h * shape.w;
       if (layer->out_size > (gsize) G_MAXINT32)
-        return shape_error (error, i, layer->name, _("the layer's output is too large"));
+        return shape_error (error, i, layer->name, _("the layer’s output is too large"));
 
       layer->info.name = layer->name;
       layer->info.type_name = layer_type_name (ls->kind);
@@ -232,9 +236,9 @@ add_tensor (ConvolveModel *model, const ConvolveLayer *layer, const char *suffix
 static gboolean
 plan_memory (ConvolveModel *model, GError **error)
 {
-  gsize p = 0, s = 0, arena = 0;
+  gsize p = 0, s = 0, arena = 0, grad_arena = 0;
   gsize batch = (gsize) model->max_batch;
-  gsize input_offset, *out_offset, *dout_offset, *cache_offset, *aux_offset;
+  gsize input_offset, *out_offset, *cache_offset, *aux_offset;
   gboolean seen_params = FALSE;
 
   model->params = aligned_floats (model->n_params, error);
@@ -308,7 +312,6 @@ plan_memory (ConvolveModel *model, GError **error)
 
   /* Activations: offsets first, then one allocation. */
   out_offset = g_new0 (gsize, model->n_layers);
-  dout_offset = g_new0 (gsize, model->n_layers);
   cache_offset = g_new0 (gsize, model->n_layers);
   aux_offset = g_new0 (gsize, model->n_layers);
 
@@ -324,13 +327,20 @@ plan_memory (ConvolveModel *model, GError **error)
       layer->needs_din = seen_params;
       if (layer->n_params > 0)
         seen_params = TRUE;
+      if (layer->spec.kind == CONVOLVE_LAYER_DENSE
+          && (gsize) layer->in_shape.c * layer->spec.units >= CONVOLVE_FUSED_UPDATE_MIN_FLOATS)
+        {
+          layer->fused_update = TRUE;
+          model->update_buffer_size = MAX (model->update_buffer_size,
+                                           (gsize) CONVOLVE_FUSED_UPDATE_ROWS * layer->spec.units);
+        }
 
       if (layer->spec.kind == CONVOLVE_LAYER_FLATTEN)
         continue; /* a view of its input: NCHW is already flat */
       out_offset[i] = arena;
       arena += out_n;
-      dout_offset[i] = arena;
-      arena += out_n;
+      layer->dout_offset = grad_arena;
+      grad_arena += out_n;
       switch (layer->spec.kind)
         {
         case CONVOLVE_LAYER_BATCH_NORM:
@@ -349,15 +359,11 @@ plan_memory (ConvolveModel *model, GError **error)
           break;
         }
     }
-  /* Probabilities for predict(), and the loss's scratch. */
-  model->probabilities_offset = arena;
-  arena += round_up (batch * (gsize) model->n_classes);
 
   model->arena = aligned_floats (arena, error);
   if (model->arena == NULL)
     {
       g_free (out_offset);
-      g_free (dout_offset);
       g_free (cache_offset);
       g_free (aux_offset);
       return FALSE;
@@ -368,18 +374,14 @@ plan_memory (ConvolveModel *model, GError **error)
     {
       ConvolveLayer *layer = &model->layers[i];
       float *prev_out = i == 0 ? model->input_buffer : model->layers[i - 1].out;
-      float *prev_dout = i == 0 ? NULL : model->layers[i - 1].dout;
 
       layer->in = prev_out;
-      layer->din = layer->needs_din ? prev_dout : NULL;
       if (layer->spec.kind == CONVOLVE_LAYER_FLATTEN)
         {
           layer->out = prev_out;
-          layer->dout = prev_dout;
           continue;
         }
       layer->out = model->arena + out_offset[i];
-      layer->dout = model->arena + dout_offset[i];
       switch (layer->spec.kind)
         {
         case CONVOLVE_LAYER_BATCH_NORM:
@@ -396,12 +398,46 @@ plan_memory (ConvolveModel *model, GError **error)
           break;
         }
     }
-  model->probabilities = model->arena + model->probabilities_offset;
 
   g_free (out_offset);
-  g_free (dout_offset);
   g_free (cache_offset);
   g_free (aux_offset);
+  model->grad_arena_size = grad_arena;
+  return TRUE;
+}
+
+/* The activation gradients are only needed for training: a model used for
+ * prediction (the snapshots the app and the evaluation use) never
+ * allocates them. Called by the first training forward pass. */
+static gboolean
+attach_gradient_buffers (ConvolveModel *model, GError **error)
+{
+  if (model->grad_arena != NULL)
+    return TRUE;
+
+  model->grad_arena = aligned_floats (model->grad_arena_size, error);
+  if (model->grad_arena == NULL)
+    return FALSE;
+  if (model->update_buffer_size > 0)
+    {
+      model->update_buffer = aligned_floats (model->update_buffer_size, error);
+      if (model->update_buffer == NULL)
+        {
+          free (model->grad_arena);
+  free (model->update_buffer);
+          model->grad_arena = NULL;
+          return FALSE;
+        }
+    }
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      float *prev_dout = i == 0 ? NULL : model->layers[i - 1].dout;
+
+      layer->din = layer->needs_din ? prev_dout : NULL;
+      layer->dout = layer->spec.kind == CONVOLVE_LAYER_FLATTEN
+                    ? prev_dout : model->grad_arena + layer->dout_offset;
+    }
   return TRUE;
 }
 
@@ -583,6 +619,8 @@ convolve_model_free (ConvolveModel *model)
   free (model->state);
   free (model->workspace);
   free (model->arena);
+  free (model->grad_arena);
+  free (model->update_buffer);
   convolve_model_spec_free (model->spec);
   g_free (model);
 }
@@ -868,6 +906,8 @@ convolve_model_forward (ConvolveModel *model,
 
   if (!check_batch (model, x, batch, error))
     return FALSE;
+  if (training && !attach_gradient_buffers (model, error))
+    return FALSE;
 
   /* The input is copied so the backward pass does not depend on the
    * caller keeping its buffer alive. */
@@ -901,11 +941,19 @@ convolve_model_loss (ConvolveModel *model,
   g_return_val_if_fail (model->batch > 0, NAN);
   g_return_val_if_fail (convolve_model_check_labels (model, labels, model->batch, NULL), NAN);
 
+  /* After an inference pass there are no gradient buffers (or no use for
+   * them): only the loss is computed. */
   last = &model->layers[model->n_layers - 1];
-  loss = convolve_softmax_cross_entropy (last->dout, NULL, n_correct, NULL,
+  loss = convolve_softmax_cross_entropy (model->training ? last->dout : NULL, NULL, n_correct, NULL,
                                          last->out, labels, model->batch, model->n_classes);
   model->have_loss = TRUE;
   return loss;
+}
+
+void
+convolve_model_backward_layer (ConvolveModel *model, int index)
+{
+  layer_backward (model, &model->layers[index], model->batch);
 }
 
 void

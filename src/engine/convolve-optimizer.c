@@ -211,11 +211,11 @@ adam_alpha (const ConvolveOptimizerConfig *c, gint64 t)
   return (float) (c->learning_rate * sqrt (1.0 - b2t) / (1.0 - b1t));
 }
 
-/* One update over params[offset, offset + n), with the iteration count
- * already advanced. The full step is the range [0, n_params). */
+/* One update of params[offset, offset + n) from grads (n floats, the
+ * gradient of that slice), with the iteration count already advanced. */
 static void
-update_range (ConvolveOptimizer *optimizer, float *params, const float *grads,
-              gsize offset, gsize n, float alpha)
+update_slice (ConvolveOptimizer *optimizer, float *params, gsize offset,
+              const float *grads, gsize n, float alpha)
 {
   const ConvolveOptimizerConfig *c = &optimizer->config;
 
@@ -223,13 +223,13 @@ update_range (ConvolveOptimizer *optimizer, float *params, const float *grads,
     {
     case CONVOLVE_OPTIMIZER_ADAM:
       adam_update (params + offset, optimizer->slots[0] + offset, optimizer->slots[1] + offset,
-                   grads + offset, n, alpha, c->beta_1, c->beta_2, c->epsilon);
+                   grads, n, alpha, c->beta_1, c->beta_2, c->epsilon);
       break;
     case CONVOLVE_OPTIMIZER_SGD:
       if (optimizer->n_slots == 0)
-        sgd_update (params + offset, grads + offset, n, c->learning_rate);
+        sgd_update (params + offset, grads, n, c->learning_rate);
       else
-        sgd_momentum_update (params + offset, optimizer->slots[0] + offset, grads + offset, n,
+        sgd_momentum_update (params + offset, optimizer->slots[0] + offset, grads, n,
                              c->learning_rate, c->momentum, c->nesterov);
       break;
     default:
@@ -250,7 +250,7 @@ convolve_optimizer_step (ConvolveOptimizer *optimizer,
 
   optimizer->iterations++;
   alpha = adam_alpha (&optimizer->config, optimizer->iterations);
-  update_range (optimizer, params, grads, 0, optimizer->n_params, alpha);
+  update_slice (optimizer, params, 0, grads, optimizer->n_params, alpha);
 }
 
 const ConvolveOptimizerConfig *
@@ -318,6 +318,34 @@ convolve_optimizer_get_slot_name (const ConvolveOptimizer *optimizer, int index)
 
 /* --- one training step ---------------------------------------------------- */
 
+/* The backward pass of a large Dense layer fused with its kernel's update:
+ * the kernel gradient is computed CONVOLVE_FUSED_UPDATE_ROWS rows at a time
+ * into a buffer that stays in cache and applied at once, instead of being
+ * written out in full (33 MB for the tutorial's dense layer), read back by
+ * the optimizer, and zeroed by sgemm beforehand. The input gradient is
+ * computed first, from the kernel before its update. */
+static void
+dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
+                       ConvolveOptimizer *optimizer, float alpha)
+{
+  int in_features = layer->in_shape.c, out_features = layer->spec.units;
+  gsize offset = (gsize) (layer->kernel - model->params);
+  ConvolveActivation activation = layer->spec.activation == CONVOLVE_ACTIVATION_RELU
+                                  ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR;
+
+  convolve_dense_backward_input (layer->din, layer->dbias, layer->dout, layer->out, layer->kernel,
+                                 model->batch, in_features, out_features, activation);
+  for (int row = 0; row < in_features; row += CONVOLVE_FUSED_UPDATE_ROWS)
+    {
+      int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
+
+      convolve_dense_kernel_gradient (model->update_buffer, layer->dout, layer->in,
+                                      model->batch, in_features, out_features, row, rows);
+      update_slice (optimizer, model->params, offset + (gsize) row * out_features,
+                    model->update_buffer, (gsize) rows * out_features, alpha);
+    }
+}
+
 gboolean
 convolve_model_train_step (ConvolveModel     *model,
                            ConvolveOptimizer *optimizer,
@@ -328,7 +356,8 @@ convolve_model_train_step (ConvolveModel     *model,
                            int               *n_correct,
                            GError           **error)
 {
-  float value;
+  float value, alpha;
+  gsize offset = 0;
 
   g_return_val_if_fail (model != NULL, FALSE);
   g_return_val_if_fail (optimizer != NULL, FALSE);
@@ -347,10 +376,45 @@ convolve_model_train_step (ConvolveModel     *model,
     return FALSE;
   if (!convolve_model_forward (model, x, batch, TRUE, error))
     return FALSE;
-
   value = convolve_model_loss (model, labels, n_correct);
-  convolve_model_backward (model);
-  convolve_optimizer_step (optimizer, model->params, model->grads);
+
+  optimizer->iterations++;
+  alpha = adam_alpha (&optimizer->config, optimizer->iterations);
+
+  /* Backward, last layer first; large Dense kernels are updated on the
+   * way (each parameter's update depends only on its own gradient, so the
+   * order does not matter). */
+  for (int i = model->n_layers - 1; i >= 0; i--)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+
+      if (layer->fused_update)
+        dense_backward_update (model, layer, optimizer, alpha);
+      else
+        convolve_model_backward_layer (model, i);
+    }
+  model->have_loss = FALSE;
+
+  /* Then every other parameter from the gradient block, in one pass per
+   * run of layers between the fused kernels. */
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+
+      if (layer->fused_update)
+        {
+          gsize n_kernel = (gsize) layer->in_shape.c * layer->spec.units;
+          gsize kernel_offset = (gsize) (layer->kernel - model->params);
+
+          if (kernel_offset > offset)
+            update_slice (optimizer, model->params, offset, model->grads + offset,
+                          kernel_offset - offset, alpha);
+          offset = kernel_offset + n_kernel;
+        }
+    }
+  if (model->n_params > offset)
+    update_slice (optimizer, model->params, offset, model->grads + offset,
+                  model->n_params - offset, alpha);
 
   if (loss != NULL)
     *loss = value;
