@@ -282,6 +282,81 @@ test_train_step_composition (void)
                    convolve_model_get_params (b, NULL), n * sizeof (float));
 }
 
+/* train_step updates Dense kernels of 2^18 floats or more block by block
+ * while the backward pass runs; the result must match the plain path
+ * (forward, loss, backward, one flat optimizer step) up to float rounding
+ * (the blocked sgemm may sum in another order). The spec puts parameters
+ * before the fused kernel (conv, BN), right after it (its bias) and after
+ * that (a second dense layer). */
+static void
+check_fused_matches_plain (const ConvolveOptimizerConfig *config)
+{
+  const char *spec_text = "conv2d(4,3,same,relu),batchnorm,flatten,dense(300,relu),dropout(0.1),"
+                          "dense(10,softmax)";
+  g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse (spec_text, NULL);
+  ConvolveShape input = { 1, 16, 16 };   /* 1024 inputs x 300 units = 307200 floats */
+  g_autoptr(ConvolveModel) a = convolve_model_new (spec, &input, 8, 21, NULL);
+  g_autoptr(ConvolveModel) b = convolve_model_new (spec, &input, 8, 21, NULL);
+  g_autoptr(ConvolveOptimizer) oa = NULL, ob = NULL;
+  float x[8 * 256];
+  int32_t labels[8];
+  ConvolveRng rng;
+  gsize n;
+  float *pa, *pb;
+
+  convolve_rng_init (&rng, 4);
+  oa = convolve_optimizer_new (config, convolve_model_get_n_trainable (a), NULL);
+  ob = convolve_optimizer_new (config, convolve_model_get_n_trainable (b), NULL);
+  for (int step = 0; step < 3; step++)
+    {
+      float loss_a, loss_b;
+
+      for (int i = 0; i < 8 * 256; i++)
+        x[i] = convolve_rng_uniform (&rng);
+      for (int i = 0; i < 8; i++)
+        labels[i] = (int32_t) convolve_rng_below (&rng, 10);
+
+      g_assert_true (convolve_model_train_step (a, oa, x, labels, 8, &loss_a, NULL, NULL));
+      g_assert_true (convolve_model_forward (b, x, 8, TRUE, NULL));
+      loss_b = convolve_model_loss (b, labels, NULL);
+      convolve_model_backward (b);
+      convolve_optimizer_step (ob, convolve_model_get_params (b, NULL),
+                               convolve_model_get_grads (b, NULL));
+      g_assert_cmpfloat_with_epsilon (loss_a, loss_b, 1e-5 * (1.0 + fabs (loss_b)));
+    }
+
+  pa = convolve_model_get_params (a, &n);
+  pb = convolve_model_get_params (b, NULL);
+  for (gsize i = 0; i < n; i++)
+    if (fabsf (pa[i] - pb[i]) > 1e-6f + 1e-5f * fabsf (pb[i]))
+      g_error ("parameter %" G_GSIZE_FORMAT ": fused %.9g, plain %.9g", i, (double) pa[i], (double) pb[i]);
+  for (int s = 0; s < convolve_optimizer_get_n_slots (oa); s++)
+    {
+      float *sa = convolve_optimizer_get_slot (oa, s), *sb = convolve_optimizer_get_slot (ob, s);
+
+      for (gsize i = 0; i < n; i++)
+        if (fabsf (sa[i] - sb[i]) > 1e-6f + 1e-5f * fabsf (sb[i]))
+          g_error ("slot %d[%" G_GSIZE_FORMAT "]: fused %.9g, plain %.9g", s, i,
+                   (double) sa[i], (double) sb[i]);
+    }
+  g_assert_cmpint (convolve_optimizer_get_iterations (oa), ==, 3);
+}
+
+static void
+test_train_step_fused (void)
+{
+  ConvolveOptimizerConfig config;
+
+  convolve_optimizer_config_init_adam (&config);
+  check_fused_matches_plain (&config);
+  convolve_optimizer_config_init_sgd (&config);
+  config.momentum = 0.9f;
+  config.nesterov = TRUE;
+  check_fused_matches_plain (&config);
+  convolve_optimizer_config_init_sgd (&config);
+  check_fused_matches_plain (&config);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -295,6 +370,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/optimizer/bad-config", test_bad_config);
   g_test_add_func ("/engine/optimizer/train-step-mismatch", test_train_step_mismatch);
   g_test_add_func ("/engine/optimizer/train-step-composition", test_train_step_composition);
+  g_test_add_func ("/engine/optimizer/train-step-fused", test_train_step_fused);
 
   return g_test_run ();
 }

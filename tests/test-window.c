@@ -280,6 +280,14 @@ run_paused (gpointer data)
 }
 
 static gboolean
+run_started (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return self->trainer != NULL && !self->starting;
+}
+
+static gboolean
 run_has_steps (gpointer data)
 {
   ConvolveWindow *self = data;
@@ -298,7 +306,7 @@ snapshots_settled (gpointer data)
 static void
 test_window_train (void)
 {
-  g_autofree char *dir = make_dataset ("train", 1200, 200);
+  g_autofree char *dir = make_dataset ("train", 2400, 200);
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   g_autoptr(ConvolveSampleRef) ref = NULL;
   g_auto(GValue) value = G_VALUE_INIT;
@@ -339,7 +347,10 @@ test_window_train (void)
     g_test_message ("starting the run took %.1f ms on the main thread",
                     (g_get_monotonic_time () - start) / 1000.0);
   }
-  g_assert_nonnull (self->trainer);
+  /* The trainer is built on a worker thread; meanwhile nothing else starts. */
+  g_assert_true (self->starting);
+  g_assert_false (action_enabled (self, "train"));
+  g_assert_true (iterate_until (run_started, self));
   g_assert_false (action_enabled (self, "train"));
   g_assert_false (action_enabled (self, "new-model"));
   g_assert_false (action_enabled (self, "open-model"));
@@ -373,7 +384,7 @@ test_window_train (void)
   g_assert_cmpint (probe.max_gap, <, 2 * G_USEC_PER_SEC);
 
   g_assert_cmpint (self->progress->state, ==, CONVOLVE_TRAINER_FINISHED);
-  steps_per_epoch = (1200 + 15) / 16;
+  steps_per_epoch = (2400 + 15) / 16;
   g_assert_cmpint (self->progress->global_step, ==, 3 * steps_per_epoch);
   g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-batch"), ==, 3 * steps_per_epoch);
   g_assert_cmpuint (convolve_plot_get_n_points (self->accuracy_plot, "train-batch"), ==, 3 * steps_per_epoch);
@@ -491,6 +502,49 @@ test_window_model_files (void)
   close_window (self);
 }
 
+static gboolean
+download_ended (gpointer data)
+{
+  return !convolve_dataset_page_is_downloading (data);
+}
+
+static void
+test_window_download_failure (void)
+{
+  g_autofree char *dir = make_dataset ("download", 30, 10);
+  ConvolveDownload *download;
+  GtkStack *page_stack;
+  AdwStatusPage *failed_page;
+  GtkWidget *back_button;
+  ConvolveWindow *self;
+
+  reset_settings ();
+  self = open_window_with (dir);
+
+  /* Nothing listens on port 1 of this machine: the connection is refused. */
+  download = convolve_dataset_page_get_download (self->dataset_page);
+  convolve_download_set_url (download, "http://127.0.0.1:1/cifar-10-binary.tar.gz");
+  convolve_download_set_retries (download, 0, 10);
+
+  g_action_group_activate_action (G_ACTION_GROUP (self), "download-dataset", NULL);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (self->main_stack), ==, "dataset");
+  g_assert_true (convolve_dataset_page_is_downloading (self->dataset_page));
+  g_assert_true (iterate_until (download_ended, self->dataset_page));
+
+  page_stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (self->dataset_page), CONVOLVE_TYPE_DATASET_PAGE, "stack"));
+  failed_page = ADW_STATUS_PAGE (gtk_widget_get_template_child (GTK_WIDGET (self->dataset_page), CONVOLVE_TYPE_DATASET_PAGE, "failed_page"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (page_stack), ==, "failed");
+  g_assert_cmpstr (adw_status_page_get_description (failed_page), !=, "");
+  g_test_message ("download failure shown as: %s", adw_status_page_get_description (failed_page));
+
+  /* Back leads to the dataset already open. */
+  back_button = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (self->dataset_page), CONVOLVE_TYPE_DATASET_PAGE, "back_button"));
+  g_signal_emit_by_name (back_button, "clicked");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (self->main_stack), ==, "workspace");
+
+  close_window (self);
+}
+
 static void
 test_sample_view (void)
 {
@@ -589,6 +643,7 @@ main (int   argc,
   g_test_add_func ("/app/window/bad-dataset", test_window_bad_dataset);
   g_test_add_func ("/app/window/train", test_window_train);
   g_test_add_func ("/app/window/model-files", test_window_model_files);
+  g_test_add_func ("/app/window/download-failure", test_window_download_failure);
   g_test_add_func ("/app/sample-view", test_sample_view);
   g_test_add_func ("/app/preferences", test_preferences);
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);

@@ -32,7 +32,9 @@ static const struct {
   { "win.export-history('csv')", { "<Control>e", NULL } },
   { "win.open-dataset-folder", { "<Control><Shift>o", NULL } },
   { "win.train",              { "<Control>Return", NULL } },
+  /* one key for both: only one of the two is enabled at a time */
   { "win.pause",              { "<Control>p", NULL } },
+  { "win.resume",             { "<Control>p", NULL } },
   { "win.stop",               { "<Control>period", NULL } },
   { "win.show-summary",       { "<Control>i", NULL } },
   { "win.show-primary-menu",  { "F10", NULL } },

@@ -20,6 +20,7 @@ struct _ConvolveDatasetPage
   GtkProgressBar   *download_progress;
   GtkLabel         *download_label;
   GtkButton        *alternative_button;
+  GtkButton        *back_button;
 
   char             *alternative_path;
   ConvolveDownload *download;
@@ -30,6 +31,7 @@ G_DEFINE_FINAL_TYPE (ConvolveDatasetPage, convolve_dataset_page, GTK_TYPE_WIDGET
 
 enum {
   DATASET_CHOSEN,
+  CANCELLED,
   N_SIGNALS
 };
 
@@ -179,7 +181,10 @@ download_finished_cb (GObject      *object,
     }
   else if (g_error_matches (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED) ||
            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    gtk_stack_set_visible_child_name (self->stack, "choose");
+    {
+      gtk_stack_set_visible_child_name (self->stack, "choose");
+      g_signal_emit (self, signals[CANCELLED], 0);
+    }
   else
     {
       adw_status_page_set_description (self->failed_page, error->message);
@@ -235,6 +240,7 @@ static void
 back_clicked_cb (ConvolveDatasetPage *self)
 {
   gtk_stack_set_visible_child_name (self->stack, "choose");
+  g_signal_emit (self, signals[CANCELLED], 0);
 }
 
 static void
@@ -273,6 +279,12 @@ convolve_dataset_page_class_init (ConvolveDatasetPageClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[CANCELLED] =
+    g_signal_new ("cancelled",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-dataset-page.ui");
@@ -282,6 +294,7 @@ convolve_dataset_page_class_init (ConvolveDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveDatasetPage, download_progress);
   gtk_widget_class_bind_template_child (widget_class, ConvolveDatasetPage, download_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveDatasetPage, alternative_button);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveDatasetPage, back_button);
   gtk_widget_class_bind_template_callback (widget_class, download_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, cancel_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, back_clicked_cb);

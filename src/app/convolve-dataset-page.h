@@ -31,7 +31,8 @@ void              convolve_dataset_page_start_download  (ConvolveDatasetPage *se
 void              convolve_dataset_page_cancel_download (ConvolveDatasetPage *self);
 gboolean          convolve_dataset_page_is_downloading  (ConvolveDatasetPage *self);
 
-/* Signal "dataset-chosen" (const char *folder): a download finished there,
- * or the user picked the offered dataset. */
+/* Signals: "dataset-chosen" (const char *folder): a download finished
+ * there, or the user picked the offered dataset. "cancelled": a download
+ * was cancelled, or the user went back after a failed one. */
 
 G_END_DECLS

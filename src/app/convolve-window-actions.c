@@ -43,7 +43,6 @@ convolve_window_update_actions (ConvolveWindow *self)
                                                      : CONVOLVE_TRAINER_IDLE;
   gboolean has_model = self->model != NULL || self->trainer != NULL;
   gboolean training = convolve_window_is_training (self);
-  gboolean downloading = convolve_dataset_page_is_downloading (self->dataset_page);
   gboolean has_history = self->trainer != NULL &&
                          convolve_history_get_n_steps (convolve_trainer_get_history (self->trainer)) > 0;
 
@@ -57,7 +56,7 @@ convolve_window_update_actions (ConvolveWindow *self)
   set_enabled (self, "export-history", has_history);
   set_enabled (self, "show-summary", has_model);
   set_enabled (self, "open-dataset-folder", !training);
-  set_enabled (self, "download-dataset", !training && !downloading);
+  set_enabled (self, "download-dataset", !training);
   set_enabled (self, "train", self->train != NULL && has_model && !training);
   set_enabled (self, "pause", state == CONVOLVE_TRAINER_RUNNING);
   set_enabled (self, "resume", state == CONVOLVE_TRAINER_PAUSED);

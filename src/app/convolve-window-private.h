@@ -64,6 +64,7 @@ struct _ConvolveWindow
   ConvolveModel         *predict_model;
 
   /* the latest run */
+  gboolean               starting;     /* a trainer is being built */
   ConvolveTrainer       *trainer;
   ConvolveProgress      *progress;
   guint                  plotted_steps;

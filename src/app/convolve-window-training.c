@@ -19,8 +19,9 @@
 gboolean
 convolve_window_is_training (ConvolveWindow *self)
 {
-  return self->trainer != NULL &&
-         !convolve_trainer_state_is_final (convolve_trainer_get_state (self->trainer));
+  return self->starting ||
+         (self->trainer != NULL &&
+          !convolve_trainer_state_is_final (convolve_trainer_get_state (self->trainer)));
 }
 
 static const char * const *
@@ -361,59 +362,125 @@ convolve_window_clear_run (ConvolveWindow *self)
     }
 }
 
-void
-convolve_window_train (ConvolveWindow *self)
+/* Building a trainer copies the weights a few times (tens of megabytes for
+ * the tutorial model), so it happens on a worker thread; only starting the
+ * trainer's own thread happens here. */
+typedef struct {
+  ConvolveTrainConfig  config;
+  ConvolveTrainer     *source;   /* the previous run, whose weights go on */
+  ConvolveModel       *model;    /* or the current model, handed over */
+  ConvolveDataset     *train;
+  ConvolveDataset     *test;
+  ConvolveTrainer     *trainer;
+} StartData;
+
+static void
+start_data_free (StartData *data)
 {
-  g_autoptr(GError) error = NULL;
-  ConvolveTrainConfig config;
+  g_clear_object (&data->source);
+  g_clear_pointer (&data->model, convolve_model_free);
+  g_clear_pointer (&data->train, convolve_dataset_unref);
+  g_clear_pointer (&data->test, convolve_dataset_unref);
+  g_clear_object (&data->trainer);
+  g_free (data);
+}
+
+static void
+start_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  StartData *data = task_data;
+  GError *error = NULL;
   ConvolveModel *model;
-  ConvolveTrainer *trainer;
-  int threads;
 
-  if (self->train == NULL || convolve_window_is_training (self))
+  if (data->source != NULL)
+    model = convolve_trainer_get_weights_snapshot (data->source, data->config.batch_size, &error);
+  else
+    model = convolve_model_copy (data->model, data->config.batch_size, &error);
+  if (model != NULL)
+    data->trainer = convolve_trainer_new (model, NULL, data->train, data->test, &data->config, &error);
+
+  if (data->trainer == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  StartData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL)
     return;
+  self->starting = FALSE;
 
-  convolve_train_config_init (&config);
-  convolve_training_panel_get_config (self->training_panel, &config);
-  /* Leave one processor to the main loop unless asked otherwise. */
-  threads = g_settings_get_int (self->settings, "threads");
-  config.threads = threads > 0 ? threads : MAX (1, (int) g_get_num_processors () - 1);
-  config.snapshot_every_steps = g_settings_get_int (self->settings, "prediction-interval");
-  config.progress_interval_ms = PROGRESS_INTERVAL_MS;
+  if (!g_task_propagate_boolean (G_TASK (result), &error) ||
+      !convolve_trainer_start (data->trainer, &error))
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not start training: %s"), error->message);
 
-  model = convolve_window_dup_model (self, config.batch_size, &error);
-  if (model == NULL)
-    goto failed;
-
-  trainer = convolve_trainer_new (model, NULL, self->train, self->test, &config, &error);
-  if (trainer == NULL)
-    goto failed;
+      /* The weights handed over come back. */
+      if (data->model != NULL && self->model == NULL && self->trainer == NULL)
+        self->model = g_steal_pointer (&data->model);
+      convolve_window_show_error (self, message);
+      convolve_window_update_actions (self);
+      return;
+    }
 
   /* The trainer holds the weights from now on. */
   convolve_window_clear_run (self);
   g_clear_pointer (&self->model, convolve_model_free);
-  self->trainer = trainer;
+  self->trainer = g_steal_pointer (&data->trainer);
   self->snapshot_cancellable = g_cancellable_new ();
-  g_signal_connect (trainer, "progress", G_CALLBACK (progress_cb), self);
+  g_signal_connect (self->trainer, "progress", G_CALLBACK (progress_cb), self);
 
-  if (!convolve_trainer_start (trainer, &error))
-    {
-      /* The weights stay with the trainer, which never ran. */
-      goto failed;
-    }
-
-  self->progress = convolve_trainer_get_progress (trainer);
+  self->progress = convolve_trainer_get_progress (self->trainer);
   convolve_training_panel_set_progress (self->training_panel, self->progress);
   convolve_window_update_title (self);
   convolve_window_update_actions (self);
-  return;
+}
 
-failed:
-  {
-    g_autofree char *message = g_strdup_printf (_("Could not start training: %s"), error->message);
-    convolve_window_show_error (self, message);
-    convolve_window_update_actions (self);
-  }
+void
+convolve_window_train (ConvolveWindow *self)
+{
+  g_autoptr(GTask) task = NULL;
+  StartData *data;
+  int threads;
+
+  if (self->train == NULL || convolve_window_is_training (self))
+    return;
+  if (self->trainer == NULL && self->model == NULL)
+    return;
+
+  data = g_new0 (StartData, 1);
+  convolve_train_config_init (&data->config);
+  convolve_training_panel_get_config (self->training_panel, &data->config);
+  /* Leave one processor to the main loop unless asked otherwise. */
+  threads = g_settings_get_int (self->settings, "threads");
+  data->config.threads = threads > 0 ? threads : MAX (1, (int) g_get_num_processors () - 1);
+  data->config.snapshot_every_steps = g_settings_get_int (self->settings, "prediction-interval");
+  data->config.progress_interval_ms = PROGRESS_INTERVAL_MS;
+  data->train = convolve_dataset_ref (self->train);
+  data->test = self->test != NULL ? convolve_dataset_ref (self->test) : NULL;
+  if (self->trainer != NULL)
+    data->source = g_object_ref (self->trainer);
+  else
+    data->model = g_steal_pointer (&self->model);  /* back on failure */
+
+  self->starting = TRUE;
+  convolve_window_update_actions (self);
+
+  task = g_task_new (NULL, NULL, start_cb, convolve_weak_ref_new (self));
+  g_task_set_name (task, "convolve-start-training");
+  g_task_set_task_data (task, data, (GDestroyNotify) start_data_free);
+  g_task_run_in_thread (task, start_thread);
 }
 
 void

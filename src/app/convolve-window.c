@@ -281,6 +281,7 @@ load_dataset_cb (GObject      *source,
   GTask *task = G_TASK (result);
   LoadData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
   gboolean ok = g_task_propagate_boolean (task, &error);
 
   if (self == NULL)
@@ -294,10 +295,8 @@ load_dataset_cb (GObject      *source,
 
       g_clear_object (&self->load_cancellable);
       /* Translators: the dataset could not be opened; %s says why */
-      {
-        g_autofree char *message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
-        convolve_window_show_error (self, message);
-      }
+      message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
+      convolve_window_show_error (self, message);
       select_dataset_in_dropdown (self, self->dataset_path);
       show_main_page (self);
       return;
@@ -409,6 +408,14 @@ dataset_page_chosen_cb (ConvolveWindow *self,
   /* A finished download is a new place to list. */
   discover_datasets (self);
   convolve_window_open_dataset (self, folder);
+}
+
+/* The page went back without a new dataset (a cancelled or failed
+ * download): show the one we have, if any. */
+static void
+dataset_page_cancelled_cb (ConvolveWindow *self)
+{
+  show_main_page (self);
 }
 
 static void
@@ -689,6 +696,7 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loss_plot);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, accuracy_plot);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_chosen_cb);
+  gtk_widget_class_bind_template_callback (widget_class, dataset_page_cancelled_cb);
   gtk_widget_class_bind_template_callback (widget_class, sample_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, predictor_error_cb);
 }

@@ -56,7 +56,10 @@ float   *convolve_optimizer_get_slot          (ConvolveOptimizer *optimizer, int
 const char *convolve_optimizer_get_slot_name  (const ConvolveOptimizer *optimizer, int index);
 
 /* Convenience: forward (training), loss, backward, update. Returns the mean
- * loss; n_correct (nullable) gets the argmax hits. */
+ * loss; n_correct (nullable) gets the argmax hits. For speed, large Dense
+ * kernels are updated block by block as their gradient is computed, so
+ * afterwards the gradient block does not hold those kernels' gradients;
+ * use convolve_model_backward() when the full gradient is wanted. */
 gboolean convolve_model_train_step (ConvolveModel     *model,
                                     ConvolveOptimizer *optimizer,
                                     const float       *x,
