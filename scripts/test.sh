@@ -10,12 +10,26 @@ if [ "${CONVOLVE_SKIP_DEPS:-}" != 1 ]; then
   bash scripts/install-deps.sh
 fi
 
+passed=0
+failed=0
+status=0
+
+# Counts one build's results from meson's JSON test log.
+count_results() {
+  local log=$1/meson-logs/testlog.json
+  [ -f "$log" ] || return 0
+  passed=$((passed + $(grep -c '"result": "OK"' "$log" || true)))
+  failed=$((failed + $(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)))
+}
+
 run_suite() {
   local dir=$1; shift
   [ -d "$dir" ] || meson setup "$dir" "$@"
   meson compile -C "$dir"
+  rm -f "$dir/meson-logs/testlog.json"
   xvfb-run -a -s '-screen 0 1400x900x24' dbus-run-session -- \
-    meson test -C "$dir" --print-errorlogs --num-processes 2
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+  count_results "$dir"
 }
 
 echo "== normal build =="
@@ -26,3 +40,6 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
+
+echo "tests: $passed passed, $failed failed"
+exit $status

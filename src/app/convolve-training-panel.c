@@ -353,6 +353,14 @@ convolve_training_panel_show_summary (ConvolveTrainingPanel *self)
 }
 
 static void
+copy_summary_cb (ConvolveTrainingPanel *self)
+{
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)),
+                          gtk_label_get_label (self->summary_label));
+  gtk_menu_button_popdown (self->summary_button);
+}
+
+static void
 convolve_training_panel_dispose (GObject *object)
 {
   ConvolveTrainingPanel *self = CONVOLVE_TRAINING_PANEL (object);
@@ -398,6 +406,7 @@ convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_title_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_detail_label);
+  gtk_widget_class_bind_template_callback (widget_class, copy_summary_cb);
 }
 
 static void

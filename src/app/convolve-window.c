@@ -37,6 +37,19 @@ convolve_window_show_error (ConvolveWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+/* How a dataset is called on screen: "CIFAR-10" for "cifar10". */
+static const char *
+display_name (const char *name)
+{
+  if (g_strcmp0 (name, "cifar10") == 0)
+    return _("CIFAR-10");
+  if (g_strcmp0 (name, "fashion-mnist") == 0)
+    return _("Fashion-MNIST");
+  if (g_strcmp0 (name, "mnist") == 0)
+    return _("MNIST");
+  return name;
+}
+
 /* The discovered location's display name ("Fashion-MNIST"), else the
  * dataset's own. */
 static const char *
@@ -49,7 +62,7 @@ dataset_title (ConvolveWindow *self)
       if (g_strcmp0 (location->path, self->dataset_path) == 0)
         return location->title;
     }
-  return convolve_dataset_get_name (self->train);
+  return display_name (convolve_dataset_get_name (self->train));
 }
 
 void
@@ -239,7 +252,7 @@ select_dataset_in_dropdown (ConvolveWindow *self,
       g_autofree char *name = g_path_get_basename (path);
 
       location->id = g_strdup ("folder");
-      location->title = g_strdup (self->train != NULL ? convolve_dataset_get_name (self->train) : name);
+      location->title = g_strdup (self->train != NULL ? display_name (convolve_dataset_get_name (self->train)) : name);
       location->path = g_strdup (path);
       location->origin = g_strdup (path);
       g_ptr_array_add (self->locations, location);
