@@ -37,7 +37,7 @@ struct _ConvolveTrainingPanel
   GtkLabel        *eta_label;
   GtkLabel        *loss_label;
   GtkLabel        *accuracy_label;
-  GtkRevealer     *result_revealer;
+  GtkStack        *stats_stack;
   GtkLabel        *result_title_label;
   GtkLabel        *result_label;
   GtkLabel        *result_detail_label;
@@ -153,7 +153,7 @@ clear_progress (ConvolveTrainingPanel *self)
   gtk_label_set_label (self->accuracy_label, "–");
   gtk_stack_set_visible_child_name (self->controls_stack, "idle");
   gtk_widget_set_sensitive (GTK_WIDGET (self->settings_group), TRUE);
-  gtk_revealer_set_reveal_child (self->result_revealer, FALSE);
+  gtk_stack_set_visible_child_name (self->stats_stack, "stats");
 }
 
 static void
@@ -186,11 +186,12 @@ show_result (ConvolveTrainingPanel *self,
     }
   else
     {
-      gtk_revealer_set_reveal_child (self->result_revealer, FALSE);
+      gtk_stack_set_visible_child_name (self->stats_stack, "stats");
       return;
     }
 
-  gtk_revealer_set_reveal_child (self->result_revealer, TRUE);
+  /* The result takes the place of the live numbers. */
+  gtk_stack_set_visible_child_name (self->stats_stack, "result");
 }
 
 void
@@ -292,7 +293,7 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
   if (progress->state == CONVOLVE_TRAINER_FINISHED || progress->state == CONVOLVE_TRAINER_CANCELLED)
     show_result (self, progress);
   else
-    gtk_revealer_set_reveal_child (self->result_revealer, FALSE);
+    gtk_stack_set_visible_child_name (self->stats_stack, "stats");
 }
 
 static gboolean
@@ -402,7 +403,7 @@ convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, eta_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, loss_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, accuracy_label);
-  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_revealer);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, stats_stack);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_title_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_detail_label);
