@@ -424,7 +424,7 @@ test_cli_train_predict_evaluate (void)
   g_clear_pointer (&err, g_free);
 
   /* A model and a dataset that do not fit; a truncated model. */
-  assert_fails ("expects 32×32", "evaluate", "--model", model, "--data", idx_dir, NULL);
+  assert_fails ("expects images of 32×32×3", "evaluate", "--model", model, "--data", idx_dir, NULL);
   {
     g_autofree char *bytes = NULL;
 
@@ -433,7 +433,7 @@ test_cli_train_predict_evaluate (void)
   }
   assert_fails ("truncated.safetensors", "evaluate", "--model", truncated, "--data", cifar_dir, NULL);
   assert_fails ("truncated.safetensors", "predict", "--model", truncated, image, NULL);
-  assert_fails ("expects 32×32", "train", "--data", idx_dir, "--resume", model, NULL);
+  assert_fails ("expects images of 32×32×3", "train", "--data", idx_dir, "--resume", model, NULL);
 
   /* Resume: the saved model is a checkpoint; one more epoch. */
   g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--resume", model,

@@ -17,7 +17,8 @@ struct _ConvolveApplication
 G_DEFINE_FINAL_TYPE (ConvolveApplication, convolve_application, ADW_TYPE_APPLICATION)
 
 /* Accelerators of every action, app-wide and per window; the shortcuts
- * window (ui/help-overlay.ui) lists the same. */
+ * window (ui/help-overlay.ui) lists the same. F10 opens the main menu by
+ * itself (GtkMenuButton:primary). */
 static const struct {
   const char *action;
   const char *accels[3];
@@ -37,7 +38,6 @@ static const struct {
   { "win.resume",             { "<Control>p", NULL } },
   { "win.stop",               { "<Control>period", NULL } },
   { "win.show-summary",       { "<Control>i", NULL } },
-  { "win.show-primary-menu",  { "F10", NULL } },
 };
 
 ConvolveApplication *

@@ -700,16 +700,6 @@ show_summary_action (GSimpleAction *action,
 }
 
 static void
-show_primary_menu_action (GSimpleAction *action,
-                          GVariant      *parameter,
-                          gpointer       user_data)
-{
-  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
-
-  gtk_menu_button_popup (self->primary_menu_button);
-}
-
-static void
 train_action (GSimpleAction *action,
               GVariant      *parameter,
               gpointer       user_data)
@@ -750,7 +740,6 @@ static const GActionEntry window_actions[] = {
   { "open-dataset-folder", open_dataset_folder_action },
   { "download-dataset", download_dataset_action },
   { "show-summary", show_summary_action },
-  { "show-primary-menu", show_primary_menu_action },
   { "train", train_action },
   { "pause", pause_action },
   { "resume", resume_action },

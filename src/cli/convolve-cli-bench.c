@@ -75,10 +75,13 @@ convolve_cli_bench (int argc, char **argv)
     return convolve_cli_fail ("%s", error->message);
   if (argc > 1)
     return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
-  if (steps < 1 || warmup < 0 || predictions < 1)
-    return convolve_cli_fail (_("--steps and --predictions must be positive and --warmup not negative"));
+  /* Bounded so that warmup + steps cannot overflow, and a typo cannot
+   * start a run of years. */
+  if (steps < 1 || steps > 1000000 || warmup < 0 || warmup > 1000000 ||
+      predictions < 1 || predictions > 1000000)
+    return convolve_cli_fail (_("--steps and --predictions must be from 1 to 1000000, --warmup from 0 to 1000000"));
   if (threads < 0 || threads > 1024)
-    return convolve_cli_fail (_("--threads must be from 1 to 1024"));
+    return convolve_cli_fail (_("--threads must be from 0 (all processors) to 1024"));
   if (threads == 0)
     threads = (int) g_get_num_processors ();
   convolve_engine_set_threads (threads);

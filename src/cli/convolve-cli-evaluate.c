@@ -60,7 +60,8 @@ print_evaluation (const ConvolveEvaluation *evaluation,
       count_width = MAX (count_width, g_snprintf (digits, sizeof digits, "%u", evaluation->confusion[i]));
     }
 
-  printf (_("Evaluated %u images\n"), evaluation->n_images);
+  printf (ngettext ("Evaluated %u image\n", "Evaluated %u images\n", evaluation->n_images),
+          evaluation->n_images);
   printf ("loss: %s\n", fixed4 (buffer, evaluation->loss));
   printf ("accuracy: %s\n\n", fixed4 (buffer, evaluation->accuracy));
 
@@ -146,7 +147,9 @@ convolve_cli_evaluate (int argc, char **argv)
   if (threads < 0 || threads > 1024)
     return convolve_cli_fail (_("--threads must be between 0 (all cores) and 1024, not %d"), threads);
 
-  model = convolve_model_load (model_path, batch_size, &meta, NULL, &error);
+  /* Sized for one image until the test set's size is known: memory for
+   * --batch-size images that are not there is not spent. */
+  model = convolve_model_load (model_path, 1, &meta, NULL, &error);
   if (model == NULL)
     return convolve_cli_fail ("%s", error->message);
   if (!convolve_cli_load_dataset (data_dir, dataset_name, &train, &test, &error))
@@ -158,9 +161,10 @@ convolve_cli_evaluate (int argc, char **argv)
   model_shape = convolve_model_get_input (model);
   data_shape = convolve_dataset_get_shape (test);
   if (model_shape.c != data_shape.c || model_shape.h != data_shape.h || model_shape.w != data_shape.w)
-    return convolve_cli_fail (_("the model expects %d×%d images with %d channels, but the dataset has %d×%d images with %d channels"),
-                              model_shape.w, model_shape.h, model_shape.c,
-                              data_shape.w, data_shape.h, data_shape.c);
+    return convolve_cli_fail (_("The model expects images of %d×%d×%d (height × width × channels), "
+                                "but the dataset’s are %d×%d×%d"),
+                              model_shape.h, model_shape.w, model_shape.c,
+                              data_shape.h, data_shape.w, data_shape.c);
 
   class_names = convolve_dataset_get_class_names (test);
   if (meta->class_names != NULL && class_names != NULL &&
@@ -174,6 +178,22 @@ convolve_cli_evaluate (int argc, char **argv)
     }
   if (meta->class_names != NULL)
     class_names = (const char * const *) meta->class_names;
+
+  {
+    guint n_images = convolve_dataset_get_n_images (test);
+    int batch = (int) MIN ((guint) batch_size, limit > 0 ? MIN (n_images, (guint) limit) : n_images);
+
+    /* Inference does not depend on the batch size, only memory does. */
+    if (batch > 1)
+      {
+        ConvolveModel *sized = convolve_model_copy (model, batch, &error);
+
+        if (sized == NULL)
+          return convolve_cli_fail ("%s", error->message);
+        convolve_model_free (model);
+        model = sized;
+      }
+  }
 
   convolve_engine_set_threads (threads > 0 ? threads : (int) g_get_num_processors ());
   evaluation = convolve_evaluate (model, test, (guint) limit, NULL, NULL, NULL, &error);

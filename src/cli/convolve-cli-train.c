@@ -8,7 +8,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <glib-unix.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,7 +283,10 @@ on_interrupt (gpointer user_data)
 }
 
 /* Fails early when a file could never be written, rather than after the
- * whole run. */
+ * whole run: the folder must take a new file (tried for real, as
+ * permissions do not tell for root, /proc or a read-only mount), and what
+ * is there must be a regular file, which the atomic rename replaces
+ * (renaming over /dev/full would replace the device). */
 static gboolean
 check_output_path (const char  *option,
                    const char  *path,
@@ -288,9 +294,18 @@ check_output_path (const char  *option,
 {
   g_autofree char *dir = NULL;
   g_autofree char *display = NULL;
+  g_autofree char *probe = NULL;
+  GStatBuf st;
+  int fd;
 
   if (path == NULL)
     return TRUE;
+  if (*path == '\0')
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("%s needs a file name"), option);
+      return FALSE;
+    }
   dir = g_path_get_dirname (path);
   display = g_filename_display_name (path);
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
@@ -299,18 +314,32 @@ check_output_path (const char  *option,
                    _("%s “%s” is a folder, not a file"), option, display);
       return FALSE;
     }
+  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   _("Could not save to “%s”: it exists and is not a regular file"), display);
+      return FALSE;
+    }
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
                    _("%s “%s”: the folder does not exist"), option, display);
       return FALSE;
     }
-  if (access (dir, W_OK) != 0)
+
+  probe = g_build_filename (dir, ".convolve-cli-XXXXXX", NULL);
+  fd = g_mkstemp_full (probe, O_RDWR, 0600);
+  if (fd < 0)
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES,
-                   _("%s “%s”: the folder is not writable"), option, display);
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   _("%s “%s”: cannot write in its folder: %s"), option, display,
+                   g_strerror (saved_errno));
       return FALSE;
     }
+  close (fd);
+  g_unlink (probe);
   return TRUE;
 }
 
@@ -326,6 +355,7 @@ convolve_cli_train (int argc, char **argv)
   g_autofree char *spec_text = NULL;
   g_autofree char *optimizer_name = NULL;
   g_autofree char *seed_text = NULL;
+  g_autofree char *learning_rate_text = NULL;
   /* G_MININT / NAN: not given (so a checkpoint's value stays). */
   int epochs = G_MININT, augment_epochs = G_MININT, batch_size = G_MININT;
   int threads = G_MININT, limit = G_MININT;
@@ -342,7 +372,7 @@ convolve_cli_train (int argc, char **argv)
       N_("Augmented epochs after the plain ones (default 0)"), N_("N") },
     { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size,
       N_("Images per optimizer step (default 32)"), N_("N") },
-    { "learning-rate", 'l', 0, G_OPTION_ARG_DOUBLE, &learning_rate,
+    { "learning-rate", 'l', 0, G_OPTION_ARG_STRING, &learning_rate_text,
       N_("Learning rate (default 0.001)"), N_("RATE") },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer_name,
       N_("adam (default) or sgd"), N_("NAME") },
@@ -398,8 +428,17 @@ convolve_cli_train (int argc, char **argv)
   if ((epochs != G_MININT && epochs < 0) || (augment_epochs != G_MININT && augment_epochs < 0) ||
       (batch_size != G_MININT && batch_size < 0) || (threads != G_MININT && threads < 0))
     return convolve_cli_fail (_("--epochs, --augment-epochs, --batch-size and --threads must not be negative"));
-  if (!isnan (learning_rate) && !(learning_rate > 0.0 && learning_rate <= 10.0))
-    return convolve_cli_fail (_("--learning-rate must be greater than 0 and at most 10"));
+  /* Read as text: "nan" must be refused, not taken for "not given". */
+  if (learning_rate_text != NULL)
+    {
+      char *end = NULL;
+
+      learning_rate = g_ascii_strtod (learning_rate_text, &end);
+      if (end == learning_rate_text || *end != '\0' ||
+          !(learning_rate > 0.0 && learning_rate <= 10.0 && (float) learning_rate > 0.0f))
+        return convolve_cli_fail (_("--learning-rate must be a number greater than 0 and at most 10, not “%s”"),
+                                  learning_rate_text);
+    }
   if (optimizer_name != NULL && g_strcmp0 (optimizer_name, "adam") != 0 && g_strcmp0 (optimizer_name, "sgd") != 0)
     return convolve_cli_fail (_("unknown optimizer “%s”: use adam or sgd"), optimizer_name);
   if (resume_path != NULL && spec_text != NULL)
@@ -429,7 +468,7 @@ convolve_cli_train (int argc, char **argv)
     config.augment_epochs = augment_epochs;
   if (batch_size != G_MININT)
     config.batch_size = batch_size;
-  if (!isnan (learning_rate))
+  if (learning_rate_text != NULL)
     config.learning_rate = (float) learning_rate;
   if (optimizer_name != NULL)
     config.optimizer = g_strcmp0 (optimizer_name, "sgd") == 0 ? CONVOLVE_OPTIMIZER_SGD : CONVOLVE_OPTIMIZER_ADAM;
@@ -454,7 +493,12 @@ convolve_cli_train (int argc, char **argv)
     {
       g_autoptr(ConvolveModelSpec) spec = NULL;
       ConvolveShape shape = convolve_dataset_get_shape (train);
+      guint n_train = convolve_dataset_get_n_images (train);
       ConvolveModel *model;
+
+      if (config.train_limit > 0)
+        n_train = MIN (n_train, config.train_limit);
+      n_train = MAX (n_train, 1u);
 
       if (spec_text != NULL)
         {
@@ -465,7 +509,11 @@ convolve_cli_train (int argc, char **argv)
       else
         spec = convolve_model_spec_new_tutorial (convolve_dataset_get_n_classes (train));
 
-      model = convolve_model_new (spec, &shape, config.batch_size, config.seed, &error);
+      /* A batch never holds more images than the training set: a batch
+       * size beyond it must not cost memory for images that never come. */
+      model = convolve_model_new (spec, &shape,
+                                  (int) MIN ((guint) config.batch_size, n_train),
+                                  config.seed, &error);
       if (model == NULL)
         return convolve_cli_fail ("%s", error->message);
       trainer = convolve_trainer_new (model, NULL, train, test, &config, &error);
@@ -497,10 +545,18 @@ convolve_cli_train (int argc, char **argv)
   if (resume_path != NULL)
     printf (_("Resuming at epoch %d, step %d of %d\n"),
             progress->epoch, progress->step, progress->steps_per_epoch);
-  printf (_("Training on %u images, validating on %u images\n"),
-          MIN (convolve_dataset_get_n_images (train),
-               config.train_limit > 0 ? config.train_limit : G_MAXUINT),
-          test != NULL ? convolve_dataset_get_n_images (test) : 0);
+  {
+    guint n_train = MIN (convolve_dataset_get_n_images (train),
+                         config.train_limit > 0 ? config.train_limit : G_MAXUINT);
+    guint n_test = test != NULL ? convolve_dataset_get_n_images (test) : 0;
+    g_autofree char *training = g_strdup_printf (ngettext ("Training on %u image", "Training on %u images", n_train),
+                                                 n_train);
+    g_autofree char *validating = g_strdup_printf (ngettext ("validating on %u image", "validating on %u images", n_test),
+                                                   n_test);
+
+    /* Translators: "Training on 6000 images" and "validating on 10000 images" */
+    printf (_("%s, %s\n"), training, validating);
+  }
   fflush (stdout);
 
   g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &run);

@@ -18,6 +18,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <string.h>
+#include <unistd.h>
 
 #include "convolve-data-private.h"
 
@@ -1233,13 +1234,24 @@ map_file (const char  *path,
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GError) local_error = NULL;
 
+  int fd;
+
   *contents = NULL;
-  mapped = g_mapped_file_new (path, FALSE, &local_error);
-  if (mapped == NULL)
+  /* Not g_mapped_file_new(): its open() would wait forever on a FIFO. */
+  fd = convolve_data_open_regular (path, &local_error);
+  if (fd < 0)
     {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      if (g_error_matches (local_error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND))
         return TRUE;
 
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
+  close (fd);
+  if (mapped == NULL)
+    {
       convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
       return FALSE;
     }

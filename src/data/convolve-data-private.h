@@ -30,6 +30,22 @@ ConvolveDataset *convolve_dataset_try_new (const char          *name,
 gboolean convolve_data_set_error_if_cancelled (GCancellable *cancellable,
                                                GError      **error);
 
+/* Opens path for reading without ever blocking (a FIFO or a device under a
+ * dataset's file name would hang open() or read() forever) and checks it is
+ * a regular file. Returns the descriptor, or -1 with the error: NOT_FOUND
+ * when it does not exist, FORMAT when it is not a regular file, IO else. */
+int convolve_data_open_regular (const char  *path,
+                                GError     **error);
+
+/* Reads a whole regular file that should be small (a list of class names):
+ * one larger than max_size is refused rather than read. contents is
+ * NUL-terminated. Errors as for convolve_data_open_regular(). */
+gboolean convolve_data_read_small_file (const char  *path,
+                                        gsize        max_size,
+                                        char       **contents,
+                                        gsize       *length,
+                                        GError     **error);
+
 /* Moves a GIO or GFileError error into CONVOLVE_DATA_ERROR, prefixed with
  * the file it happened on. Takes ownership of source. */
 void convolve_data_propagate_io_error (GError     **dest,

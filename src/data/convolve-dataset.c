@@ -3,8 +3,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convolve-data-private.h"
 
@@ -301,6 +305,92 @@ convolve_data_set_error_if_cancelled (GCancellable  *cancellable,
 
   g_set_error_literal (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED,
                        _("Loading was cancelled"));
+  return TRUE;
+}
+
+int
+convolve_data_open_regular (const char  *path,
+                            GError     **error)
+{
+  g_autofree char *display = g_filename_display_name (path);
+  struct stat st;
+  int fd;
+
+  fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, CONVOLVE_DATA_ERROR,
+                   saved_errno == ENOENT ? CONVOLVE_DATA_ERROR_NOT_FOUND : CONVOLVE_DATA_ERROR_IO,
+                   _("Could not read “%s”: %s"), display, g_strerror (saved_errno));
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” is not a regular file"), display);
+      return -1;
+    }
+
+  return fd;
+}
+
+gboolean
+convolve_data_read_small_file (const char  *path,
+                               gsize        max_size,
+                               char       **contents,
+                               gsize       *length,
+                               GError     **error)
+{
+  g_autoptr(GByteArray) data = NULL;
+  guint8 buffer[16384];
+  int fd;
+
+  fd = convolve_data_open_regular (path, error);
+  if (fd < 0)
+    return FALSE;
+
+  /* Read to the end rather than trust st_size: files in /proc and /sys
+   * say 0 and still have contents. */
+  data = g_byte_array_new ();
+  for (;;)
+    {
+      gssize n = read (fd, buffer, sizeof buffer);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+          g_autofree char *display = g_filename_display_name (path);
+
+          close (fd);
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                       _("Could not read “%s”: %s"), display, g_strerror (saved_errno));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      if (data->len + (gsize) n > max_size)
+        {
+          g_autofree char *display = g_filename_display_name (path);
+          g_autofree char *limit = g_format_size (max_size);
+
+          close (fd);
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s” is too large: more than %s"), display, limit);
+          return FALSE;
+        }
+      g_byte_array_append (data, buffer, (guint) n);
+    }
+  close (fd);
+
+  *length = data->len;
+  g_byte_array_append (data, (const guint8 *) "", 1);
+  *contents = (char *) g_byte_array_free (g_steal_pointer (&data), FALSE);
   return TRUE;
 }
 

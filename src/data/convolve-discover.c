@@ -10,6 +10,8 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include "convolve-data-private.h"
@@ -124,6 +126,70 @@ load_kind (const char           *dir,
     }
 }
 
+static gboolean
+name_present (const char *dir,
+              const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  GStatBuf st;
+
+  /* lstat: a dangling link is there too, and its loader says so. */
+  return g_lstat (path, &st) == 0;
+}
+
+/* Any of data_batch_1 … data_batch_5 and test_batch, with suffix. */
+static gboolean
+any_batch_present (const char *dir,
+                   const char *suffix)
+{
+  g_autofree char *test_name = g_strconcat ("test_batch", suffix, NULL);
+
+  for (int i = 1; i <= 5; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("data_batch_%d%s", i, suffix);
+
+      if (name_present (dir, name))
+        return TRUE;
+    }
+  return name_present (dir, test_name);
+}
+
+/* Loads dir with the loader whose file names it holds, though detection
+ * found no usable dataset there: that loader reports what is wrong.
+ * *explained is FALSE (and nothing is loaded) when dir holds no dataset
+ * file names at all. */
+static gboolean
+explain_folder (const char       *dir,
+                ConvolveDataset **train,
+                ConvolveDataset **test,
+                GCancellable     *cancellable,
+                gboolean         *explained,
+                GError          **error)
+{
+  static const char * const idx_files[][2] = {
+    { "train-images", "idx3-ubyte" },
+    { "train-labels", "idx1-ubyte" },
+    { "t10k-images", "idx3-ubyte" },
+    { "t10k-labels", "idx1-ubyte" },
+  };
+
+  *explained = TRUE;
+  if (any_batch_present (dir, ".bin"))
+    return convolve_cifar10_load_binary (dir, train, test, cancellable, error);
+  if (any_batch_present (dir, ""))
+    return convolve_cifar10_load_python (dir, train, test, cancellable, error);
+  for (gsize i = 0; i < G_N_ELEMENTS (idx_files); i++)
+    {
+      g_autofree char *path = convolve_idx_find_file (dir, idx_files[i][0], idx_files[i][1]);
+
+      if (path != NULL)
+        return convolve_idx_load_dir (dir, train, test, cancellable, error);
+    }
+
+  *explained = FALSE;
+  return FALSE;
+}
+
 gboolean
 convolve_dataset_load_dir (const char       *dir,
                            ConvolveDataset **train,
@@ -133,6 +199,10 @@ convolve_dataset_load_dir (const char       *dir,
 {
   g_autofree char *display = NULL;
   ConvolveDatasetKind kind;
+  GStatBuf st;
+  DIR *folder;
+  gboolean explained = FALSE;
+  gboolean ok = FALSE;
 
   g_return_val_if_fail (dir != NULL, FALSE);
   g_return_val_if_fail (train != NULL && test != NULL, FALSE);
@@ -151,14 +221,54 @@ convolve_dataset_load_dir (const char       *dir,
     }
 
   display = g_filename_display_name (dir);
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
-                 _("The folder “%s” does not exist"), display);
-  else
-    g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
-                 _("No dataset in “%s”: it holds neither CIFAR-10 batches "
-                   "(binary or python) nor IDX files"),
-                 display);
+  if (g_stat (dir, &st) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT || saved_errno == ENOTDIR)
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
+                     _("The folder “%s” does not exist"), display);
+      else
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                     _("Could not open the folder “%s”: %s"), display, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
+                   _("“%s” is a file, not a folder: give the folder that holds the dataset’s files"),
+                   display);
+      return FALSE;
+    }
+  folder = opendir (dir);
+  if (folder == NULL)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not open the folder “%s”: %s"), display, g_strerror (saved_errno));
+      return FALSE;
+    }
+  closedir (folder);
+
+  /* Dataset files that detection passed over (damaged, empty, not regular
+   * files, a test set without training set): their loader says what is
+   * wrong, which helps more than "no dataset". */
+  ok = explain_folder (dir, train, test, cancellable, &explained, error);
+  for (gsize i = 0; i < G_N_ELEMENTS (dataset_subdirs) && !explained; i++)
+    {
+      g_autofree char *subdir = g_build_filename (dir, dataset_subdirs[i], NULL);
+
+      if (g_file_test (subdir, G_FILE_TEST_IS_DIR))
+        ok = explain_folder (subdir, train, test, cancellable, &explained, error);
+    }
+  if (explained)
+    return ok;
+
+  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
+               _("No dataset in “%s”: it holds neither CIFAR-10 batches "
+                 "(binary or python) nor IDX files"),
+               display);
   return FALSE;
 }
 

@@ -126,6 +126,7 @@ idx_open (IdxFile       *idx,
   guint8 magic[4];
   guint8 dims[12];
   gsize n_read = 0;
+  goffset raw_size = -1;
 
   idx->path = g_strdup (path);
   idx->display = g_filename_display_name (path);
@@ -160,6 +161,13 @@ idx_open (IdxFile       *idx,
     }
   else
     {
+      g_autoptr(GFileInfo) info = g_file_input_stream_query_info (base, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                                  cancellable, NULL);
+
+      /* An uncompressed file's size is known: a header that lies about it
+       * is caught before the allocation it asks for. */
+      if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
+        raw_size = g_file_info_get_size (info);
       idx->stream = G_INPUT_STREAM (g_steal_pointer (&base));
     }
 
@@ -201,6 +209,27 @@ idx_open (IdxFile       *idx,
           g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
                        _("“%s” declares %u images of %u × %u pixels, which is not a size Convolve reads"),
                        idx->display, idx->dims[0], idx->dims[1], idx->dims[2]);
+          return FALSE;
+        }
+    }
+
+  if (raw_size >= 0)
+    {
+      /* At most 4 GiB of images (checked above) or 2^32 labels. */
+      guint64 expected = 4 + 4 * (guint64) n_dims + idx->dims[0];
+
+      if (n_dims == 3)
+        expected = 4 + 4 * (guint64) n_dims + (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2];
+      if ((guint64) raw_size < expected)
+        {
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                       _("“%s” ends early: it is shorter than its header says"), idx->display);
+          return FALSE;
+        }
+      if ((guint64) raw_size > expected)
+        {
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s” is longer than its header says"), idx->display);
           return FALSE;
         }
     }

@@ -24,6 +24,7 @@ typedef struct {
   int      width;
   int      height;
   gboolean too_large;
+  guint8  *rows_done;   /* one bit per row the decoder has filled in */
 } SizeCheck;
 
 static void
@@ -40,7 +41,51 @@ on_size_prepared (GdkPixbufLoader *loader,
        * image (gdk_pixbuf_get_file_info() relies on the same). */
       check->too_large = TRUE;
       gdk_pixbuf_loader_set_size (loader, 0, 0);
+      return;
     }
+  if (height > 0 && check->rows_done == NULL)
+    check->rows_done = g_malloc0 ((gsize) height / 8 + 1);
+}
+
+static void
+on_area_updated (GdkPixbufLoader *loader,
+                 int              x,
+                 int              y,
+                 int              width,
+                 int              height,
+                 SizeCheck       *check)
+{
+  if (check->rows_done == NULL)
+    return;
+  for (int row = MAX (y, 0); row < MIN (y + height, check->height); row++)
+    check->rows_done[row / 8] |= (guint8) (1u << (row % 8));
+}
+
+static void
+size_check_clear (SizeCheck *check)
+{
+  g_clear_pointer (&check->rows_done, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SizeCheck, size_check_clear)
+
+/* PNG, BMP and PNM decoders leave the rows after a premature end of file
+ * as they were allocated, without an error: a truncated file would be
+ * classified as a picture with a blank (or random) lower part. Every
+ * decoder reports the rows it fills in (the loader does it for those that
+ * decode in one go), so a row never reported was never decoded. */
+static gboolean
+rows_missing (const SizeCheck *check,
+              GdkPixbuf       *pixbuf)
+{
+  int height = gdk_pixbuf_get_height (pixbuf);
+
+  if (check->rows_done == NULL || height != check->height)
+    return FALSE;
+  for (int row = 0; row < height; row++)
+    if ((check->rows_done[row / 8] & (1u << (row % 8))) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 G_GNUC_PRINTF (3, 4)
@@ -74,7 +119,7 @@ decode_image (GBytes      *bytes,
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
   GdkPixbuf *pixbuf;
-  SizeCheck check = { 0, 0, FALSE };
+  g_auto(SizeCheck) check = { 0, 0, FALSE, NULL };
   const guint8 *data;
   gsize length;
   gsize offset = 0;
@@ -94,6 +139,7 @@ decode_image (GBytes      *bytes,
 
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
+  g_signal_connect (loader, "area-updated", G_CALLBACK (on_area_updated), &check);
 
   /* In chunks, so a huge image is refused once its header is read. */
   while (offset < length && !check.too_large)
@@ -108,6 +154,7 @@ decode_image (GBytes      *bytes,
   /* A loader must always be closed; its error only matters when nothing
    * went wrong before. */
   gdk_pixbuf_loader_close (loader, local_error == NULL && !check.too_large ? &local_error : NULL);
+  g_signal_handlers_disconnect_by_data (loader, &check);
 
   if (check.too_large)
     {
@@ -128,6 +175,12 @@ decode_image (GBytes      *bytes,
   if (pixbuf == NULL)
     {
       set_image_error (error, display, _("it holds no image"));
+      return NULL;
+    }
+
+  if (rows_missing (&check, pixbuf))
+    {
+      set_image_error (error, display, _("the file ends before the image does (it is truncated)"));
       return NULL;
     }
 
@@ -266,8 +319,8 @@ convolve_image_load_file (GFile          *file,
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *basename = NULL;
   g_autofree char *display = NULL;
-  char *contents = NULL;
-  gsize length = 0;
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autoptr(GByteArray) buffer = NULL;
 
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
   g_return_val_if_fail (shape.c == 1 || shape.c == 3, FALSE);
@@ -290,16 +343,44 @@ convolve_image_load_file (GFile          *file,
       return FALSE;
     }
 
+  /* A FIFO would block the read forever, a device never end. */
+  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      set_image_error (error, display, _("it is not a regular file"));
+      return FALSE;
+    }
+
   if (g_file_info_get_size (info) > MAX_BYTES)
     {
       set_image_error (error, display, _("the file is larger than 256 MB"));
       return FALSE;
     }
 
-  if (!g_file_load_contents (file, cancellable, &contents, &length, NULL, &local_error))
+  /* Read at most one byte past the limit: the size above may be stale, or
+   * 0 as for files in /proc. */
+  stream = g_file_read (file, cancellable, &local_error);
+  if (stream == NULL)
     goto read_failed;
+  buffer = g_byte_array_new ();
+  for (;;)
+    {
+      guint8 chunk[16 * 1024];
+      gssize n = g_input_stream_read (G_INPUT_STREAM (stream), chunk, sizeof chunk,
+                                      cancellable, &local_error);
 
-  bytes = g_bytes_new_take (contents, length);
+      if (n < 0)
+        goto read_failed;
+      if (n == 0)
+        break;
+      if ((gint64) buffer->len + n > MAX_BYTES)
+        {
+          set_image_error (error, display, _("the file is larger than 256 MB"));
+          return FALSE;
+        }
+      g_byte_array_append (buffer, chunk, (guint) n);
+    }
+
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
   return load_bytes (bytes, display, shape, input, preview, error);
 
 read_failed:

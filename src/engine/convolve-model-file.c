@@ -1181,7 +1181,9 @@ open_and_read_header (Loader *loader, GError **error)
   const char *problem = NULL;
   gsize problem_offset = 0;
 
-  loader->fd = g_open (loader->path, O_RDONLY, 0);
+  /* O_NONBLOCK: open() of a FIFO would otherwise wait for a writer
+   * forever; it changes nothing for the regular file checked below. */
+  loader->fd = g_open (loader->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
   if (loader->fd < 0)
     {
       int saved_errno = errno;

@@ -129,6 +129,22 @@ convolve_model_spec_to_string (const ConvolveModelSpec *spec)
 
 /* --- parsing ------------------------------------------------------------ */
 
+/* Text from the user, quoted in a message: valid UTF-8, and not a page
+ * long however long the spec was. */
+static char *
+excerpt (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  const glong max_chars = 60;
+
+  g_autofree char *start = NULL;
+
+  if (g_utf8_strlen (valid, -1) <= max_chars)
+    return g_steal_pointer (&valid);
+  start = g_utf8_substring (valid, 0, max_chars - 1);
+  return g_strconcat (start, "…", NULL);
+}
+
 static gboolean
 parse_int (const char *text, int min, int max, int *value)
 {
@@ -159,6 +175,8 @@ static gboolean
 parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **error)
 {
   g_autofree char *name = NULL;
+  g_autofree char *shown = excerpt (item);
+  g_autofree char *shown_arg = NULL;
   g_auto(GStrv) args = NULL;
   const char *open = strchr (item, '(');
   int n_args = 0;
@@ -173,7 +191,7 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
           || strchr (open + 1, ')') != item + len - 1)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("Layer %d (“%s”): unbalanced parentheses"), position, item);
+                       _("Layer %d (“%s”): unbalanced parentheses"), position, shown);
           return FALSE;
         }
       name = g_strndup (item, (gsize) (open - item));
@@ -187,7 +205,7 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
         if (args[i][0] == '\0')
           {
             g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                         _("Layer %d (“%s”): empty argument"), position, item);
+                         _("Layer %d (“%s”): empty argument"), position, shown);
             return FALSE;
           }
     }
@@ -202,9 +220,19 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       if (n_args < 2 || n_args > 4)
         goto bad_args;
       if (!parse_int (args[0], 1, MAX_UNITS, &layer->units))
-        goto bad_value;
+        {
+          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("Layer %d (“%s”): the number of filters must be a whole number from 1 to %d"),
+                       position, shown, MAX_UNITS);
+          return FALSE;
+        }
       if (!parse_int (args[1], 1, MAX_KERNEL_SIZE, &layer->kernel_size))
-        goto bad_value;
+        {
+          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("Layer %d (“%s”): the kernel size must be a whole number from 1 to %d"),
+                       position, shown, MAX_KERNEL_SIZE);
+          return FALSE;
+        }
       for (int i = 2; i < n_args; i++)
         {
           if (strcmp (args[i], "same") == 0)
@@ -212,7 +240,13 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
           else if (strcmp (args[i], "valid") == 0)
             layer->padding = CONVOLVE_PADDING_VALID;
           else if (!parse_activation (args[i], FALSE, &layer->activation))
-            goto bad_value;
+            {
+              shown_arg = excerpt (args[i]);
+              g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                           _("Layer %d (“%s”): “%s” is neither a padding (same, valid) nor an activation (relu, linear)"),
+                           position, shown, shown_arg);
+              return FALSE;
+            }
         }
     }
   else if (strcmp (name, "batchnorm") == 0 || strcmp (name, "batch_normalization") == 0)
@@ -228,7 +262,12 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       if (n_args > 1)
         goto bad_args;
       if (n_args == 1 && !parse_int (args[0], 1, MAX_KERNEL_SIZE, &layer->kernel_size))
-        goto bad_value;
+        {
+          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("Layer %d (“%s”): the pool size must be a whole number from 1 to %d"),
+                       position, shown, MAX_KERNEL_SIZE);
+          return FALSE;
+        }
     }
   else if (strcmp (name, "flatten") == 0)
     {
@@ -249,9 +288,20 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       if (n_args < 1 || n_args > 2)
         goto bad_args;
       if (!parse_int (args[0], 1, MAX_UNITS, &layer->units))
-        goto bad_value;
+        {
+          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("Layer %d (“%s”): the number of units must be a whole number from 1 to %d"),
+                       position, shown, MAX_UNITS);
+          return FALSE;
+        }
       if (n_args == 2 && !parse_activation (args[1], TRUE, &layer->activation))
-        goto bad_value;
+        {
+          shown_arg = excerpt (args[1]);
+          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("Layer %d (“%s”): unknown activation “%s” (expected relu, linear or softmax)"),
+                       position, shown, shown_arg);
+          return FALSE;
+        }
     }
   else if (strcmp (name, "dropout") == 0)
     {
@@ -266,28 +316,25 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("Layer %d (“%s”): the dropout rate must be a number from 0 up to (not including) 1"),
-                       position, item);
+                       position, shown);
           return FALSE;
         }
       layer->rate = (float) rate;
     }
   else
     {
+      g_autofree char *shown_name = excerpt (name);
+
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("Layer %d: unknown layer “%s” (expected conv2d, batchnorm, maxpool, flatten, dense, dropout or relu)"),
-                   position, name);
+                   position, shown_name);
       return FALSE;
     }
   return TRUE;
 
 bad_args:
   g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-               _("Layer %d (“%s”): wrong number of arguments"), position, item);
-  return FALSE;
-
-bad_value:
-  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-               _("Layer %d (“%s”): invalid argument"), position, item);
+               _("Layer %d (“%s”): wrong number of arguments"), position, shown);
   return FALSE;
 }
 
@@ -328,8 +375,10 @@ convolve_model_spec_parse (const char *text, GError **error)
         depth--;
       if (depth < 0 || depth > 1)
         {
+          g_autofree char *shown = excerpt (text);
+
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("The model spec “%s” has unbalanced parentheses"), text);
+                       _("The model spec “%s” has unbalanced parentheses"), shown);
           g_free (stripped);
           return NULL;
         }
@@ -345,8 +394,10 @@ convolve_model_spec_parse (const char *text, GError **error)
 
   if (depth != 0)
     {
+      g_autofree char *shown = excerpt (text);
+
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                   _("The model spec “%s” has unbalanced parentheses"), text);
+                   _("The model spec “%s” has unbalanced parentheses"), shown);
       return NULL;
     }
   if (items->len == 1 && ((char *) items->pdata[0])[0] == '\0')

@@ -105,9 +105,10 @@ convolve_evaluate (ConvolveModel                *model,
   if (model_shape.c != data_shape.c || model_shape.h != data_shape.h || model_shape.w != data_shape.w)
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                   _("The model expects %d×%d images with %d channels, but the dataset has %d×%d images with %d channels"),
-                   model_shape.w, model_shape.h, model_shape.c,
-                   data_shape.w, data_shape.h, data_shape.c);
+                   _("The model expects images of %d×%d×%d (height × width × channels), "
+                     "but the dataset’s are %d×%d×%d"),
+                   model_shape.h, model_shape.w, model_shape.c,
+                   data_shape.h, data_shape.w, data_shape.c);
       return NULL;
     }
   n_classes = convolve_model_get_n_classes (model);

@@ -238,6 +238,14 @@ epochs_total (ConvolveTrainer *self)
   return self->config.epochs + self->config.augment_epochs;
 }
 
+/* The most images one step takes: a batch size beyond the training set
+ * must not cost memory for images that never come. */
+static int
+largest_batch (ConvolveTrainer *self)
+{
+  return (int) MIN ((guint) self->config.batch_size, MAX (self->n_train, 1u));
+}
+
 static int
 steps_per_epoch (ConvolveTrainer *self)
 {
@@ -768,12 +776,14 @@ check_dataset (ConvolveModel          *model,
     {
       if (is_test)
         g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                     _("The model expects %d×%d images with %d channels, but the test set has %d×%d images with %d channels"),
-                     m.w, m.h, m.c, d.w, d.h, d.c);
+                     _("The model expects images of %d×%d×%d (height × width × channels), "
+                       "but the test set’s are %d×%d×%d"),
+                     m.h, m.w, m.c, d.h, d.w, d.c);
       else
         g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                     _("The model expects %d×%d images with %d channels, but the training set has %d×%d images with %d channels"),
-                     m.w, m.h, m.c, d.w, d.h, d.c);
+                     _("The model expects images of %d×%d×%d (height × width × channels), "
+                       "but the training set’s are %d×%d×%d"),
+                     m.h, m.w, m.c, d.h, d.w, d.c);
       return FALSE;
     }
   if (convolve_dataset_get_n_classes (dataset) > convolve_model_get_n_classes (model))
@@ -1332,14 +1342,14 @@ run_epochs (ConvolveTrainer  *self,
   g_autofree int32_t *labels = NULL;
   g_autofree guint32 *permutation = NULL;
 
-  x = g_try_malloc_n ((gsize) c->batch_size * image_size, sizeof (float));
+  x = g_try_malloc_n ((gsize) largest_batch (self) * image_size, sizeof (float));
   if (x == NULL)
     {
       g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
                            _("Not enough memory for a training batch"));
       return FALSE;
     }
-  labels = g_new (int32_t, c->batch_size);
+  labels = g_new (int32_t, largest_batch (self));
   permutation = g_new (guint32, self->n_train);
 
   *stopped = FALSE;
@@ -1496,9 +1506,9 @@ convolve_trainer_start (ConvolveTrainer  *self,
     return FALSE;
 
   /* The model must hold a whole batch; the optimizer must match the config. */
-  if (convolve_model_get_max_batch (self->model) < self->config.batch_size)
+  if (convolve_model_get_max_batch (self->model) < largest_batch (self))
     {
-      ConvolveModel *resized = convolve_model_copy (self->model, self->config.batch_size, error);
+      ConvolveModel *resized = convolve_model_copy (self->model, largest_batch (self), error);
 
       if (resized == NULL)
         return FALSE;
