@@ -7,6 +7,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "convolve-data-private.h"
 #include "convolve-loaders.h"
@@ -949,6 +951,66 @@ test_python_missing (void)
   data_test_remove_dir (dir);
 }
 
+static void
+assert_python_fails (const char *dir,
+                     int         code,
+                     const char *name)
+{
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveDataset) test = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (convolve_cifar10_load_python (dir, &train, &test, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, code);
+  data_test_assert_names (error, name);
+}
+
+/* A FIFO under a dataset file's name would block open() forever, a device
+ * such as /dev/zero never end: both are refused, and a class list that
+ * is far too long is not read to its end. */
+static void
+test_not_regular_files (void)
+{
+  g_autofree char *binary = data_test_make_dir ();
+  g_autofree char *python = data_test_make_dir ();
+  g_autofree char *meta_txt = g_build_filename (binary, "batches.meta.txt", NULL);
+  g_autofree char *test_batch = g_build_filename (python, "test_batch", NULL);
+  g_autofree char *meta = g_build_filename (python, "batches.meta", NULL);
+  g_autofree char *long_meta = g_malloc (100 * 1024);
+  g_autoptr(GBytes) batch = NULL;
+  g_autoptr(GBytes) pickle = NULL;
+  const guint8 labels[] = { 1 };
+  BatchSpec spec;
+
+  /* a hang fails the test instead of stalling it */
+  alarm (30);
+
+  batch = make_binary_batch (1, 0, labels);
+  write_bytes (binary, "data_batch_1.bin", batch);
+  g_assert_cmpint (mkfifo (meta_txt, 0600), ==, 0);
+  assert_binary_fails (binary, CONVOLVE_DATA_ERROR_FORMAT, "batches.meta.txt");
+  g_unlink (meta_txt);
+  g_assert_cmpint (symlink ("/dev/zero", meta_txt), ==, 0);
+  assert_binary_fails (binary, CONVOLVE_DATA_ERROR_FORMAT, "batches.meta.txt");
+  g_unlink (meta_txt);
+  memset (long_meta, 'a', 100 * 1024);
+  g_free (data_test_write (binary, "batches.meta.txt", long_meta, 100 * 1024));
+  assert_binary_fails (binary, CONVOLVE_DATA_ERROR_FORMAT, "batches.meta.txt");
+
+  batch_spec_init (&spec, 1, 0, labels);
+  pickle = make_pickle_batch (&spec);
+  write_bytes (python, "data_batch_1", pickle);
+  g_assert_cmpint (mkfifo (test_batch, 0600), ==, 0);
+  assert_python_fails (python, CONVOLVE_DATA_ERROR_FORMAT, "test_batch");
+  g_unlink (test_batch);
+  g_assert_cmpint (symlink ("/dev/zero", meta), ==, 0);
+  assert_python_fails (python, CONVOLVE_DATA_ERROR_FORMAT, "batches.meta");
+
+  alarm (0);
+  data_test_remove_dir (binary);
+  data_test_remove_dir (python);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -974,6 +1036,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/cifar10/python/too-many-objects", test_python_too_many_objects);
   g_test_add_func ("/data/cifar10/python/meta", test_python_meta);
   g_test_add_func ("/data/cifar10/python/missing", test_python_missing);
+  g_test_add_func ("/data/cifar10/not-regular-files", test_not_regular_files);
 
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "convolve-train.h"
 
@@ -150,6 +151,59 @@ make_launcher (GSubprocessFlags flags)
   return launcher;
 }
 
+static void
+on_communicated (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  gboolean *expired = user_data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* g_subprocess_communicate_utf8(), but a run that hangs (a FIFO opened for
+ * reading waits forever for a writer) fails the test instead of stalling
+ * it until meson's timeout. */
+static void
+communicate_or_fail (GSubprocess  *process,
+                     char        **out,
+                     char        **err)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GSource) timer = g_timeout_source_new_seconds (60);
+  g_autoptr(GError) error = NULL;
+  gboolean expired = FALSE;
+
+  g_main_context_push_thread_default (context);
+  g_source_set_callback (timer, on_timeout, &expired, NULL);
+  g_source_attach (timer, context);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &result);
+  while (result == NULL && !expired)
+    g_main_context_iteration (context, TRUE);
+  if (result == NULL)
+    {
+      g_subprocess_force_exit (process);
+      while (result == NULL)
+        g_main_context_iteration (context, TRUE);
+      g_main_context_pop_thread_default (context);
+      g_error ("convolve-cli did not finish within a minute");
+    }
+  g_source_destroy (timer);
+  g_assert_true (g_subprocess_communicate_utf8_finish (process, result, out, err, &error));
+  g_assert_no_error (error);
+  g_main_context_pop_thread_default (context);
+}
+
 /* Runs convolve-cli with args (NULL-terminated); returns its exit status. */
 static int
 run_cli (char       **out,
@@ -175,8 +229,7 @@ run_cli (char       **out,
 
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &stdout_text, &stderr_text, &error));
-  g_assert_no_error (error);
+  communicate_or_fail (process, &stdout_text, &stderr_text);
   g_assert_true (g_subprocess_get_if_exited (process));
 
   if (out != NULL)
@@ -221,7 +274,7 @@ assert_fails (const char *needle,
 
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  communicate_or_fail (process, &out, &err);
   g_assert_true (g_subprocess_get_if_exited (process));
   if (g_subprocess_get_exit_status (process) != 1)
     g_error ("%s %s: exit status %d, stderr: %s", first, needle, g_subprocess_get_exit_status (process), err);
@@ -435,6 +488,13 @@ test_cli_train_predict_evaluate (void)
   assert_fails ("truncated.safetensors", "predict", "--model", truncated, image, NULL);
   assert_fails ("expects images of 32×32×3", "train", "--data", idx_dir, "--resume", model, NULL);
 
+  /* Resuming a finished run trains nothing, and says so. */
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--resume", model, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "already done its 2 epochs: nothing to train"));
+  g_assert_null (strstr (out, "Epoch "));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
   /* Resume: the saved model is a checkpoint; one more epoch. */
   g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--resume", model,
                             "--epochs", "3", "--log-json", log2, "--save", model2, NULL), ==, 0);
@@ -524,6 +584,210 @@ test_cli_train_interrupt (void)
   g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
 }
 
+static void remove_tree (const char *path);
+
+/* Options and files that must be refused before any training starts:
+ * nothing is trained and then lost for want of a place to save it. */
+static void
+test_cli_hostile_options (void)
+{
+  g_autofree char *batch_file = g_build_filename (cifar_dir, "data_batch_1.bin", NULL);
+  g_autofree char *truncated_dir = g_build_filename (work_dir, "truncated-cifar", NULL);
+  g_autofree char *test_only_dir = g_build_filename (work_dir, "test-only-cifar", NULL);
+  g_autofree char *truncated_batch = g_build_filename (truncated_dir, "data_batch_1.bin", NULL);
+  g_autofree char *test_batch = g_build_filename (test_only_dir, "test_batch.bin", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  /* "nan" is a number to strtod, and was taken for "not given". */
+  assert_fails ("“nan”", "train", "--data", cifar_dir, "--learning-rate", "nan", NULL);
+  assert_fails ("“inf”", "train", "--data", cifar_dir, "--learning-rate", "inf", NULL);
+  assert_fails ("“1e-300”", "train", "--data", cifar_dir, "--learning-rate", "1e-300", NULL);
+
+  /* Saving there could never work: said at once, not after training. */
+  if (g_file_test ("/dev/full", G_FILE_TEST_EXISTS))
+    {
+      g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--epochs", "1",
+                                "--threads", "1", "--spec", SPEC, "--save", "/dev/full", NULL), ==, 1);
+      assert_one_message (err, "/dev/full");
+      g_assert_null (strstr (out, "Epoch"));
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      assert_fails ("/dev/full", "train", "--data", cifar_dir, "--log-json", "/dev/full", NULL);
+    }
+  assert_fails ("--save", "train", "--data", cifar_dir, "--save", "", NULL);
+  if (g_file_test ("/proc/self", G_FILE_TEST_IS_DIR))
+    assert_fails ("cannot write in its folder", "train", "--data", cifar_dir,
+                  "--checkpoint", "/proc/self/convolve.safetensors", NULL);
+
+  /* An empty --dest meant the current folder (the URL is a closed local
+   * port: this test never reaches the network). */
+  assert_fails ("--dest", "download", "--dest", "", "--url", "http://127.0.0.1:1/none.tar.gz", NULL);
+
+  /* Datasets that are not one: the reason, not just "no dataset". */
+  assert_fails ("not a folder", "train", "--data", batch_file, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (truncated_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (truncated_batch, "short", 5, NULL));
+  assert_fails ("data_batch_1.bin", "train", "--data", truncated_dir, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (test_only_dir, 0755), ==, 0);
+  write_cifar_batch (test_batch, 3, 5);
+  assert_fails ("training batches", "train", "--data", test_only_dir, NULL);
+
+  /* A spec with a layer too large says which limit, not "invalid". */
+  assert_fails ("units", "summary", "--spec", "flatten,dense(2000000000,softmax)", NULL);
+  /* warmup + steps overflowed an int: no timing of zero steps. */
+  assert_fails ("--steps", "bench", "--steps", "2147483647", "--warmup", "2147483647", NULL);
+}
+
+/* Files that are not regular files or not whole: refused, never waited on
+ * or read without end. */
+static void
+test_cli_hostile_files (void)
+{
+  g_autofree char *fifo = g_build_filename (work_dir, "fifo.safetensors", NULL);
+  g_autofree char *fifo_image = g_build_filename (work_dir, "fifo.png", NULL);
+  g_autofree char *model = g_build_filename (work_dir, "small.safetensors", NULL);
+  g_autofree char *image = g_build_filename (work_dir, "whole.png", NULL);
+  g_autofree char *truncated = g_build_filename (work_dir, "truncated.png", NULL);
+  g_autofree char *bytes = NULL;
+  gsize length = 0;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (mkfifo (fifo_image, 0600), ==, 0);
+  assert_fails ("not a regular file", "evaluate", "--model", fifo, "--data", cifar_dir, NULL);
+  assert_fails ("not a regular file", "train", "--data", cifar_dir, "--resume", fifo, NULL);
+
+  g_assert_cmpint (run_cli (NULL, NULL, "train", "--data", cifar_dir, "--epochs", "1", "--threads", "1",
+                            "--spec", SPEC, "--limit", "20", "--save", model, NULL), ==, 0);
+  assert_fails ("not a regular file", "predict", "--model", model, fifo_image, NULL);
+  assert_fails ("not a regular file", "predict", "--model", model, "/dev/zero", NULL);
+
+  /* A foreign model for two-channel images: an error, not a crash. */
+  {
+    g_autofree char *two_channels = g_build_filename (work_dir, "two-channels.safetensors", NULL);
+    g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse ("flatten,dense(10,softmax)", NULL);
+    g_autoptr(ConvolveModel) foreign = NULL;
+    g_autoptr(GError) error = NULL;
+    ConvolveShape shape = { 2, 8, 8 };
+
+    foreign = convolve_model_new (spec, &shape, 1, 1, &error);
+    g_assert_no_error (error);
+    g_assert_true (convolve_model_save (foreign, NULL, NULL, two_channels, &error));
+    g_assert_no_error (error);
+    write_png (image, 3);
+    assert_fails ("2 channels", "predict", "--model", two_channels, image, NULL);
+  }
+
+  /* Half a PNG decodes "fine", its missing rows left blank. */
+  g_assert_true (g_file_get_contents (image, &bytes, &length, NULL));
+  g_assert_true (g_file_set_contents (truncated, bytes, (gssize) length / 2, NULL));
+  assert_fails ("truncated", "predict", "--model", model, truncated, NULL);
+}
+
+/* A batch size beyond the dataset costs nothing: Keras takes the whole
+ * set as one batch, and so must we, without memory for 65536 images. */
+static void
+test_cli_large_batch (void)
+{
+  const char *spec = "conv2d(64,3,same,relu),maxpool(8),flatten,dense(10,softmax)";
+  g_autofree char *one_dir = g_build_filename (work_dir, "one-image", NULL);
+  g_autofree char *model = g_build_filename (work_dir, "large-batch.safetensors", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--limit", "40", "--epochs", "1",
+                            "--batch-size", "65536", "--threads", "1", "--spec", spec,
+                            "--save", model, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_nonnull (strstr (out, "1/1 - "));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", cifar_dir,
+                            "--batch-size", "65536", "--threads", "1", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Evaluated 50 images"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* More outputs than the dataset has classes: trained, saved with the
+   * dataset's names, and usable afterwards. */
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--limit", "40", "--epochs", "1",
+                            "--threads", "1", "--spec", "maxpool(8),flatten,dense(20,softmax)",
+                            "--save", model, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", cifar_dir, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_nonnull (strstr (out, "truck"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* One image: the messages count it in the singular. */
+  g_assert_cmpint (g_mkdir_with_parents (one_dir, 0755), ==, 0);
+  write_idx (one_dir, "train", 1);
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", one_dir, "--epochs", "1", "--threads", "1",
+                            "--spec", "flatten,dense(10,softmax)", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Training on 1 image, validating on 0 images\n"));
+}
+
+/* Removes folder while convolve-cli writes into it, once path exists. */
+static void
+pull_folder_once_written (GSubprocess *process,
+                          const char  *path,
+                          const char  *folder)
+{
+  for (int i = 0; i < 6000 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
+    {
+      g_assert_false (g_subprocess_get_identifier (process) == NULL);
+      g_usleep (10 * 1000);
+    }
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  /* A temporary file may appear between unlink and rmdir: try again. */
+  for (int i = 0; i < 100 && g_file_test (folder, G_FILE_TEST_EXISTS); i++)
+    remove_tree (folder);
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+}
+
+/* A log or a checkpoint that cannot be written stops the run; the model
+ * trained so far is still saved where --save says. */
+static void
+test_cli_output_fails_midway (void)
+{
+  const char *what[] = { "--log-json", "--checkpoint" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (what); k++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = make_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                               G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      g_autoptr(GSubprocess) process = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ConvolveModel) loaded = NULL;
+      g_autoptr(ConvolveModelMeta) meta = NULL;
+      g_autofree char *folder = g_build_filename (work_dir, "vanishing", NULL);
+      g_autofree char *output = g_build_filename (folder, "output", NULL);
+      g_autofree char *model = g_build_filename (work_dir, "kept.safetensors", NULL);
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+
+      g_unlink (model);
+      g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+      process = g_subprocess_launcher_spawn (launcher, &error, cli_path, "train", "--data", cifar_dir,
+                                             "--epochs", "100000", "--batch-size", "50", "--threads", "1",
+                                             "--spec", SPEC, what[k], output, "--save", model, NULL);
+      g_assert_no_error (error);
+      pull_folder_once_written (process, output, folder);
+      communicate_or_fail (process, &out, &err);
+      g_assert_true (g_subprocess_get_if_exited (process));
+      g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+      g_assert_nonnull (strstr (err, "output"));
+      g_assert_nonnull (strstr (out, "Model saved to"));
+
+      loaded = convolve_model_load (model, 1, &meta, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (meta->epoch, >=, 1);
+    }
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -574,6 +838,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/predict-evaluate", test_cli_train_predict_evaluate);
   g_test_add_func ("/cli/train/dataset-by-name", test_cli_dataset_by_name);
   g_test_add_func ("/cli/train/interrupt", test_cli_train_interrupt);
+  g_test_add_func ("/cli/hostile/options", test_cli_hostile_options);
+  g_test_add_func ("/cli/hostile/files", test_cli_hostile_files);
+  g_test_add_func ("/cli/train/large-batch", test_cli_large_batch);
+  g_test_add_func ("/cli/train/output-fails-midway", test_cli_output_fails_midway);
 
   status = g_test_run ();
 

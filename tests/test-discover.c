@@ -259,6 +259,67 @@ test_discover_load_dir (void)
   data_test_remove_dir (root);
 }
 
+static void
+assert_load_fails (const char *dir,
+                   int         code,
+                   const char *needle)
+{
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveDataset) test = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (convolve_dataset_load_dir (dir, &train, &test, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, code);
+  if (strstr (error->message, needle) == NULL)
+    g_error ("expected “%s” in: %s", needle, error->message);
+  g_assert_null (train);
+  g_assert_null (test);
+}
+
+/* Folders that detection passes over, because their dataset files are
+ * damaged or not files at all: the message says which file and why,
+ * rather than "no dataset". */
+static void
+test_discover_explain (void)
+{
+  g_autofree char *root = data_test_make_dir ();
+  g_autofree char *truncated = g_build_filename (root, "truncated", NULL);
+  g_autofree char *test_only = g_build_filename (root, "test-only", NULL);
+  g_autofree char *renamed_png = g_build_filename (root, "renamed-png", NULL);
+  g_autofree char *folder_batch = g_build_filename (root, "folder-batch", NULL);
+  g_autofree char *folder_batch_dir = g_build_filename (folder_batch, "data_batch_1.bin", NULL);
+  g_autofree char *keras_root = g_build_filename (root, "keras", NULL);
+  g_autofree char *labels_only = g_build_filename (root, "labels-only", NULL);
+  g_autofree char *file = NULL;
+  guint8 record[3073] = { 4 };
+  const guint8 png_start[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13 };
+
+  g_free (data_test_write (truncated, "data_batch_1.bin", record, 100));
+  assert_load_fails (truncated, CONVOLVE_DATA_ERROR_TRUNCATED, "data_batch_1.bin");
+
+  g_free (data_test_write (test_only, "test_batch.bin", record, sizeof record));
+  assert_load_fails (test_only, CONVOLVE_DATA_ERROR_NOT_FOUND, "data_batch_1.bin");
+
+  g_free (data_test_write (renamed_png, "data_batch_1.bin", png_start, sizeof png_start));
+  assert_load_fails (renamed_png, CONVOLVE_DATA_ERROR_TRUNCATED, "data_batch_1.bin");
+
+  g_assert_cmpint (g_mkdir_with_parents (folder_batch_dir, 0700), ==, 0);
+  assert_load_fails (folder_batch, CONVOLVE_DATA_ERROR_FORMAT, "not a regular file");
+
+  /* a root such as ~/.keras/datasets: its damaged dataset is explained */
+  g_free (data_test_write (keras_root, "cifar-10-batches-py/data_batch_1", record, 0));
+  assert_load_fails (keras_root, CONVOLVE_DATA_ERROR_TRUNCATED, "data_batch_1");
+
+  g_free (data_test_write (labels_only, "train-labels-idx1-ubyte", record, 9));
+  assert_load_fails (labels_only, CONVOLVE_DATA_ERROR_NOT_FOUND, "train-images");
+
+  /* a file where a folder should be */
+  file = g_build_filename (truncated, "data_batch_1.bin", NULL);
+  assert_load_fails (file, CONVOLVE_DATA_ERROR_NOT_FOUND, "not a folder");
+
+  data_test_remove_dir (root);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -285,6 +346,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/discover/locations", test_discover_locations);
   g_test_add_func ("/data/discover/nothing", test_discover_nothing);
   g_test_add_func ("/data/discover/load-dir", test_discover_load_dir);
+  g_test_add_func ("/data/discover/explain", test_discover_explain);
 
   status = g_test_run ();
   data_test_remove_dir (user_root);

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <string.h>
+#include <sys/resource.h>
 
 #include "convolve-data-private.h"
 #include "convolve-loaders.h"
@@ -365,6 +366,50 @@ test_idx_fashion_path (void)
   g_assert_false (convolve_idx_path_is_fashion ("/home/u/data/MNIST/raw"));
 }
 
+/* An uncompressed file whose header claims 4 GB of images: its size says
+ * it is short before the dataset is allocated. Run with the address space
+ * capped, where that allocation would fail with "not enough memory". */
+static void
+test_idx_lying_header (void)
+{
+#ifdef __SANITIZE_ADDRESS__
+  g_test_skip ("AddressSanitizer needs more address space than the test allows");
+#else
+  if (g_test_subprocess ())
+    {
+      g_autofree char *dir = data_test_make_dir ();
+      GByteArray *lying_images = g_byte_array_new ();
+      GByteArray *lying_labels = g_byte_array_new ();
+      g_autoptr(GBytes) images = NULL;
+      g_autoptr(GBytes) lying = NULL;
+      guint8 pixels[100] = { 0 };
+      struct rlimit limit = { 1024u << 20, 1024u << 20 };
+
+      put_u32_be (lying_images, 0x803);
+      put_u32_be (lying_images, 65535);
+      put_u32_be (lying_images, 256);
+      put_u32_be (lying_images, 256);
+      g_byte_array_append (lying_images, pixels, sizeof pixels);
+      images = g_byte_array_free_to_bytes (lying_images);
+
+      /* labels that agree with the images' count */
+      put_u32_be (lying_labels, 0x801);
+      put_u32_be (lying_labels, 65535);
+      g_byte_array_append (lying_labels, test_labels, 3);
+      lying = g_byte_array_free_to_bytes (lying_labels);
+
+      write_file (dir, "train-images-idx3-ubyte", images, FALSE);
+      write_file (dir, "train-labels-idx1-ubyte", lying, FALSE);
+      g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+      assert_fails (dir, CONVOLVE_DATA_ERROR_TRUNCATED, "train-images-idx3-ubyte");
+      data_test_remove_dir (dir);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+#endif
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -380,6 +425,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/idx/missing", test_idx_missing);
   g_test_add_func ("/data/idx/cancelled", test_idx_cancelled);
   g_test_add_func ("/data/idx/fashion-path", test_idx_fashion_path);
+  g_test_add_func ("/data/idx/lying-header", test_idx_lying_header);
 
   return g_test_run ();
 }

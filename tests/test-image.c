@@ -5,6 +5,8 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "convolve-loaders.h"
 #include "data-test-util.h"
@@ -350,6 +352,144 @@ test_image_huge (void)
   g_test_message ("%s", error->message);
 }
 
+static void
+assert_bytes_truncated (GBytes *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+  data_test_assert_names (error, "truncated");
+}
+
+/* PNG, BMP and PNM decoders give an image for a file cut in its pixel
+ * data, the missing rows left as allocated, and no error: such a file is
+ * refused, while whole files of the same kinds still load. */
+static void
+test_image_truncated (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = make_pixbuf (64, 48, FALSE);
+  const char *types[] = { "png", "bmp" };
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  /* noise, so that compression leaves most of the file to pixel data */
+  {
+    guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+    gsize n = (gsize) gdk_pixbuf_get_rowstride (pixbuf) * 48;
+    guint32 state = 7;
+
+    for (gsize i = 0; i < n; i++)
+      {
+        state = state * 1664525u + 1013904223u;
+        pixels[i] = (guint8) (state >> 24);
+      }
+  }
+
+  for (gsize t = 0; t < G_N_ELEMENTS (types); t++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) whole = NULL;
+      g_autoptr(GBytes) half = NULL;
+      gchar *buffer = NULL;
+      gsize length = 0;
+
+      g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, types[t], &error, NULL));
+      g_assert_no_error (error);
+      whole = g_bytes_new_take (buffer, length);
+
+      g_assert_true (convolve_image_load_bytes (whole, shape, input, NULL, &error));
+      g_assert_no_error (error);
+
+      half = g_bytes_new_from_bytes (whole, 0, length / 2);
+      assert_bytes_truncated (half);
+    }
+
+  {
+    /* the header of a 2000 x 2000 PNG and one row of pixels, compressed */
+    GByteArray *png = g_byte_array_new ();
+    const guint8 ihdr[13] = { 0, 0, 0x07, 0xd0, 0, 0, 0x07, 0xd0, 8, 2, 0, 0, 0 };
+    g_autoptr(GBytes) row = g_bytes_new_take (g_malloc0 (1 + 3 * 2000), 1 + 3 * 2000);
+    g_autoptr(GBytes) idat = NULL;
+    g_autoptr(GConverter) zlib = G_CONVERTER (g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9));
+    g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+    g_autoptr(GOutputStream) compress = g_converter_output_stream_new (memory, zlib);
+    g_autoptr(GBytes) bytes = NULL;
+
+    g_byte_array_append (png, (const guint8 *) "\x89PNG\r\n\x1a\n", 8);
+    png_chunk (png, "IHDR", ihdr, sizeof ihdr);
+    g_assert_true (g_output_stream_write_all (compress, g_bytes_get_data (row, NULL), g_bytes_get_size (row),
+                                              NULL, NULL, NULL));
+    g_assert_true (g_output_stream_close (compress, NULL, NULL));
+    idat = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+    png_chunk (png, "IDAT", g_bytes_get_data (idat, NULL), (guint32) g_bytes_get_size (idat));
+    png_chunk (png, "IEND", NULL, 0);
+    bytes = g_byte_array_free_to_bytes (png);
+    assert_bytes_truncated (bytes);
+  }
+}
+
+/* Only regular files are read: a FIFO would block the read forever,
+ * /dev/zero would never end. */
+static void
+test_image_not_regular (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autofree char *fifo = g_build_filename (dir, "fifo.png", NULL);
+  const char *paths[] = { fifo, "/dev/zero" };
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  alarm (30);  /* a hang fails the test instead of stalling it */
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (paths[i]);
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_test (paths[i], G_FILE_TEST_EXISTS))
+        continue;
+      g_assert_false (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+      g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+      data_test_assert_names (error, "not a regular file");
+    }
+  alarm (0);
+  data_test_remove_dir (dir);
+}
+
+/* A model file may ask for any channel count; pictures give 1 or 3. */
+static void
+test_image_channels (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = make_pixbuf (4, 3, FALSE);
+  g_autofree char *dir = data_test_make_dir ();
+  g_autofree char *path = save_pixbuf (pixbuf, dir, "picture.png", "png");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  ConvolveShape shape = { 2, 3, 4 };
+  float input[4 * 3 * 4];
+
+  g_assert_false (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+  data_test_assert_names (error, "picture.png");
+  data_test_assert_names (error, "2 channels");
+  g_clear_error (&error);
+
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  bytes = g_bytes_new (contents, length);
+  shape.c = 4;
+  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+  data_test_assert_names (error, "4 channels");
+
+  data_test_remove_dir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -362,6 +502,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/image/jpeg", test_image_jpeg);
   g_test_add_func ("/data/image/not-image", test_image_not_image);
   g_test_add_func ("/data/image/huge", test_image_huge);
+  g_test_add_func ("/data/image/truncated", test_image_truncated);
+  g_test_add_func ("/data/image/not-regular", test_image_not_regular);
+  g_test_add_func ("/data/image/channels", test_image_channels);
 
   return g_test_run ();
 }

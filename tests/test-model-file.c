@@ -927,7 +927,7 @@ META_EDIT (negative_epoch, "epoch", "-1")
 META_EDIT (junk_step, "step", "12abc")
 META_EDIT (nan_scale, "input_scale", "nan")
 META_EDIT (huge_input_offset, "input_offset", "1e300")
-META_EDIT (few_class_names, "class_names", "[\"a\",\"b\"]")
+META_EDIT (many_class_names, "class_names", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"]")
 META_EDIT (bad_class_names, "class_names", "[\"a\",2,\"c\",\"d\",\"e\"]")
 META_EDIT (text_class_names, "class_names", "plane,car")
 META_EDIT (unknown_optimizer, "optimizer", "rmsprop")
@@ -1022,7 +1022,7 @@ static const CorruptCase corrupt_cases[] = {
   { "nan-scale", damage_nan_scale, CORRUPT, "“input_scale”" },
   { "huge-offset", damage_huge_offset, CORRUPT, "invalid data offsets" },
   { "huge-input-offset", damage_huge_input_offset, CORRUPT, "“input_offset”" },
-  { "few-class-names", damage_few_class_names, MISMATCH, "names 2 classes" },
+  { "many-class-names", damage_many_class_names, MISMATCH, "names 7 classes" },
   { "bad-class-names", damage_bad_class_names, CORRUPT, "“class_names”" },
   { "text-class-names", damage_text_class_names, CORRUPT, "“class_names”" },
   { "unknown-optimizer", damage_unknown_optimizer, FOREIGN, "rmsprop" },
@@ -1130,8 +1130,40 @@ test_not_a_file (TmpDir *tmp, gconstpointer data)
 {
   g_autofree char *missing = tmp_path (tmp, "missing.safetensors");
 
+  g_autofree char *fifo = tmp_path (tmp, "fifo.safetensors");
+
   assert_load_fails (missing, CONVOLVE_ENGINE_ERROR_IO, "No such file");
   assert_load_fails (tmp->dir, CONVOLVE_ENGINE_ERROR_IO, "not a regular file");
+
+  /* open() of a FIFO waits for a writer: it must not (the alarm turns a
+   * hang into a failure). */
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  alarm (30);
+  assert_load_fails (fifo, CONVOLVE_ENGINE_ERROR_IO, "not a regular file");
+  alarm (0);
+}
+
+/* A model with spare outputs, trained on a dataset with fewer classes,
+ * is saved with the dataset's names: it must load again (it used to be
+ * refused, so the trained model was lost). */
+static void
+test_fewer_class_names (TmpDir *tmp, gconstpointer data)
+{
+  g_autoptr(ConvolveModel) model = new_model (12, BATCH);
+  g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
+  g_autoptr(ConvolveModelMeta) loaded_meta = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = tmp_path (tmp, "spare-outputs.safetensors");
+  const char *names[] = { "cat", "dog", NULL };
+
+  g_assert_cmpint (convolve_model_get_n_classes (model), >, 2);
+  meta->class_names = g_strdupv ((char **) names);
+  save_or_die (model, meta, NULL, path);
+  loaded = convolve_model_load (path, BATCH, &loaded_meta, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (loaded_meta->class_names, names);
+  assert_models_identical (model, loaded);
 }
 
 /* Random damage, bounded: every outcome is a model or an engine error,
@@ -1431,6 +1463,7 @@ main (int argc, char *argv[])
   ADD ("/engine/model-file/resume-bitwise", test_resume_bitwise);
   ADD ("/engine/model-file/rebuild-loads", test_rebuild_loads);
   ADD ("/engine/model-file/not-a-file", test_not_a_file);
+  ADD ("/engine/model-file/fewer-class-names", test_fewer_class_names);
   for (guint i = 0; i < G_N_ELEMENTS (corrupt_cases); i++)
     {
       g_autofree char *path = g_strconcat ("/engine/model-file/corrupt/", corrupt_cases[i].name, NULL);

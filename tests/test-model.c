@@ -122,6 +122,43 @@ test_spec_errors (void)
     g_assert_null (convolve_model_spec_parse ("flatten,densse(3)", &error));
     g_assert_nonnull (strstr (error->message, "densse"));
   }
+
+  /* ... and says which argument is wrong and what it may be */
+  {
+    const struct {
+      const char *spec;
+      const char *says;
+    } reasons[] = {
+      { "flatten,dense(2000000000)", "units" },
+      { "flatten,dense(10,tanh)", "tanh" },
+      { "conv2d(0,3)", "filters" },
+      { "conv2d(8,99)", "kernel size" },
+      { "conv2d(8,3,sideways)", "sideways" },
+      { "maxpool(0)", "pool size" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (reasons); i++)
+      {
+        g_autoptr(GError) error = NULL;
+
+        g_assert_null (convolve_model_spec_parse (reasons[i].spec, &error));
+        if (strstr (error->message, reasons[i].says) == NULL)
+          g_error ("“%s”: expected “%s” in: %s", reasons[i].spec, reasons[i].says, error->message);
+      }
+  }
+
+  /* a hostile spec is quoted in part, not as a page of text */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *long_spec = g_strnfill (5000, '(');
+
+    g_assert_null (convolve_model_spec_parse (long_spec, &error));
+    g_assert_cmpuint (g_utf8_strlen (error->message, -1), <, 200);
+    g_clear_error (&error);
+    memset (long_spec, 'x', 5000);
+    g_assert_null (convolve_model_spec_parse (long_spec, &error));
+    g_assert_cmpuint (g_utf8_strlen (error->message, -1), <, 200);
+  }
 }
 
 /* --- shapes, names, parameters ---------------------------------------------- */

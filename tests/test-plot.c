@@ -289,7 +289,16 @@ test_plot_large (void)
   elapsed = g_get_monotonic_time () - start;
   g_test_message ("drawing 100,000 points took %.1f ms", elapsed / 1000.0);
 
-  /* auto range: 0 .. 3 or a bit more; the spike's column reaches y = 3 */
+  /* auto range: the spike lies far beyond the outlier fences, so the range
+   * stays near 0.9 .. 1.1 and the spike's column runs to the top edge */
+  {
+    double y_lo, y_hi;
+
+    convolve_plot_get_axis_ranges (plot, 800, 400, NULL, NULL, &y_lo, &y_hi);
+    g_assert_cmpfloat (y_lo, <=, 0.9);
+    g_assert_cmpfloat (y_hi, >=, 1.1);
+    g_assert_cmpfloat (y_hi, <, 2.0);
+  }
   spike_column = (int) (area.x + (x[spike] / x[n - 1]) * area.width);
   for (int dx = -2; dx <= 2 && !found; dx++)
     for (int row = (int) area.y; row < area.y + area.height * 0.2 && !found; row++)
@@ -382,6 +391,160 @@ test_plot_export (void)
   g_assert_finalize_object (plot);
 }
 
+/* A running training loss: ~5 at first, settling near 0.3 (the shape of
+ * Keras' running mean over an epoch's batches), with per-epoch markers. */
+static void
+test_plot_outliers (void)
+{
+  ConvolvePlot *plot = new_plot ();
+  Canvas canvas = { 0 };
+  cairo_rectangle_t area;
+  const int n = 2000;
+  double *x = g_new (double, n);
+  double *y = g_new (double, n);
+  double epoch_x[] = { 0.5, 1.0 }, epoch_y[] = { 0.42, 0.31 };
+  double val_x[] = { 0.5, 1.0 }, val_y[] = { 0.55, 0.9 };
+  double y_lo, y_hi, sum = 0.0;
+  int first_column, row;
+  gboolean above = FALSE, at_top = FALSE;
+
+  for (int i = 0; i < n; i++)
+    {
+      double batch = 0.3 + 6.0 * exp (-i / 15.0) + 0.05 * sin (i * 0.7);
+
+      sum += batch;
+      x[i] = (i + 1) / (double) n;
+      y[i] = sum / (i + 1);
+    }
+
+  convolve_plot_add_series (plot, "batch", "Training", CONVOLVE_PLOT_SERIES_LINE, NULL);
+  convolve_plot_add_series (plot, "epoch", "Epoch average", CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_MARKERS, NULL);
+  convolve_plot_add_series (plot, "val", "Validation", CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_MARKERS, NULL);
+  convolve_plot_set_points (plot, "batch", x, y, n);
+  convolve_plot_set_points (plot, "epoch", epoch_x, epoch_y, 2);
+  g_assert_true (convolve_plot_get_ignore_outliers (plot));
+
+  /* The range follows where the loss settles, not its first batches... */
+  convolve_plot_get_axis_ranges (plot, WIDTH, HEIGHT, NULL, NULL, &y_lo, &y_hi);
+  g_test_message ("y range %g .. %g for a loss from %g to %g", y_lo, y_hi, y[0], y[n - 1]);
+  g_assert_cmpfloat (y_lo, <=, y[n - 1]);
+  g_assert_cmpfloat (y_hi, <, 2.0);
+  g_assert_cmpfloat (y_hi, >, 0.5);
+
+  /* ...and the first batches run off its top edge, without spilling over
+   * the legend above it. */
+  convolve_plot_get_data_area (plot, WIDTH, HEIGHT, &area);
+  canvas_draw (&canvas, plot, WIDTH, HEIGHT);
+  first_column = (int) area.x + 1;
+  for (int column = first_column; column < area.x + area.width * 0.2; column++)
+    {
+      for (row = (int) area.y; row < (int) area.y + 3; row++)
+        at_top |= canvas_is_series_blue (&canvas, column, row);
+      for (row = (int) area.y - 8; row < (int) area.y - 2; row++)
+        above |= canvas_is_series_blue (&canvas, column, row);
+    }
+  g_assert_true (at_top);
+  g_assert_false (above);
+  canvas_clear (&canvas);
+
+  /* Every marker stays in view, however far out. */
+  convolve_plot_set_points (plot, "val", val_x, val_y, 2);
+  convolve_plot_get_axis_ranges (plot, WIDTH, HEIGHT, NULL, NULL, &y_lo, &y_hi);
+  g_assert_cmpfloat (y_hi, >=, 0.9);
+  g_assert_cmpfloat (y_hi, <, 2.0);
+
+  /* Without the fences, the range covers the first batches too. */
+  convolve_plot_set_ignore_outliers (plot, FALSE);
+  convolve_plot_get_axis_ranges (plot, WIDTH, HEIGHT, NULL, NULL, &y_lo, &y_hi);
+  g_assert_cmpfloat (y_hi, >=, y[0]);
+
+  /* A steady trend has no outliers: a line from 0.2 to 0.9 is all shown. */
+  convolve_plot_set_ignore_outliers (plot, TRUE);
+  for (int i = 0; i < n; i++)
+    y[i] = 0.2 + 0.7 * i / (n - 1.0);
+  convolve_plot_set_points (plot, "batch", x, y, n);
+  convolve_plot_get_axis_ranges (plot, WIDTH, HEIGHT, NULL, NULL, &y_lo, &y_hi);
+  g_assert_cmpfloat (y_lo, <=, 0.2);
+  g_assert_cmpfloat (y_hi, >=, 0.9);
+
+  /* A fixed range (accuracy's 0 .. 1) is left alone. */
+  convolve_plot_set_fixed_y_range (plot, TRUE);
+  convolve_plot_set_y_range (plot, 0.0, 1.0);
+  convolve_plot_get_axis_ranges (plot, WIDTH, HEIGHT, NULL, NULL, &y_lo, &y_hi);
+  g_assert_cmpfloat (y_lo, ==, 0.0);
+  g_assert_cmpfloat (y_hi, ==, 1.0);
+
+  g_free (x);
+  g_free (y);
+  g_assert_finalize_object (plot);
+}
+
+static void
+test_plot_menu (void)
+{
+  ConvolvePlot *plot = new_plot ();
+  g_autoptr(GMenu) menu = g_menu_new ();
+  cairo_rectangle_t plain, with_menu;
+  GtkWidget *child;
+
+  convolve_plot_set_title (plot, "Loss");
+  convolve_plot_add_series (plot, "a", "A series with a rather long name", CONVOLVE_PLOT_SERIES_LINE, NULL);
+  convolve_plot_add_series (plot, "b", "Another series with a long name", CONVOLVE_PLOT_SERIES_LINE, NULL);
+  g_assert_null (gtk_widget_get_first_child (GTK_WIDGET (plot)));
+  convolve_plot_get_data_area (plot, WIDTH, HEIGHT, &plain);
+
+  g_menu_append (menu, "Export as PNG…", "win.export-plot::loss-png");
+  convolve_plot_set_menu_model (plot, G_MENU_MODEL (menu));
+  g_assert_true (convolve_plot_get_menu_model (plot) == G_MENU_MODEL (menu));
+
+  /* a menu button in the corner, with the same menu */
+  child = gtk_widget_get_first_child (GTK_WIDGET (plot));
+  g_assert_true (GTK_IS_MENU_BUTTON (child));
+  g_assert_true (gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (child)) == G_MENU_MODEL (menu));
+  /* the legend keeps clear of it, so the data area is no taller */
+  convolve_plot_get_data_area (plot, WIDTH, HEIGHT, &with_menu);
+  g_assert_cmpfloat (with_menu.y, >=, plain.y);
+
+  convolve_plot_set_menu_model (plot, NULL);
+  g_assert_null (gtk_widget_get_first_child (GTK_WIDGET (plot)));
+  convolve_plot_set_menu_model (plot, G_MENU_MODEL (menu));
+  g_assert_nonnull (gtk_widget_get_first_child (GTK_WIDGET (plot)));
+
+  g_assert_finalize_object (plot);
+}
+
+static void
+test_plot_render (void)
+{
+  ConvolvePlot *plot = new_plot ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) png = NULL;
+  g_autoptr(GBytes) svg = NULL;
+  static const guint8 png_signature[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  double x[] = { 0, 1 }, y[] = { 1, 2 };
+  gsize size;
+  const char *data;
+
+  convolve_plot_add_series (plot, "s", "S", CONVOLVE_PLOT_SERIES_LINE, NULL);
+  convolve_plot_append_points (plot, "s", x, y, 2);
+
+  png = convolve_plot_render (plot, CONVOLVE_PLOT_FORMAT_PNG, 320, 200, &error);
+  g_assert_no_error (error);
+  data = g_bytes_get_data (png, &size);
+  g_assert_cmpuint (size, >, sizeof png_signature);
+  g_assert_cmpmem (data, sizeof png_signature, png_signature, sizeof png_signature);
+
+  svg = convolve_plot_render (plot, CONVOLVE_PLOT_FORMAT_SVG, 320, 200, &error);
+  g_assert_no_error (error);
+  data = g_bytes_get_data (svg, &size);
+  g_assert_nonnull (g_strstr_len (data, size, "<svg"));
+
+  g_assert_null (convolve_plot_render (plot, CONVOLVE_PLOT_FORMAT_PNG, 320, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+
+  g_assert_finalize_object (plot);
+}
+
 static void
 test_plot_in_window (void)
 {
@@ -418,6 +581,9 @@ main (int   argc,
   g_test_add_func ("/app/plot/smoothing", test_plot_smoothing);
   g_test_add_func ("/app/plot/large", test_plot_large);
   g_test_add_func ("/app/plot/export", test_plot_export);
+  g_test_add_func ("/app/plot/render", test_plot_render);
+  g_test_add_func ("/app/plot/outliers", test_plot_outliers);
+  g_test_add_func ("/app/plot/menu", test_plot_menu);
   g_test_add_func ("/app/plot/in-window", test_plot_in_window);
 
   return g_test_run ();

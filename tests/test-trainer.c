@@ -204,6 +204,14 @@ test_trainer_fit (void)
       g_assert_true (isfinite (step->loss));
       g_assert_cmpfloat (step->accuracy, >=, 0.0);
       g_assert_cmpfloat (step->accuracy, <=, 1.0);
+      /* Keras's progress bar: hits over the images seen so far this epoch,
+       * so weighted by batch size, the last partial batch of 10 included. */
+      {
+        double seen = MIN (16.0 * step->step, 250.0);
+        double hits = step->accuracy * seen;
+
+        g_assert_cmpfloat (fabs (hits - round (hits)), <, 1e-9);
+      }
     }
 
   for (guint e = 0; e < 3; e++)
@@ -318,6 +326,45 @@ test_trainer_pause_resume_stop (void)
   g_assert_cmpint (progress->global_step, <, progress->total_steps);
   g_assert_cmpuint (progress->history_n_steps, ==, (guint) progress->global_step);
 
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+}
+
+/* Whoever sees the trainer paused or running again through get_state()
+ * finds the same state in the progress snapshot: the snapshot used to be
+ * published just after the state changed, and a reader polling in between
+ * saw "paused" with a "running" snapshot. Busy polling finds that window. */
+static void
+test_trainer_pause_state_consistent (void)
+{
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveTrainer) trainer = make_slow_trainer (&train);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  wait_for_step (trainer, 1);
+  for (int i = 0; i < 50; i++)
+    {
+      ConvolveTrainerState expected[] = { CONVOLVE_TRAINER_PAUSED, CONVOLVE_TRAINER_RUNNING };
+
+      for (gsize k = 0; k < G_N_ELEMENTS (expected); k++)
+        {
+          gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+          g_autoptr(ConvolveProgress) progress = NULL;
+
+          if (expected[k] == CONVOLVE_TRAINER_PAUSED)
+            convolve_trainer_pause (trainer);
+          else
+            convolve_trainer_resume (trainer);
+          while (convolve_trainer_get_state (trainer) != expected[k])
+            g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          progress = convolve_trainer_get_progress (trainer);
+          g_assert_cmpint (progress->state, ==, expected[k]);
+        }
+    }
+
+  convolve_trainer_stop (trainer);
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_no_error (error);
   g_assert_finalize_object (g_steal_pointer (&trainer));
 }
 
@@ -786,6 +833,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/trainer/fit", test_trainer_fit);
   g_test_add_func ("/train/trainer/pause-resume-stop", test_trainer_pause_resume_stop);
   g_test_add_func ("/train/trainer/stop-while-paused", test_trainer_stop_while_paused);
+  g_test_add_func ("/train/trainer/pause-state-consistent", test_trainer_pause_state_consistent);
   g_test_add_func ("/train/trainer/stop-consistent", test_trainer_stop_consistent);
   g_test_add_func ("/train/trainer/resume-exact", test_trainer_resume_exact);
   g_test_add_func ("/train/trainer/progress-signal", test_trainer_progress_signal);

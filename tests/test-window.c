@@ -172,6 +172,7 @@ test_window_open (void)
   g_assert_false (action_enabled (self, "resume"));
   g_assert_false (action_enabled (self, "stop"));
   g_assert_false (action_enabled (self, "export-history"));
+  g_assert_false (action_enabled (self, "export-plot"));
 
   close_window (self);
 }
@@ -303,6 +304,86 @@ snapshots_settled (gpointer data)
   return !self->snapshot_running && convolve_predictor_get_probabilities (self->predictor, NULL) != NULL;
 }
 
+static gboolean
+file_idle (gpointer data)
+{
+  gboolean *done = data;
+
+  return *done;
+}
+
+static gboolean
+set_done (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A new file is written in place: it is done once it is whole. */
+static gboolean
+png_written (gpointer data)
+{
+  static const guint8 png_signature[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  static const guint8 png_end[] = { 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82 };
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  return g_file_get_contents (data, &contents, &length, NULL) &&
+         length > sizeof png_signature + sizeof png_end &&
+         memcmp (contents, png_signature, sizeof png_signature) == 0 &&
+         memcmp (contents + length - sizeof png_end, png_end, sizeof png_end) == 0;
+}
+
+static gboolean
+svg_written (gpointer data)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  return g_file_get_contents (data, &contents, &length, NULL) &&
+         g_str_has_prefix (contents, "<?xml") &&
+         g_strstr_len (contents, length, "<svg") != NULL &&
+         g_strstr_len (contents, length, "</svg>") != NULL;
+}
+
+/* What win.export-plot does after its save dialog: the chosen plot, in the
+ * chosen format, written off the main thread. */
+static void
+check_plot_export (ConvolveWindow *self)
+{
+  g_autofree char *png_path = g_build_filename (tmp_dir, "loss.png", NULL);
+  g_autofree char *svg_path = g_build_filename (tmp_dir, "accuracy.svg", NULL);
+  g_autofree char *bad_path = g_build_filename (tmp_dir, "no-such-folder", "loss.png", NULL);
+  g_autoptr(GFile) png = g_file_new_for_path (png_path);
+  g_autoptr(GFile) svg = g_file_new_for_path (svg_path);
+  g_autoptr(GFile) bad = g_file_new_for_path (bad_path);
+  gboolean done = FALSE;
+  cairo_surface_t *image;
+
+  g_assert_true (action_enabled (self, "export-plot"));
+
+  /* a PNG that decodes, of the export size */
+  convolve_window_export_plot (self, "loss-png", png);
+  g_assert_true (iterate_until (png_written, png_path));
+  image = cairo_image_surface_create_from_png (png_path);
+  g_assert_cmpint (cairo_surface_status (image), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (image), >=, 640);
+  cairo_surface_destroy (image);
+
+  /* an SVG document */
+  convolve_window_export_plot (self, "accuracy-svg", svg);
+  g_assert_true (iterate_until (svg_written, svg_path));
+
+  /* A folder that is not there: a toast, and no file. */
+  convolve_window_export_plot (self, "loss-png", bad);
+  g_timeout_add (300, set_done, &done);
+  g_assert_true (iterate_until (file_idle, &done));
+  g_assert_false (g_file_test (bad_path, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (g_remove (png_path), ==, 0);
+  g_assert_cmpint (g_remove (svg_path), ==, 0);
+}
+
 static void
 test_window_train (void)
 {
@@ -400,6 +481,8 @@ test_window_train (void)
   g_assert_false (action_enabled (self, "pause"));
   g_assert_false (action_enabled (self, "stop"));
 
+  check_plot_export (self);
+
   /* The predictor got the trained weights and predicted again. */
   g_assert_true (iterate_until (snapshots_settled, self));
   after = convolve_predictor_get_probabilities (self->predictor, NULL);
@@ -414,23 +497,9 @@ test_window_train (void)
   g_assert_nonnull (self->model);
   g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-batch"), ==, 0);
   g_assert_false (action_enabled (self, "export-history"));
+  g_assert_false (action_enabled (self, "export-plot"));
 
   close_window (self);
-}
-
-static gboolean
-file_idle (gpointer data)
-{
-  gboolean *done = data;
-
-  return *done;
-}
-
-static gboolean
-set_done (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
 }
 
 /* Lets the worker threads finish: file work has no progress to wait on,
@@ -565,6 +634,8 @@ test_sample_view (void)
   view = g_object_ref (convolve_sample_view_new (NULL, dataset, 1, model));
   gtk_window_present (GTK_WINDOW (view));
   g_assert_cmpuint (convolve_sample_view_get_index (view), ==, 1);
+  /* counted from 1, like the grid and the predictor */
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (view)), ==, "Sample 2");
   g_assert_cmpint (convolve_sample_view_get_predicted_class (view), >=, 0);
   g_assert_cmpint (convolve_sample_view_get_predicted_class (view), <, 2);
   gtk_widget_activate_action (GTK_WIDGET (view), "sample.next", NULL);

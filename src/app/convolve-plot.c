@@ -16,6 +16,12 @@
 #define REDRAW_INTERVAL  33 /* ms: at most ~30 redraws per second */
 #define LEGEND_SWATCH    18.0
 #define LEGEND_GAP       16.0
+#define MENU_MARGIN      4.0   /* around the menu button in the top right corner */
+/* Tukey's "far out" fences: values more than this many interquartile
+ * ranges beyond the quartiles are outliers for the automatic y range. */
+#define OUTLIER_FENCE    3.0
+/* Below this many points quartiles say little: the range covers them all. */
+#define OUTLIER_MIN_POINTS 8
 
 /* The points of a series that fall in one pixel column, in data space. */
 typedef struct {
@@ -61,15 +67,15 @@ typedef struct {
   gboolean dark;
   gboolean background;  /* fill white before drawing (export) */
   gboolean hover;       /* draw the hover readout */
+  gboolean menu_room;   /* keep the menu button's corner free (on screen) */
 } PlotStyle;
 
 typedef struct {
   double            x_lo, x_hi, x_step;
   double            y_lo, y_hi, y_step;
   gboolean          empty;
-  double            legend_top;
-  double            legend_height;
-  double            title_top;
+  double            header_top;
+  double            header_right;  /* the legend's right limit */
   cairo_rectangle_t area;
 } PlotLayout;
 
@@ -88,6 +94,18 @@ struct _ConvolvePlot
   gboolean   fixed_y_range;
   double     y_min;
   double     y_max;
+  gboolean   ignore_outliers;
+
+  /* the y extent fitted to the data, kept until the data change */
+  guint64    data_serial;
+  guint64    fit_serial;
+  gboolean   fit_valid;
+  double     fit_lo;
+  double     fit_hi;
+
+  GMenuModel *menu_model;
+  GtkWidget  *menu_button;   /* GtkMenuButton, while menu_model is set */
+  GtkWidget  *context_menu;  /* GtkPopoverMenu, made on first use */
 
   /* hover readout, in widget coordinates */
   gboolean   hovering;
@@ -110,6 +128,8 @@ enum {
   PROP_FIXED_Y_RANGE,
   PROP_Y_MIN,
   PROP_Y_MAX,
+  PROP_IGNORE_OUTLIERS,
+  PROP_MENU_MODEL,
   N_PROPS
 };
 
@@ -306,6 +326,7 @@ convolve_plot_redraw_timeout (gpointer user_data)
 static void
 convolve_plot_data_changed (ConvolvePlot *self)
 {
+  self->data_serial++;
   if (self->redraw_source != 0)
     {
       self->redraw_pending = TRUE;
@@ -415,11 +436,22 @@ draw_text (cairo_t     *cr,
   pango_cairo_show_layout (cr, layout);
 }
 
-/* Lays out the legend entries in rows inside [left, right]; draws them
- * when style is non-NULL. Returns the height used. */
+static void
+set_foreground (cairo_t         *cr,
+                const PlotStyle *style,
+                double           alpha)
+{
+  cairo_set_source_rgba (cr, style->foreground.red, style->foreground.green,
+                         style->foreground.blue, style->foreground.alpha * alpha);
+}
+
+/* Lays out the title, and below it the legend entries in rows inside
+ * [left, right]; draws them when style is non-NULL. Returns the height
+ * used. */
 static double
-convolve_plot_legend (ConvolvePlot    *self,
+convolve_plot_header (ConvolvePlot    *self,
                       cairo_t         *cr,
+                      PangoLayout     *title_layout,
                       PangoLayout     *layout,
                       double           left,
                       double           right,
@@ -429,7 +461,19 @@ convolve_plot_legend (ConvolvePlot    *self,
   double x = left;
   double y = top;
   double row_height = 0.0;
-  gboolean any = FALSE;
+  double title_height = 0.0;
+  gboolean any = FALSE;  /* an entry on the current row */
+
+  if (self->title != NULL && self->title[0] != '\0')
+    {
+      text_size (title_layout, self->title, NULL, &title_height);
+      if (style != NULL)
+        {
+          set_foreground (cr, style, 1.0);
+          draw_text (cr, title_layout, self->title, x, y, 0.0, 0.0);
+        }
+      y += title_height + 4.0;
+    }
 
   for (guint i = 0; i < self->series->len; i++)
     {
@@ -445,6 +489,7 @@ convolve_plot_legend (ConvolvePlot    *self,
         {
           x = left;
           y += row_height + 2.0;
+          row_height = 0.0;
         }
       row_height = MAX (row_height, height);
       any = TRUE;
@@ -467,14 +512,143 @@ convolve_plot_legend (ConvolvePlot    *self,
               cairo_arc (cr, x + LEGEND_SWATCH / 2.0, cy, MARKER_RADIUS, 0, 2 * G_PI);
               cairo_fill (cr);
             }
-          cairo_set_source_rgba (cr, style->foreground.red, style->foreground.green,
-                                 style->foreground.blue, style->foreground.alpha * 0.85);
+          set_foreground (cr, style, 0.85);
           draw_text (cr, layout, series->label, x + LEGEND_SWATCH + 6.0, y, 0.0, 0.0);
         }
       x += entry + LEGEND_GAP;
     }
 
-  return any ? (y - top) + row_height : 0.0;
+  if (!any)
+    return title_height;
+  return (y - top) + row_height;
+}
+
+/* The k-th smallest of values[0..n) (Wirth's selection; reorders them). */
+static double
+select_kth (double *values,
+            gssize  n,
+            gssize  k)
+{
+  gssize lo = 0, hi = n - 1;
+
+  while (lo < hi)
+    {
+      double pivot = values[k];
+      gssize i = lo, j = hi;
+
+      do
+        {
+          while (values[i] < pivot)
+            i++;
+          while (pivot < values[j])
+            j--;
+          if (i <= j)
+            {
+              double swap = values[i];
+              values[i] = values[j];
+              values[j] = swap;
+              i++;
+              j--;
+            }
+        }
+      while (i <= j);
+      if (j < k)
+        lo = i;
+      if (k < i)
+        hi = j;
+    }
+  return values[k];
+}
+
+/* The y extent to show: that of every visible point, or with
+ * ignore-outliers, that of the points within Tukey's far-out fences of
+ * the lines (Q1 - 3 IQR .. Q3 + 3 IQR) together with every point of the
+ * series drawn with markers. Training curves start far above where they
+ * settle (a running loss from ~5 down to ~0.3); the fences leave out that
+ * start once it is a small part of the curve, but not a steady trend.
+ * lo > hi when there is nothing to show. */
+static void
+convolve_plot_fit_y (ConvolvePlot *self,
+                     double       *lo,
+                     double       *hi)
+{
+  double all_lo = INFINITY, all_hi = -INFINITY;
+  double kept_lo = INFINITY, kept_hi = -INFINITY;
+  gsize n_line_points = 0;
+
+  if (self->fit_valid && self->fit_serial == self->data_serial)
+    {
+      *lo = self->fit_lo;
+      *hi = self->fit_hi;
+      return;
+    }
+
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      PlotSeries *series = g_ptr_array_index (self->series, i);
+
+      if (!series->visible || !(series->y_min <= series->y_max))
+        continue;
+      all_lo = MIN (all_lo, series->y_min);
+      all_hi = MAX (all_hi, series->y_max);
+      if (series->flags & CONVOLVE_PLOT_SERIES_MARKERS || !(series->flags & CONVOLVE_PLOT_SERIES_LINE))
+        {
+          kept_lo = MIN (kept_lo, series->y_min);
+          kept_hi = MAX (kept_hi, series->y_max);
+        }
+      else
+        n_line_points += series->y->len;
+    }
+
+  *lo = all_lo;
+  *hi = all_hi;
+  if (self->ignore_outliers && n_line_points >= OUTLIER_MIN_POINTS)
+    {
+      g_autofree double *values = g_new (double, n_line_points);
+      gsize n = 0;
+
+      for (guint i = 0; i < self->series->len; i++)
+        {
+          PlotSeries *series = g_ptr_array_index (self->series, i);
+          const double *xs = (const double *) (void *) series->x->data;
+          const double *ys = (const double *) (void *) series->y->data;
+
+          if (!series->visible || !(series->y_min <= series->y_max) ||
+              series->flags & CONVOLVE_PLOT_SERIES_MARKERS || !(series->flags & CONVOLVE_PLOT_SERIES_LINE))
+            continue;
+          for (guint j = 0; j < series->y->len; j++)
+            if (isfinite (xs[j]) && isfinite (ys[j]))
+              values[n++] = ys[j];
+        }
+
+      if (n >= OUTLIER_MIN_POINTS)
+        {
+          double q1 = select_kth (values, n, (n - 1) / 4);
+          double q3 = select_kth (values, n, 3 * (n - 1) / 4);
+          double iqr = q3 - q1;
+
+          *lo = MIN (MAX (all_lo, q1 - OUTLIER_FENCE * iqr), kept_lo);
+          *hi = MAX (MIN (all_hi, q3 + OUTLIER_FENCE * iqr), kept_hi);
+        }
+    }
+
+  self->fit_lo = *lo;
+  self->fit_hi = *hi;
+  self->fit_serial = self->data_serial;
+  self->fit_valid = TRUE;
+}
+
+/* The menu button's size, or 0 x 0 without one. */
+static void
+convolve_plot_get_menu_button_size (ConvolvePlot *self,
+                                    int          *width,
+                                    int          *height)
+{
+  *width = *height = 0;
+  if (self->menu_button == NULL || !gtk_widget_get_visible (self->menu_button))
+    return;
+  gtk_widget_measure (self->menu_button, GTK_ORIENTATION_HORIZONTAL, -1, NULL, width, NULL, NULL);
+  gtk_widget_measure (self->menu_button, GTK_ORIENTATION_VERTICAL, *width, NULL, height, NULL, NULL);
 }
 
 static void
@@ -482,13 +656,16 @@ convolve_plot_compute_layout (ConvolvePlot *self,
                               cairo_t      *cr,
                               int           width,
                               int           height,
+                              gboolean      menu_room,
                               PlotLayout   *out)
 {
   g_autoptr(PangoLayout) tick_layout = create_text_layout (self, cr, 0.85, FALSE);
   g_autoptr(PangoLayout) text_layout = create_text_layout (self, cr, 1.0, FALSE);
   g_autoptr(PangoLayout) title_layout = create_text_layout (self, cr, 1.0, TRUE);
-  double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
+  double x_lo = INFINITY, x_hi = -INFINITY, y_lo, y_hi;
   double line_height, text_height, top, bottom, left, right, label_width = 0.0;
+  double header_height;
+  int button_width = 0, button_height = 0;
   gboolean all_non_negative = TRUE;
 
   memset (out, 0, sizeof *out);
@@ -501,11 +678,6 @@ convolve_plot_compute_layout (ConvolvePlot *self,
         continue;
       x_lo = MIN (x_lo, series->x_min);
       x_hi = MAX (x_hi, series->x_max);
-      if (series->y_min <= series->y_max)
-        {
-          y_lo = MIN (y_lo, series->y_min);
-          y_hi = MAX (y_hi, series->y_max);
-        }
       if (series->x_min < 0.0)
         all_non_negative = FALSE;
     }
@@ -526,35 +698,37 @@ convolve_plot_compute_layout (ConvolvePlot *self,
       y_lo = self->y_min;
       y_hi = self->y_max;
     }
-  else if (!(y_lo <= y_hi))
+  else
     {
-      y_lo = 0.0;
-      y_hi = 1.0;
-    }
-  else if (y_hi - y_lo < 1e-12 * MAX (1.0, fabs (y_hi)))
-    {
-      double half = fabs (y_hi) > 0.0 ? fabs (y_hi) * 0.1 : 1.0;
-      y_lo -= half;
-      y_hi += half;
+      convolve_plot_fit_y (self, &y_lo, &y_hi);
+      if (!(y_lo <= y_hi))
+        {
+          y_lo = 0.0;
+          y_hi = 1.0;
+        }
+      else if (y_hi - y_lo < 1e-12 * MAX (1.0, fabs (y_hi)))
+        {
+          double half = fabs (y_hi) > 0.0 ? fabs (y_hi) * 0.1 : 1.0;
+          y_lo -= half;
+          y_hi += half;
+        }
     }
 
   text_size (tick_layout, "0123456789", NULL, &line_height);
   text_size (text_layout, "Ag", NULL, &text_height);
 
-  /* top: title, legend */
+  /* top: the title and the legend, clear of the menu button */
+  if (menu_room)
+    convolve_plot_get_menu_button_size (self, &button_width, &button_height);
   top = PAD;
-  out->title_top = top;
-  if (self->title != NULL && self->title[0] != '\0')
-    {
-      double title_height;
-      text_size (title_layout, self->title, NULL, &title_height);
-      top += title_height + 4.0;
-    }
-  out->legend_top = top;
-  out->legend_height = convolve_plot_legend (self, cr, text_layout, PAD, width - PAD, top, NULL);
-  if (out->legend_height > 0.0)
-    top += out->legend_height + 6.0;
+  out->header_top = top;
+  out->header_right = width - PAD - (button_width > 0 ? button_width + MENU_MARGIN : 0.0);
+  header_height = convolve_plot_header (self, cr, title_layout, tick_layout, PAD, out->header_right, top, NULL);
+  if (header_height > 0.0)
+    top += header_height + line_height / 2.0 + 3.0;  /* clear of the top tick label */
   top = MAX (top, PAD + line_height / 2.0);
+  if (button_height > 0)
+    top = MAX (top, MENU_MARGIN + button_height + 2.0);
 
   /* bottom: tick labels, x title */
   bottom = PAD + TICK_LENGTH + 2.0 + line_height;
@@ -666,6 +840,39 @@ plot_series_decimate (PlotSeries       *series,
   return (const PlotColumn *) (void *) cache->columns->data;
 }
 
+/* Cuts the segment (x0, y0)-(x1, y1) to the rows top..bottom; FALSE
+ * when none of it falls there. */
+static gboolean
+clip_segment (double *x0,
+              double *y0,
+              double *x1,
+              double *y1,
+              double  top,
+              double  bottom)
+{
+  double dx = *x1 - *x0, dy = *y1 - *y0;
+  double t0 = 0.0, t1 = 1.0;
+
+  if (dy == 0.0)
+    return *y0 >= top && *y0 <= bottom;
+  t0 = MAX (t0, MIN ((top - *y0) / dy, (bottom - *y0) / dy));
+  t1 = MIN (t1, MAX ((top - *y0) / dy, (bottom - *y0) / dy));
+  if (t0 > t1)
+    return FALSE;
+  /* ends inside stay exactly where they were */
+  if (t1 < 1.0)
+    {
+      *x1 = *x0 + dx * t1;
+      *y1 = *y0 + dy * t1;
+    }
+  if (t0 > 0.0)
+    {
+      *x0 += dx * t0;
+      *y0 += dy * t0;
+    }
+  return TRUE;
+}
+
 static void
 draw_series_line (cairo_t          *cr,
                   PlotSeries       *series,
@@ -675,22 +882,45 @@ draw_series_line (cairo_t          *cr,
   const double *xs = (const double *) (void *) series->x->data;
   const double *ys = (const double *) (void *) (smoothed ? series->smooth->data : series->y->data);
   int n_columns = MAX (1, (int) layout->area.width);
+  /* Values far beyond the y range would overflow cairo's fixed-point
+   * coordinates: lines are cut a little outside the area (the clip then
+   * ends them at its edge, at the true slope). */
+  double top = layout->area.y - 4.0;
+  double bottom = layout->area.y + layout->area.height + 4.0;
   gboolean pen_down = FALSE;
 
   if (series->x->len <= (guint) n_columns * 2)
     {
+      double last_x = 0.0, last_y = 0.0;
+      gboolean have_last = FALSE;
+
       for (guint i = 0; i < series->x->len; i++)
         {
+          double px, py, x0, y0, x1, y1;
+
           if (!isfinite (ys[i]) || !isfinite (xs[i]))
             {
-              pen_down = FALSE;
+              have_last = pen_down = FALSE;
               continue;
             }
-          if (pen_down)
-            cairo_line_to (cr, layout_x_to_pixel (layout, xs[i]), layout_y_to_pixel (layout, ys[i]));
+          px = layout_x_to_pixel (layout, xs[i]);
+          py = CLAMP (layout_y_to_pixel (layout, ys[i]), -1e9, 1e9);
+          x0 = last_x;
+          y0 = last_y;
+          x1 = px;
+          y1 = py;
+          if (have_last && clip_segment (&x0, &y0, &x1, &y1, top, bottom))
+            {
+              if (!pen_down || x0 != last_x || y0 != last_y)
+                cairo_move_to (cr, x0, y0);
+              cairo_line_to (cr, x1, y1);
+              pen_down = x1 == px && y1 == py;
+            }
           else
-            cairo_move_to (cr, layout_x_to_pixel (layout, xs[i]), layout_y_to_pixel (layout, ys[i]));
-          pen_down = TRUE;
+            pen_down = FALSE;
+          last_x = px;
+          last_y = py;
+          have_last = TRUE;
         }
     }
   else
@@ -710,7 +940,7 @@ draw_series_line (cairo_t          *cr,
 
           if (isnan (columns[c].first))
             continue;
-          y_mid = layout_y_to_pixel (layout, (columns[c].lo + columns[c].hi) / 2.0);
+          y_mid = CLAMP (layout_y_to_pixel (layout, (columns[c].lo + columns[c].hi) / 2.0), top, bottom);
           if (pen_down)
             cairo_line_to (cr, px, y_mid);
           else
@@ -721,14 +951,14 @@ draw_series_line (cairo_t          *cr,
 
       for (int c = 0; c < n_columns; c++)
         {
-          double top, bottom;
+          double bar_top, bar_bottom;
 
           if (isnan (columns[c].first))
             continue;
-          top = layout_y_to_pixel (layout, columns[c].hi) - half;
-          bottom = layout_y_to_pixel (layout, columns[c].lo) + half;
-          if (bottom - top > 2.0 * half + 0.5)
-            cairo_rectangle (cr, layout->area.x + c + 0.5 - half, top, 2.0 * half, bottom - top);
+          bar_top = CLAMP (layout_y_to_pixel (layout, columns[c].hi) - half, top, bottom);
+          bar_bottom = CLAMP (layout_y_to_pixel (layout, columns[c].lo) + half, top, bottom);
+          if (bar_bottom - bar_top > 2.0 * half + 0.5)
+            cairo_rectangle (cr, layout->area.x + c + 0.5 - half, bar_top, 2.0 * half, bar_bottom - bar_top);
         }
       cairo_fill (cr);
       return;
@@ -758,15 +988,6 @@ draw_series_markers (cairo_t          *cr,
                  MARKER_RADIUS, 0, 2 * G_PI);
     }
   cairo_fill (cr);
-}
-
-static void
-set_foreground (cairo_t         *cr,
-                const PlotStyle *style,
-                double           alpha)
-{
-  cairo_set_source_rgba (cr, style->foreground.red, style->foreground.green,
-                         style->foreground.blue, style->foreground.alpha * alpha);
 }
 
 /* Index of the point of series nearest to x (x sorted), or -1. */
@@ -862,7 +1083,8 @@ convolve_plot_draw_hover (ConvolvePlot     *self,
       y = g_array_index (smoothed ? series->smooth : series->y, double, nearest);
       px = layout_x_to_pixel (layout, g_array_index (series->x, double, nearest));
       py = layout_y_to_pixel (layout, y);
-      if (isfinite (py))
+      /* a value beyond the y range is in the readout only */
+      if (isfinite (py) && py >= layout->area.y - 1.0 && py <= layout->area.y + layout->area.height + 1.0)
         {
           gdk_cairo_set_source_rgba (cr, &color);
           cairo_arc (cr, px, py, MARKER_RADIUS + 1.0, 0, 2 * G_PI);
@@ -950,7 +1172,7 @@ convolve_plot_draw_with_style (ConvolvePlot    *self,
   tick_layout = create_text_layout (self, cr, 0.85, FALSE);
   text_layout = create_text_layout (self, cr, 1.0, FALSE);
   title_layout = create_text_layout (self, cr, 1.0, TRUE);
-  convolve_plot_compute_layout (self, cr, width, height, &layout);
+  convolve_plot_compute_layout (self, cr, width, height, style->menu_room, &layout);
 
   axis_x = layout.area.x - 0.5;
   axis_y = layout.area.y + layout.area.height + 0.5;
@@ -1016,17 +1238,9 @@ convolve_plot_draw_with_style (ConvolvePlot    *self,
       cairo_restore (cr);
       pango_cairo_update_layout (cr, text_layout);
     }
-  if (self->title != NULL && self->title[0] != '\0')
-    {
-      set_foreground (cr, style, 1.0);
-      draw_text (cr, title_layout, self->title, width / 2.0, layout.title_top, 0.5, 0.0);
-    }
 
-  /* series, clipped to the data area (with room for markers on its edges) */
-  cairo_save (cr);
-  cairo_rectangle (cr, layout.area.x - MARKER_RADIUS - 1.0, layout.area.y - MARKER_RADIUS - 1.0,
-                   layout.area.width + 2.0 * MARKER_RADIUS + 2.0, layout.area.height + 2.0 * MARKER_RADIUS + 2.0);
-  cairo_clip (cr);
+  /* series: lines end at the data area's edges (a value beyond the y
+   * range runs off the edge), markers may overhang them a little */
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   for (guint i = 0; i < self->series->len; i++)
@@ -1040,6 +1254,10 @@ convolve_plot_draw_with_style (ConvolvePlot    *self,
 
       if (series->flags & CONVOLVE_PLOT_SERIES_LINE)
         {
+          cairo_save (cr);
+          cairo_rectangle (cr, layout.area.x - 1.0, layout.area.y - 1.0,
+                           layout.area.width + 2.0, layout.area.height + 2.0);
+          cairo_clip (cr);
           if (smoothed)
             {
               cairo_set_source_rgba (cr, color.red, color.green, color.blue, color.alpha * 0.25);
@@ -1049,16 +1267,21 @@ convolve_plot_draw_with_style (ConvolvePlot    *self,
           gdk_cairo_set_source_rgba (cr, &color);
           cairo_set_line_width (cr, smoothed ? 2.0 : 1.5);
           draw_series_line (cr, series, smoothed, &layout);
+          cairo_restore (cr);
         }
       if (series->flags & CONVOLVE_PLOT_SERIES_MARKERS || !(series->flags & CONVOLVE_PLOT_SERIES_LINE))
         {
+          cairo_save (cr);
+          cairo_rectangle (cr, layout.area.x - MARKER_RADIUS - 1.0, layout.area.y - MARKER_RADIUS - 1.0,
+                           layout.area.width + 2.0 * MARKER_RADIUS + 2.0, layout.area.height + 2.0 * MARKER_RADIUS + 2.0);
+          cairo_clip (cr);
           gdk_cairo_set_source_rgba (cr, &color);
           draw_series_markers (cr, series, smoothed, &layout);
+          cairo_restore (cr);
         }
     }
-  cairo_restore (cr);
 
-  convolve_plot_legend (self, cr, text_layout, PAD, width - PAD, layout.legend_top, style);
+  convolve_plot_header (self, cr, title_layout, tick_layout, PAD, layout.header_right, layout.header_top, style);
 
   if (layout.empty && self->empty_text != NULL)
     {
@@ -1087,6 +1310,7 @@ convolve_plot_get_widget_style (ConvolvePlot *self,
   G_GNUC_END_IGNORE_DEPRECATIONS
   luminance = 0.2126 * style->foreground.red + 0.7152 * style->foreground.green + 0.0722 * style->foreground.blue;
   style->dark = luminance > 0.5;  /* light text means a dark background */
+  style->menu_room = TRUE;
 }
 
 /* ---------------------------------------------------------- GtkWidget */
@@ -1109,6 +1333,28 @@ convolve_plot_snapshot (GtkWidget   *widget,
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   convolve_plot_draw_with_style (self, cr, width, height, &style);
   cairo_destroy (cr);
+
+  if (self->menu_button != NULL)
+    gtk_widget_snapshot_child (widget, self->menu_button, snapshot);
+}
+
+static void
+convolve_plot_size_allocate (GtkWidget *widget,
+                             int        width,
+                             int        height,
+                             int        baseline)
+{
+  ConvolvePlot *self = CONVOLVE_PLOT (widget);
+  int button_width, button_height;
+
+  convolve_plot_get_menu_button_size (self, &button_width, &button_height);
+  if (button_width > 0)
+    gtk_widget_size_allocate (self->menu_button,
+                              &(GtkAllocation) { width - button_width - (int) MENU_MARGIN, (int) MENU_MARGIN,
+                                                 button_width, button_height },
+                              -1);
+  if (self->context_menu != NULL)
+    gtk_popover_present (GTK_POPOVER (self->context_menu));
 }
 
 static void
@@ -1120,6 +1366,8 @@ convolve_plot_measure (GtkWidget      *widget,
                        int            *minimum_baseline,
                        int            *natural_baseline)
 {
+  /* No more height than the minimum is asked for: beside other content
+   * a plot takes the room that is left, not room from the others. */
   if (orientation == GTK_ORIENTATION_HORIZONTAL)
     {
       *minimum = 200;
@@ -1128,8 +1376,68 @@ convolve_plot_measure (GtkWidget      *widget,
   else
     {
       *minimum = 150;
-      *natural = 300;
+      *natural = 150;
     }
+}
+
+/* ---------------------------------------------------------------- menu */
+
+static void
+convolve_plot_popup_menu_at (ConvolvePlot *self,
+                             double        x,
+                             double        y)
+{
+  if (self->menu_model == NULL)
+    return;
+
+  if (self->context_menu == NULL)
+    {
+      self->context_menu = gtk_popover_menu_new_from_model (self->menu_model);
+      gtk_widget_set_parent (self->context_menu, GTK_WIDGET (self));
+      gtk_popover_set_position (GTK_POPOVER (self->context_menu), GTK_POS_BOTTOM);
+      gtk_popover_set_has_arrow (GTK_POPOVER (self->context_menu), FALSE);
+      gtk_widget_set_halign (self->context_menu, GTK_ALIGN_START);
+    }
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->context_menu),
+                               &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  gtk_popover_popup (GTK_POPOVER (self->context_menu));
+}
+
+static void
+on_secondary_click (GtkGestureClick *gesture,
+                    int              n_press,
+                    double           x,
+                    double           y,
+                    ConvolvePlot    *self)
+{
+  if (self->menu_model == NULL)
+    return;
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  convolve_plot_popup_menu_at (self, x, y);
+}
+
+static void
+on_long_press (GtkGestureLongPress *gesture,
+               double               x,
+               double               y,
+               ConvolvePlot        *self)
+{
+  if (self->menu_model == NULL)
+    return;
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  convolve_plot_popup_menu_at (self, x, y);
+}
+
+/* Shift+F10 or the Menu key: at the keyboard readout if there is one. */
+static void
+popup_menu_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  ConvolvePlot *self = CONVOLVE_PLOT (widget);
+  double x = self->hovering ? self->hover_x : gtk_widget_get_width (widget) / 2.0;
+
+  convolve_plot_popup_menu_at (self, x, gtk_widget_get_height (widget) / 2.0);
 }
 
 static void
@@ -1210,6 +1518,9 @@ convolve_plot_dispose (GObject *object)
   ConvolvePlot *self = CONVOLVE_PLOT (object);
 
   g_clear_handle_id (&self->redraw_source, g_source_remove);
+  g_clear_pointer (&self->menu_button, gtk_widget_unparent);
+  g_clear_pointer (&self->context_menu, gtk_widget_unparent);
+  g_clear_object (&self->menu_model);
 
   G_OBJECT_CLASS (convolve_plot_parent_class)->dispose (object);
 }
@@ -1262,6 +1573,12 @@ convolve_plot_get_property (GObject    *object,
     case PROP_Y_MAX:
       g_value_set_double (value, self->y_max);
       break;
+    case PROP_IGNORE_OUTLIERS:
+      g_value_set_boolean (value, self->ignore_outliers);
+      break;
+    case PROP_MENU_MODEL:
+      g_value_set_object (value, self->menu_model);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1301,6 +1618,12 @@ convolve_plot_set_property (GObject      *object,
     case PROP_Y_MAX:
       convolve_plot_set_y_range (self, self->y_min, g_value_get_double (value));
       break;
+    case PROP_IGNORE_OUTLIERS:
+      convolve_plot_set_ignore_outliers (self, g_value_get_boolean (value));
+      break;
+    case PROP_MENU_MODEL:
+      convolve_plot_set_menu_model (self, g_value_get_object (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1319,6 +1642,7 @@ convolve_plot_class_init (ConvolvePlotClass *klass)
 
   widget_class->snapshot = convolve_plot_snapshot;
   widget_class->measure = convolve_plot_measure;
+  widget_class->size_allocate = convolve_plot_size_allocate;
 
   properties[PROP_TITLE] =
     g_param_spec_string ("title", NULL, NULL, NULL,
@@ -1344,7 +1668,17 @@ convolve_plot_class_init (ConvolvePlotClass *klass)
   properties[PROP_Y_MAX] =
     g_param_spec_double ("y-max", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 1.0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IGNORE_OUTLIERS] =
+    g_param_spec_boolean ("ignore-outliers", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MENU_MODEL] =
+    g_param_spec_object ("menu-model", NULL, NULL, G_TYPE_MENU_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_install_action (widget_class, "menu.popup", NULL, popup_menu_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "menu.popup", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "menu.popup", NULL);
 
   gtk_widget_class_set_css_name (widget_class, "convolveplot");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -1359,6 +1693,7 @@ convolve_plot_init (ConvolvePlot *self)
   self->empty_text = g_strdup (_("No data yet"));
   self->y_min = 0.0;
   self->y_max = 1.0;
+  self->ignore_outliers = TRUE;
 
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);
@@ -1368,6 +1703,18 @@ convolve_plot_init (ConvolvePlot *self)
   controller = gtk_event_controller_key_new ();
   g_signal_connect (controller, "key-pressed", G_CALLBACK (on_key_pressed), self);
   gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = GTK_EVENT_CONTROLLER (gtk_gesture_click_new ());
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (controller), GDK_BUTTON_SECONDARY);
+  g_signal_connect (controller, "pressed", G_CALLBACK (on_secondary_click), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  controller = GTK_EVENT_CONTROLLER (gtk_gesture_long_press_new ());
+  gtk_gesture_single_set_touch_only (GTK_GESTURE_SINGLE (controller), TRUE);
+  g_signal_connect (controller, "pressed", G_CALLBACK (on_long_press), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "menu.popup", FALSE);
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   convolve_plot_update_accessible_label (self);
@@ -1680,6 +2027,72 @@ convolve_plot_get_y_range (ConvolvePlot *plot,
     *y_max = plot->y_max;
 }
 
+gboolean
+convolve_plot_get_ignore_outliers (ConvolvePlot *plot)
+{
+  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), FALSE);
+  return plot->ignore_outliers;
+}
+
+void
+convolve_plot_set_ignore_outliers (ConvolvePlot *plot,
+                                   gboolean      ignore)
+{
+  g_return_if_fail (CONVOLVE_IS_PLOT (plot));
+
+  ignore = !!ignore;
+  if (plot->ignore_outliers == ignore)
+    return;
+  plot->ignore_outliers = ignore;
+  plot->fit_valid = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (plot));
+  g_object_notify_by_pspec (G_OBJECT (plot), properties[PROP_IGNORE_OUTLIERS]);
+}
+
+GMenuModel *
+convolve_plot_get_menu_model (ConvolvePlot *plot)
+{
+  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), NULL);
+  return plot->menu_model;
+}
+
+void
+convolve_plot_set_menu_model (ConvolvePlot *plot,
+                              GMenuModel   *model)
+{
+  g_return_if_fail (CONVOLVE_IS_PLOT (plot));
+  g_return_if_fail (model == NULL || G_IS_MENU_MODEL (model));
+
+  if (!g_set_object (&plot->menu_model, model))
+    return;
+
+  if (model == NULL)
+    {
+      g_clear_pointer (&plot->menu_button, gtk_widget_unparent);
+      if (plot->context_menu != NULL)
+        gtk_popover_popdown (GTK_POPOVER (plot->context_menu));
+    }
+  else
+    {
+      if (plot->menu_button == NULL)
+        {
+          plot->menu_button = gtk_menu_button_new ();
+          gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (plot->menu_button), "view-more-symbolic");
+          gtk_menu_button_set_has_frame (GTK_MENU_BUTTON (plot->menu_button), FALSE);
+          gtk_widget_set_tooltip_text (plot->menu_button, _("Plot Menu"));
+          gtk_widget_add_css_class (plot->menu_button, "plot-menu-button");
+          gtk_widget_set_parent (plot->menu_button, GTK_WIDGET (plot));
+        }
+      gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (plot->menu_button), model);
+      if (plot->context_menu != NULL)
+        gtk_popover_menu_set_menu_model (GTK_POPOVER_MENU (plot->context_menu), model);
+    }
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (plot), "menu.popup", model != NULL);
+  gtk_widget_queue_resize (GTK_WIDGET (plot));
+  g_object_notify_by_pspec (G_OBJECT (plot), properties[PROP_MENU_MODEL]);
+}
+
 void
 convolve_plot_draw (ConvolvePlot *plot,
                     cairo_t      *cr,
@@ -1710,10 +2123,40 @@ convolve_plot_get_data_area (ConvolvePlot      *plot,
 
   surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
   cr = cairo_create (surface);
-  convolve_plot_compute_layout (plot, cr, width, height, &layout);
+  convolve_plot_compute_layout (plot, cr, width, height, TRUE, &layout);
   *area = layout.area;
   cairo_destroy (cr);
   cairo_surface_destroy (surface);
+}
+
+void
+convolve_plot_get_axis_ranges (ConvolvePlot *plot,
+                               int           width,
+                               int           height,
+                               double       *x_lo,
+                               double       *x_hi,
+                               double       *y_lo,
+                               double       *y_hi)
+{
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  PlotLayout layout;
+
+  g_return_if_fail (CONVOLVE_IS_PLOT (plot));
+
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cr = cairo_create (surface);
+  convolve_plot_compute_layout (plot, cr, width, height, TRUE, &layout);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  if (x_lo)
+    *x_lo = layout.x_lo;
+  if (x_hi)
+    *x_hi = layout.x_hi;
+  if (y_lo)
+    *y_lo = layout.y_lo;
+  if (y_hi)
+    *y_hi = layout.y_hi;
 }
 
 static cairo_status_t
@@ -1725,34 +2168,33 @@ write_to_byte_array (void                *closure,
   return CAIRO_STATUS_SUCCESS;
 }
 
-gboolean
-convolve_plot_export (ConvolvePlot        *plot,
-                      GFile               *file,
+GBytes *
+convolve_plot_render (ConvolvePlot        *plot,
                       ConvolvePlotFormat   format,
                       int                  width,
                       int                  height,
                       GError             **error)
 {
-  g_autoptr(GByteArray) bytes = g_byte_array_new ();
-  PlotStyle style = { .dark = FALSE, .background = TRUE, .hover = FALSE };
+  GByteArray *bytes;
+  PlotStyle style = { .dark = FALSE, .background = TRUE, .hover = FALSE, .menu_room = FALSE };
   cairo_surface_t *surface;
   cairo_status_t status;
   cairo_t *cr;
 
-  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), FALSE);
-  g_return_val_if_fail (G_IS_FILE (file), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    _("Cannot export a plot of %d × %d pixels: each side must be between 1 and 16384"),
                    width, height);
-      return FALSE;
+      return NULL;
     }
 
   gdk_rgba_parse (&style.foreground, "#1e1e1e");
 
+  bytes = g_byte_array_new ();
   if (format == CONVOLVE_PLOT_FORMAT_SVG)
     surface = cairo_svg_surface_create_for_stream (write_to_byte_array, bytes, width, height);
   else
@@ -1772,15 +2214,37 @@ convolve_plot_export (ConvolvePlot        *plot,
 
   if (status != CAIRO_STATUS_SUCCESS)
     {
+      g_byte_array_unref (bytes);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    _("Could not draw the plot for export: %s"),
                    cairo_status_to_string (status));
-      return FALSE;
+      return NULL;
     }
+
+  return g_byte_array_free_to_bytes (bytes);
+}
+
+gboolean
+convolve_plot_export (ConvolvePlot        *plot,
+                      GFile               *file,
+                      ConvolvePlotFormat   format,
+                      int                  width,
+                      int                  height,
+                      GError             **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  bytes = convolve_plot_render (plot, format, width, height, error);
+  if (bytes == NULL)
+    return FALSE;
 
   /* g_file_replace_contents writes a temporary file and renames it over the
    * target, so a failed export never destroys an earlier one. */
-  if (!g_file_replace_contents (file, (const char *) bytes->data, bytes->len,
+  if (!g_file_replace_contents (file, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
                                 NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
                                 NULL, NULL, error))
     {

@@ -6,6 +6,11 @@
  * 100,000 points per series stay cheap, and redraws are coalesced to at
  * most ~30 per second however often points arrive.
  *
+ * The automatic y range ignores far outliers ("ignore-outliers", on by
+ * default): a loss that starts at 5 and settles near 0.3 is shown around
+ * 0.3, and the early values run off the top edge. Every point of a series
+ * with markers stays in view.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -74,6 +79,16 @@ gboolean    convolve_plot_get_fixed_y_range (ConvolvePlot *plot);
 void        convolve_plot_set_fixed_y_range (ConvolvePlot *plot, gboolean fixed);
 void        convolve_plot_set_y_range       (ConvolvePlot *plot, double y_min, double y_max);
 void        convolve_plot_get_y_range       (ConvolvePlot *plot, double *y_min, double *y_max);
+/* When fitting the y range to the data, leave out values beyond Tukey's
+ * far-out fences (3 interquartile ranges beyond the quartiles) of the
+ * series without markers; lines to them are cut at the plot's edge. */
+gboolean    convolve_plot_get_ignore_outliers (ConvolvePlot *plot);
+void        convolve_plot_set_ignore_outliers (ConvolvePlot *plot, gboolean ignore);
+/* A menu for the plot (e.g. export): a small menu button in the plot's
+ * top right corner, and the same menu as a context menu (right click,
+ * long press, Shift+F10 or the Menu key). NULL: neither. */
+GMenuModel *convolve_plot_get_menu_model    (ConvolvePlot *plot);
+void        convolve_plot_set_menu_model    (ConvolvePlot *plot, GMenuModel *model);
 
 /* Draws the whole plot (no background fill, no hover readout) with the
  * widget's current theme colours into cr at width x height. */
@@ -88,6 +103,23 @@ void       convolve_plot_get_data_area      (ConvolvePlot            *plot,
                                              int                      width,
                                              int                      height,
                                              cairo_rectangle_t       *area);
+/* The ranges of the axes when drawn at width x height (after fitting to
+ * the data and rounding to whole ticks). Any pointer may be NULL. */
+void       convolve_plot_get_axis_ranges    (ConvolvePlot            *plot,
+                                             int                      width,
+                                             int                      height,
+                                             double                  *x_lo,
+                                             double                  *x_hi,
+                                             double                  *y_lo,
+                                             double                  *y_hi);
+/* The plot as a PNG or SVG file's contents at width x height, with light
+ * colours on a white background (so it can be written off the main
+ * thread, e.g. with g_file_replace_contents_bytes_async). */
+GBytes    *convolve_plot_render             (ConvolvePlot            *plot,
+                                             ConvolvePlotFormat       format,
+                                             int                      width,
+                                             int                      height,
+                                             GError                 **error);
 /* Writes the plot as PNG or SVG at width x height with light colours on a
  * white background. Atomic: a failed export leaves any previous file. */
 gboolean   convolve_plot_export             (ConvolvePlot            *plot,

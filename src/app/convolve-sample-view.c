@@ -130,11 +130,13 @@ convolve_sample_view_set_index (ConvolveSampleView *self,
   convolve_image_view_set_pixels (self->image_view, convolve_dataset_get_image (self->dataset, index),
                                   shape.c, shape.h, shape.w);
 
-  number = convolve_format_count (index);
+  /* counted from 1, as the grid and the predictor do */
+  number = convolve_format_count ((guint64) index + 1);
   /* Translators: the number of a sample in its dataset */
   title = g_strdup_printf (_("Sample %s"), number);
   adw_window_title_set_title (self->window_title, title);
-  adw_window_title_set_subtitle (self->window_title, convolve_dataset_get_name (self->dataset));
+  adw_window_title_set_subtitle (self->window_title,
+                                 convolve_format_dataset_name (convolve_dataset_get_name (self->dataset)));
   gtk_window_set_title (GTK_WINDOW (self), title);
   gtk_label_set_label (self->label_label, class_name (self, convolve_dataset_get_label (self->dataset, index)));
 

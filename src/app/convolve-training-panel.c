@@ -71,6 +71,18 @@ convolve_format_count (guint64 count)
   return g_string_free (text, FALSE);
 }
 
+const char *
+convolve_format_dataset_name (const char *name)
+{
+  if (g_strcmp0 (name, "cifar10") == 0)
+    return _("CIFAR-10");
+  if (g_strcmp0 (name, "fashion-mnist") == 0)
+    return _("Fashion-MNIST");
+  if (g_strcmp0 (name, "mnist") == 0)
+    return _("MNIST");
+  return name;
+}
+
 char *
 convolve_format_duration (double seconds)
 {

@@ -31,8 +31,11 @@ void       convolve_training_panel_set_model    (ConvolveTrainingPanel *self,
 void       convolve_training_panel_show_summary (ConvolveTrainingPanel *self);
 
 /* Text helpers, shared with the other pages: "1 h 05 min", "2 min 05 s",
- * "45 s"; counts with the locale's thousands separator ("8,400,906"). */
-char      *convolve_format_duration             (double  seconds);
-char      *convolve_format_count                (guint64 count);
+ * "45 s"; counts with the locale's thousands separator ("8,400,906");
+ * how a dataset is called on screen ("CIFAR-10" for "cifar10", other
+ * names as they are). */
+char       *convolve_format_duration            (double      seconds);
+char       *convolve_format_count               (guint64     count);
+const char *convolve_format_dataset_name        (const char *name);
 
 G_END_DECLS

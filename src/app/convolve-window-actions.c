@@ -1,6 +1,6 @@
 /* convolve-window-actions.c: the window's actions (enabled to match what
- * can be done now), model files and history export. File work runs off
- * the main thread; the results come back as toasts.
+ * can be done now), model files, history and plot export. File work runs
+ * off the main thread; the results come back as toasts.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -45,6 +45,7 @@ convolve_window_update_actions (ConvolveWindow *self)
   gboolean training = convolve_window_is_training (self);
   gboolean has_history = self->trainer != NULL &&
                          convolve_history_get_n_steps (convolve_trainer_get_history (self->trainer)) > 0;
+  gboolean has_plots = convolve_plot_get_n_points (self->loss_plot, "train-batch") > 0;
 
   if (self->progress != NULL)
     state = self->progress->state;
@@ -54,6 +55,7 @@ convolve_window_update_actions (ConvolveWindow *self)
   set_enabled (self, "save-model", has_model);
   set_enabled (self, "save-model-as", has_model);
   set_enabled (self, "export-history", has_history);
+  set_enabled (self, "export-plot", has_plots);
   set_enabled (self, "show-summary", has_model);
   set_enabled (self, "open-dataset-folder", !training);
   set_enabled (self, "download-dataset", !training);
@@ -644,6 +646,131 @@ export_history_action (GSimpleAction *action,
   run_chooser (self, chooser, export_history_to, json ? "json" : "csv");
 }
 
+/* ---- plot export --------------------------------------------------------- */
+
+/* Exported plots have a fixed size, whatever the window's: 16:10, and wide
+ * enough for the legend to sit beside the title. */
+#define PLOT_EXPORT_WIDTH  960
+#define PLOT_EXPORT_HEIGHT 600
+
+/* The targets of win.export-plot. */
+static const struct {
+  const char         *target;
+  const char         *file_name;  /* what the save dialog suggests */
+  gboolean            accuracy;   /* else the loss plot */
+  ConvolvePlotFormat  format;
+} plot_exports[] = {
+  { "loss-png",     "loss.png",     FALSE, CONVOLVE_PLOT_FORMAT_PNG },
+  { "loss-svg",     "loss.svg",     FALSE, CONVOLVE_PLOT_FORMAT_SVG },
+  { "accuracy-png", "accuracy.png", TRUE,  CONVOLVE_PLOT_FORMAT_PNG },
+  { "accuracy-svg", "accuracy.svg", TRUE,  CONVOLVE_PLOT_FORMAT_SVG },
+};
+
+static int
+find_plot_export (const char *target)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (plot_exports); i++)
+    if (g_strcmp0 (plot_exports[i].target, target) == 0)
+      return i;
+  return -1;
+}
+
+static void
+plot_exported_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  GFile *file = G_FILE (source);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *message = NULL;
+
+  if (!g_file_replace_contents_finish (file, result, NULL, &error))
+    {
+      if (self != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          /* Translators: %s is a file name */
+          g_autofree char *prefix = g_strdup_printf (_("Could not export the plot to “%s”"), name);
+          show_error_prefixed (self, prefix, error);
+        }
+      return;
+    }
+  if (self == NULL)
+    return;
+
+  /* Translators: %s is a file name */
+  message = g_strdup_printf (_("Exported the plot to “%s”"), name);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+void
+convolve_window_export_plot (ConvolveWindow *self,
+                             const char     *target,
+                             GFile          *file)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolvePlot *plot;
+  int index;
+
+  g_return_if_fail (CONVOLVE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  index = find_plot_export (target);
+  g_return_if_fail (index >= 0);
+
+  /* Drawing needs the widget, so it happens here; writing the file (the
+   * slow part) does not. The file is replaced atomically. */
+  plot = plot_exports[index].accuracy ? self->accuracy_plot : self->loss_plot;
+  bytes = convolve_plot_render (plot, plot_exports[index].format,
+                                PLOT_EXPORT_WIDTH, PLOT_EXPORT_HEIGHT, &error);
+  if (bytes == NULL)
+    {
+      show_error_prefixed (self, _("Could not export the plot"), error);
+      return;
+    }
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                                       self->file_cancellable, plot_exported_cb,
+                                       convolve_weak_ref_new (self));
+}
+
+static void
+export_plot_chosen (ConvolveWindow *self,
+                    GFile          *file,
+                    const char     *target)
+{
+  convolve_window_export_plot (self, target, file);
+}
+
+static void
+export_plot_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  const char *target = g_variant_get_string (parameter, NULL);
+  int index = find_plot_export (target);
+  gboolean svg;
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  if (index < 0)
+    return;
+
+  svg = plot_exports[index].format == CONVOLVE_PLOT_FORMAT_SVG;
+  chooser = gtk_file_chooser_native_new (plot_exports[index].accuracy ? _("Export Accuracy Plot")
+                                                                      : _("Export Loss Plot"),
+                                         GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, svg ? _("SVG Images") : _("PNG Images"));
+  gtk_file_filter_add_suffix (filter, svg ? "svg" : "png");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), plot_exports[index].file_name);
+  run_chooser (self, chooser, export_plot_chosen, target);
+}
+
 /* ---- datasets and the rest ----------------------------------------------- */
 
 static void
@@ -737,6 +864,7 @@ static const GActionEntry window_actions[] = {
   { "save-model", save_model_action },
   { "save-model-as", save_model_as_action },
   { "export-history", export_history_action, "s" },
+  { "export-plot", export_plot_action, "s" },
   { "open-dataset-folder", open_dataset_folder_action },
   { "download-dataset", download_dataset_action },
   { "show-summary", show_summary_action },

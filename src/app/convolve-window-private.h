@@ -1,6 +1,7 @@
 /* convolve-window-private.h: the window's state, shared by the files that
  * implement it by concern (convolve-window.c: layout, datasets and
- * settings; convolve-window-actions.c: model files and history export;
+ * settings; convolve-window-actions.c: model files, history and plot
+ * export;
  * convolve-window-training.c: the trainer, progress, plots and predictions).
  * Tests include it to look inside.
  *
@@ -40,8 +41,8 @@ struct _ConvolveWindow
   ConvolveDatasetPage   *dataset_page;
   AdwFlap               *flap;
   ConvolveTrainingPanel *training_panel;
-  GtkBox                *top_row;
-  GtkBox                *bottom_row;
+  GtkViewport           *content_viewport;
+  GtkBox                *content_box;
   ConvolveSampleGrid    *sample_grid;
   ConvolvePredictor     *predictor;
   ConvolvePlot          *loss_plot;
@@ -102,6 +103,12 @@ void     convolve_window_init_actions       (ConvolveWindow *self);
 ConvolveModel *convolve_window_dup_model    (ConvolveWindow  *self,
                                              int              max_batch,
                                              GError         **error);
+/* What win.export-plot does once the file is chosen: target is one of
+ * "loss-png", "loss-svg", "accuracy-png", "accuracy-svg". Writes off the
+ * main thread; the outcome is a toast. */
+void     convolve_window_export_plot        (ConvolveWindow *self,
+                                             const char     *target,
+                                             GFile          *file);
 
 /* convolve-window-training.c */
 void     convolve_window_train              (ConvolveWindow *self);

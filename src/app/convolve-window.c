@@ -14,6 +14,10 @@ G_DEFINE_FINAL_TYPE (ConvolveWindow, convolve_window, ADW_TYPE_APPLICATION_WINDO
 
 /* Below this width the sample grid, predictor and plots stack vertically. */
 #define NARROW_WIDTH 1100
+/* The plots' height beside the samples (they grow into spare height) and
+ * stacked below them. */
+#define PLOT_HEIGHT        200
+#define PLOT_HEIGHT_NARROW 260
 
 ConvolveWindow *
 convolve_window_new (ConvolveApplication *application)
@@ -37,19 +41,6 @@ convolve_window_show_error (ConvolveWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
-/* How a dataset is called on screen: "CIFAR-10" for "cifar10". */
-static const char *
-display_name (const char *name)
-{
-  if (g_strcmp0 (name, "cifar10") == 0)
-    return _("CIFAR-10");
-  if (g_strcmp0 (name, "fashion-mnist") == 0)
-    return _("Fashion-MNIST");
-  if (g_strcmp0 (name, "mnist") == 0)
-    return _("MNIST");
-  return name;
-}
-
 /* The discovered location's display name ("Fashion-MNIST"), else the
  * dataset's own. */
 static const char *
@@ -62,7 +53,7 @@ dataset_title (ConvolveWindow *self)
       if (g_strcmp0 (location->path, self->dataset_path) == 0)
         return location->title;
     }
-  return display_name (convolve_dataset_get_name (self->train));
+  return convolve_format_dataset_name (convolve_dataset_get_name (self->train));
 }
 
 void
@@ -252,7 +243,7 @@ select_dataset_in_dropdown (ConvolveWindow *self,
       g_autofree char *name = g_path_get_basename (path);
 
       location->id = g_strdup ("folder");
-      location->title = g_strdup (self->train != NULL ? display_name (convolve_dataset_get_name (self->train)) : name);
+      location->title = g_strdup (self->train != NULL ? convolve_format_dataset_name (convolve_dataset_get_name (self->train)) : name);
       location->path = g_strdup (path);
       location->origin = g_strdup (path);
       g_ptr_array_add (self->locations, location);
@@ -564,15 +555,26 @@ static void
 update_layout (ConvolveWindow *self)
 {
   int width = 0, height = 0;
-  GtkOrientation orientation;
+  gboolean narrow;
 
   gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
-  orientation = width > 0 && width < NARROW_WIDTH ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL;
+  narrow = width > 0 && width < NARROW_WIDTH;
 
-  if (gtk_orientable_get_orientation (GTK_ORIENTABLE (self->top_row)) == orientation)
+  if (gtk_orientable_get_orientation (GTK_ORIENTABLE (self->content_box)) ==
+      (narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL))
     return;
-  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->top_row), orientation);
-  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->bottom_row), orientation);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->content_box),
+                                  narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+  /* Side by side, half each, so that an image in the predictor does not
+   * resize the samples. */
+  gtk_box_set_homogeneous (self->content_box, !narrow);
+  /* Side by side, everything shrinks to fit the window's height; stacked,
+   * it scrolls anyway, so each part gets the height it asks for (full-size
+   * samples, taller plots). */
+  gtk_scrollable_set_vscroll_policy (GTK_SCROLLABLE (self->content_viewport),
+                                     narrow ? GTK_SCROLL_NATURAL : GTK_SCROLL_MINIMUM);
+  gtk_widget_set_size_request (GTK_WIDGET (self->loss_plot), -1, narrow ? PLOT_HEIGHT_NARROW : PLOT_HEIGHT);
+  gtk_widget_set_size_request (GTK_WIDGET (self->accuracy_plot), -1, narrow ? PLOT_HEIGHT_NARROW : PLOT_HEIGHT);
 }
 
 static void
@@ -627,11 +629,14 @@ setup_plots (ConvolveWindow *self)
     {
       ConvolvePlot *plot = i == 0 ? self->loss_plot : self->accuracy_plot;
 
-      convolve_plot_add_series (plot, "train-batch", _("Training (per batch)"),
+      /* Short labels keep the legend on one row: the line is the running
+       * value over the batches of each epoch, the dots are per epoch. */
+      convolve_plot_add_series (plot, "train-batch", _("Training"),
                                 CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_SMOOTH, NULL);
-      convolve_plot_add_series (plot, "train-epoch", _("Training (per epoch)"),
+      /* Translators: a plot legend: the training value averaged over each epoch */
+      convolve_plot_add_series (plot, "train-epoch", _("Epoch average"),
                                 CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_MARKERS, NULL);
-      convolve_plot_add_series (plot, "val-epoch", _("Validation (per epoch)"),
+      convolve_plot_add_series (plot, "val-epoch", _("Validation"),
                                 CONVOLVE_PLOT_SERIES_LINE | CONVOLVE_PLOT_SERIES_MARKERS, NULL);
     }
 
@@ -702,8 +707,8 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_page);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, training_panel);
-  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, top_row);
-  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, bottom_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, content_viewport);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, content_box);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, sample_grid);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, predictor);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loss_plot);

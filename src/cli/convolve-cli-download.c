@@ -200,6 +200,9 @@ convolve_cli_download (int argc, char **argv)
     return convolve_cli_fail ("%s", error->message);
   if (argc > 1)
     return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+  /* An empty name would quietly mean the current folder. */
+  if (dest != NULL && *dest == '\0')
+    return convolve_cli_fail (_("%s needs a folder name"), "--dest");
   if (md5 != NULL && !convolve_download_md5_is_valid (md5))
     return convolve_cli_fail (_("“%s” is not an MD5: expected 32 hexadecimal digits"), md5);
 

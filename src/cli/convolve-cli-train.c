@@ -542,7 +542,13 @@ convolve_cli_train (int argc, char **argv)
       g_string_append_printf (run.log_json, "%s\n", line);
     }
 
-  if (resume_path != NULL)
+  if (resume_path != NULL && (int) progress->history_n_epochs >= progress->epochs_total)
+    /* Keras trains nothing either when initial_epoch == epochs; say so. */
+    printf (ngettext ("The checkpoint has already done its %d epoch: nothing to train (give a larger --epochs)\n",
+                      "The checkpoint has already done its %d epochs: nothing to train (give a larger --epochs)\n",
+                      progress->epochs_total),
+            progress->epochs_total);
+  else if (resume_path != NULL)
     printf (_("Resuming at epoch %d, step %d of %d\n"),
             progress->epoch, progress->step, progress->steps_per_epoch);
   {
@@ -572,6 +578,10 @@ convolve_cli_train (int argc, char **argv)
 
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
+  /* The run is over; what is left are the saves, which Ctrl-C must not cut
+   * short (it would leave their temporary files behind). */
+  signal (SIGINT, SIG_IGN);
+  signal (SIGTERM, SIG_IGN);
   g_signal_handlers_disconnect_by_func (trainer, on_progress, &run);
   g_string_free (run.log_json, TRUE);
 
@@ -581,28 +591,44 @@ convolve_cli_train (int argc, char **argv)
 
   if (!joined)
     {
+      g_autoptr(GError) save_error = NULL;
+
       g_clear_error (&run.log_error);
-      return convolve_cli_fail (_("training failed: %s"), error->message);
-    }
-  if (run.log_error != NULL)
-    {
-      status = convolve_cli_fail ("%s", run.log_error->message);
-      g_clear_error (&run.log_error);
+      status = convolve_cli_fail (_("training failed: %s"), error->message);
+      /* The weights may still be good (say a checkpoint's disk filled up):
+       * keep them if asked. Diverged weights are refused by the save. */
+      if (save_path != NULL && convolve_trainer_save (trainer, save_path, TRUE, &save_error))
+        printf (_("Model saved to “%s”\n"), save_path);
       return status;
     }
 
+  /* A log that could not be written stopped the run, but the weights are
+   * good: they are saved as asked before the log's error is reported. */
   if (progress->state == CONVOLVE_TRAINER_CANCELLED && checkpoint_path != NULL)
     {
       if (!convolve_trainer_save (trainer, checkpoint_path, TRUE, &error))
-        return convolve_cli_fail ("%s", error->message);
-      fprintf (stderr, _("Checkpoint saved to “%s”\n"), checkpoint_path);
+        status = convolve_cli_fail ("%s", error->message);
+      else
+        fprintf (stderr, _("Checkpoint saved to “%s”\n"), checkpoint_path);
+      g_clear_error (&error);
     }
   if (save_path != NULL)
     {
       if (!convolve_trainer_save (trainer, save_path, TRUE, &error))
-        return convolve_cli_fail ("%s", error->message);
-      printf (_("Model saved to “%s”\n"), save_path);
+        status = convolve_cli_fail ("%s", error->message);
+      else
+        printf (_("Model saved to “%s”\n"), save_path);
+      g_clear_error (&error);
     }
+  if (run.log_error != NULL)
+    {
+      fflush (stdout);
+      status = convolve_cli_fail ("%s", run.log_error->message);
+      g_clear_error (&run.log_error);
+      return status;
+    }
+  if (status != 0)
+    return status;
 
   if (progress->has_validation)
     {

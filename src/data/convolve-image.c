@@ -290,6 +290,25 @@ load_bytes (GBytes         *bytes,
   return pixbuf_to_input (pixbuf, shape, input, preview, display, error);
 }
 
+/* The shape comes from a model file, which may be foreign: a model for
+ * other than grey or colour pictures is an error, not a programming one. */
+static gboolean
+check_channels (ConvolveShape   shape,
+                const char     *display,
+                GError        **error)
+{
+  if (shape.c == 1 || shape.c == 3)
+    return TRUE;
+
+  set_image_error (error, display,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "the model takes images with %d channel, but a picture gives 1 (grey) or 3 (colour)",
+                                "the model takes images with %d channels, but a picture gives 1 (grey) or 3 (colour)",
+                                (gulong) MAX (shape.c, 0)),
+                   shape.c);
+  return FALSE;
+}
+
 gboolean
 convolve_image_load_bytes (GBytes         *bytes,
                            ConvolveShape   shape,
@@ -298,11 +317,12 @@ convolve_image_load_bytes (GBytes         *bytes,
                            GError        **error)
 {
   g_return_val_if_fail (bytes != NULL, FALSE);
-  g_return_val_if_fail (shape.c == 1 || shape.c == 3, FALSE);
   g_return_val_if_fail (shape.h > 0 && shape.w > 0, FALSE);
   g_return_val_if_fail (input != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (!check_channels (shape, NULL, error))
+    return FALSE;
   return load_bytes (bytes, NULL, shape, input, preview, error);
 }
 
@@ -323,13 +343,15 @@ convolve_image_load_file (GFile          *file,
   g_autoptr(GByteArray) buffer = NULL;
 
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
-  g_return_val_if_fail (shape.c == 1 || shape.c == 3, FALSE);
   g_return_val_if_fail (shape.h > 0 && shape.w > 0, FALSE);
   g_return_val_if_fail (input != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   basename = g_file_get_basename (file);
   display = basename != NULL ? g_filename_display_name (basename) : g_file_get_parse_name (file);
+
+  if (!check_channels (shape, display, error))
+    return FALSE;
 
   info = g_file_query_info (file,
                             G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,

@@ -79,8 +79,10 @@ GPtrArray *convolve_dataset_discover (const char * const *extra_dirs);
 /* Any image gdk-pixbuf reads (file or bytes) -> planar floats in [0,1]
  * sized to shape (c*h*w; grey for c == 1, RGB for c == 3, alpha composited
  * on white), resized with area averaging. preview (nullable) gets the same
- * pixels as uint8, planar. Non-images, unreadable or huge files (more than
- * 100 megapixels or 256 MB) give CONVOLVE_DATA_ERROR_IMAGE with the reason. */
+ * pixels as uint8, planar. Non-images, unreadable, truncated or huge files
+ * (more than 100 megapixels or 256 MB), anything but a regular file, and a
+ * shape with other than 1 or 3 channels give CONVOLVE_DATA_ERROR_IMAGE with
+ * the reason. */
 gboolean convolve_image_load_file  (GFile         *file,
                                     ConvolveShape  shape,
                                     float         *input,

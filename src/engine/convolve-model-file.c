@@ -9,7 +9,8 @@
  *
  * Metadata ("__metadata__", string to string):
  *   format "convolve-model", format_version "1", generator, spec,
- *   input_shape "[c,h,w]", class_names (a JSON array, optional), dataset
+ *   input_shape "[c,h,w]", class_names (a JSON array, optional; names
+ *   the first outputs, at most all of them), dataset
  *   (optional), input_scale, input_offset, epoch, step, rng (the model's
  *   generator state), "extra.<key>" for ConvolveModelMeta.extra; a
  *   checkpoint adds optimizer ("adam" or "sgd"), optimizer.learning_rate,
@@ -1968,8 +1969,12 @@ convolve_model_load (const char         *path,
       goto fail;
     }
 
+  /* Fewer names than outputs is a model with spare outputs, trained on a
+   * dataset with fewer classes (the trainer allows it, and saves the
+   * dataset's names): the first outputs are named. More names than
+   * outputs cannot be. */
   if (meta->class_names != NULL &&
-      g_strv_length (meta->class_names) != (guint) convolve_model_get_n_classes (model))
+      g_strv_length (meta->class_names) > (guint) convolve_model_get_n_classes (model))
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
                    _("“%s” does not fit its model: it names %u classes, the model has %d"),

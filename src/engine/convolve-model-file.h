@@ -20,7 +20,8 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  char      **class_names;   /* NULL-terminated, may be NULL */
+  char      **class_names;   /* NULL-terminated, may be NULL; may name fewer
+                              * classes than the model has outputs */
   char       *dataset;       /* e.g. "cifar10", "fashion-mnist"; may be NULL */
   float       input_scale;   /* model input = pixel * scale + offset; 1/255 and 0 */
   float       input_offset;

@@ -1182,10 +1182,13 @@ check_control (ConvolveTrainer *self)
     {
       gint64 pause_start = g_get_monotonic_time ();
 
-      self->state = CONVOLVE_TRAINER_PAUSED;
+      /* The snapshot before the state: whoever sees the new state through
+       * convolve_trainer_get_state() finds it in the progress too. */
       g_mutex_unlock (&self->control_mutex);
       publish_progress (self, make_progress (self, CONVOLVE_TRAINER_PAUSED, TRUE, FALSE), TRUE);
       g_mutex_lock (&self->control_mutex);
+      if (!self->stop_requested)
+        self->state = CONVOLVE_TRAINER_PAUSED;
 
       while (self->pause_requested && !self->stop_requested)
         g_cond_wait (&self->control_cond, &self->control_mutex);
@@ -1194,10 +1197,11 @@ check_control (ConvolveTrainer *self)
       self->epoch_paused_us += g_get_monotonic_time () - pause_start;
       if (!self->stop_requested)
         {
-          self->state = CONVOLVE_TRAINER_RUNNING;
           g_mutex_unlock (&self->control_mutex);
           publish_progress (self, make_progress (self, CONVOLVE_TRAINER_RUNNING, TRUE, FALSE), TRUE);
           g_mutex_lock (&self->control_mutex);
+          if (!self->stop_requested)
+            self->state = CONVOLVE_TRAINER_RUNNING;
         }
     }
   keep_going = !self->stop_requested;
