@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <glib-unix.h>
@@ -423,7 +424,7 @@ convolve_cli_train (int argc, char **argv)
   if (limit != G_MININT && limit <= 0)
     return convolve_cli_fail (_("--limit must be a positive number of images, not %d"), limit);
   if (seed_text != NULL && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXUINT64, &seed, NULL))
-    return convolve_cli_fail (_("--seed must be a whole number from 0 to %" G_GUINT64_FORMAT ", not “%s”"),
+    return convolve_cli_fail (_("--seed must be a whole number from 0 to %" PRIu64 ", not “%s”"),
                               G_MAXUINT64, seed_text);
   if ((epochs != G_MININT && epochs < 0) || (augment_epochs != G_MININT && augment_epochs < 0) ||
       (batch_size != G_MININT && batch_size < 0) || (threads != G_MININT && threads < 0))

@@ -15,6 +15,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include <glib/gi18n-lib.h>
 
 #include <string.h>
@@ -189,7 +190,7 @@ pickle_error_damaged (Pickle  *pickle,
                       GError **error)
 {
   pickle_error (pickle, error, CONVOLVE_DATA_ERROR_FORMAT,
-                _("its structure is damaged at byte %" G_GSIZE_FORMAT " (opcode 0x%02x)"),
+                _("its structure is damaged at byte %zu (opcode 0x%02x)"),
                 pickle->op_pos, (guint) pickle->data[pickle->op_pos]);
 }
 
@@ -620,7 +621,7 @@ pickle_reduce (Pickle  *pickle,
   if (result == NULL)
     {
       pickle_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
-                    _("it builds an object at byte %" G_GSIZE_FORMAT " that is not part "
+                    _("it builds an object at byte %zu that is not part "
                       "of a CIFAR-10 batch"),
                     pickle->op_pos);
       return FALSE;
@@ -681,7 +682,7 @@ pickle_build (Pickle  *pickle,
     }
 
   pickle_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
-                _("it builds an object at byte %" G_GSIZE_FORMAT " that is not part "
+                _("it builds an object at byte %zu that is not part "
                   "of a CIFAR-10 batch"),
                 pickle->op_pos);
   return FALSE;
@@ -1052,7 +1053,7 @@ pickle_run (Pickle  *pickle,
         case OP_PROTO:
         default:
           pickle_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
-                        _("it uses the pickle opcode 0x%02x at byte %" G_GSIZE_FORMAT
+                        _("it uses the pickle opcode 0x%02x at byte %zu"
                           ", which is not part of a CIFAR-10 batch"),
                         (guint) op, pickle->op_pos);
           return NULL;
@@ -1282,7 +1283,7 @@ join_batches (GArray              *batches,
   if (total > G_MAXUINT32)
     {
       g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
-                   _("Too many images (%" G_GUINT64_FORMAT ")"), total);
+                   _("Too many images (%" PRIu64 ")"), total);
       return NULL;
     }
 

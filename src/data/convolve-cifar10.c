@@ -8,6 +8,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
@@ -174,7 +175,7 @@ check_batch_file (const char  *path,
       size / CONVOLVE_CIFAR10_RECORD_SIZE > G_MAXUINT32)
     {
       g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
-                   _("“%s” is not a CIFAR-10 batch: its size (%" G_GUINT64_FORMAT " bytes) "
+                   _("“%s” is not a CIFAR-10 batch: its size (%" PRIu64 " bytes) "
                      "is not a whole number of %d-byte records"),
                    display, size, CONVOLVE_CIFAR10_RECORD_SIZE);
       return FALSE;
@@ -253,7 +254,7 @@ load_batches (GArray              *batches,
   if (total > G_MAXUINT32)
     {
       g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
-                   _("Too many images (%" G_GUINT64_FORMAT ")"), total);
+                   _("Too many images (%" PRIu64 ")"), total);
       return NULL;
     }
 

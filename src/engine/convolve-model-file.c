@@ -19,6 +19,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include "convolve-model-file.h"
 
 #include <errno.h>
@@ -628,7 +629,7 @@ format_shape (int rank, const gint64 *shape)
   GString *text = g_string_new ("[");
 
   for (int i = 0; i < rank; i++)
-    g_string_append_printf (text, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "", shape[i]);
+    g_string_append_printf (text, "%s%" PRId64, i > 0 ? ", " : "", shape[i]);
   g_string_append_c (text, ']');
   return g_string_free (text, FALSE);
 }
@@ -751,8 +752,8 @@ build_metadata (ConvolveModel           *model,
 
   add_metadata (pairs, "input_scale", format_float (meta->input_scale));
   add_metadata (pairs, "input_offset", format_float (meta->input_offset));
-  add_metadata (pairs, "epoch", g_strdup_printf ("%" G_GINT64_FORMAT, meta->epoch));
-  add_metadata (pairs, "step", g_strdup_printf ("%" G_GINT64_FORMAT, meta->step));
+  add_metadata (pairs, "epoch", g_strdup_printf ("%" PRId64, meta->epoch));
+  add_metadata (pairs, "step", g_strdup_printf ("%" PRId64, meta->step));
   add_metadata (pairs, "rng", convolve_rng_to_string (convolve_model_get_rng (model)));
 
   if (optimizer != NULL)
@@ -774,7 +775,7 @@ build_metadata (ConvolveModel           *model,
       add_metadata (pairs, "optimizer.momentum", format_float (config->momentum));
       add_metadata (pairs, "optimizer.nesterov", g_strdup (config->nesterov ? "true" : "false"));
       add_metadata (pairs, "optimizer.iterations",
-                    g_strdup_printf ("%" G_GINT64_FORMAT, convolve_optimizer_get_iterations (optimizer)));
+                    g_strdup_printf ("%" PRId64, convolve_optimizer_get_iterations (optimizer)));
     }
 
   if (meta->extra != NULL)
@@ -836,8 +837,8 @@ collect_save_tensors (ConvolveModel     *model,
       if (convolve_optimizer_get_n_params (optimizer) != n_params)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("The checkpoint cannot be saved: the optimizer holds %" G_GSIZE_FORMAT
-                         " parameters but the model has %" G_GSIZE_FORMAT),
+                       _("The checkpoint cannot be saved: the optimizer holds %zu"
+                         " parameters but the model has %zu"),
                        convolve_optimizer_get_n_params (optimizer), n_params);
           return NULL;
         }
@@ -900,8 +901,8 @@ build_header (GPtrArray *metadata, GArray *tensors, gsize *header_length)
       json_append_string (header, tensor->name);
       g_string_append (header, ":{\"dtype\":\"F32\",\"shape\":[");
       for (int d = 0; d < tensor->rank; d++)
-        g_string_append_printf (header, "%s%" G_GINT64_FORMAT, d > 0 ? "," : "", tensor->shape[d]);
-      g_string_append_printf (header, "],\"data_offsets\":[%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "]}",
+        g_string_append_printf (header, "%s%" PRId64, d > 0 ? "," : "", tensor->shape[d]);
+      g_string_append_printf (header, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}",
                               offset, offset + bytes);
       offset += bytes;
     }
@@ -1210,7 +1211,7 @@ open_and_read_header (Loader *loader, GError **error)
   if (loader->file_size < sizeof prefix)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                   _("“%s” is too short to be a model file (%" G_GUINT64_FORMAT " bytes)"),
+                   _("“%s” is too short to be a model file (%" PRIu64 " bytes)"),
                    loader->display_name, loader->file_size);
       return FALSE;
     }
@@ -1229,14 +1230,14 @@ open_and_read_header (Loader *loader, GError **error)
   if (loader->header_length < 2)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                   _("“%s” is damaged: its header length is %" G_GUINT64_FORMAT),
+                   _("“%s” is damaged: its header length is %" PRIu64),
                    loader->display_name, loader->header_length);
       return FALSE;
     }
   if (loader->header_length > MAX_HEADER_SIZE)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                   _("“%s” is damaged: its header claims %" G_GUINT64_FORMAT
+                   _("“%s” is damaged: its header claims %" PRIu64
                      " bytes, more than any model file has"),
                    loader->display_name, loader->header_length);
       return FALSE;
@@ -1244,8 +1245,8 @@ open_and_read_header (Loader *loader, GError **error)
   if (loader->header_length > loader->file_size - 8)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                   _("“%s” is truncated: its header claims %" G_GUINT64_FORMAT
-                     " bytes but only %" G_GUINT64_FORMAT " follow"),
+                   _("“%s” is truncated: its header claims %" PRIu64
+                     " bytes but only %" PRIu64 " follow"),
                    loader->display_name, loader->header_length, loader->file_size - 8);
       return FALSE;
     }
@@ -1266,7 +1267,7 @@ open_and_read_header (Loader *loader, GError **error)
   if (loader->root == NULL)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                   _("“%s” is damaged: its header has %s at byte %" G_GSIZE_FORMAT),
+                   _("“%s” is damaged: its header has %s at byte %zu"),
                    loader->display_name, problem, problem_offset + 8);
       return FALSE;
     }
@@ -1434,8 +1435,8 @@ check_tensor_entries (Loader *loader, GError **error)
       if (tensor.end - tensor.begin != n_elements * sizeof (float))
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                       _("“%s” is damaged: tensor “%s” takes %" G_GUINT64_FORMAT
-                         " bytes but its shape needs %" G_GUINT64_FORMAT),
+                       _("“%s” is damaged: tensor “%s” takes %" PRIu64
+                         " bytes but its shape needs %" PRIu64),
                        loader->display_name, tensor.name, tensor.end - tensor.begin,
                        n_elements * (guint64) sizeof (float));
           return FALSE;
@@ -1468,7 +1469,7 @@ check_tensor_entries (Loader *loader, GError **error)
       if (tensor->begin > expected)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                       _("“%s” is damaged: %" G_GUINT64_FORMAT " unused bytes lie before tensor “%s”"),
+                       _("“%s” is damaged: %" PRIu64 " unused bytes lie before tensor “%s”"),
                        loader->display_name, tensor->begin - expected, tensor->name);
           return FALSE;
         }
@@ -1477,7 +1478,7 @@ check_tensor_entries (Loader *loader, GError **error)
   if (expected != data_size)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                   _("“%s” is damaged: %" G_GUINT64_FORMAT " unused bytes follow the last tensor"),
+                   _("“%s” is damaged: %" PRIu64 " unused bytes follow the last tensor"),
                    loader->display_name, data_size - expected);
       return FALSE;
     }

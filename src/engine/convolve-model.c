@@ -35,7 +35,7 @@ aligned_floats (gsize n, GError **error)
   if (n > G_MAXSIZE / sizeof (float) / 2 || posix_memalign (&p, 64, bytes) != 0)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY,
-                   _("Not enough memory for %" G_GSIZE_FORMAT " MB of model data"),
+                   _("Not enough memory for %zu MB of model data"),
                    bytes >> 20);
       return NULL;
     }
@@ -1033,7 +1033,7 @@ format_count (gsize n)
   GString *out = g_string_new (NULL);
   int len;
 
-  len = g_snprintf (digits, sizeof digits, "%" G_GSIZE_FORMAT, n);
+  len = g_snprintf (digits, sizeof digits, "%zu", n);
   for (int i = 0; i < len; i++)
     {
       if (i > 0 && (len - i) % 3 == 0)

@@ -130,7 +130,7 @@ convolve_optimizer_new (const ConvolveOptimizerConfig *config,
       if (posix_memalign (&p, 64, n_params * sizeof (float)) != 0)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY,
-                       _("Not enough memory for the optimizer’s %" G_GSIZE_FORMAT " MB of state"),
+                       _("Not enough memory for the optimizer’s %zu MB of state"),
                        (n_params * sizeof (float)) >> 20);
           return NULL;
         }
@@ -366,8 +366,7 @@ convolve_model_train_step (ConvolveModel     *model,
   if (optimizer->n_params != model->n_params)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
-                   _("The optimizer holds %" G_GSIZE_FORMAT " parameters but the model has %"
-                     G_GSIZE_FORMAT),
+                   _("The optimizer holds %zu parameters but the model has %zu"),
                    optimizer->n_params, model->n_params);
       return FALSE;
     }

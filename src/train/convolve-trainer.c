@@ -13,6 +13,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include "convolve-trainer.h"
 
 #include <glib/gi18n.h>
@@ -466,7 +467,7 @@ put_int (GHashTable *extra,
          const char *key,
          gint64      value)
 {
-  g_hash_table_insert (extra, g_strdup (key), g_strdup_printf ("%" G_GINT64_FORMAT, value));
+  g_hash_table_insert (extra, g_strdup (key), g_strdup_printf ("%" PRId64, value));
 }
 
 static void
@@ -522,7 +523,7 @@ save_locked (ConvolveTrainer  *self,
                            g_strdup (optimizer_kind_to_string (c->optimizer)));
       put_double (extra, "convolve.config.learning_rate", c->learning_rate);
       g_hash_table_insert (extra, g_strdup ("convolve.config.seed"),
-                           g_strdup_printf ("%" G_GUINT64_FORMAT, c->seed));
+                           g_strdup_printf ("%" PRIu64, c->seed));
       put_int (extra, "convolve.config.threads", c->threads);
       put_int (extra, "convolve.config.train_limit", c->train_limit);
       put_int (extra, "convolve.config.eval_batch_size", c->eval_batch_size);
@@ -963,7 +964,7 @@ convolve_trainer_new (ConvolveModel              *model,
       if (convolve_optimizer_get_n_params (self->optimizer) != n_params)
         {
           g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                       _("The optimizer was made for %" G_GSIZE_FORMAT " parameters, but the model has %" G_GSIZE_FORMAT),
+                       _("The optimizer was made for %zu parameters, but the model has %zu"),
                        convolve_optimizer_get_n_params (self->optimizer), n_params);
           return NULL;
         }
@@ -1039,7 +1040,7 @@ convolve_trainer_new_from_checkpoint (const char       *path,
   if (self->n_train != n_train)
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                   _("“%s” was made with %" G_GINT64_FORMAT " training images, but this training set has %u"),
+                   _("“%s” was made with %" PRId64 " training images, but this training set has %u"),
                    display, n_train, self->n_train);
       return NULL;
     }
@@ -1423,7 +1424,7 @@ run_epochs (ConvolveTrainer  *self,
           if (!isfinite (loss))
             {
               g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
-                           _("The loss became %g at step %" G_GINT64_FORMAT "; try a lower learning rate"),
+                           _("The loss became %g at step %" PRId64 "; try a lower learning rate"),
                            (double) loss, pos->global_step);
               return FALSE;
             }
