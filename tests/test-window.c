@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "convolve-image-view.h"
 #include "convolve-preferences-window.h"
 #include "convolve-sample-view.h"
 #include "convolve-window-private.h"
@@ -173,6 +174,92 @@ test_window_open (void)
   g_assert_false (action_enabled (self, "stop"));
   g_assert_false (action_enabled (self, "export-history"));
   g_assert_false (action_enabled (self, "export-plot"));
+
+  close_window (self);
+}
+
+static gboolean
+window_laid_out (gpointer data)
+{
+  ConvolveWindow *self = data;
+  GtkWidget *image = convolve_sample_grid_get_cell_image (self->sample_grid, 24);
+  graphene_rect_t rect;
+
+  return gtk_widget_get_height (GTK_WIDGET (self->accuracy_plot)) > 0 &&
+         convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (image), &rect);
+}
+
+typedef struct {
+  ConvolveWindow *window;
+  int             width;
+} WidthWait;
+
+static gboolean
+window_narrower_than (gpointer data)
+{
+  WidthWait *wait = data;
+
+  return gtk_widget_get_width (GTK_WIDGET (wait->window)) < wait->width &&
+         window_laid_out (wait->window);
+}
+
+/* Lets the main loop draw a few frames, so that allocations settle. */
+static void
+settle (void)
+{
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 4;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* At the default 1280 x 800 the samples show large, and the samples, the
+ * predictor and both plots all fit without scrolling; a narrow window
+ * stacks them and scrolls, samples at full size. */
+static void
+test_window_layout (void)
+{
+  g_autofree char *dir = make_dataset ("layout", 50, 10);
+  ConvolveWindow *self;
+  GtkAdjustment *vadjustment;
+  graphene_rect_t image, bounds;
+  WidthWait wait;
+  int width, height;
+
+  reset_settings ();
+  self = open_window_with (dir);
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_assert_cmpint (width, ==, 1280);
+  g_assert_cmpint (height, ==, 800);
+  g_assert_true (iterate_until (window_laid_out, self));
+  settle ();
+
+  vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->content_viewport));
+  g_test_message ("content %.0f px high in a %.0f px view",
+                  gtk_adjustment_get_upper (vadjustment), gtk_adjustment_get_page_size (vadjustment));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (vadjustment), <=, gtk_adjustment_get_page_size (vadjustment));
+  g_assert_true (convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (convolve_sample_grid_get_cell_image (self->sample_grid, 24)), &image));
+  g_test_message ("samples at %.0f px", image.size.width);
+  g_assert_cmpfloat (image.size.width, >=, 64.0);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (self->predictor)), >, 0);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (self->loss_plot)), >=, 150);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (self->accuracy_plot)), >=, 150);
+  /* side by side: the plots are beside the samples, not below them */
+  g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (self->loss_plot), GTK_WIDGET (self->content_box), &bounds));
+  g_assert_cmpfloat (bounds.origin.x, >=, gtk_widget_get_width (GTK_WIDGET (self->sample_grid)));
+
+  gtk_window_set_default_size (GTK_WINDOW (self), 900, 800);
+  wait = (WidthWait) { self, 1000 };
+  g_assert_true (iterate_until (window_narrower_than, &wait));
+  settle ();
+  g_assert_cmpint (gtk_orientable_get_orientation (GTK_ORIENTABLE (self->content_box)), ==, GTK_ORIENTATION_VERTICAL);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (vadjustment), >, gtk_adjustment_get_page_size (vadjustment));
+  g_assert_true (convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (convolve_sample_grid_get_cell_image (self->sample_grid, 24)), &image));
+  g_test_message ("narrow: samples at %.0f px", image.size.width);
+  g_assert_cmpfloat (image.size.width, >=, 64.0);
 
   close_window (self);
 }
@@ -709,7 +796,20 @@ main (int   argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
+  /* The style sheets the application loads (its sizes matter to the
+   * layout test). */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+
+      gtk_css_provider_load_from_resource (css, i == 0 ? "/io/github/convolve/Convolve/style.css"
+                                                       : "/io/github/convolve/Convolve/convolve-widgets.css");
+      gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    }
+
   g_test_add_func ("/app/window/open", test_window_open);
+  g_test_add_func ("/app/window/layout", test_window_layout);
   g_test_add_func ("/app/window/no-dataset", test_window_no_dataset);
   g_test_add_func ("/app/window/bad-dataset", test_window_bad_dataset);
   g_test_add_func ("/app/window/train", test_window_train);

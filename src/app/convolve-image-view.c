@@ -84,8 +84,10 @@ convolve_texture_new_from_planar (const guint8 *pixels,
 }
 
 /* Where the image goes in a view of width x height: as large as fits,
- * centred; by a whole factor when that loses little, so that every source
- * pixel gets the same number of screen pixels. */
+ * centred; by a whole factor when that loses little (under 1/8 of the
+ * size), so that every source pixel gets the same number of screen
+ * pixels. Beyond that, size wins: a 32 px image in an 81 px cell shows
+ * at 81 px rather than 64. */
 static gboolean
 convolve_image_view_compute_rect (ConvolveImageView *self,
                                   int                width,
@@ -102,7 +104,7 @@ convolve_image_view_compute_rect (ConvolveImageView *self,
   image_height = cairo_image_surface_get_height (self->surface);
   scale = MIN ((double) width / image_width, (double) height / image_height);
   whole = floor (scale);
-  if (whole >= 1.0 && whole >= 0.75 * scale)
+  if (whole >= 1.0 && whole >= 0.875 * scale)
     scale = whole;
   graphene_rect_init (rect,
                       floor ((width - image_width * scale) / 2.0),

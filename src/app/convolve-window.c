@@ -14,9 +14,8 @@ G_DEFINE_FINAL_TYPE (ConvolveWindow, convolve_window, ADW_TYPE_APPLICATION_WINDO
 
 /* Below this width the sample grid, predictor and plots stack vertically. */
 #define NARROW_WIDTH 1100
-/* The plots' height beside the samples (they grow into spare height) and
- * stacked below them. */
-#define PLOT_HEIGHT        200
+/* The plots' height when stacked below the samples; beside them, they
+ * share the height the predictor leaves. */
 #define PLOT_HEIGHT_NARROW 260
 
 ConvolveWindow *
@@ -573,8 +572,8 @@ update_layout (ConvolveWindow *self)
    * samples, taller plots). */
   gtk_scrollable_set_vscroll_policy (GTK_SCROLLABLE (self->content_viewport),
                                      narrow ? GTK_SCROLL_NATURAL : GTK_SCROLL_MINIMUM);
-  gtk_widget_set_size_request (GTK_WIDGET (self->loss_plot), -1, narrow ? PLOT_HEIGHT_NARROW : PLOT_HEIGHT);
-  gtk_widget_set_size_request (GTK_WIDGET (self->accuracy_plot), -1, narrow ? PLOT_HEIGHT_NARROW : PLOT_HEIGHT);
+  gtk_widget_set_size_request (GTK_WIDGET (self->loss_plot), -1, narrow ? PLOT_HEIGHT_NARROW : -1);
+  gtk_widget_set_size_request (GTK_WIDGET (self->accuracy_plot), -1, narrow ? PLOT_HEIGHT_NARROW : -1);
 }
 
 static void
