@@ -792,6 +792,15 @@ test_copy (void)
   g_assert_true (convolve_model_predict (model, x, B, p1, NULL));
   g_assert_true (convolve_model_predict (copy, x, B, p2, NULL));
   g_assert_cmpmem (p1, sizeof p1, p2, sizeof p2);
+  /* A copy used only for prediction holds no gradient memory... */
+  g_assert_true (convolve_model_has_gradients (model));
+  g_assert_false (convolve_model_has_gradients (copy));
+  for (int i = 0; i < convolve_model_get_n_tensors (copy); i++)
+    g_assert_null (convolve_model_get_tensor (copy, i)->grad);
+  /* ...until it trains. */
+  g_assert_true (convolve_model_forward (copy, x, B, TRUE, NULL));
+  g_assert_true (convolve_model_has_gradients (copy));
+  g_assert_nonnull (convolve_model_find_tensor (copy, "conv2d/kernel")->grad);
 
   g_assert_true (convolve_model_copy_weights (fresh, model, &error));
   g_assert_no_error (error);

@@ -244,9 +244,6 @@ plan_memory (ConvolveModel *model, GError **error)
   model->params = aligned_floats (model->n_params, error);
   if (model->params == NULL)
     return FALSE;
-  model->grads = aligned_floats (model->n_params, error);
-  if (model->grads == NULL)
-    return FALSE;
   model->state = aligned_floats (model->n_state, error);
   if (model->state == NULL)
     return FALSE;
@@ -270,11 +267,9 @@ plan_memory (ConvolveModel *model, GError **error)
             gsize nk = (gsize) units * c * k * k;
 
             layer->kernel = model->params + p;
-            layer->dkernel = model->grads + p;
             layer->bias = layer->kernel + nk;
-            layer->dbias = layer->dkernel + nk;
-            add_tensor (model, layer, "kernel", 4, kshape, TRUE, layer->kernel, layer->dkernel);
-            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, layer->dbias);
+            add_tensor (model, layer, "kernel", 4, kshape, TRUE, layer->kernel, NULL);
+            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, NULL);
             break;
           }
         case CONVOLVE_LAYER_DENSE:
@@ -283,22 +278,18 @@ plan_memory (ConvolveModel *model, GError **error)
             gsize nk = (gsize) c * units;
 
             layer->kernel = model->params + p;
-            layer->dkernel = model->grads + p;
             layer->bias = layer->kernel + nk;
-            layer->dbias = layer->dkernel + nk;
-            add_tensor (model, layer, "kernel", 2, kshape, TRUE, layer->kernel, layer->dkernel);
-            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, layer->dbias);
+            add_tensor (model, layer, "kernel", 2, kshape, TRUE, layer->kernel, NULL);
+            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, NULL);
             break;
           }
         case CONVOLVE_LAYER_BATCH_NORM:
           layer->gamma = model->params + p;
-          layer->dgamma = model->grads + p;
           layer->beta = layer->gamma + c;
-          layer->dbeta = layer->dgamma + c;
           layer->moving_mean = model->state + s;
           layer->moving_variance = layer->moving_mean + c;
-          add_tensor (model, layer, "gamma", 1, &c, TRUE, layer->gamma, layer->dgamma);
-          add_tensor (model, layer, "beta", 1, &c, TRUE, layer->beta, layer->dbeta);
+          add_tensor (model, layer, "gamma", 1, &c, TRUE, layer->gamma, NULL);
+          add_tensor (model, layer, "beta", 1, &c, TRUE, layer->beta, NULL);
           add_tensor (model, layer, "moving_mean", 1, &c, FALSE, layer->moving_mean, NULL);
           add_tensor (model, layer, "moving_variance", 1, &c, FALSE, layer->moving_variance, NULL);
           break;
@@ -406,28 +397,34 @@ plan_memory (ConvolveModel *model, GError **error)
   return TRUE;
 }
 
-/* The activation gradients are only needed for training: a model used for
- * prediction (the snapshots the app and the evaluation use) never
- * allocates them. Called by the first training forward pass. */
+/* The same place as param, in the gradient block. */
+static float *
+grad_of (ConvolveModel *model, const float *param)
+{
+  return model->grads + (param - model->params);
+}
+
+/* Gradients (of the parameters and of the activations) are only needed for
+ * training: a model used for prediction (the snapshots the app and the
+ * evaluation use) never allocates them. Called by the first training
+ * forward pass and by convolve_model_get_grads(). */
 static gboolean
 attach_gradient_buffers (ConvolveModel *model, GError **error)
 {
-  if (model->grad_arena != NULL)
+  if (model->grads != NULL)
     return TRUE;
 
+  model->grads = aligned_floats (model->n_params, error);
+  if (model->grads == NULL)
+    return FALSE;
   model->grad_arena = aligned_floats (model->grad_arena_size, error);
   if (model->grad_arena == NULL)
-    return FALSE;
+    goto fail;
   if (model->update_buffer_size > 0)
     {
       model->update_buffer = aligned_floats (model->update_buffer_size, error);
       if (model->update_buffer == NULL)
-        {
-          free (model->grad_arena);
-  free (model->update_buffer);
-          model->grad_arena = NULL;
-          return FALSE;
-        }
+        goto fail;
     }
   for (int i = 0; i < model->n_layers; i++)
     {
@@ -437,8 +434,30 @@ attach_gradient_buffers (ConvolveModel *model, GError **error)
       layer->din = layer->needs_din ? prev_dout : NULL;
       layer->dout = layer->spec.kind == CONVOLVE_LAYER_FLATTEN
                     ? prev_dout : model->grad_arena + layer->dout_offset;
+      switch (layer->spec.kind)
+        {
+        case CONVOLVE_LAYER_CONV2D:
+        case CONVOLVE_LAYER_DENSE:
+          layer->dkernel = grad_of (model, layer->kernel);
+          layer->dbias = grad_of (model, layer->bias);
+          break;
+        case CONVOLVE_LAYER_BATCH_NORM:
+          layer->dgamma = grad_of (model, layer->gamma);
+          layer->dbeta = grad_of (model, layer->beta);
+          break;
+        default:
+          break;
+        }
     }
+  for (int i = 0; i < model->n_tensors; i++)
+    if (model->tensors[i].trainable)
+      model->tensors[i].grad = grad_of (model, model->tensors[i].data);
   return TRUE;
+
+fail:
+  g_clear_pointer (&model->grads, free);
+  g_clear_pointer (&model->grad_arena, free);
+  return FALSE;
 }
 
 /* Allocates and plans a model without initialising its weights. */
@@ -708,7 +727,16 @@ convolve_model_get_grads (ConvolveModel *model, gsize *n_params)
   g_return_val_if_fail (model != NULL, NULL);
   if (n_params != NULL)
     *n_params = model->n_params;
+  if (!attach_gradient_buffers (model, NULL))
+    return NULL;
   return model->grads;
+}
+
+gboolean
+convolve_model_has_gradients (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  return model->grads != NULL;
 }
 
 float *

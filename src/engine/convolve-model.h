@@ -91,7 +91,7 @@ typedef struct {
   int         shape[4];
   gboolean    trainable;
   float      *data;        /* points into the parameter or state block */
-  float      *grad;        /* same place in the gradient block, NULL if not trainable */
+  float      *grad;        /* same place in the gradient block; NULL if not trainable or not allocated yet */
   gsize       size;        /* number of floats */
 } ConvolveTensorInfo;
 
@@ -133,10 +133,15 @@ gsize                    convolve_model_get_n_non_trainable (const ConvolveModel
 char                    *convolve_model_summary       (const ConvolveModel *model);
 
 /* Contiguous blocks: trainable parameters, their gradients (same layout),
- * non-trainable state. */
+ * non-trainable state. A model allocates its gradients (and the tensors'
+ * grad pointers appear) only when it first trains or get_grads asks for
+ * them, so copies used only for prediction never hold that memory;
+ * get_grads returns NULL when they cannot be allocated. */
 float *convolve_model_get_params (ConvolveModel *model, gsize *n_params);
 float *convolve_model_get_grads  (ConvolveModel *model, gsize *n_params);
 float *convolve_model_get_state  (ConvolveModel *model, gsize *n_state);
+/* Whether the gradient blocks exist yet (see above). */
+gboolean convolve_model_has_gradients (const ConvolveModel *model);
 
 int                       convolve_model_get_n_tensors (const ConvolveModel *model);
 const ConvolveTensorInfo *convolve_model_get_tensor    (const ConvolveModel *model, int index);
