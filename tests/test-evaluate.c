@@ -146,8 +146,19 @@ test_evaluate_confusion (void)
   g_assert_cmpstr (evaluation->class_names[0], ==, "red");
   g_assert_cmpstr (evaluation->class_names[2], ==, "blue");
   g_assert_null (evaluation->class_names[3]);
+  /* The identity model predicts the brightest channel of each image. */
+  for (int i = 0; i < 10; i++)
+    {
+      int brightest = 0;
+
+      for (int c = 1; c < 3; c++)
+        if (pixels[i][c] > pixels[i][brightest])
+          brightest = c;
+      g_assert_cmpint (evaluation->predictions[i], ==, brightest);
+    }
 
   copy = convolve_evaluation_copy (evaluation);
+  g_assert_cmpmem (copy->predictions, 10 * sizeof (gint32), evaluation->predictions, 10 * sizeof (gint32));
   g_assert_cmpmem (copy->confusion, 9 * sizeof (guint), evaluation->confusion, 9 * sizeof (guint));
   g_assert_true (copy->loss == evaluation->loss);
   g_assert_cmpstr (copy->class_names[1], ==, "green");

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-evaluation.h"
+#include "convolve-model-check.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -45,6 +46,7 @@ convolve_evaluation_copy (const ConvolveEvaluation *evaluation)
   memcpy (copy->class_correct, evaluation->class_correct, n * sizeof (guint));
   memcpy (copy->class_accuracy, evaluation->class_accuracy, n * sizeof (double));
   memcpy (copy->confusion, evaluation->confusion, n * n * sizeof (guint));
+  copy->predictions = g_memdup2 (evaluation->predictions, evaluation->n_images * sizeof (gint32));
   return copy;
 }
 
@@ -55,6 +57,7 @@ convolve_evaluation_free (ConvolveEvaluation *evaluation)
     return;
 
   g_strfreev (evaluation->class_names);
+  g_free (evaluation->predictions);
   g_free (evaluation->class_counts);
   g_free (evaluation->class_correct);
   g_free (evaluation->class_accuracy);
@@ -86,10 +89,9 @@ convolve_evaluate (ConvolveModel                *model,
   g_autoptr(ConvolveEvaluation) evaluation = NULL;
   g_autofree float *x = NULL;
   g_autofree int32_t *labels = NULL;
-  g_autofree int32_t *predictions = NULL;
   g_autofree guint32 *indices = NULL;
   const char * const *class_names;
-  ConvolveShape model_shape, data_shape;
+  ConvolveShape data_shape;
   int n_classes, batch_max;
   guint n_images;
   double loss_sum = 0.0;
@@ -100,25 +102,10 @@ convolve_evaluate (ConvolveModel                *model,
   g_return_val_if_fail (dataset != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  model_shape = convolve_model_get_input (model);
-  data_shape = convolve_dataset_get_shape (dataset);
-  if (model_shape.c != data_shape.c || model_shape.h != data_shape.h || model_shape.w != data_shape.w)
-    {
-      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                   _("The model expects images of %d×%d×%d (height × width × channels), "
-                     "but the dataset’s are %d×%d×%d"),
-                   model_shape.h, model_shape.w, model_shape.c,
-                   data_shape.h, data_shape.w, data_shape.c);
-      return NULL;
-    }
+  if (!convolve_check_model_for_dataset (model, dataset, error))
+    return NULL;
   n_classes = convolve_model_get_n_classes (model);
-  if (convolve_dataset_get_n_classes (dataset) > n_classes)
-    {
-      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                   _("The dataset has %d classes, but the model only knows %d"),
-                   convolve_dataset_get_n_classes (dataset), n_classes);
-      return NULL;
-    }
+  data_shape = convolve_dataset_get_shape (dataset);
 
   class_names = convolve_dataset_get_n_classes (dataset) == n_classes
               ? convolve_dataset_get_class_names (dataset) : NULL;
@@ -144,13 +131,14 @@ convolve_evaluate (ConvolveModel                *model,
       return NULL;
     }
   labels = g_new (int32_t, batch_max);
-  predictions = g_new (int32_t, batch_max);
   indices = g_new (guint32, batch_max);
+  evaluation->predictions = g_new (gint32, n_images);
 
   for (guint start = 0; start < n_images; start += batch_max)
     {
       int count = (int) MIN ((guint) batch_max, n_images - start);
       int hits = 0;
+      gint32 *predictions;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
@@ -167,6 +155,7 @@ convolve_evaluate (ConvolveModel                *model,
             return NULL;
           }
 
+      predictions = evaluation->predictions + start;
       if (!convolve_model_evaluate (model, x, labels, count, &loss_sum, &hits, predictions, error))
         return NULL;
       n_correct += hits;

@@ -28,6 +28,7 @@ typedef struct {
   guint   *class_correct;   /* n_classes: of those, predicted right */
   double  *class_accuracy;  /* n_classes: class_correct / class_counts, NaN when no images */
   guint   *confusion;       /* n_classes x n_classes, row = true class, column = predicted */
+  gint32  *predictions;     /* n_images: the predicted class of each image, in dataset order */
 } ConvolveEvaluation;
 
 #define CONVOLVE_TYPE_EVALUATION (convolve_evaluation_get_type ())
@@ -46,9 +47,9 @@ typedef void (*ConvolveEvaluateProgressFunc) (guint    done,
                                               guint    total,
                                               gpointer user_data);
 
-/* Evaluates the first limit images of dataset (0: all). The model's input
- * shape must be the dataset's and it must have at least as many classes
- * (else CONVOLVE_TRAIN_ERROR_MISMATCH). Cancellation is checked between
+/* Evaluates the first limit images of dataset (0: all). The model must fit
+ * the dataset (convolve_check_model_for_dataset, else
+ * CONVOLVE_TRAIN_ERROR_MISMATCH). Cancellation is checked between
  * batches (G_IO_ERROR_CANCELLED). progress_func is nullable. */
 ConvolveEvaluation *convolve_evaluate (ConvolveModel                *model,
                                        const ConvolveDataset        *dataset,

@@ -7,4 +7,5 @@
 #include "convolve-train-error.h"
 #include "convolve-history.h"
 #include "convolve-evaluation.h"
+#include "convolve-model-check.h"
 #include "convolve-trainer.h"

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "convolve-evaluation.h"
+#include "convolve-model-check.h"
 
 #define CHECKPOINT_FORMAT "1"
 
@@ -764,39 +765,6 @@ read_checkpoint (GHashTable           *extra,
 
 /* --- construction -------------------------------------------------------- */
 
-static gboolean
-check_dataset (ConvolveModel          *model,
-               const ConvolveDataset  *dataset,
-               gboolean                is_test,
-               GError                **error)
-{
-  ConvolveShape m = convolve_model_get_input (model);
-  ConvolveShape d = convolve_dataset_get_shape (dataset);
-
-  if (m.c != d.c || m.h != d.h || m.w != d.w)
-    {
-      if (is_test)
-        g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                     _("The model expects images of %d×%d×%d (height × width × channels), "
-                       "but the test set’s are %d×%d×%d"),
-                     m.h, m.w, m.c, d.h, d.w, d.c);
-      else
-        g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                     _("The model expects images of %d×%d×%d (height × width × channels), "
-                       "but the training set’s are %d×%d×%d"),
-                     m.h, m.w, m.c, d.h, d.w, d.c);
-      return FALSE;
-    }
-  if (convolve_dataset_get_n_classes (dataset) > convolve_model_get_n_classes (model))
-    {
-      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                   _("The dataset has %d classes, but the model only knows %d"),
-                   convolve_dataset_get_n_classes (dataset), convolve_model_get_n_classes (model));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static void
 convolve_trainer_finalize (GObject *object)
 {
@@ -886,9 +854,9 @@ static gboolean
 trainer_setup (ConvolveTrainer  *self,
                GError          **error)
 {
-  if (!check_dataset (self->model, self->train, FALSE, error))
+  if (!convolve_check_model_for_dataset (self->model, self->train, error))
     return FALSE;
-  if (self->test != NULL && !check_dataset (self->model, self->test, TRUE, error))
+  if (self->test != NULL && !convolve_check_model_for_dataset (self->model, self->test, error))
     return FALSE;
 
   apply_train_limit (self);

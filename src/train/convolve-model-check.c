@@ -1,0 +1,42 @@
+/* convolve-model-check.c: does a model fit a dataset?
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "convolve-model-check.h"
+
+gboolean
+convolve_check_model_for_dataset (const ConvolveModel   *model,
+                                  const ConvolveDataset *dataset,
+                                  GError               **error)
+{
+  ConvolveShape m, d;
+  int model_classes, data_classes;
+
+  g_return_val_if_fail (model != NULL, FALSE);
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  m = convolve_model_get_input (model);
+  d = convolve_dataset_get_shape (dataset);
+  if (m.c != d.c || m.h != d.h || m.w != d.w)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                   _("The model expects images of %d×%d×%d (height × width × channels), "
+                     "but the dataset’s are %d×%d×%d"),
+                   m.h, m.w, m.c, d.h, d.w, d.c);
+      return FALSE;
+    }
+
+  model_classes = convolve_model_get_n_classes (model);
+  data_classes = convolve_dataset_get_n_classes (dataset);
+  if (data_classes > model_classes)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                   _("The dataset has %d classes, but the model only knows %d"),
+                   data_classes, model_classes);
+      return FALSE;
+    }
+  return TRUE;
+}

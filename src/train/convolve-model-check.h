@@ -1,0 +1,23 @@
+/* convolve-model-check.h: the one rule for whether a model can work on a
+ * dataset, used wherever the two meet (trainer, evaluation, the CLI, the
+ * app's open, predictor and sample view).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "convolve-engine.h"
+#include "convolve-dataset.h"
+#include "convolve-train-error.h"
+
+G_BEGIN_DECLS
+
+/* TRUE when the model takes the dataset's images as they are (the same
+ * height, width and channels) and has an output for each of its classes
+ * (it may have more). Otherwise FALSE with CONVOLVE_TRAIN_ERROR_MISMATCH
+ * saying which of the two does not fit. */
+gboolean convolve_check_model_for_dataset (const ConvolveModel   *model,
+                                           const ConvolveDataset *dataset,
+                                           GError               **error);
+
+G_END_DECLS
