@@ -98,7 +98,7 @@ workspace_shown (gpointer data)
 {
   ConvolveWindow *self = data;
 
-  return self->train != NULL &&
+  return convolve_session_get_train (convolve_window_get_session (self)) != NULL &&
          g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") == 0;
 }
 
@@ -153,12 +153,11 @@ test_window_open (void)
   reset_settings ();
   self = open_window_with (dir);
 
-  g_assert_cmpuint (convolve_dataset_get_n_images (self->train), ==, 60);
-  g_assert_cmpuint (convolve_dataset_get_n_images (self->test), ==, 20);
-  g_assert_nonnull (self->model);
-  g_assert_nonnull (self->predict_model);
-  g_assert_true (convolve_predictor_has_model (self->predictor));
-  g_assert_true (convolve_sample_grid_get_dataset (self->sample_grid) == self->train);
+  g_assert_cmpuint (convolve_dataset_get_n_images (convolve_session_get_train (convolve_window_get_session (self))), ==, 60);
+  g_assert_cmpuint (convolve_dataset_get_n_images (convolve_session_get_test (convolve_window_get_session (self))), ==, 20);
+  g_assert_nonnull (convolve_session_get_model (convolve_window_get_session (self)));
+    g_assert_true (convolve_predictor_has_model (self->predictor));
+  g_assert_true (convolve_sample_grid_get_dataset (self->sample_grid) == convolve_session_get_train (convolve_window_get_session (self)));
   g_assert_cmpint (convolve_sample_grid_get_cell_index (self->sample_grid, 0), ==, 0);
   g_assert_cmpstr (convolve_sample_grid_get_cell_label (self->sample_grid, 3), ==, "cat");
 
@@ -284,7 +283,7 @@ test_window_no_dataset (void)
   gtk_window_present (GTK_WINDOW (self));
   g_assert_true (iterate_until (dataset_page_shown, self));
 
-  g_assert_null (self->train);
+  g_assert_null (convolve_session_get_train (convolve_window_get_session (self)));
   g_assert_false (action_enabled (self, "train"));
   g_assert_false (action_enabled (self, "new-model"));
   g_assert_false (action_enabled (self, "save-model"));
@@ -322,11 +321,11 @@ test_window_bad_dataset (void)
   g_assert_cmpint (g_mkdir_with_parents (bad, 0755), ==, 0);
   g_assert_true (g_file_set_contents (bad_batch, "short", 5, NULL));
   convolve_window_open_dataset (self, bad);
-  g_assert_nonnull (self->load_cancellable);
-  while (self->load_cancellable != NULL)
+  g_assert_true (convolve_session_is_loading (convolve_window_get_session (self)));
+  while (convolve_session_is_loading (convolve_window_get_session (self)))
     g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpstr (self->dataset_path, ==, dir);
-  g_assert_cmpuint (convolve_dataset_get_n_images (self->train), ==, 30);
+  g_assert_cmpstr (convolve_session_get_dataset_path (convolve_window_get_session (self)), ==, dir);
+  g_assert_cmpuint (convolve_dataset_get_n_images (convolve_session_get_train (convolve_window_get_session (self))), ==, 30);
 
   close_window (self);
 }
@@ -354,7 +353,7 @@ run_final (gpointer data)
 {
   ConvolveWindow *self = data;
 
-  return self->progress != NULL && convolve_trainer_state_is_final (self->progress->state);
+  return convolve_session_get_progress (convolve_window_get_session (self)) != NULL && convolve_trainer_state_is_final (convolve_session_get_progress (convolve_window_get_session (self))->state);
 }
 
 static gboolean
@@ -362,9 +361,9 @@ run_paused (gpointer data)
 {
   ConvolveWindow *self = data;
 
-  return self->progress != NULL &&
-         (self->progress->state == CONVOLVE_TRAINER_PAUSED ||
-          convolve_trainer_state_is_final (self->progress->state));
+  return convolve_session_get_progress (convolve_window_get_session (self)) != NULL &&
+         (convolve_session_get_progress (convolve_window_get_session (self))->state == CONVOLVE_TRAINER_PAUSED ||
+          convolve_trainer_state_is_final (convolve_session_get_progress (convolve_window_get_session (self))->state));
 }
 
 static gboolean
@@ -372,7 +371,8 @@ run_started (gpointer data)
 {
   ConvolveWindow *self = data;
 
-  return self->trainer != NULL && !self->starting;
+  return convolve_session_get_trainer (convolve_window_get_session (self)) != NULL &&
+         !convolve_session_is_busy (convolve_window_get_session (self));
 }
 
 static gboolean
@@ -380,7 +380,7 @@ run_has_steps (gpointer data)
 {
   ConvolveWindow *self = data;
 
-  return self->progress != NULL && self->progress->global_step >= 3;
+  return convolve_session_get_progress (convolve_window_get_session (self)) != NULL && convolve_session_get_progress (convolve_window_get_session (self))->global_step >= 3;
 }
 
 static gboolean
@@ -388,7 +388,7 @@ snapshots_settled (gpointer data)
 {
   ConvolveWindow *self = data;
 
-  return !self->snapshot_running && convolve_predictor_get_probabilities (self->predictor, NULL) != NULL;
+  return !convolve_session_is_busy (convolve_window_get_session (self)) && convolve_predictor_get_probabilities (self->predictor, NULL) != NULL;
 }
 
 static gboolean
@@ -497,7 +497,7 @@ test_window_train (void)
   self = open_window_with (dir);
 
   /* A sample in the predictor, predicted by the untrained model. */
-  ref = convolve_sample_ref_new (self->train, 3);
+  ref = convolve_sample_ref_new (convolve_session_get_train (convolve_window_get_session (self)), 3);
   g_value_init (&value, CONVOLVE_TYPE_SAMPLE_REF);
   g_value_set_boxed (&value, ref);
   g_assert_true (convolve_predictor_load_value (self->predictor, &value));
@@ -516,7 +516,8 @@ test_window_train (void)
                     (g_get_monotonic_time () - start) / 1000.0);
   }
   /* The trainer is built on a worker thread; meanwhile nothing else starts. */
-  g_assert_true (self->starting);
+  g_assert_true (convolve_session_is_training (convolve_window_get_session (self)));
+  g_assert_null (convolve_session_get_trainer (convolve_window_get_session (self)));
   g_assert_false (action_enabled (self, "train"));
   g_assert_true (iterate_until (run_started, self));
   g_assert_false (action_enabled (self, "train"));
@@ -534,7 +535,7 @@ test_window_train (void)
       g_action_group_activate_action (G_ACTION_GROUP (self), "pause", NULL);
       /* (the run may end before the pause takes effect) */
       g_assert_true (iterate_until (run_paused, self));
-      if (self->progress->state == CONVOLVE_TRAINER_PAUSED)
+      if (convolve_session_get_progress (convolve_window_get_session (self))->state == CONVOLVE_TRAINER_PAUSED)
         {
           g_assert_true (action_enabled (self, "resume"));
           g_assert_false (action_enabled (self, "pause"));
@@ -547,19 +548,19 @@ test_window_train (void)
   g_source_remove (probe_id);
 
   g_test_message ("max main-loop stall during training: %.1f ms (run of %.1f s)",
-                  probe.max_gap / 1000.0, self->progress->elapsed_seconds);
+                  probe.max_gap / 1000.0, convolve_session_get_progress (convolve_window_get_session (self))->elapsed_seconds);
   /* A loose sanity bound: the main loop never waits for the trainer. */
   g_assert_cmpint (probe.max_gap, <, 2 * G_USEC_PER_SEC);
 
-  g_assert_cmpint (self->progress->state, ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpint (convolve_session_get_progress (convolve_window_get_session (self))->state, ==, CONVOLVE_TRAINER_FINISHED);
   steps_per_epoch = (2400 + 15) / 16;
-  g_assert_cmpint (self->progress->global_step, ==, 3 * steps_per_epoch);
+  g_assert_cmpint (convolve_session_get_progress (convolve_window_get_session (self))->global_step, ==, 3 * steps_per_epoch);
   g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-batch"), ==, 3 * steps_per_epoch);
   g_assert_cmpuint (convolve_plot_get_n_points (self->accuracy_plot, "train-batch"), ==, 3 * steps_per_epoch);
   g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-epoch"), ==, 3);
   g_assert_cmpuint (convolve_plot_get_n_points (self->accuracy_plot, "val-epoch"), ==, 3);
-  g_assert_true (self->progress->has_validation);
-  g_assert_true (isfinite (self->progress->val_accuracy));
+  g_assert_true (convolve_session_get_progress (convolve_window_get_session (self))->has_validation);
+  g_assert_true (isfinite (convolve_session_get_progress (convolve_window_get_session (self))->val_accuracy));
 
   /* After the run: train again, save, export; no pause or stop. */
   g_assert_true (action_enabled (self, "train"));
@@ -580,8 +581,8 @@ test_window_train (void)
 
   /* New drops the run. */
   g_action_group_activate_action (G_ACTION_GROUP (self), "new-model", NULL);
-  g_assert_null (self->trainer);
-  g_assert_nonnull (self->model);
+  g_assert_null (convolve_session_get_trainer (convolve_window_get_session (self)));
+  g_assert_nonnull (convolve_session_get_model (convolve_window_get_session (self)));
   g_assert_cmpuint (convolve_plot_get_n_points (self->loss_plot, "train-batch"), ==, 0);
   g_assert_false (action_enabled (self, "export-history"));
   g_assert_false (action_enabled (self, "export-plot"));
@@ -607,7 +608,7 @@ model_path_is (gpointer data)
 {
   PathWait *wait = data;
 
-  return g_strcmp0 (wait->window->model_path, wait->expected_path) == 0;
+  return g_strcmp0 (convolve_session_get_model_path (convolve_window_get_session (wait->window)), wait->expected_path) == 0;
 }
 
 static void
@@ -626,8 +627,8 @@ test_window_model_files (void)
 
   reset_settings ();
   self = open_window_with (dir);
-  g_assert_null (self->model_path);
-  first_weight = convolve_model_get_params (self->model, &n_params)[0];
+  g_assert_null (convolve_session_get_model_path (convolve_window_get_session (self)));
+  first_weight = convolve_model_get_params (convolve_session_get_model (convolve_window_get_session (self)), &n_params)[0];
 
   convolve_window_save_model (self, file);
   wait = (PathWait) { self, path };
@@ -640,20 +641,20 @@ test_window_model_files (void)
     g_settings_set_uint (settings, "seed", 7);
   }
   g_action_group_activate_action (G_ACTION_GROUP (self), "new-model", NULL);
-  g_assert_null (self->model_path);
-  g_assert_true (convolve_model_get_params (self->model, &n_params)[0] != first_weight);
+  g_assert_null (convolve_session_get_model_path (convolve_window_get_session (self)));
+  g_assert_true (convolve_model_get_params (convolve_session_get_model (convolve_window_get_session (self)), &n_params)[0] != first_weight);
 
   /* ...and opening the saved one brings its weights back. */
   convolve_window_open_model (self, file);
   wait_for (model_path_is, &wait);
-  g_assert_true (convolve_model_get_params (self->model, &n_params)[0] == first_weight);
+  g_assert_true (convolve_model_get_params (convolve_session_get_model (convolve_window_get_session (self)), &n_params)[0] == first_weight);
 
   /* A damaged file leaves the current model alone. */
   g_assert_true (g_file_set_contents (garbage, "not a model at all", -1, NULL));
   convolve_window_open_model (self, garbage_file);
   g_timeout_add (300, set_done, &done);
   wait_for (file_idle, &done);
-  g_assert_cmpstr (self->model_path, ==, path);
+  g_assert_cmpstr (convolve_session_get_model_path (convolve_window_get_session (self)), ==, path);
 
   close_window (self);
 }
@@ -708,6 +709,7 @@ test_sample_view (void)
   g_autoptr(ConvolveDataset) dataset = convolve_dataset_new ("tiny", 3, 1, 4, 4, names);
   g_autoptr(ConvolveModelSpec) spec = NULL;
   g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveSession) session = NULL;
   g_autoptr(GError) error = NULL;
   ConvolveShape shape = { 1, 4, 4 };
   ConvolveSampleView *view;
@@ -718,7 +720,9 @@ test_sample_view (void)
   model = convolve_model_new (spec, &shape, 1, 1, &error);
   g_assert_no_error (error);
 
-  view = g_object_ref (convolve_sample_view_new (NULL, dataset, 1, model));
+  session = convolve_session_new ();
+  g_assert_true (convolve_session_set_model (session, g_steal_pointer (&model), NULL, NULL, NULL));
+  view = g_object_ref (convolve_sample_view_new (NULL, dataset, 1, session));
   gtk_window_present (GTK_WINDOW (view));
   g_assert_cmpuint (convolve_sample_view_get_index (view), ==, 1);
   /* counted from 1, like the grid and the predictor */

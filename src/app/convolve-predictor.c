@@ -15,6 +15,7 @@
 #include "convolve-image-view.h"
 #include "convolve-predictor.h"
 #include "convolve-sample-grid.h"
+#include "convolve-train.h"
 
 typedef enum {
   SOURCE_FILE,
@@ -52,7 +53,9 @@ struct _ConvolvePredictor
   GtkWidget            *source_label;
   GtkWidget            *bars;
 
-  ConvolveModel        *model;
+  ConvolveSession      *session;       /* followed, or NULL */
+  ConvolveModel        *model;         /* the session's, or owned */
+  gboolean              owns_model;
   char                **class_names;
   guint                 n_classes;
   GPtrArray            *bar_names;     /* GtkLabel per class */
@@ -638,6 +641,13 @@ convolve_predictor_dispose (GObject *object)
 {
   ConvolvePredictor *self = CONVOLVE_PREDICTOR (object);
 
+  if (self->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      if (!self->owns_model)
+        self->model = NULL;
+      g_clear_object (&self->session);
+    }
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   if (self->paste_cancellable != NULL)
@@ -660,7 +670,8 @@ convolve_predictor_finalize (GObject *object)
 {
   ConvolvePredictor *self = CONVOLVE_PREDICTOR (object);
 
-  g_clear_pointer (&self->model, convolve_model_free);
+  if (self->owns_model)
+    g_clear_pointer (&self->model, convolve_model_free);
   g_strfreev (self->class_names);
   g_ptr_array_unref (self->bar_names);
   g_ptr_array_unref (self->bar_widgets);
@@ -758,19 +769,20 @@ convolve_predictor_new (void)
   return g_object_new (CONVOLVE_TYPE_PREDICTOR, NULL);
 }
 
-void
-convolve_predictor_set_model (ConvolvePredictor  *predictor,
-                              ConvolveModel      *model,
-                              const char * const *class_names)
+/* model is owned when owned, else the session's. */
+static void
+use_model (ConvolvePredictor  *predictor,
+           ConvolveModel      *model,
+           gboolean            owned,
+           const char * const *class_names)
 {
   guint n_classes;
   gboolean names_changed;
 
-  g_return_if_fail (CONVOLVE_IS_PREDICTOR (predictor));
-
-  if (predictor->model != model)
+  if (predictor->model != model && predictor->owns_model)
     g_clear_pointer (&predictor->model, convolve_model_free);
   predictor->model = model;
+  predictor->owns_model = owned && model != NULL;
 
   n_classes = model != NULL ? (guint) convolve_model_get_n_classes (model) : 0;
   names_changed = n_classes != predictor->n_classes;
@@ -804,6 +816,52 @@ convolve_predictor_set_model (ConvolvePredictor  *predictor,
   if (model != NULL && !shape_equal (predictor->input_shape, convolve_model_get_input (model)))
     convolve_predictor_start_load (predictor, image_source_copy (predictor->source));
   convolve_predictor_predict (predictor);
+}
+
+void
+convolve_predictor_set_model (ConvolvePredictor  *predictor,
+                              ConvolveModel      *model,
+                              const char * const *class_names)
+{
+  g_return_if_fail (CONVOLVE_IS_PREDICTOR (predictor));
+
+  use_model (predictor, model, TRUE, class_names);
+}
+
+static void
+session_weights_changed_cb (ConvolvePredictor *self,
+                            ConvolveSession   *session)
+{
+  use_model (self, convolve_session_get_model (session), FALSE,
+             convolve_session_get_class_names (session));
+}
+
+void
+convolve_predictor_set_session (ConvolvePredictor *predictor,
+                                ConvolveSession   *session)
+{
+  g_return_if_fail (CONVOLVE_IS_PREDICTOR (predictor));
+  g_return_if_fail (session == NULL || CONVOLVE_IS_SESSION (session));
+
+  if (predictor->session == session)
+    return;
+  if (predictor->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (predictor->session, predictor);
+      if (!predictor->owns_model)
+        use_model (predictor, NULL, FALSE, NULL);
+      g_clear_object (&predictor->session);
+    }
+  if (session == NULL)
+    return;
+
+  predictor->session = g_object_ref (session);
+  /* A new dataset can bring other class names for the same weights. */
+  g_signal_connect_object (session, "weights-changed",
+                           G_CALLBACK (session_weights_changed_cb), predictor, G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "datasets-changed",
+                           G_CALLBACK (session_weights_changed_cb), predictor, G_CONNECT_SWAPPED);
+  session_weights_changed_cb (predictor, session);
 }
 
 gboolean

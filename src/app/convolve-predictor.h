@@ -9,6 +9,7 @@
 #include <gtk/gtk.h>
 
 #include "convolve-engine.h"
+#include "convolve-session.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,10 @@ GtkWidget   *convolve_predictor_new        (void);
 void         convolve_predictor_set_model  (ConvolvePredictor  *predictor,
                                             ConvolveModel      *model,
                                             const char * const *class_names);
+/* Predicts with the session's current weights and class names from now
+ * on, following "weights-changed" (NULL: stop following). */
+void         convolve_predictor_set_session (ConvolvePredictor *predictor,
+                                             ConvolveSession   *session);
 gboolean     convolve_predictor_has_model  (ConvolvePredictor  *predictor);
 /* Decodes file off the main thread; on failure emits "error" and keeps
  * the previous image. */

@@ -1,6 +1,6 @@
 /* convolve-sample-view.c: a larger view of a clicked sample. Prediction is
- * one forward pass of a single image on a private copy of the weights,
- * quick enough for the main thread.
+ * one forward pass of a single image on the session's current weights,
+ * quick enough for the main thread; it follows them while training.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -26,7 +26,8 @@ struct _ConvolveSampleView
   GtkGrid         *top_grid;
 
   ConvolveDataset *dataset;
-  ConvolveModel   *model;
+  ConvolveSession *session;
+  ConvolveModel   *model;      /* the session's, when it fits the dataset */
   guint            index;
   int              predicted;
 };
@@ -193,30 +194,41 @@ next_action (GtkWidget  *widget,
     convolve_sample_view_set_index (self, self->index + 1);
 }
 
+static void
+weights_changed_cb (ConvolveSampleView *self)
+{
+  ConvolveModel *model = self->session != NULL ? convolve_session_get_model (self->session) : NULL;
+
+  /* A model for other images cannot judge this one. */
+  if (model != NULL && !convolve_check_model_for_dataset (model, self->dataset, NULL))
+    model = NULL;
+  self->model = model;
+  convolve_sample_view_set_index (self, self->index);
+}
+
 ConvolveSampleView *
-convolve_sample_view_new (GtkWindow           *parent,
-                          ConvolveDataset     *dataset,
-                          guint                index,
-                          const ConvolveModel *model)
+convolve_sample_view_new (GtkWindow       *parent,
+                          ConvolveDataset *dataset,
+                          guint            index,
+                          ConvolveSession *session)
 {
   ConvolveSampleView *self;
 
   g_return_val_if_fail (dataset != NULL, NULL);
+  g_return_val_if_fail (session == NULL || CONVOLVE_IS_SESSION (session), NULL);
 
   self = g_object_new (CONVOLVE_TYPE_SAMPLE_VIEW,
                        "transient-for", parent,
                        NULL);
   self->dataset = convolve_dataset_ref (dataset);
-  if (model != NULL)
+  self->index = index;
+  if (session != NULL)
     {
-      ConvolveShape a = convolve_model_get_input (model);
-      ConvolveShape b = convolve_dataset_get_shape (dataset);
-
-      /* A model for other images cannot judge this one. */
-      if (a.c == b.c && a.h == b.h && a.w == b.w)
-        self->model = convolve_model_copy (model, 1, NULL);
+      self->session = g_object_ref (session);
+      g_signal_connect_object (session, "weights-changed",
+                               G_CALLBACK (weights_changed_cb), self, G_CONNECT_SWAPPED);
     }
-  convolve_sample_view_set_index (self, index);
+  weights_changed_cb (self);
   return self;
 }
 
@@ -226,8 +238,11 @@ convolve_sample_view_dispose (GObject *object)
   ConvolveSampleView *self = CONVOLVE_SAMPLE_VIEW (object);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_SAMPLE_VIEW);
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_clear_object (&self->session);
+  self->model = NULL;
   g_clear_pointer (&self->dataset, convolve_dataset_unref);
-  g_clear_pointer (&self->model, convolve_model_free);
 
   G_OBJECT_CLASS (convolve_sample_view_parent_class)->dispose (object);
 }

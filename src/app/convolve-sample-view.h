@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "convolve-dataset.h"
+#include "convolve-session.h"
 
 G_BEGIN_DECLS
 
@@ -15,12 +16,12 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (ConvolveSampleView, convolve_sample_view, CONVOLVE, SAMPLE_VIEW, AdwWindow)
 
-/* model (nullable, borrowed) is copied: the view predicts with the weights
- * of this moment. */
+/* Predicts with the current weights of session (nullable: no prediction),
+ * following them as they change. */
 ConvolveSampleView *convolve_sample_view_new       (GtkWindow           *parent,
                                                     ConvolveDataset     *dataset,
                                                     guint                index,
-                                                    const ConvolveModel *model);
+                                                    ConvolveSession     *session);
 guint               convolve_sample_view_get_index (ConvolveSampleView  *self);
 void                convolve_sample_view_set_index (ConvolveSampleView  *self,
                                                     guint                index);

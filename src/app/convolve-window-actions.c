@@ -11,21 +11,6 @@
 
 #define MODEL_SUFFIX ".safetensors"
 
-ConvolveModel *
-convolve_window_dup_model (ConvolveWindow  *self,
-                           int              max_batch,
-                           GError         **error)
-{
-  if (self->trainer != NULL)
-    return convolve_trainer_get_weights_snapshot (self->trainer, max_batch, error);
-  if (self->model != NULL)
-    return convolve_model_copy (self->model, max_batch, error);
-
-  g_set_error_literal (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("There is no model yet: open a dataset first"));
-  return NULL;
-}
-
 static void
 set_enabled (ConvolveWindow *self,
              const char     *name,
@@ -39,18 +24,16 @@ set_enabled (ConvolveWindow *self,
 void
 convolve_window_update_actions (ConvolveWindow *self)
 {
-  ConvolveTrainerState state = self->trainer != NULL ? convolve_trainer_get_state (self->trainer)
-                                                     : CONVOLVE_TRAINER_IDLE;
-  gboolean has_model = self->model != NULL || self->trainer != NULL;
-  gboolean training = convolve_window_is_training (self);
-  gboolean has_history = self->trainer != NULL &&
-                         convolve_history_get_n_steps (convolve_trainer_get_history (self->trainer)) > 0;
+  ConvolveSession *session = self->session;
+  ConvolveTrainerState state = convolve_session_get_state (session);
+  gboolean has_model = convolve_session_has_model (session);
+  gboolean has_train = convolve_session_get_train (session) != NULL;
+  gboolean training = convolve_session_is_training (session);
+  ConvolveHistory *history = convolve_session_get_history (session);
+  gboolean has_history = history != NULL && convolve_history_get_n_steps (history) > 0;
   gboolean has_plots = convolve_plot_get_n_points (self->loss_plot, "train-batch") > 0;
 
-  if (self->progress != NULL)
-    state = self->progress->state;
-
-  set_enabled (self, "new-model", self->train != NULL && !training);
+  set_enabled (self, "new-model", has_train && !training);
   set_enabled (self, "open-model", !training);
   set_enabled (self, "save-model", has_model);
   set_enabled (self, "save-model-as", has_model);
@@ -59,7 +42,7 @@ convolve_window_update_actions (ConvolveWindow *self)
   set_enabled (self, "show-summary", has_model);
   set_enabled (self, "open-dataset-folder", !training);
   set_enabled (self, "download-dataset", !training);
-  set_enabled (self, "train", self->train != NULL && has_model && !training);
+  set_enabled (self, "train", has_train && has_model && !training);
   set_enabled (self, "pause", state == CONVOLVE_TRAINER_RUNNING);
   set_enabled (self, "resume", state == CONVOLVE_TRAINER_PAUSED);
   set_enabled (self, "stop", state == CONVOLVE_TRAINER_RUNNING || state == CONVOLVE_TRAINER_PAUSED);
@@ -150,50 +133,48 @@ new_model_action (GSimpleAction *action,
 {
   ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
   g_autoptr(GError) error = NULL;
-  ConvolveModel *model;
+  g_autofree char *spec_text = convolve_window_dup_spec_text (self);
 
-  if (self->train == NULL || convolve_window_is_training (self))
+  if (convolve_session_get_train (self->session) == NULL || convolve_session_is_training (self->session))
     return;
 
-  model = convolve_window_create_model (self, &error);
-  if (model == NULL)
+  if (!convolve_session_new_model (self->session, spec_text, convolve_window_get_seed (self), &error))
     {
       show_error_prefixed (self, _("Could not create a model"), error);
       return;
     }
-  convolve_window_set_model (self, model, NULL, NULL);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("New model with fresh weights")));
 }
 
+/* A file operation under way for a window that may close meanwhile. */
 typedef struct {
-  char              *path;
-  ConvolveModel     *model;
-  ConvolveModelMeta *meta;
-} OpenData;
+  GWeakRef *window;
+  char     *path;
+} FileRequest;
 
-static void
-open_data_free (OpenData *data)
+static FileRequest *
+file_request_new (ConvolveWindow *self,
+                  const char     *path)
 {
-  g_free (data->path);
-  g_clear_pointer (&data->model, convolve_model_free);
-  g_clear_pointer (&data->meta, convolve_model_meta_free);
-  g_free (data);
+  FileRequest *request = g_new0 (FileRequest, 1);
+
+  request->window = convolve_weak_ref_new (self);
+  request->path = g_strdup (path);
+  return request;
 }
 
-static void
-open_model_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
+/* Frees request; returns the window (a new reference) or NULL, and the
+ * file's name. */
+static ConvolveWindow *
+file_request_end (FileRequest  *request,
+                  char        **name)
 {
-  OpenData *data = task_data;
-  GError *error = NULL;
+  ConvolveWindow *self = convolve_weak_ref_steal (request->window);
 
-  data->model = convolve_model_load (data->path, 1, &data->meta, NULL, &error);
-  if (data->model == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  *name = g_path_get_basename (request->path);
+  g_free (request->path);
+  g_free (request);
+  return self;
 }
 
 static void
@@ -201,51 +182,30 @@ open_model_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
-  OpenData *data = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   g_autofree char *name = NULL;
+  g_autoptr(ConvolveWindow) self = file_request_end (user_data, &name);
+  g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
+  gboolean ok = convolve_session_open_model_finish (CONVOLVE_SESSION (source), result, &error);
 
   if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
-  name = g_path_get_basename (data->path);
   if (!ok)
     {
+      g_autofree char *prefix = NULL;
+
+      if (g_error_matches (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY))
+        {
+          convolve_window_show_error (self, error->message);
+          return;
+        }
       /* Translators: %s is a file name */
-      g_autofree char *prefix = g_strdup_printf (_("Could not open “%s”"), name);
+      prefix = g_strdup_printf (_("Could not open “%s”"), name);
       show_error_prefixed (self, prefix, error);
       return;
     }
 
-  if (convolve_window_is_training (self))
-    {
-      convolve_window_show_error (self, _("Stop training before opening a model"));
-      return;
-    }
-
-  if (self->train != NULL)
-    {
-      ConvolveShape a = convolve_model_get_input (data->model);
-      ConvolveShape b = convolve_dataset_get_shape (self->train);
-      int classes = convolve_model_get_n_classes (data->model);
-
-      if (a.c != b.c || a.h != b.h || a.w != b.w || classes != convolve_dataset_get_n_classes (self->train))
-        {
-          /* Translators: a model file does not fit the open dataset; the numbers are
-           * height×width×channels and class counts */
-          message = g_strdup_printf (_("“%s” expects %d×%d×%d images in %d classes, but %s has %d×%d×%d images in %d classes"),
-                                     name, a.h, a.w, a.c, classes,
-                                     convolve_dataset_get_name (self->train), b.h, b.w, b.c,
-                                     convolve_dataset_get_n_classes (self->train));
-          convolve_window_show_error (self, message);
-          return;
-        }
-    }
-
-  convolve_window_set_model (self, g_steal_pointer (&data->model), g_steal_pointer (&data->meta), data->path);
   /* Translators: %s is a file name */
   message = g_strdup_printf (_("Opened “%s”"), name);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
@@ -255,22 +215,15 @@ void
 convolve_window_open_model (ConvolveWindow *self,
                             GFile          *file)
 {
-  g_autoptr(GTask) task = NULL;
-  OpenData *data;
+  g_autofree char *path = g_file_get_path (file);
 
-  data = g_new0 (OpenData, 1);
-  data->path = g_file_get_path (file);
-  if (data->path == NULL)
+  if (path == NULL)
     {
-      open_data_free (data);
       convolve_window_show_error (self, _("Only local files can be opened"));
       return;
     }
-
-  task = g_task_new (NULL, self->file_cancellable, open_model_cb, convolve_weak_ref_new (self));
-  g_task_set_name (task, "convolve-open-model");
-  g_task_set_task_data (task, data, (GDestroyNotify) open_data_free);
-  g_task_run_in_thread (task, open_model_thread);
+  convolve_session_open_model_async (self->session, path, self->cancellable,
+                                     open_model_cb, file_request_new (self, path));
 }
 
 static void
@@ -298,123 +251,31 @@ open_model_action (GSimpleAction *action,
 
 /* ---- save ---------------------------------------------------------------- */
 
-typedef struct {
-  char              *path;
-  ConvolveModel     *model;   /* a copy, when no trainer holds the weights */
-  ConvolveModelMeta *meta;
-} SaveData;
-
-static void
-save_data_free (SaveData *data)
-{
-  g_free (data->path);
-  g_clear_pointer (&data->model, convolve_model_free);
-  g_clear_pointer (&data->meta, convolve_model_meta_free);
-  g_free (data);
-}
-
-static void
-save_model_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
-{
-  SaveData *data = task_data;
-  GError *error = NULL;
-
-  if (convolve_model_save (data->model, data->meta, NULL, data->path, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-model_saved (ConvolveWindow *self,
-             const char     *path,
-             const GError   *error)
-{
-  g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *message = NULL;
-
-  if (error != NULL)
-    {
-      g_autofree char *prefix = NULL;
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      /* Translators: %s is a file name */
-      prefix = g_strdup_printf (_("Could not save “%s”"), name);
-      show_error_prefixed (self, prefix, error);
-      return;
-    }
-
-  g_free (self->model_path);
-  self->model_path = g_strdup (path);
-  convolve_window_update_title (self);
-  /* Translators: %s is a file name */
-  message = g_strdup_printf (_("Saved “%s”"), name);
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
-}
-
 static void
 save_model_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
-  SaveData *data = g_task_get_task_data (G_TASK (result));
+  g_autofree char *name = NULL;
+  g_autoptr(ConvolveWindow) self = file_request_end (user_data, &name);
   g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  gboolean ok = convolve_session_save_model_finish (CONVOLVE_SESSION (source), result, &error);
 
-  g_task_propagate_boolean (G_TASK (result), &error);
-  if (self != NULL)
-    model_saved (self, data->path, error);
-}
+  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
 
-typedef struct {
-  GWeakRef *window;
-  char     *path;
-} TrainerSaveData;
-
-static void
-trainer_saved_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  TrainerSaveData *data = user_data;
-  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (data->window);
-  g_autofree char *path = data->path;
-  g_autoptr(GError) error = NULL;
-
-  g_free (data);
-  convolve_trainer_save_finish (CONVOLVE_TRAINER (source), result, &error);
-  if (self != NULL)
-    model_saved (self, path, error);
-}
-
-static ConvolveModelMeta *
-meta_for_dataset (ConvolveWindow *self)
-{
-  ConvolveModelMeta *meta = convolve_model_meta_new ();
-
-  if (self->model_meta != NULL)
+  if (!ok)
     {
-      meta->epoch = self->model_meta->epoch;
-      meta->step = self->model_meta->step;
-      meta->input_scale = self->model_meta->input_scale;
-      meta->input_offset = self->model_meta->input_offset;
-      meta->class_names = g_strdupv (self->model_meta->class_names);
-      meta->dataset = g_strdup (self->model_meta->dataset);
+      /* Translators: %s is a file name */
+      g_autofree char *prefix = g_strdup_printf (_("Could not save “%s”"), name);
+      show_error_prefixed (self, prefix, error);
+      return;
     }
-  if (self->train != NULL)
-    {
-      g_strfreev (meta->class_names);
-      meta->class_names = g_strdupv ((char **) convolve_dataset_get_class_names (self->train));
-      g_free (meta->dataset);
-      meta->dataset = g_strdup (convolve_dataset_get_name (self->train));
-      meta->input_scale = 1.0f / 255.0f;
-      meta->input_offset = 0.0f;
-    }
-  return meta;
+
+  /* Translators: %s is a file name */
+  message = g_strdup_printf (_("Saved “%s”"), name);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
 void
@@ -422,43 +283,14 @@ convolve_window_save_model (ConvolveWindow *self,
                             GFile          *file)
 {
   g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GError) error = NULL;
 
   if (path == NULL)
     {
       convolve_window_show_error (self, _("Only local files can be saved"));
       return;
     }
-
-  if (self->trainer != NULL)
-    {
-      TrainerSaveData *data = g_new0 (TrainerSaveData, 1);
-
-      /* The trainer saves between two steps, with the dataset's metadata. */
-      data->window = convolve_weak_ref_new (self);
-      data->path = g_strdup (path);
-      convolve_trainer_save_async (self->trainer, path, FALSE, self->file_cancellable,
-                                   trainer_saved_cb, data);
-    }
-  else
-    {
-      g_autoptr(GTask) task = NULL;
-      SaveData *data = g_new0 (SaveData, 1);
-
-      data->path = g_strdup (path);
-      data->meta = meta_for_dataset (self);
-      data->model = convolve_model_copy (self->model, 1, &error);
-      if (data->model == NULL)
-        {
-          save_data_free (data);
-          model_saved (self, path, error);
-          return;
-        }
-      task = g_task_new (NULL, self->file_cancellable, save_model_cb, convolve_weak_ref_new (self));
-      g_task_set_name (task, "convolve-save-model");
-      g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
-      g_task_run_in_thread (task, save_model_thread);
-    }
+  convolve_session_save_model_async (self->session, path, self->cancellable,
+                                     save_model_cb, file_request_new (self, path));
 }
 
 static void
@@ -482,15 +314,17 @@ save_model_as_action (GSimpleAction *action,
                                          GTK_FILE_CHOOSER_ACTION_SAVE,
                                          _("_Save"), _("_Cancel"));
   add_model_filters (GTK_FILE_CHOOSER (chooser));
-  if (self->model_path != NULL)
+  if (convolve_session_get_model_path (self->session) != NULL)
     {
-      g_autoptr(GFile) file = g_file_new_for_path (self->model_path);
+      g_autoptr(GFile) file = g_file_new_for_path (convolve_session_get_model_path (self->session));
       gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, NULL);
     }
   else
     {
-      if (self->train != NULL)
-        name = g_strdup_printf ("%s" MODEL_SUFFIX, convolve_dataset_get_name (self->train));
+      ConvolveDataset *train = convolve_session_get_train (self->session);
+
+      if (train != NULL)
+        name = g_strdup_printf ("%s" MODEL_SUFFIX, convolve_dataset_get_name (train));
       else
         name = g_strdup ("model" MODEL_SUFFIX);
       gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
@@ -504,10 +338,11 @@ save_model_action (GSimpleAction *action,
                    gpointer       user_data)
 {
   ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  const char *path = convolve_session_get_model_path (self->session);
 
-  if (self->model_path != NULL)
+  if (path != NULL)
     {
-      g_autoptr(GFile) file = g_file_new_for_path (self->model_path);
+      g_autoptr(GFile) file = g_file_new_for_path (path);
       convolve_window_save_model (self, file);
     }
   else
@@ -595,13 +430,14 @@ export_history_to (ConvolveWindow *self,
                    const char     *target)
 {
   g_autoptr(GTask) task = NULL;
+  ConvolveHistory *history = convolve_session_get_history (self->session);
   ExportData *data;
 
-  if (self->trainer == NULL)
+  if (history == NULL)
     return;
 
   data = g_new0 (ExportData, 1);
-  data->history = convolve_history_ref (convolve_trainer_get_history (self->trainer));
+  data->history = convolve_history_ref (history);
   data->path = g_file_get_path (file);
   data->json = g_strcmp0 (target, "json") == 0;
   if (data->path == NULL)
@@ -618,7 +454,7 @@ export_history_to (ConvolveWindow *self,
       data->steps_path = g_strconcat (stem, "-steps.csv", NULL);
     }
 
-  task = g_task_new (NULL, self->file_cancellable, export_history_cb, convolve_weak_ref_new (self));
+  task = g_task_new (NULL, self->cancellable, export_history_cb, convolve_weak_ref_new (self));
   g_task_set_name (task, "convolve-export-history");
   g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
   g_task_run_in_thread (task, export_history_thread);
@@ -731,7 +567,7 @@ convolve_window_export_plot (ConvolveWindow *self,
       return;
     }
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                       self->file_cancellable, plot_exported_cb,
+                                       self->cancellable, plot_exported_cb,
                                        convolve_weak_ref_new (self));
 }
 
@@ -839,7 +675,7 @@ pause_action (GSimpleAction *action,
               GVariant      *parameter,
               gpointer       user_data)
 {
-  convolve_window_pause (CONVOLVE_WINDOW (user_data));
+  convolve_session_pause (CONVOLVE_WINDOW (user_data)->session);
 }
 
 static void
@@ -847,7 +683,7 @@ resume_action (GSimpleAction *action,
                GVariant      *parameter,
                gpointer       user_data)
 {
-  convolve_window_resume (CONVOLVE_WINDOW (user_data));
+  convolve_session_resume (CONVOLVE_WINDOW (user_data)->session);
 }
 
 static void
@@ -855,7 +691,7 @@ stop_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
-  convolve_window_stop (CONVOLVE_WINDOW (user_data));
+  convolve_session_stop (CONVOLVE_WINDOW (user_data)->session);
 }
 
 static const GActionEntry window_actions[] = {
@@ -877,7 +713,6 @@ static const GActionEntry window_actions[] = {
 void
 convolve_window_init_actions (ConvolveWindow *self)
 {
-  self->file_cancellable = g_cancellable_new ();
   g_action_map_add_action_entries (G_ACTION_MAP (self),
                                    window_actions, G_N_ELEMENTS (window_actions),
                                    self);

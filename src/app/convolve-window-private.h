@@ -2,7 +2,9 @@
  * implement it by concern (convolve-window.c: layout, datasets and
  * settings; convolve-window-actions.c: model files, history and plot
  * export;
- * convolve-window-training.c: the trainer, progress, plots and predictions).
+ * convolve-window-training.c: following the session's run in the panel,
+ * the plots and the grid). The session (convolve-session.h) holds the
+ * state; the window only shows it and forwards what the user asks.
  * Tests include it to look inside.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -48,34 +50,17 @@ struct _ConvolveWindow
   ConvolvePlot          *loss_plot;
   ConvolvePlot          *accuracy_plot;
 
-  /* datasets: locations[i] is the i-th entry of dataset_list */
+  /* What the window shows: the datasets, the weights, the run. */
+  ConvolveSession       *session;
+
+  /* the dataset switcher: locations[i] is the i-th entry of dataset_list */
   GPtrArray             *locations;
   gulong                 dropdown_handler;
-  char                  *dataset_path;
-  ConvolveDataset       *train;
-  ConvolveDataset       *test;
-  GCancellable          *load_cancellable;
-
-  /* The model when no run holds it (after New, Open or a dataset change);
-   * NULL while a trainer exists, which then holds the weights. */
-  ConvolveModel         *model;
-  ConvolveModelMeta     *model_meta;
-  char                  *model_path;   /* where Save writes; NULL: ask */
-  /* A one-image copy of the latest weights, for the sample view. */
-  ConvolveModel         *predict_model;
-
-  /* the latest run */
-  gboolean               starting;     /* a trainer is being built */
-  ConvolveTrainer       *trainer;
-  ConvolveProgress      *progress;
+  /* how much of the run's history the plots show */
   guint                  plotted_steps;
   guint                  plotted_epochs;
-  guint64                weights_version;
-  GCancellable          *snapshot_cancellable;
-  gboolean               snapshot_running;
-  gboolean               snapshot_again;
 
-  GCancellable          *file_cancellable;
+  GCancellable          *cancellable;  /* file and dataset work for this window */
 };
 
 /* convolve-window.c */
@@ -86,23 +71,12 @@ GWeakRef *convolve_weak_ref_new             (gpointer        object);
 gpointer  convolve_weak_ref_steal           (GWeakRef       *ref);
 void     convolve_window_update_actions     (ConvolveWindow *self);
 void     convolve_window_update_title       (ConvolveWindow *self);
-/* Installs model (owned) as the current one, sized for prediction; drops
- * the latest run. meta (owned, nullable) and path (nullable) describe it. */
-void     convolve_window_set_model          (ConvolveWindow    *self,
-                                             ConvolveModel     *model,
-                                             ConvolveModelMeta *meta,
-                                             const char        *path);
-/* A new model for the current dataset from the settings' spec and seed. */
-ConvolveModel *convolve_window_create_model (ConvolveWindow  *self,
-                                             GError         **error);
+/* The spec and seed the settings ask for new models. */
+char    *convolve_window_dup_spec_text      (ConvolveWindow *self);
+guint64  convolve_window_get_seed           (ConvolveWindow *self);
 
 /* convolve-window-actions.c */
 void     convolve_window_init_actions       (ConvolveWindow *self);
-/* A copy of the current weights sized for max_batch; NULL with error when
- * there is no model. */
-ConvolveModel *convolve_window_dup_model    (ConvolveWindow  *self,
-                                             int              max_batch,
-                                             GError         **error);
 /* What win.export-plot does once the file is chosen: target is one of
  * "loss-png", "loss-svg", "accuracy-png", "accuracy-svg". Writes off the
  * main thread; the outcome is a toast. */
@@ -111,16 +85,9 @@ void     convolve_window_export_plot        (ConvolveWindow *self,
                                              GFile          *file);
 
 /* convolve-window-training.c */
+/* Connects the panel, plots and grid to the session. */
+void     convolve_window_init_training      (ConvolveWindow *self);
+/* Starts a run with the panel's and the settings' configuration. */
 void     convolve_window_train              (ConvolveWindow *self);
-void     convolve_window_pause              (ConvolveWindow *self);
-void     convolve_window_resume             (ConvolveWindow *self);
-void     convolve_window_stop               (ConvolveWindow *self);
-/* Stops any run and waits for its thread (window closing). */
-void     convolve_window_shutdown_training  (ConvolveWindow *self);
-/* Forgets the latest run: plots cleared, panel reset. */
-void     convolve_window_clear_run          (ConvolveWindow *self);
-gboolean convolve_window_is_training        (ConvolveWindow *self);
-/* Gives the predictor and the sample view fresh copies of the weights. */
-void     convolve_window_refresh_predictions (ConvolveWindow *self);
 
 G_END_DECLS

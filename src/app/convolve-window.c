@@ -26,6 +26,13 @@ convolve_window_new (ConvolveApplication *application)
                        NULL);
 }
 
+ConvolveSession *
+convolve_window_get_session (ConvolveWindow *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_WINDOW (self), NULL);
+  return self->session;
+}
+
 void
 convolve_window_show_error (ConvolveWindow *self,
                             const char     *message)
@@ -49,10 +56,10 @@ dataset_title (ConvolveWindow *self)
     {
       ConvolveDatasetLocation *location = g_ptr_array_index (self->locations, i);
 
-      if (g_strcmp0 (location->path, self->dataset_path) == 0)
+      if (g_strcmp0 (location->path, convolve_session_get_dataset_path (self->session)) == 0)
         return location->title;
     }
-  return convolve_format_dataset_name (convolve_dataset_get_name (self->train));
+  return convolve_format_dataset_name (convolve_dataset_get_name (convolve_session_get_train (self->session)));
 }
 
 void
@@ -60,16 +67,18 @@ convolve_window_update_title (ConvolveWindow *self)
 {
   g_autoptr(GString) subtitle = g_string_new (NULL);
 
-  if (self->train != NULL)
+  const char *model_path = convolve_session_get_model_path (self->session);
+
+  if (convolve_session_get_train (self->session) != NULL)
     g_string_append (subtitle, dataset_title (self));
 
-  if (self->model != NULL || self->trainer != NULL)
+  if (convolve_session_has_model (self->session))
     {
       if (subtitle->len > 0)
         g_string_append (subtitle, " — ");
-      if (self->model_path != NULL)
+      if (model_path != NULL)
         {
-          g_autofree char *name = g_path_get_basename (self->model_path);
+          g_autofree char *name = g_path_get_basename (model_path);
           g_string_append (subtitle, name);
         }
       else
@@ -79,55 +88,16 @@ convolve_window_update_title (ConvolveWindow *self)
   adw_window_title_set_subtitle (self->window_title, subtitle->str);
 }
 
-static ConvolveModelSpec *
-spec_for_classes (const char  *spec_text,
-                  int          n_classes,
-                  GError     **error)
+char *
+convolve_window_dup_spec_text (ConvolveWindow *self)
 {
-  if (spec_text == NULL || spec_text[0] == '\0')
-    return convolve_model_spec_new_tutorial (n_classes);
-  return convolve_model_spec_parse (spec_text, error);
+  return g_settings_get_string (self->settings, "model-spec");
 }
 
-ConvolveModel *
-convolve_window_create_model (ConvolveWindow  *self,
-                              GError         **error)
+guint64
+convolve_window_get_seed (ConvolveWindow *self)
 {
-  g_autoptr(ConvolveModelSpec) spec = NULL;
-  g_autofree char *spec_text = NULL;
-  ConvolveShape shape;
-
-  g_return_val_if_fail (self->train != NULL, NULL);
-
-  spec_text = g_settings_get_string (self->settings, "model-spec");
-  spec = spec_for_classes (spec_text, convolve_dataset_get_n_classes (self->train), error);
-  if (spec == NULL)
-    return NULL;
-  shape = convolve_dataset_get_shape (self->train);
-  return convolve_model_new (spec, &shape, 1, g_settings_get_uint (self->settings, "seed"), error);
-}
-
-void
-convolve_window_set_model (ConvolveWindow    *self,
-                           ConvolveModel     *model,
-                           ConvolveModelMeta *meta,
-                           const char        *path)
-{
-  g_autofree char *path_copy = g_strdup (path);
-
-  convolve_window_clear_run (self);
-
-  g_clear_pointer (&self->model, convolve_model_free);
-  g_clear_pointer (&self->model_meta, convolve_model_meta_free);
-  g_free (self->model_path);
-  self->model = model;
-  self->model_meta = meta;
-  self->model_path = g_steal_pointer (&path_copy);
-
-  convolve_training_panel_set_model (self->training_panel, model);
-  convolve_window_refresh_predictions (self);
-  convolve_window_update_title (self);
-  convolve_window_update_actions (self);
+  return g_settings_get_uint (self->settings, "seed");
 }
 
 GWeakRef *
@@ -150,67 +120,6 @@ convolve_weak_ref_steal (GWeakRef *ref)
 }
 
 /* ---- datasets ---------------------------------------------------------- */
-
-typedef struct {
-  char            *path;
-  char            *spec_text;
-  guint64          seed;
-  gboolean         have_model;
-  ConvolveShape    model_input;
-  int              model_classes;
-
-  ConvolveDataset *train;
-  ConvolveDataset *test;
-  ConvolveModel   *model;      /* a new model when the current one does not fit */
-} LoadData;
-
-static void
-load_data_free (LoadData *data)
-{
-  g_free (data->path);
-  g_free (data->spec_text);
-  g_clear_pointer (&data->train, convolve_dataset_unref);
-  g_clear_pointer (&data->test, convolve_dataset_unref);
-  g_clear_pointer (&data->model, convolve_model_free);
-  g_free (data);
-}
-
-static void
-load_dataset_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  LoadData *data = task_data;
-  GError *error = NULL;
-  ConvolveShape shape;
-  int n_classes;
-
-  if (!convolve_dataset_load_dir (data->path, &data->train, &data->test, cancellable, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  shape = convolve_dataset_get_shape (data->train);
-  n_classes = convolve_dataset_get_n_classes (data->train);
-  if (!data->have_model ||
-      data->model_input.c != shape.c || data->model_input.h != shape.h ||
-      data->model_input.w != shape.w || data->model_classes != n_classes)
-    {
-      g_autoptr(ConvolveModelSpec) spec = spec_for_classes (data->spec_text, n_classes, &error);
-
-      if (spec != NULL)
-        data->model = convolve_model_new (spec, &shape, 1, data->seed, &error);
-      if (data->model == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-
-  g_task_return_boolean (task, TRUE);
-}
 
 static void visible_page_changed_cb (ConvolveWindow *self);
 
@@ -242,7 +151,9 @@ select_dataset_in_dropdown (ConvolveWindow *self,
       g_autofree char *name = g_path_get_basename (path);
 
       location->id = g_strdup ("folder");
-      location->title = g_strdup (self->train != NULL ? convolve_format_dataset_name (convolve_dataset_get_name (self->train)) : name);
+      ConvolveDataset *train = convolve_session_get_train (self->session);
+
+      location->title = g_strdup (train != NULL ? convolve_format_dataset_name (convolve_dataset_get_name (train)) : name);
       location->path = g_strdup (path);
       location->origin = g_strdup (path);
       g_ptr_array_add (self->locations, location);
@@ -259,7 +170,7 @@ static void
 show_main_page (ConvolveWindow *self)
 {
   gtk_spinner_stop (self->loading_spinner);
-  if (self->train != NULL)
+  if (convolve_session_get_train (self->session) != NULL)
     gtk_stack_set_visible_child_name (self->main_stack, "workspace");
   else
     gtk_stack_set_visible_child_name (self->main_stack, "dataset");
@@ -276,61 +187,31 @@ visible_page_changed_cb (ConvolveWindow *self)
 }
 
 static void
-load_dataset_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+dataset_opened_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
 {
   g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
-  GTask *task = G_TASK (result);
-  LoadData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-  gboolean ok = g_task_propagate_boolean (task, &error);
+  gboolean ok = convolve_session_open_dataset_finish (CONVOLVE_SESSION (source), result, &error);
 
-  if (self == NULL)
+  /* A newer load replaced this one; it will show its own outcome. */
+  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
   if (!ok)
     {
-      if (g_task_get_cancellable (task) != self->load_cancellable ||
-          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-
-      g_clear_object (&self->load_cancellable);
       /* Translators: the dataset could not be opened; %s says why */
-      message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
+      g_autofree char *message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
       convolve_window_show_error (self, message);
-      select_dataset_in_dropdown (self, self->dataset_path);
-      show_main_page (self);
-      return;
     }
-
-  /* A newer load replaced this one. */
-  if (g_task_get_cancellable (task) != self->load_cancellable)
-    return;
-  g_clear_object (&self->load_cancellable);
-
-  g_clear_pointer (&self->train, convolve_dataset_unref);
-  g_clear_pointer (&self->test, convolve_dataset_unref);
-  self->train = g_steal_pointer (&data->train);
-  self->test = g_steal_pointer (&data->test);
-  g_free (self->dataset_path);
-  self->dataset_path = g_strdup (data->path);
-  g_settings_set_string (self->settings, "last-dataset-path", data->path);
-
-  convolve_sample_grid_set_datasets (self->sample_grid, self->train, self->test);
-
-  if (data->model != NULL)
-    convolve_window_set_model (self, g_steal_pointer (&data->model), NULL, NULL);
   else
-    {
-      /* The current model fits the new dataset; its run's plots stay. */
-      convolve_window_update_title (self);
-      convolve_window_update_actions (self);
-    }
+    g_settings_set_string (self->settings, "last-dataset-path",
+                           convolve_session_get_dataset_path (self->session));
 
-  select_dataset_in_dropdown (self, self->dataset_path);
+  select_dataset_in_dropdown (self, convolve_session_get_dataset_path (self->session));
   convolve_window_update_title (self);
+  convolve_window_update_actions (self);
   show_main_page (self);
 }
 
@@ -338,55 +219,36 @@ void
 convolve_window_open_dataset (ConvolveWindow *self,
                               const char     *folder)
 {
-  g_autoptr(GTask) task = NULL;
-  LoadData *data;
+  g_autofree char *spec_text = NULL;
 
   g_return_if_fail (CONVOLVE_IS_WINDOW (self));
   g_return_if_fail (folder != NULL);
 
-  if (convolve_window_is_training (self))
+  if (convolve_session_is_training (self->session))
     {
       convolve_window_show_error (self, _("Stop training before opening another dataset"));
-      select_dataset_in_dropdown (self, self->dataset_path);
+      select_dataset_in_dropdown (self, convolve_session_get_dataset_path (self->session));
       return;
     }
 
-  if (self->load_cancellable != NULL)
-    g_cancellable_cancel (self->load_cancellable);
-  g_clear_object (&self->load_cancellable);
-  self->load_cancellable = g_cancellable_new ();
-
-  data = g_new0 (LoadData, 1);
-  data->path = g_strdup (folder);
-  data->spec_text = g_settings_get_string (self->settings, "model-spec");
-  data->seed = g_settings_get_uint (self->settings, "seed");
-  if (self->model != NULL || self->trainer != NULL)
-    {
-      const ConvolveModel *model = self->model;
-      g_autoptr(ConvolveModel) snapshot = NULL;
-
-      if (model == NULL)
-        model = snapshot = convolve_window_dup_model (self, 1, NULL);
-      if (model != NULL)
-        {
-          data->have_model = TRUE;
-          data->model_input = convolve_model_get_input (model);
-          data->model_classes = convolve_model_get_n_classes (model);
-        }
-    }
-
   /* Only the first load hides the workspace; later ones keep it visible. */
-  if (self->train == NULL)
+  if (convolve_session_get_train (self->session) == NULL)
     {
       gtk_spinner_start (self->loading_spinner);
       gtk_stack_set_visible_child_name (self->main_stack, "loading");
     }
 
-  task = g_task_new (NULL, self->load_cancellable, load_dataset_cb, convolve_weak_ref_new (self));
-  g_task_set_source_tag (task, convolve_window_open_dataset);
-  g_task_set_name (task, "convolve-load-dataset");
-  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
-  g_task_run_in_thread (task, load_dataset_thread);
+  spec_text = convolve_window_dup_spec_text (self);
+  convolve_session_open_dataset_async (self->session, folder, spec_text, convolve_window_get_seed (self),
+                                       self->cancellable, dataset_opened_cb, convolve_weak_ref_new (self));
+}
+
+static void
+datasets_changed_cb (ConvolveWindow *self)
+{
+  convolve_sample_grid_set_datasets (self->sample_grid, convolve_session_get_train (self->session),
+                                     convolve_session_get_test (self->session));
+  convolve_window_update_title (self);
 }
 
 static void discover_datasets (ConvolveWindow *self);
@@ -400,7 +262,7 @@ dataset_selected_cb (ConvolveWindow *self)
   if (selected >= self->locations->len)
     return;
   location = g_ptr_array_index (self->locations, selected);
-  if (g_strcmp0 (location->path, self->dataset_path) != 0)
+  if (g_strcmp0 (location->path, convolve_session_get_dataset_path (self->session)) != 0)
     convolve_window_open_dataset (self, location->path);
 }
 
@@ -537,7 +399,7 @@ sample_activated_cb (ConvolveWindow  *self,
 {
   GtkWindow *view;
 
-  view = GTK_WINDOW (convolve_sample_view_new (GTK_WINDOW (self), dataset, index, self->predict_model));
+  view = GTK_WINDOW (convolve_sample_view_new (GTK_WINDOW (self), dataset, index, self->session));
   gtk_window_present (view);
 }
 
@@ -598,7 +460,7 @@ convolve_window_close_request (GtkWindow *window)
   ConvolveWindow *self = CONVOLVE_WINDOW (window);
 
   save_window_state (self);
-  convolve_window_shutdown_training (self);
+  convolve_session_shutdown (self->session);
 
   return GTK_WINDOW_CLASS (convolve_window_parent_class)->close_request (window);
 }
@@ -649,28 +511,19 @@ convolve_window_dispose (GObject *object)
 {
   ConvolveWindow *self = CONVOLVE_WINDOW (object);
 
-  if (self->load_cancellable != NULL)
-    g_cancellable_cancel (self->load_cancellable);
-  g_clear_object (&self->load_cancellable);
-  if (self->file_cancellable != NULL)
-    g_cancellable_cancel (self->file_cancellable);
-  g_clear_object (&self->file_cancellable);
-
-  convolve_window_shutdown_training (self);
-  g_clear_object (&self->trainer);
-  g_clear_pointer (&self->progress, convolve_progress_unref);
-  g_clear_object (&self->snapshot_cancellable);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->session != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->session, self);
+      convolve_session_shutdown (self->session);
+    }
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_WINDOW);
 
+  g_clear_object (&self->session);
   g_clear_pointer (&self->locations, g_ptr_array_unref);
-  g_clear_pointer (&self->dataset_path, g_free);
-  g_clear_pointer (&self->train, convolve_dataset_unref);
-  g_clear_pointer (&self->test, convolve_dataset_unref);
-  g_clear_pointer (&self->model, convolve_model_free);
-  g_clear_pointer (&self->model_meta, convolve_model_meta_free);
-  g_clear_pointer (&self->model_path, g_free);
-  g_clear_pointer (&self->predict_model, convolve_model_free);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (convolve_window_parent_class)->dispose (object);
@@ -747,8 +600,16 @@ convolve_window_init (ConvolveWindow *self)
   g_signal_connect_swapped (self->main_stack, "notify::visible-child-name",
                             G_CALLBACK (visible_page_changed_cb), self);
 
+  self->cancellable = g_cancellable_new ();
+  self->session = convolve_session_new ();
+  g_signal_connect_object (self->session, "datasets-changed",
+                           G_CALLBACK (datasets_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "error",
+                           G_CALLBACK (convolve_window_show_error), self, G_CONNECT_SWAPPED);
+
   setup_plots (self);
   convolve_window_init_actions (self);
+  convolve_window_init_training (self);
 
   discover_datasets (self);
   select_dataset_in_dropdown (self, NULL);

@@ -7,6 +7,7 @@
 #include <adwaita.h>
 
 #include "convolve-application.h"
+#include "convolve-session.h"
 
 G_BEGIN_DECLS
 
@@ -15,6 +16,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ConvolveWindow, convolve_window, CONVOLVE, WINDOW, AdwApplicationWindow)
 
 ConvolveWindow *convolve_window_new          (ConvolveApplication *application);
+/* What the window shows (transfer none). */
+ConvolveSession *convolve_window_get_session (ConvolveWindow *self);
 
 /* Loads the dataset in folder (any layout convolve_dataset_load_dir reads)
  * off the main thread and shows it; errors become a toast. */

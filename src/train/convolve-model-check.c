@@ -11,14 +11,25 @@ convolve_check_model_for_dataset (const ConvolveModel   *model,
                                   const ConvolveDataset *dataset,
                                   GError               **error)
 {
-  ConvolveShape m, d;
-  int model_classes, data_classes;
-
   g_return_val_if_fail (model != NULL, FALSE);
+
+  return convolve_check_input_for_dataset (convolve_model_get_input (model),
+                                           convolve_model_get_n_classes (model),
+                                           dataset, error);
+}
+
+gboolean
+convolve_check_input_for_dataset (ConvolveShape          m,
+                                  int                    model_classes,
+                                  const ConvolveDataset *dataset,
+                                  GError               **error)
+{
+  ConvolveShape d;
+  int data_classes;
+
   g_return_val_if_fail (dataset != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  m = convolve_model_get_input (model);
   d = convolve_dataset_get_shape (dataset);
   if (m.c != d.c || m.h != d.h || m.w != d.w)
     {
@@ -29,7 +40,6 @@ convolve_check_model_for_dataset (const ConvolveModel   *model,
       return FALSE;
     }
 
-  model_classes = convolve_model_get_n_classes (model);
   data_classes = convolve_dataset_get_n_classes (dataset);
   if (data_classes > model_classes)
     {

@@ -19,5 +19,11 @@ G_BEGIN_DECLS
 gboolean convolve_check_model_for_dataset (const ConvolveModel   *model,
                                            const ConvolveDataset *dataset,
                                            GError               **error);
+/* The same rule for a model known only by its input shape and class count
+ * (e.g. on a thread that must not touch the model itself). */
+gboolean convolve_check_input_for_dataset (ConvolveShape          input,
+                                           int                    n_classes,
+                                           const ConvolveDataset *dataset,
+                                           GError               **error);
 
 G_END_DECLS

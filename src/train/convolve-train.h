@@ -8,4 +8,5 @@
 #include "convolve-history.h"
 #include "convolve-evaluation.h"
 #include "convolve-model-check.h"
+#include "convolve-session.h"
 #include "convolve-trainer.h"

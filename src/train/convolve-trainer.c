@@ -857,7 +857,11 @@ trainer_setup (ConvolveTrainer  *self,
   if (!convolve_check_model_for_dataset (self->model, self->train, error))
     return FALSE;
   if (self->test != NULL && !convolve_check_model_for_dataset (self->model, self->test, error))
-    return FALSE;
+    {
+      /* Say which of the two sets does not fit. */
+      g_prefix_error (error, _("The test set does not fit the model: "));
+      return FALSE;
+    }
 
   apply_train_limit (self);
   if (self->n_train == 0)

@@ -1,0 +1,187 @@
+/* convolve-session.h: what the app (and any other face) acts on: the
+ * datasets, the current weights, the run that trains them, and the latest
+ * predictions on the test set. The window only views a session.
+ *
+ * The weights. There is always at most one current model, behind
+ * convolve_session_get_model(): when idle it is the model itself (new,
+ * opened, or the last run's final weights); while a run goes on it is the
+ * latest weight snapshot the trainer published, copied off the main thread
+ * and swapped in on it ("weights-changed"). It is sized for one image and
+ * used only for inference, so it holds no gradient or optimizer memory.
+ * The trainer trains a private copy, so nothing has to move back when a
+ * run fails.
+ *
+ * Threads. Every call is for the main thread (the thread-default main
+ * context when the session was created); loading, copying, training,
+ * saving and evaluating happen on worker threads and their results come
+ * back on that context. Results that a newer request made stale are
+ * dropped.
+ *
+ * Signals:
+ * "datasets-changed" (): the training and test sets were replaced.
+ * "model-changed" (): another model (new, opened, or one that fits a new
+ *   dataset) replaced the current one; the run was cleared before it.
+ * "weights-changed" (): the current weights changed (a new model, or a
+ *   snapshot from the run).
+ * "run-changed" (): a run started or the run was forgotten; progress and
+ *   history start over (convolve_session_get_progress may be NULL).
+ * "progress" (ConvolveProgress *progress): the run's coalesced progress.
+ * "predictions-changed" (): the test-set evaluation was replaced or
+ *   cleared (after each finished or stopped run).
+ * "error" (const char *message): background work failed (a weight copy,
+ *   the evaluation); message is translated and says why.
+ * Properties (notify): "state", "training", "has-model", "model-path",
+ * "dirty".
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "convolve-engine.h"
+#include "convolve-dataset.h"
+#include "convolve-evaluation.h"
+#include "convolve-trainer.h"
+
+G_BEGIN_DECLS
+
+#define CONVOLVE_TYPE_SESSION (convolve_session_get_type ())
+G_DECLARE_FINAL_TYPE (ConvolveSession, convolve_session, CONVOLVE, SESSION, GObject)
+
+ConvolveSession *convolve_session_new (void);
+
+/* ---- datasets ---- */
+
+/* Installs train and test (both referenced; test nullable) from path
+ * (nullable). When the current model does not fit them, a new one is made
+ * from spec_text (NULL or "": the tutorial's) and seed. FALSE with
+ * CONVOLVE_TRAIN_ERROR_BUSY while training, or the model's error; nothing
+ * changes then. */
+gboolean         convolve_session_set_datasets       (ConvolveSession  *session,
+                                                      ConvolveDataset  *train,
+                                                      ConvolveDataset  *test,
+                                                      const char       *path,
+                                                      const char       *spec_text,
+                                                      guint64           seed,
+                                                      GError          **error);
+/* The same, loading the folder (convolve_dataset_load_dir) and making any
+ * new model on a worker thread. A newer call cancels an older one. */
+void             convolve_session_open_dataset_async  (ConvolveSession     *session,
+                                                       const char          *path,
+                                                       const char          *spec_text,
+                                                       guint64              seed,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+gboolean         convolve_session_open_dataset_finish (ConvolveSession     *session,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+/* Whether a dataset load is under way. */
+gboolean         convolve_session_is_loading          (ConvolveSession  *session);
+ConvolveDataset *convolve_session_get_train           (ConvolveSession  *session);
+ConvolveDataset *convolve_session_get_test            (ConvolveSession  *session);
+/* The folder the datasets came from, or NULL. */
+const char      *convolve_session_get_dataset_path    (ConvolveSession  *session);
+/* The class names to show: the dataset's, else the model file's; may be NULL. */
+const char * const *convolve_session_get_class_names  (ConvolveSession  *session);
+
+/* ---- the model ---- */
+
+gboolean         convolve_session_has_model           (ConvolveSession  *session);
+/* The current weights (transfer none), for inference on the main thread
+ * only; valid until the next "weights-changed". NULL without a model. */
+ConvolveModel   *convolve_session_get_model           (ConvolveSession  *session);
+/* The metadata of the opened file (transfer none), or NULL. */
+const ConvolveModelMeta *convolve_session_get_model_meta (ConvolveSession *session);
+/* A private copy of the newest weights (the trainer's latest when a run
+ * exists), sized for max_batch images. */
+ConvolveModel   *convolve_session_dup_model           (ConvolveSession  *session,
+                                                       int               max_batch,
+                                                       GError          **error);
+/* Installs model (owned; resized for one image), with meta (owned,
+ * nullable) and the file it came from (nullable); forgets the run.
+ * FALSE with CONVOLVE_TRAIN_ERROR_BUSY while training (model is freed). */
+gboolean         convolve_session_set_model           (ConvolveSession    *session,
+                                                       ConvolveModel      *model,
+                                                       ConvolveModelMeta  *meta,
+                                                       const char         *path,
+                                                       GError            **error);
+/* Fresh weights for the training set from spec_text (NULL or "": the
+ * tutorial's) and seed. */
+gboolean         convolve_session_new_model           (ConvolveSession  *session,
+                                                       const char       *spec_text,
+                                                       guint64           seed,
+                                                       GError          **error);
+/* Loads a model file on a worker thread and installs it if it fits the
+ * training set (convolve_check_model_for_dataset) and nothing trains. */
+void             convolve_session_open_model_async    (ConvolveSession     *session,
+                                                       const char          *path,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+gboolean         convolve_session_open_model_finish   (ConvolveSession     *session,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+/* Saves the newest weights atomically (with a run: between two steps,
+ * through the trainer), with the dataset's class names and input scaling.
+ * On success the path becomes the model's and it is no longer dirty. */
+void             convolve_session_save_model_async    (ConvolveSession     *session,
+                                                       const char          *path,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+gboolean         convolve_session_save_model_finish   (ConvolveSession     *session,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+/* Where Save writes, or NULL (ask). */
+const char      *convolve_session_get_model_path      (ConvolveSession  *session);
+/* The weights changed since they were opened or saved. */
+gboolean         convolve_session_get_dirty           (ConvolveSession  *session);
+
+/* ---- training ---- */
+
+/* Builds a trainer for the training and test sets on a worker thread from
+ * a copy of the newest weights (so a run continues the last one) and
+ * starts it; the callback runs once the run has started or failed to. The
+ * previous run is forgotten when the new one starts. */
+void             convolve_session_train_async         (ConvolveSession           *session,
+                                                       const ConvolveTrainConfig *config,
+                                                       GAsyncReadyCallback        callback,
+                                                       gpointer                   user_data);
+gboolean         convolve_session_train_finish        (ConvolveSession     *session,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+void             convolve_session_pause               (ConvolveSession  *session);
+void             convolve_session_resume              (ConvolveSession  *session);
+void             convolve_session_stop                (ConvolveSession  *session);
+/* Stops the run and waits for its thread; pending results are dropped
+ * (for closing the window). */
+void             convolve_session_shutdown            (ConvolveSession  *session);
+/* Forgets the run (stopping it if it still goes on): no progress, no
+ * history, no predictions. The weights stay. */
+void             convolve_session_clear_run           (ConvolveSession  *session);
+/* Starting, running, paused or stopping. */
+gboolean         convolve_session_is_training         (ConvolveSession  *session);
+/* The run's state (IDLE without a run). */
+ConvolveTrainerState convolve_session_get_state       (ConvolveSession  *session);
+/* The latest snapshot (transfer none), or NULL without a run. */
+ConvolveProgress *convolve_session_get_progress       (ConvolveSession  *session);
+/* The run's history (transfer none), or NULL without a run. */
+ConvolveHistory *convolve_session_get_history         (ConvolveSession  *session);
+/* The run's trainer (transfer none), or NULL: for views that need more. */
+ConvolveTrainer *convolve_session_get_trainer         (ConvolveSession  *session);
+
+/* Whether background work for the session is pending: a dataset load, a
+ * run being built, a weight copy or the evaluation. */
+gboolean         convolve_session_is_busy             (ConvolveSession  *session);
+
+/* ---- predictions ---- */
+
+/* The test set's evaluation with the weights at the end of the latest run
+ * (transfer none), or NULL. Computed by convolve_evaluate_async. */
+const ConvolveEvaluation *convolve_session_get_evaluation (ConvolveSession *session);
+/* Whether that evaluation is being computed. */
+gboolean         convolve_session_is_evaluating       (ConvolveSession  *session);
+
+G_END_DECLS
