@@ -309,6 +309,22 @@ build_header (GPtrArray *metadata, GArray *tensors, gsize *header_length)
   return g_string_free (header, FALSE);
 }
 
+/* For a write, sync or close that failed with saved_errno. */
+static void
+set_write_error (GError **error, const char *display_name, int saved_errno)
+{
+  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
+               _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
+}
+
+/* For a temporary file that could not be made or renamed. */
+static void
+set_save_error (GError **error, const char *display_name, int saved_errno)
+{
+  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
+               _("Could not save to “%s”: %s"), display_name, g_strerror (saved_errno));
+}
+
 static gboolean
 write_all (int fd, const void *data, gsize length, const char *display_name, GError **error)
 {
@@ -324,8 +340,7 @@ write_all (int fd, const void *data, gsize length, const char *display_name, GEr
 
           if (saved_errno == EINTR)
             continue;
-          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                       _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
+          set_write_error (error, display_name, saved_errno);
           return FALSE;
         }
       p += written;
@@ -430,10 +445,7 @@ convolve_model_save (ConvolveModel           *model,
   fd = g_mkstemp_full (temp_path, O_RDWR, 0666);
   if (fd < 0)
     {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not save to “%s”: %s"), display_name, g_strerror (saved_errno));
+      set_save_error (error, display_name, errno);
       return FALSE;
     }
 
@@ -447,28 +459,19 @@ convolve_model_save (ConvolveModel           *model,
 
   if (g_fsync (fd) != 0)
     {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
+      set_write_error (error, display_name, errno);
       goto fail;
     }
   if (!g_close (fd, NULL))
     {
-      int saved_errno = errno;
-
       fd = -1;
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
+      set_write_error (error, display_name, errno);
       goto fail;
     }
   fd = -1;
   if (g_rename (temp_path, path) != 0)
     {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not save to “%s”: %s"), display_name, g_strerror (saved_errno));
+      set_save_error (error, display_name, errno);
       goto fail;
     }
   sync_directory (path);

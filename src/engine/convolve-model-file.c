@@ -203,11 +203,9 @@ read_exact (Loader *loader, void *buffer, gsize length, GError **error)
 }
 
 static gboolean
-skip_bytes (Loader *loader, guint64 length, GError **error)
+loader_seek (Loader *loader, off_t offset, int whence, GError **error)
 {
-  if (length == 0)
-    return TRUE;
-  if (lseek (loader->fd, (off_t) length, SEEK_CUR) < 0)
+  if (lseek (loader->fd, offset, whence) < 0)
     {
       int saved_errno = errno;
 
@@ -216,6 +214,12 @@ skip_bytes (Loader *loader, guint64 length, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+skip_bytes (Loader *loader, guint64 length, GError **error)
+{
+  return length == 0 || loader_seek (loader, (off_t) length, SEEK_CUR, error);
 }
 
 static gboolean
@@ -565,6 +569,30 @@ bad_metadata (Loader *loader, const char *key, GError **error)
 }
 
 static gboolean
+require_float (Loader *loader, const char *key, float *out, GError **error)
+{
+  const char *text = require_metadata (loader, key, error);
+
+  if (text == NULL)
+    return FALSE;
+  if (!parse_float (text, out))
+    return bad_metadata (loader, key, error);
+  return TRUE;
+}
+
+static gboolean
+require_count (Loader *loader, const char *key, gint64 *out, GError **error)
+{
+  const char *text = require_metadata (loader, key, error);
+
+  if (text == NULL)
+    return FALSE;
+  if (!parse_count (text, out))
+    return bad_metadata (loader, key, error);
+  return TRUE;
+}
+
+static gboolean
 read_input_shape (Loader *loader, ConvolveShape *input, GError **error)
 {
   const char *text = require_metadata (loader, "input_shape", error);
@@ -623,39 +651,12 @@ static ConvolveModelMeta *
 read_meta (Loader *loader, GError **error)
 {
   g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
-  struct { const char *key; float *value; } floats[] = {
-    { "input_scale", &meta->input_scale },
-    { "input_offset", &meta->input_offset },
-  };
-  struct { const char *key; gint64 *value; } counts[] = {
-    { "epoch", &meta->epoch },
-    { "step", &meta->step },
-  };
 
-  for (guint i = 0; i < G_N_ELEMENTS (floats); i++)
-    {
-      const char *text = require_metadata (loader, floats[i].key, error);
-
-      if (text == NULL)
-        return NULL;
-      if (!parse_float (text, floats[i].value))
-        {
-          bad_metadata (loader, floats[i].key, error);
-          return NULL;
-        }
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
-    {
-      const char *text = require_metadata (loader, counts[i].key, error);
-
-      if (text == NULL)
-        return NULL;
-      if (!parse_count (text, counts[i].value))
-        {
-          bad_metadata (loader, counts[i].key, error);
-          return NULL;
-        }
-    }
+  if (!require_float (loader, "input_scale", &meta->input_scale, error) ||
+      !require_float (loader, "input_offset", &meta->input_offset, error) ||
+      !require_count (loader, "epoch", &meta->epoch, error) ||
+      !require_count (loader, "step", &meta->step, error))
+    return NULL;
 
   if (metadata_string (loader, "class_names") != NULL)
     {
@@ -714,13 +715,8 @@ read_optimizer_config (Loader                  *loader,
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (floats); i++)
-    {
-      text = require_metadata (loader, floats[i].key, error);
-      if (text == NULL)
-        return FALSE;
-      if (!parse_float (text, floats[i].value))
-        return bad_metadata (loader, floats[i].key, error);
-    }
+    if (!require_float (loader, floats[i].key, floats[i].value, error))
+      return FALSE;
 
   text = require_metadata (loader, "optimizer.nesterov", error);
   if (text == NULL)
@@ -732,12 +728,7 @@ read_optimizer_config (Loader                  *loader,
   else
     return bad_metadata (loader, "optimizer.nesterov", error);
 
-  text = require_metadata (loader, "optimizer.iterations", error);
-  if (text == NULL)
-    return FALSE;
-  if (!parse_count (text, iterations))
-    return bad_metadata (loader, "optimizer.iterations", error);
-  return TRUE;
+  return require_count (loader, "optimizer.iterations", iterations, error);
 }
 
 static gboolean
@@ -861,14 +852,8 @@ read_tensor_data (Loader *loader, GError **error)
 {
   guint64 position = 0;
 
-  if (lseek (loader->fd, (off_t) (8 + loader->header_length), SEEK_SET) < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not read “%s”: %s"), loader->display_name, g_strerror (saved_errno));
-      return FALSE;
-    }
+  if (!loader_seek (loader, (off_t) (8 + loader->header_length), SEEK_SET, error))
+    return FALSE;
 
   /* Sorted and contiguous: one sequential pass. */
   for (guint i = 0; i < loader->tensors->len; i++)
