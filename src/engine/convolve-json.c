@@ -19,11 +19,11 @@
 /* ------------------------------------------------------------------------ */
 
 struct _ConvolveJsonValue {
-  ConvolveJsonKind kind;
-  char       *text;     /* STRING: the value; NUMBER: its literal; BOOLEAN: "true"/"false" */
-  char       *key;      /* the member name, inside an object */
-  GPtrArray  *children; /* ARRAY, OBJECT: ConvolveJsonValue *, in file order */
-  GHashTable *members;  /* OBJECT: key -> ConvolveJsonValue * (borrowed from children) */
+  ConvolveJsonKind  kind;
+  char             *text;     /* STRING: the value; NUMBER: its literal; BOOLEAN: "true"/"false" */
+  char             *key;      /* the member name, inside an object */
+  GPtrArray        *children; /* ARRAY, OBJECT: ConvolveJsonValue *, in file order */
+  GHashTable       *members;  /* OBJECT: key -> ConvolveJsonValue * (borrowed from children) */
 };
 
 void
