@@ -923,6 +923,22 @@ test_threads (void)
   g_test_assert_expected_messages ();
 }
 
+static void
+test_shape_equal (void)
+{
+  ConvolveShape a = { 3, 32, 32 };
+  ConvolveShape same = { 3, 32, 32 };
+  ConvolveShape differ[] = { { 1, 32, 32 }, { 3, 28, 32 }, { 3, 32, 28 }, { 3, 32, 31 }, { 0, 0, 0 } };
+
+  g_assert_true (convolve_shape_equal (a, a));
+  g_assert_true (convolve_shape_equal (a, same));
+  for (guint i = 0; i < G_N_ELEMENTS (differ); i++)
+    {
+      g_assert_false (convolve_shape_equal (a, differ[i]));
+      g_assert_false (convolve_shape_equal (differ[i], a));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -944,6 +960,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/predict-evaluate", test_predict_evaluate);
   g_test_add_func ("/engine/model/batchnorm-state", test_batchnorm_state);
   g_test_add_func ("/engine/model/copy", test_copy);
+  g_test_add_func ("/engine/model/shape-equal", test_shape_equal);
   g_test_add_func ("/engine/model/bad-arguments", test_bad_arguments);
   g_test_add_func ("/engine/model/threads", test_threads);
 

@@ -439,7 +439,8 @@ convolve_idx_load_dir (const char       *dir,
         return FALSE;
 
       test_shape = convolve_dataset_get_shape (test_set);
-      if (test_shape.h != shape.h || test_shape.w != shape.w)
+      /* Both are grey (one channel): only the sizes can differ. */
+      if (!convolve_shape_equal (test_shape, shape))
         {
           g_autofree char *display = g_filename_display_name (test_images);
 

@@ -8,4 +8,5 @@
 #include "convolve-rng.h"
 #include "convolve-model.h"
 #include "convolve-optimizer.h"
+#include "convolve-train-step.h"
 #include "convolve-model-file.h"

@@ -2,10 +2,11 @@
  *
  * The file is an 8-byte little-endian header length N, N bytes of JSON
  * (padded with spaces to a multiple of 8), then the tensors' raw
- * little-endian bytes, contiguous, in the order the header gives. The JSON
- * reader here is deliberately small and strict (RFC 8259 syntax, UTF-8,
- * bounded size and depth, no duplicate keys): a model file is input from
- * anywhere, so every byte is checked before it reaches the model.
+ * little-endian bytes, contiguous, in the order the header gives. This
+ * file reads it; convolve-model-file-save.c writes it. A model file is
+ * input from anywhere, so every byte is checked before it reaches the
+ * model: the header's size is bounded here, and its JSON is read by the
+ * strict reader of convolve-json.c.
  *
  * Metadata ("__metadata__", string to string):
  *   format "convolve-model", format_version "1", generator, spec,
@@ -19,11 +20,11 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include <inttypes.h>
 #include "convolve-model-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,21 +33,17 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
-#define FORMAT_NAME        "convolve-model"
-#define FORMAT_VERSION     "1"
-#define METADATA_KEY       "__metadata__"
-#define EXTRA_PREFIX       "extra."
-#define OPTIMIZER_PREFIX   "optimizer/"
+#include "convolve-json.h"
+#include "convolve-model-file-private.h"
+
 /* A Convolve header is a few kilobytes; the bound keeps a hostile file
  * from making the JSON tree large (the safetensors library allows 100 MB). */
 #define MAX_HEADER_SIZE    (4 * 1024 * 1024)
-#define MAX_JSON_DEPTH     16
 #define MAX_TENSOR_RANK    8
 /* Input shapes beyond these are damage, not models (and would make the
  * model allocate absurd amounts before the tensors are checked). */
 #define MAX_INPUT_EXTENT   16384
 #define MAX_INPUT_SIZE     (1 << 24)
-#define IO_CHUNK_FLOATS    (1 << 16)
 
 /* ------------------------------------------------------------------------ */
 /* Metadata                                                                  */
@@ -75,521 +72,22 @@ convolve_model_meta_free (ConvolveModelMeta *meta)
 }
 
 /* ------------------------------------------------------------------------ */
-/* A small, strict JSON reader and writer                                    */
+/* Small helpers, some shared with the writer                                */
 /* ------------------------------------------------------------------------ */
 
-typedef enum {
-  JSON_NULL,
-  JSON_BOOLEAN,
-  JSON_NUMBER,
-  JSON_STRING,
-  JSON_ARRAY,
-  JSON_OBJECT,
-} JsonKind;
-
-typedef struct _JsonValue JsonValue;
-
-struct _JsonValue {
-  JsonKind    kind;
-  char       *text;     /* STRING: the value; NUMBER: its literal; BOOLEAN: "true"/"false" */
-  char       *key;      /* the member name, inside an object */
-  GPtrArray  *children; /* ARRAY, OBJECT: JsonValue *, in file order */
-  GHashTable *members;  /* OBJECT: key -> JsonValue * (borrowed from children) */
-};
-
-static void
-json_value_free (gpointer data)
+char *
+_convolve_model_file_slot_tensor_name (const char *slot_name, const char *tensor_name)
 {
-  JsonValue *value = data;
-
-  if (value == NULL)
-    return;
-  g_free (value->text);
-  g_free (value->key);
-  if (value->children != NULL)
-    g_ptr_array_unref (value->children);
-  if (value->members != NULL)
-    g_hash_table_unref (value->members);
-  g_free (value);
+  return g_strconcat (OPTIMIZER_PREFIX, slot_name, "/", tensor_name, NULL);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (JsonValue, json_value_free)
-
-typedef struct {
-  const char *text;
-  gsize       length;
-  gsize       pos;
-  int         depth;
-  const char *problem; /* translated, static */
-} JsonReader;
-
-static JsonValue *json_read_value (JsonReader *reader);
-
-static JsonValue *
-json_value_new (JsonKind kind)
+gboolean
+_convolve_model_file_all_finite (const float *data, gsize n)
 {
-  JsonValue *value = g_new0 (JsonValue, 1);
-
-  value->kind = kind;
-  return value;
-}
-
-static gboolean
-json_fail (JsonReader *reader, const char *problem)
-{
-  if (reader->problem == NULL)
-    reader->problem = problem;
-  return FALSE;
-}
-
-static void
-json_skip_space (JsonReader *reader)
-{
-  while (reader->pos < reader->length)
-    {
-      char c = reader->text[reader->pos];
-
-      if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-        break;
-      reader->pos++;
-    }
-}
-
-static int
-json_peek (JsonReader *reader)
-{
-  return reader->pos < reader->length ? (guchar) reader->text[reader->pos] : -1;
-}
-
-static gboolean
-json_read_hex4 (JsonReader *reader, gunichar *out)
-{
-  gunichar value = 0;
-
-  if (reader->length - reader->pos < 4)
-    return json_fail (reader, N_("an unfinished \\u escape"));
-  for (int i = 0; i < 4; i++)
-    {
-      int digit = g_ascii_xdigit_value (reader->text[reader->pos + i]);
-
-      if (digit < 0)
-        return json_fail (reader, N_("a malformed \\u escape"));
-      value = (value << 4) | (gunichar) digit;
-    }
-  reader->pos += 4;
-  *out = value;
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (data[i]))
+      return FALSE;
   return TRUE;
-}
-
-/* Reads a string whose opening quote is at reader->pos. The header was
- * checked to be valid UTF-8 before parsing, so bytes >= 0x80 are copied. */
-static char *
-json_read_string (JsonReader *reader)
-{
-  g_autoptr(GString) out = g_string_new (NULL);
-
-  reader->pos++; /* the opening quote */
-  for (;;)
-    {
-      int c = json_peek (reader);
-
-      if (c < 0)
-        {
-          json_fail (reader, N_("an unterminated string"));
-          return NULL;
-        }
-      reader->pos++;
-      if (c == '"')
-        break;
-      if (c < 0x20)
-        {
-          json_fail (reader, N_("a control character inside a string"));
-          return NULL;
-        }
-      if (c != '\\')
-        {
-          g_string_append_c (out, (char) c);
-          continue;
-        }
-
-      c = json_peek (reader);
-      if (c < 0)
-        {
-          json_fail (reader, N_("an unterminated string"));
-          return NULL;
-        }
-      reader->pos++;
-      switch (c)
-        {
-        case '"': g_string_append_c (out, '"'); break;
-        case '\\': g_string_append_c (out, '\\'); break;
-        case '/': g_string_append_c (out, '/'); break;
-        case 'b': g_string_append_c (out, '\b'); break;
-        case 'f': g_string_append_c (out, '\f'); break;
-        case 'n': g_string_append_c (out, '\n'); break;
-        case 'r': g_string_append_c (out, '\r'); break;
-        case 't': g_string_append_c (out, '\t'); break;
-        case 'u':
-          {
-            gunichar ch;
-
-            if (!json_read_hex4 (reader, &ch))
-              return NULL;
-            if (ch >= 0xdc00 && ch <= 0xdfff)
-              {
-                json_fail (reader, N_("a lone low surrogate in a \\u escape"));
-                return NULL;
-              }
-            if (ch >= 0xd800 && ch <= 0xdbff)
-              {
-                gunichar low;
-
-                if (reader->length - reader->pos < 2 ||
-                    reader->text[reader->pos] != '\\' ||
-                    reader->text[reader->pos + 1] != 'u')
-                  {
-                    json_fail (reader, N_("a high surrogate without its low half"));
-                    return NULL;
-                  }
-                reader->pos += 2;
-                if (!json_read_hex4 (reader, &low))
-                  return NULL;
-                if (low < 0xdc00 || low > 0xdfff)
-                  {
-                    json_fail (reader, N_("a high surrogate without its low half"));
-                    return NULL;
-                  }
-                ch = 0x10000 + ((ch - 0xd800) << 10) + (low - 0xdc00);
-              }
-            if (ch == 0)
-              {
-                /* C strings end at NUL: no Convolve name or value holds one. */
-                json_fail (reader, N_("a NUL character inside a string"));
-                return NULL;
-              }
-            g_string_append_unichar (out, ch);
-          }
-          break;
-        default:
-          json_fail (reader, N_("an unknown escape sequence"));
-          return NULL;
-        }
-    }
-
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-static gboolean
-json_skip_digits (JsonReader *reader)
-{
-  gsize start = reader->pos;
-
-  while (reader->pos < reader->length && g_ascii_isdigit (reader->text[reader->pos]))
-    reader->pos++;
-  return reader->pos > start;
-}
-
-static JsonValue *
-json_read_number (JsonReader *reader)
-{
-  gsize start = reader->pos;
-  JsonValue *value;
-
-  if (json_peek (reader) == '-')
-    reader->pos++;
-  if (json_peek (reader) == '0')
-    reader->pos++;
-  else if (!json_skip_digits (reader))
-    {
-      json_fail (reader, N_("a malformed number"));
-      return NULL;
-    }
-  if (json_peek (reader) == '.')
-    {
-      reader->pos++;
-      if (!json_skip_digits (reader))
-        {
-          json_fail (reader, N_("a malformed number"));
-          return NULL;
-        }
-    }
-  if (json_peek (reader) == 'e' || json_peek (reader) == 'E')
-    {
-      reader->pos++;
-      if (json_peek (reader) == '+' || json_peek (reader) == '-')
-        reader->pos++;
-      if (!json_skip_digits (reader))
-        {
-          json_fail (reader, N_("a malformed number"));
-          return NULL;
-        }
-    }
-
-  value = json_value_new (JSON_NUMBER);
-  value->text = g_strndup (reader->text + start, reader->pos - start);
-  return value;
-}
-
-static JsonValue *
-json_read_literal (JsonReader *reader, const char *word, JsonKind kind)
-{
-  gsize n = strlen (word);
-  JsonValue *value;
-
-  if (reader->length - reader->pos < n || memcmp (reader->text + reader->pos, word, n) != 0)
-    {
-      json_fail (reader, N_("an unexpected character"));
-      return NULL;
-    }
-  reader->pos += n;
-  value = json_value_new (kind);
-  value->text = g_strdup (word);
-  return value;
-}
-
-static JsonValue *
-json_read_array (JsonReader *reader)
-{
-  g_autoptr(JsonValue) array = json_value_new (JSON_ARRAY);
-
-  array->children = g_ptr_array_new_with_free_func (json_value_free);
-  reader->pos++; /* '[' */
-  json_skip_space (reader);
-  if (json_peek (reader) == ']')
-    {
-      reader->pos++;
-      return g_steal_pointer (&array);
-    }
-  for (;;)
-    {
-      JsonValue *item = json_read_value (reader);
-
-      if (item == NULL)
-        return NULL;
-      g_ptr_array_add (array->children, item);
-      json_skip_space (reader);
-      if (json_peek (reader) == ',')
-        {
-          reader->pos++;
-          continue;
-        }
-      if (json_peek (reader) == ']')
-        {
-          reader->pos++;
-          return g_steal_pointer (&array);
-        }
-      json_fail (reader, N_("an array without its closing bracket"));
-      return NULL;
-    }
-}
-
-static JsonValue *
-json_read_object (JsonReader *reader)
-{
-  g_autoptr(JsonValue) object = json_value_new (JSON_OBJECT);
-
-  object->children = g_ptr_array_new_with_free_func (json_value_free);
-  object->members = g_hash_table_new (g_str_hash, g_str_equal);
-  reader->pos++; /* '{' */
-  json_skip_space (reader);
-  if (json_peek (reader) == '}')
-    {
-      reader->pos++;
-      return g_steal_pointer (&object);
-    }
-  for (;;)
-    {
-      g_autofree char *key = NULL;
-      JsonValue *member;
-
-      json_skip_space (reader);
-      if (json_peek (reader) != '"')
-        {
-          json_fail (reader, N_("an object key that is not a string"));
-          return NULL;
-        }
-      key = json_read_string (reader);
-      if (key == NULL)
-        return NULL;
-      if (g_hash_table_contains (object->members, key))
-        {
-          json_fail (reader, N_("a key that occurs twice in one object"));
-          return NULL;
-        }
-      json_skip_space (reader);
-      if (json_peek (reader) != ':')
-        {
-          json_fail (reader, N_("a key without a colon after it"));
-          return NULL;
-        }
-      reader->pos++;
-      member = json_read_value (reader);
-      if (member == NULL)
-        return NULL;
-      member->key = g_steal_pointer (&key);
-      g_ptr_array_add (object->children, member);
-      g_hash_table_insert (object->members, member->key, member);
-
-      json_skip_space (reader);
-      if (json_peek (reader) == ',')
-        {
-          reader->pos++;
-          continue;
-        }
-      if (json_peek (reader) == '}')
-        {
-          reader->pos++;
-          return g_steal_pointer (&object);
-        }
-      json_fail (reader, N_("an object without its closing brace"));
-      return NULL;
-    }
-}
-
-static JsonValue *
-json_read_value (JsonReader *reader)
-{
-  JsonValue *value = NULL;
-  int c;
-
-  json_skip_space (reader);
-  c = json_peek (reader);
-  switch (c)
-    {
-    case -1:
-      json_fail (reader, N_("an unexpected end"));
-      return NULL;
-    case '{':
-    case '[':
-      if (++reader->depth > MAX_JSON_DEPTH)
-        {
-          json_fail (reader, N_("too deeply nested values"));
-          return NULL;
-        }
-      value = c == '{' ? json_read_object (reader) : json_read_array (reader);
-      reader->depth--;
-      return value;
-    case '"':
-      {
-        char *text = json_read_string (reader);
-
-        if (text == NULL)
-          return NULL;
-        value = json_value_new (JSON_STRING);
-        value->text = text;
-        return value;
-      }
-    case 't':
-      return json_read_literal (reader, "true", JSON_BOOLEAN);
-    case 'f':
-      return json_read_literal (reader, "false", JSON_BOOLEAN);
-    case 'n':
-      return json_read_literal (reader, "null", JSON_NULL);
-    default:
-      if (c == '-' || g_ascii_isdigit (c))
-        return json_read_number (reader);
-      json_fail (reader, N_("an unexpected character"));
-      return NULL;
-    }
-}
-
-/* Parses a complete document. On failure, *problem (translated) says what
- * is wrong and *offset where. */
-static JsonValue *
-json_parse (const char *text, gsize length, const char **problem, gsize *offset)
-{
-  JsonReader reader = { text, length, 0, 0, NULL };
-  g_autoptr(JsonValue) value = NULL;
-
-  if (!g_utf8_validate_len (text, length, NULL))
-    {
-      *problem = _("text that is not valid UTF-8");
-      *offset = 0;
-      return NULL;
-    }
-  value = json_read_value (&reader);
-  if (value != NULL)
-    {
-      json_skip_space (&reader);
-      if (reader.pos != length)
-        {
-          json_fail (&reader, N_("text after its end"));
-          g_clear_pointer (&value, json_value_free);
-        }
-    }
-  if (value == NULL)
-    {
-      *problem = _(reader.problem);
-      *offset = reader.pos;
-    }
-  return g_steal_pointer (&value);
-}
-
-static JsonValue *
-json_get_member (const JsonValue *object, const char *key)
-{
-  if (object == NULL || object->kind != JSON_OBJECT)
-    return NULL;
-  return g_hash_table_lookup (object->members, key);
-}
-
-/* A non-negative integer literal (no sign, fraction or exponent) that fits
- * in max. */
-static gboolean
-json_get_count (const JsonValue *value, guint64 max, guint64 *out)
-{
-  guint64 result = 0;
-
-  if (value == NULL || value->kind != JSON_NUMBER)
-    return FALSE;
-  for (const char *p = value->text; *p != '\0'; p++)
-    {
-      if (!g_ascii_isdigit (*p))
-        return FALSE;
-      if (result > (max - (guint64) (*p - '0')) / 10)
-        return FALSE;
-      result = result * 10 + (guint64) (*p - '0');
-    }
-  *out = result;
-  return TRUE;
-}
-
-static void
-json_append_string (GString *out, const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
-    {
-      switch (*p)
-        {
-        case '"': g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\b': g_string_append (out, "\\b"); break;
-        case '\f': g_string_append (out, "\\f"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (out, "\\u%04x", *p);
-          else
-            g_string_append_c (out, (char) *p);
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
-/* ------------------------------------------------------------------------ */
-/* Small helpers                                                             */
-/* ------------------------------------------------------------------------ */
-
-static char *
-format_float (float value)
-{
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  /* Nine significant digits bring every float back exactly. */
-  return g_strdup (g_ascii_formatd (buffer, sizeof buffer, "%.9g", value));
 }
 
 static gboolean
@@ -634,460 +132,6 @@ format_shape (int rank, const gint64 *shape)
   return g_string_free (text, FALSE);
 }
 
-static const char *
-optimizer_kind_name (ConvolveOptimizerKind kind)
-{
-  switch (kind)
-    {
-    case CONVOLVE_OPTIMIZER_ADAM:
-      return "adam";
-    case CONVOLVE_OPTIMIZER_SGD:
-      return "sgd";
-    default:
-      return NULL;
-    }
-}
-
-static gboolean
-all_finite (const float *data, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    if (!isfinite (data[i]))
-      return FALSE;
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Saving                                                                    */
-/* ------------------------------------------------------------------------ */
-
-typedef struct {
-  char        *name;
-  int          rank;
-  gint64       shape[4];
-  const float *data;
-  gsize        size;
-} SaveTensor;
-
-static void
-save_tensor_clear (gpointer data)
-{
-  SaveTensor *tensor = data;
-
-  g_free (tensor->name);
-}
-
-static void
-add_metadata (GPtrArray *pairs, const char *key, char *value)
-{
-  g_ptr_array_add (pairs, g_strdup (key));
-  g_ptr_array_add (pairs, value);
-}
-
-static gboolean
-check_utf8 (const char *text, const char *what, GError **error)
-{
-  if (g_utf8_validate (text, -1, NULL))
-    return TRUE;
-  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-               _("The model cannot be saved: its %s is not valid UTF-8 text"), what);
-  return FALSE;
-}
-
-static int
-compare_string_pointers (gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0 (*(char * const *) a, *(char * const *) b);
-}
-
-static GPtrArray *
-build_metadata (ConvolveModel           *model,
-                const ConvolveModelMeta *meta,
-                ConvolveOptimizer       *optimizer,
-                GError                 **error)
-{
-  g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
-  ConvolveShape input = convolve_model_get_input (model);
-
-  if (!isfinite (meta->input_scale) || !isfinite (meta->input_offset))
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                   _("The model cannot be saved: its input scale or offset is not a finite number"));
-      return NULL;
-    }
-  if (meta->epoch < 0 || meta->step < 0)
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                   _("The model cannot be saved: its epoch or step count is negative"));
-      return NULL;
-    }
-
-  add_metadata (pairs, "format", g_strdup (FORMAT_NAME));
-  add_metadata (pairs, "format_version", g_strdup (FORMAT_VERSION));
-  add_metadata (pairs, "generator", g_strdup ("Convolve " PACKAGE_VERSION));
-  add_metadata (pairs, "spec", convolve_model_spec_to_string (convolve_model_get_spec (model)));
-  add_metadata (pairs, "input_shape", g_strdup_printf ("[%d,%d,%d]", input.c, input.h, input.w));
-
-  if (meta->class_names != NULL)
-    {
-      g_autoptr(GString) names = g_string_new ("[");
-
-      for (int i = 0; meta->class_names[i] != NULL; i++)
-        {
-          if (!check_utf8 (meta->class_names[i], _("class name"), error))
-            return NULL;
-          if (i > 0)
-            g_string_append_c (names, ',');
-          json_append_string (names, meta->class_names[i]);
-        }
-      g_string_append_c (names, ']');
-      add_metadata (pairs, "class_names", g_string_free (g_steal_pointer (&names), FALSE));
-    }
-  if (meta->dataset != NULL)
-    {
-      if (!check_utf8 (meta->dataset, _("dataset name"), error))
-        return NULL;
-      add_metadata (pairs, "dataset", g_strdup (meta->dataset));
-    }
-
-  add_metadata (pairs, "input_scale", format_float (meta->input_scale));
-  add_metadata (pairs, "input_offset", format_float (meta->input_offset));
-  add_metadata (pairs, "epoch", g_strdup_printf ("%" PRId64, meta->epoch));
-  add_metadata (pairs, "step", g_strdup_printf ("%" PRId64, meta->step));
-  add_metadata (pairs, "rng", convolve_rng_to_string (convolve_model_get_rng (model)));
-
-  if (optimizer != NULL)
-    {
-      const ConvolveOptimizerConfig *config = convolve_optimizer_get_config (optimizer);
-      const char *kind = optimizer_kind_name (config->kind);
-
-      if (kind == NULL)
-        {
-          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("The checkpoint cannot be saved: its optimizer is of an unknown kind"));
-          return NULL;
-        }
-      add_metadata (pairs, "optimizer", g_strdup (kind));
-      add_metadata (pairs, "optimizer.learning_rate", format_float (config->learning_rate));
-      add_metadata (pairs, "optimizer.beta_1", format_float (config->beta_1));
-      add_metadata (pairs, "optimizer.beta_2", format_float (config->beta_2));
-      add_metadata (pairs, "optimizer.epsilon", format_float (config->epsilon));
-      add_metadata (pairs, "optimizer.momentum", format_float (config->momentum));
-      add_metadata (pairs, "optimizer.nesterov", g_strdup (config->nesterov ? "true" : "false"));
-      add_metadata (pairs, "optimizer.iterations",
-                    g_strdup_printf ("%" PRId64, convolve_optimizer_get_iterations (optimizer)));
-    }
-
-  if (meta->extra != NULL)
-    {
-      g_autofree gpointer *keys = g_hash_table_get_keys_as_array (meta->extra, NULL);
-      guint n_keys = g_hash_table_size (meta->extra);
-
-      /* Sorted, so the same model always gives the same bytes. */
-      qsort (keys, n_keys, sizeof (gpointer), compare_string_pointers);
-      for (guint i = 0; i < n_keys; i++)
-        {
-          const char *key = keys[i];
-          const char *value = g_hash_table_lookup (meta->extra, key);
-          g_autofree char *full_key = NULL;
-
-          if (value == NULL)
-            continue;
-          if (!check_utf8 (key, _("extra metadata"), error) ||
-              !check_utf8 (value, _("extra metadata"), error))
-            return NULL;
-          full_key = g_strconcat (EXTRA_PREFIX, key, NULL);
-          add_metadata (pairs, full_key, g_strdup (value));
-        }
-    }
-
-  return g_steal_pointer (&pairs);
-}
-
-static GArray *
-collect_save_tensors (ConvolveModel     *model,
-                      ConvolveOptimizer *optimizer,
-                      GError           **error)
-{
-  g_autoptr(GArray) tensors = g_array_new (FALSE, TRUE, sizeof (SaveTensor));
-  int n_tensors = convolve_model_get_n_tensors (model);
-  gsize n_params = 0;
-  float *params = convolve_model_get_params (model, &n_params);
-
-  g_array_set_clear_func (tensors, save_tensor_clear);
-
-  for (int i = 0; i < n_tensors; i++)
-    {
-      const ConvolveTensorInfo *info = convolve_model_get_tensor (model, i);
-      SaveTensor tensor = { 0 };
-
-      tensor.name = g_strdup (info->name);
-      tensor.rank = info->rank;
-      for (int d = 0; d < info->rank; d++)
-        tensor.shape[d] = info->shape[d];
-      tensor.data = info->data;
-      tensor.size = info->size;
-      g_array_append_val (tensors, tensor);
-    }
-
-  if (optimizer != NULL)
-    {
-      int n_slots = convolve_optimizer_get_n_slots (optimizer);
-
-      if (convolve_optimizer_get_n_params (optimizer) != n_params)
-        {
-          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("The checkpoint cannot be saved: the optimizer holds %zu"
-                         " parameters but the model has %zu"),
-                       convolve_optimizer_get_n_params (optimizer), n_params);
-          return NULL;
-        }
-
-      for (int s = 0; s < n_slots; s++)
-        {
-          const float *slot = convolve_optimizer_get_slot (optimizer, s);
-          const char *slot_name = convolve_optimizer_get_slot_name (optimizer, s);
-
-          for (int i = 0; i < n_tensors; i++)
-            {
-              const ConvolveTensorInfo *info = convolve_model_get_tensor (model, i);
-              SaveTensor tensor = { 0 };
-              gsize offset;
-
-              if (!info->trainable)
-                continue;
-              /* Slots share the parameter block's layout. */
-              offset = (gsize) (info->data - params);
-              g_return_val_if_fail (info->data >= params && offset + info->size <= n_params, NULL);
-
-              tensor.name = g_strconcat (OPTIMIZER_PREFIX, slot_name, "/", info->name, NULL);
-              tensor.rank = info->rank;
-              for (int d = 0; d < info->rank; d++)
-                tensor.shape[d] = info->shape[d];
-              tensor.data = slot + offset;
-              tensor.size = info->size;
-              g_array_append_val (tensors, tensor);
-            }
-        }
-    }
-
-  return g_steal_pointer (&tensors);
-}
-
-static char *
-build_header (GPtrArray *metadata, GArray *tensors, gsize *header_length)
-{
-  GString *header = g_string_new ("{");
-  guint64 offset = 0;
-
-  json_append_string (header, METADATA_KEY);
-  g_string_append (header, ":{");
-  for (guint i = 0; i < metadata->len; i += 2)
-    {
-      if (i > 0)
-        g_string_append_c (header, ',');
-      json_append_string (header, g_ptr_array_index (metadata, i));
-      g_string_append_c (header, ':');
-      json_append_string (header, g_ptr_array_index (metadata, i + 1));
-    }
-  g_string_append_c (header, '}');
-
-  for (guint i = 0; i < tensors->len; i++)
-    {
-      const SaveTensor *tensor = &g_array_index (tensors, SaveTensor, i);
-      guint64 bytes = (guint64) tensor->size * sizeof (float);
-
-      g_string_append_c (header, ',');
-      json_append_string (header, tensor->name);
-      g_string_append (header, ":{\"dtype\":\"F32\",\"shape\":[");
-      for (int d = 0; d < tensor->rank; d++)
-        g_string_append_printf (header, "%s%" PRId64, d > 0 ? "," : "", tensor->shape[d]);
-      g_string_append_printf (header, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}",
-                              offset, offset + bytes);
-      offset += bytes;
-    }
-  g_string_append_c (header, '}');
-
-  /* Pad with spaces so the tensor data starts 8-byte aligned. */
-  while (header->len % 8 != 0)
-    g_string_append_c (header, ' ');
-
-  *header_length = header->len;
-  return g_string_free (header, FALSE);
-}
-
-static gboolean
-write_all (int fd, const void *data, gsize length, const char *display_name, GError **error)
-{
-  const guint8 *p = data;
-
-  while (length > 0)
-    {
-      gssize written = write (fd, p, MIN (length, (gsize) 1 << 30));
-
-      if (written < 0)
-        {
-          int saved_errno = errno;
-
-          if (saved_errno == EINTR)
-            continue;
-          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                       _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
-          return FALSE;
-        }
-      p += written;
-      length -= (gsize) written;
-    }
-  return TRUE;
-}
-
-static gboolean
-write_tensor (int fd, const SaveTensor *tensor, const char *display_name, GError **error)
-{
-  if (!all_finite (tensor->data, tensor->size))
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                   _("The model was not saved to “%s”: tensor “%s” holds values that are not "
-                     "finite numbers (did training diverge?)"),
-                   display_name, tensor->name);
-      return FALSE;
-    }
-
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  return write_all (fd, tensor->data, tensor->size * sizeof (float), display_name, error);
-#else
-  {
-    g_autofree guint32 *buffer = g_new (guint32, MIN (tensor->size, IO_CHUNK_FLOATS));
-
-    for (gsize start = 0; start < tensor->size; start += IO_CHUNK_FLOATS)
-      {
-        gsize n = MIN (tensor->size - start, IO_CHUNK_FLOATS);
-
-        memcpy (buffer, tensor->data + start, n * sizeof (float));
-        for (gsize i = 0; i < n; i++)
-          buffer[i] = GUINT32_TO_LE (buffer[i]);
-        if (!write_all (fd, buffer, n * sizeof (float), display_name, error))
-          return FALSE;
-      }
-    return TRUE;
-  }
-#endif
-}
-
-/* Best effort: makes the rename itself durable. */
-static void
-sync_directory (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  int fd = g_open (dir, O_RDONLY, 0);
-
-  if (fd >= 0)
-    {
-      g_fsync (fd);
-      g_close (fd, NULL);
-    }
-}
-
-gboolean
-convolve_model_save (ConvolveModel           *model,
-                     const ConvolveModelMeta *meta,
-                     ConvolveOptimizer       *optimizer,
-                     const char              *path,
-                     GError                 **error)
-{
-  g_autoptr(ConvolveModelMeta) default_meta = NULL;
-  g_autoptr(GPtrArray) metadata = NULL;
-  g_autoptr(GArray) tensors = NULL;
-  g_autofree char *display_name = NULL;
-  g_autofree char *header = NULL;
-  g_autofree char *temp_path = NULL;
-  gsize header_length = 0;
-  guint64 length_le;
-  GStatBuf st;
-  int fd;
-
-  g_return_val_if_fail (model != NULL, FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  display_name = g_filename_display_name (path);
-
-  if (meta == NULL)
-    meta = default_meta = convolve_model_meta_new ();
-
-  metadata = build_metadata (model, meta, optimizer, error);
-  if (metadata == NULL)
-    return FALSE;
-  tensors = collect_save_tensors (model, optimizer, error);
-  if (tensors == NULL)
-    return FALSE;
-  header = build_header (metadata, tensors, &header_length);
-
-  /* Renaming over a device or a directory would be destructive or fail
-   * late: refuse up front. */
-  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not save to “%s”: it exists and is not a regular file"),
-                   display_name);
-      return FALSE;
-    }
-
-  temp_path = g_strconcat (path, ".XXXXXX", NULL);
-  fd = g_mkstemp_full (temp_path, O_RDWR, 0666);
-  if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not save to “%s”: %s"), display_name, g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  length_le = GUINT64_TO_LE ((guint64) header_length);
-  if (!write_all (fd, &length_le, sizeof length_le, display_name, error) ||
-      !write_all (fd, header, header_length, display_name, error))
-    goto fail;
-  for (guint i = 0; i < tensors->len; i++)
-    if (!write_tensor (fd, &g_array_index (tensors, SaveTensor, i), display_name, error))
-      goto fail;
-
-  if (g_fsync (fd) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
-      goto fail;
-    }
-  if (!g_close (fd, NULL))
-    {
-      int saved_errno = errno;
-
-      fd = -1;
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
-      goto fail;
-    }
-  fd = -1;
-  if (g_rename (temp_path, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not save to “%s”: %s"), display_name, g_strerror (saved_errno));
-      goto fail;
-    }
-  sync_directory (path);
-  return TRUE;
-
-fail:
-  if (fd >= 0)
-    g_close (fd, NULL);
-  g_unlink (temp_path);
-  return FALSE;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Loading                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -1107,8 +151,8 @@ typedef struct {
   guint64      file_size;
   guint64      header_length;
   char        *header;
-  JsonValue   *root;
-  JsonValue   *metadata;
+  ConvolveJsonValue       *root;
+  const ConvolveJsonValue *metadata;
   GArray      *tensors;        /* LoadTensor */
   guint64      n_floats;       /* in tensors that are not optimizer slots */
 } Loader;
@@ -1121,7 +165,7 @@ loader_clear (Loader *loader)
     g_close (loader->fd, NULL);
   loader->fd = -1;
   g_clear_pointer (&loader->header, g_free);
-  g_clear_pointer (&loader->root, json_value_free);
+  g_clear_pointer (&loader->root, convolve_json_value_free);
   g_clear_pointer (&loader->tensors, g_array_unref);
 }
 
@@ -1159,11 +203,9 @@ read_exact (Loader *loader, void *buffer, gsize length, GError **error)
 }
 
 static gboolean
-skip_bytes (Loader *loader, guint64 length, GError **error)
+loader_seek (Loader *loader, off_t offset, int whence, GError **error)
 {
-  if (length == 0)
-    return TRUE;
-  if (lseek (loader->fd, (off_t) length, SEEK_CUR) < 0)
+  if (lseek (loader->fd, offset, whence) < 0)
     {
       int saved_errno = errno;
 
@@ -1175,12 +217,18 @@ skip_bytes (Loader *loader, guint64 length, GError **error)
 }
 
 static gboolean
+skip_bytes (Loader *loader, guint64 length, GError **error)
+{
+  return length == 0 || loader_seek (loader, (off_t) length, SEEK_CUR, error);
+}
+
+static gboolean
 open_and_read_header (Loader *loader, GError **error)
 {
   GStatBuf st;
   guint8 prefix[9];
   guint64 length_le;
-  const char *problem = NULL;
+  g_autoptr(GError) problem = NULL;
   gsize problem_offset = 0;
 
   /* O_NONBLOCK: open() of a FIFO would otherwise wait for a writer
@@ -1263,15 +311,16 @@ open_and_read_header (Loader *loader, GError **error)
     return FALSE;
   loader->header[loader->header_length] = '\0';
 
-  loader->root = json_parse (loader->header, loader->header_length, &problem, &problem_offset);
+  loader->root = convolve_json_parse (loader->header, loader->header_length,
+                                      &problem_offset, &problem);
   if (loader->root == NULL)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                    _("“%s” is damaged: its header has %s at byte %zu"),
-                   loader->display_name, problem, problem_offset + 8);
+                   loader->display_name, problem->message, problem_offset + 8);
       return FALSE;
     }
-  if (loader->root->kind != JSON_OBJECT)
+  if (convolve_json_value_get_kind (loader->root) != CONVOLVE_JSON_OBJECT)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                    _("“%s” is damaged: its header is not a JSON object"), loader->display_name);
@@ -1280,12 +329,21 @@ open_and_read_header (Loader *loader, GError **error)
   return TRUE;
 }
 
+static const char *
+metadata_string (Loader *loader, const char *key)
+{
+  const ConvolveJsonValue *value = convolve_json_value_get_member (loader->metadata, key);
+
+  /* check_metadata() made sure that every entry is a string. */
+  return value != NULL ? convolve_json_value_get_string (value) : NULL;
+}
+
 static gboolean
 check_metadata (Loader *loader, GError **error)
 {
-  JsonValue *format, *version;
+  const char *format, *version;
 
-  loader->metadata = json_get_member (loader->root, METADATA_KEY);
+  loader->metadata = convolve_json_value_get_member (loader->root, METADATA_KEY);
   if (loader->metadata == NULL)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
@@ -1293,34 +351,34 @@ check_metadata (Loader *loader, GError **error)
                    loader->display_name);
       return FALSE;
     }
-  if (loader->metadata->kind != JSON_OBJECT)
+  if (convolve_json_value_get_kind (loader->metadata) != CONVOLVE_JSON_OBJECT)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                    _("“%s” is damaged: its metadata is not a JSON object"), loader->display_name);
       return FALSE;
     }
-  for (guint i = 0; i < loader->metadata->children->len; i++)
+  for (guint i = 0; i < convolve_json_value_get_length (loader->metadata); i++)
     {
-      JsonValue *entry = g_ptr_array_index (loader->metadata->children, i);
+      const ConvolveJsonValue *entry = convolve_json_value_get_element (loader->metadata, i);
 
-      if (entry->kind != JSON_STRING)
+      if (convolve_json_value_get_kind (entry) != CONVOLVE_JSON_STRING)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                        _("“%s” is damaged: its metadata entry “%s” is not a string"),
-                       loader->display_name, entry->key);
+                       loader->display_name, convolve_json_value_get_key (entry));
           return FALSE;
         }
     }
 
-  format = json_get_member (loader->metadata, "format");
-  if (format == NULL || g_strcmp0 (format->text, FORMAT_NAME) != 0)
+  format = metadata_string (loader, "format");
+  if (g_strcmp0 (format, FORMAT_NAME) != 0)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
                    _("“%s” is a safetensors file but not a Convolve model (another program made it)"),
                    loader->display_name);
       return FALSE;
     }
-  version = json_get_member (loader->metadata, "format_version");
+  version = metadata_string (loader, "format_version");
   if (version == NULL)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
@@ -1328,11 +386,11 @@ check_metadata (Loader *loader, GError **error)
                    "format_version");
       return FALSE;
     }
-  if (g_strcmp0 (version->text, FORMAT_VERSION) != 0)
+  if (g_strcmp0 (version, FORMAT_VERSION) != 0)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
                    _("“%s” uses model file format version “%s”; this version of Convolve reads version %s"),
-                   loader->display_name, version->text, FORMAT_VERSION);
+                   loader->display_name, version, FORMAT_VERSION);
       return FALSE;
     }
   return TRUE;
@@ -1360,50 +418,53 @@ check_tensor_entries (Loader *loader, GError **error)
 
   loader->tensors = g_array_new (FALSE, TRUE, sizeof (LoadTensor));
 
-  for (guint i = 0; i < loader->root->children->len; i++)
+  for (guint i = 0; i < convolve_json_value_get_length (loader->root); i++)
     {
-      JsonValue *entry = g_ptr_array_index (loader->root->children, i);
-      JsonValue *dtype, *shape, *offsets;
+      const ConvolveJsonValue *entry = convolve_json_value_get_element (loader->root, i);
+      const ConvolveJsonValue *dtype, *shape, *offsets;
       LoadTensor tensor = { 0 };
       guint64 n_elements = 1;
 
       if (entry == loader->metadata)
         continue;
-      tensor.name = entry->key;
+      tensor.name = convolve_json_value_get_key (entry);
 
-      dtype = json_get_member (entry, "dtype");
-      shape = json_get_member (entry, "shape");
-      offsets = json_get_member (entry, "data_offsets");
-      if (entry->kind != JSON_OBJECT || entry->children->len != 3 ||
-          dtype == NULL || dtype->kind != JSON_STRING ||
-          shape == NULL || shape->kind != JSON_ARRAY ||
-          offsets == NULL || offsets->kind != JSON_ARRAY)
+      dtype = convolve_json_value_get_member (entry, "dtype");
+      shape = convolve_json_value_get_member (entry, "shape");
+      offsets = convolve_json_value_get_member (entry, "data_offsets");
+      if (convolve_json_value_get_kind (entry) != CONVOLVE_JSON_OBJECT ||
+          convolve_json_value_get_length (entry) != 3 ||
+          dtype == NULL || convolve_json_value_get_kind (dtype) != CONVOLVE_JSON_STRING ||
+          shape == NULL || convolve_json_value_get_kind (shape) != CONVOLVE_JSON_ARRAY ||
+          offsets == NULL || convolve_json_value_get_kind (offsets) != CONVOLVE_JSON_ARRAY)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                        _("“%s” is damaged: the entry of tensor “%s” is not a dtype, shape and data_offsets"),
                        loader->display_name, tensor.name);
           return FALSE;
         }
-      if (strcmp (dtype->text, "F32") != 0)
+      if (strcmp (convolve_json_value_get_string (dtype), "F32") != 0)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
                        _("“%s”: tensor “%s” holds %s values; Convolve reads only F32"),
-                       loader->display_name, tensor.name, dtype->text);
+                       loader->display_name, tensor.name,
+                       convolve_json_value_get_string (dtype));
           return FALSE;
         }
-      if (shape->children->len > MAX_TENSOR_RANK)
+      if (convolve_json_value_get_length (shape) > MAX_TENSOR_RANK)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
                        _("“%s”: tensor “%s” has %u dimensions, more than any model tensor"),
-                       loader->display_name, tensor.name, shape->children->len);
+                       loader->display_name, tensor.name, convolve_json_value_get_length (shape));
           return FALSE;
         }
-      tensor.rank = (int) shape->children->len;
+      tensor.rank = (int) convolve_json_value_get_length (shape);
       for (int d = 0; d < tensor.rank; d++)
         {
           guint64 extent;
 
-          if (!json_get_count (g_ptr_array_index (shape->children, d), G_MAXINT32, &extent))
+          if (!convolve_json_value_get_count (convolve_json_value_get_element (shape, (guint) d),
+                                              G_MAXINT32, &extent))
             {
               g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                            _("“%s” is damaged: tensor “%s” has an invalid shape"),
@@ -1422,9 +483,11 @@ check_tensor_entries (Loader *loader, GError **error)
           n_elements *= extent;
         }
 
-      if (offsets->children->len != 2 ||
-          !json_get_count (g_ptr_array_index (offsets->children, 0), G_MAXINT64, &tensor.begin) ||
-          !json_get_count (g_ptr_array_index (offsets->children, 1), G_MAXINT64, &tensor.end) ||
+      if (convolve_json_value_get_length (offsets) != 2 ||
+          !convolve_json_value_get_count (convolve_json_value_get_element (offsets, 0),
+                                          G_MAXINT64, &tensor.begin) ||
+          !convolve_json_value_get_count (convolve_json_value_get_element (offsets, 1),
+                                          G_MAXINT64, &tensor.end) ||
           tensor.begin > tensor.end)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
@@ -1486,14 +549,6 @@ check_tensor_entries (Loader *loader, GError **error)
 }
 
 static const char *
-metadata_string (Loader *loader, const char *key)
-{
-  JsonValue *value = json_get_member (loader->metadata, key);
-
-  return value != NULL ? value->text : NULL;
-}
-
-static const char *
 require_metadata (Loader *loader, const char *key, GError **error)
 {
   const char *value = metadata_string (loader, key);
@@ -1514,21 +569,45 @@ bad_metadata (Loader *loader, const char *key, GError **error)
 }
 
 static gboolean
+require_float (Loader *loader, const char *key, float *out, GError **error)
+{
+  const char *text = require_metadata (loader, key, error);
+
+  if (text == NULL)
+    return FALSE;
+  if (!parse_float (text, out))
+    return bad_metadata (loader, key, error);
+  return TRUE;
+}
+
+static gboolean
+require_count (Loader *loader, const char *key, gint64 *out, GError **error)
+{
+  const char *text = require_metadata (loader, key, error);
+
+  if (text == NULL)
+    return FALSE;
+  if (!parse_count (text, out))
+    return bad_metadata (loader, key, error);
+  return TRUE;
+}
+
+static gboolean
 read_input_shape (Loader *loader, ConvolveShape *input, GError **error)
 {
   const char *text = require_metadata (loader, "input_shape", error);
-  g_autoptr(JsonValue) value = NULL;
-  const char *problem;
-  gsize offset;
+  g_autoptr(ConvolveJsonValue) value = NULL;
   guint64 extent[3];
 
   if (text == NULL)
     return FALSE;
-  value = json_parse (text, strlen (text), &problem, &offset);
-  if (value == NULL || value->kind != JSON_ARRAY || value->children->len != 3)
+  value = convolve_json_parse (text, strlen (text), NULL, NULL);
+  if (value == NULL || convolve_json_value_get_kind (value) != CONVOLVE_JSON_ARRAY ||
+      convolve_json_value_get_length (value) != 3)
     return bad_metadata (loader, "input_shape", error);
-  for (int i = 0; i < 3; i++)
-    if (!json_get_count (g_ptr_array_index (value->children, i), MAX_INPUT_EXTENT, &extent[i]) ||
+  for (guint i = 0; i < 3; i++)
+    if (!convolve_json_value_get_count (convolve_json_value_get_element (value, i),
+                                        MAX_INPUT_EXTENT, &extent[i]) ||
         extent[i] == 0)
       return bad_metadata (loader, "input_shape", error);
   if (extent[0] * extent[1] * extent[2] > MAX_INPUT_SIZE)
@@ -1544,28 +623,26 @@ static char **
 read_class_names (Loader *loader, GError **error)
 {
   const char *text = metadata_string (loader, "class_names");
-  g_autoptr(JsonValue) value = NULL;
+  g_autoptr(ConvolveJsonValue) value = NULL;
   g_autoptr(GStrvBuilder) builder = NULL;
-  const char *problem;
-  gsize offset;
 
-  value = json_parse (text, strlen (text), &problem, &offset);
-  if (value == NULL || value->kind != JSON_ARRAY)
+  value = convolve_json_parse (text, strlen (text), NULL, NULL);
+  if (value == NULL || convolve_json_value_get_kind (value) != CONVOLVE_JSON_ARRAY)
     {
       bad_metadata (loader, "class_names", error);
       return NULL;
     }
   builder = g_strv_builder_new ();
-  for (guint i = 0; i < value->children->len; i++)
+  for (guint i = 0; i < convolve_json_value_get_length (value); i++)
     {
-      JsonValue *name = g_ptr_array_index (value->children, i);
+      const char *name = convolve_json_value_get_string (convolve_json_value_get_element (value, i));
 
-      if (name->kind != JSON_STRING)
+      if (name == NULL)
         {
           bad_metadata (loader, "class_names", error);
           return NULL;
         }
-      g_strv_builder_add (builder, name->text);
+      g_strv_builder_add (builder, name);
     }
   return g_strv_builder_end (builder);
 }
@@ -1574,39 +651,12 @@ static ConvolveModelMeta *
 read_meta (Loader *loader, GError **error)
 {
   g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
-  struct { const char *key; float *value; } floats[] = {
-    { "input_scale", &meta->input_scale },
-    { "input_offset", &meta->input_offset },
-  };
-  struct { const char *key; gint64 *value; } counts[] = {
-    { "epoch", &meta->epoch },
-    { "step", &meta->step },
-  };
 
-  for (guint i = 0; i < G_N_ELEMENTS (floats); i++)
-    {
-      const char *text = require_metadata (loader, floats[i].key, error);
-
-      if (text == NULL)
-        return NULL;
-      if (!parse_float (text, floats[i].value))
-        {
-          bad_metadata (loader, floats[i].key, error);
-          return NULL;
-        }
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
-    {
-      const char *text = require_metadata (loader, counts[i].key, error);
-
-      if (text == NULL)
-        return NULL;
-      if (!parse_count (text, counts[i].value))
-        {
-          bad_metadata (loader, counts[i].key, error);
-          return NULL;
-        }
-    }
+  if (!require_float (loader, "input_scale", &meta->input_scale, error) ||
+      !require_float (loader, "input_offset", &meta->input_offset, error) ||
+      !require_count (loader, "epoch", &meta->epoch, error) ||
+      !require_count (loader, "step", &meta->step, error))
+    return NULL;
 
   if (metadata_string (loader, "class_names") != NULL)
     {
@@ -1616,14 +666,15 @@ read_meta (Loader *loader, GError **error)
     }
   meta->dataset = g_strdup (metadata_string (loader, "dataset"));
 
-  for (guint i = 0; i < loader->metadata->children->len; i++)
+  for (guint i = 0; i < convolve_json_value_get_length (loader->metadata); i++)
     {
-      JsonValue *entry = g_ptr_array_index (loader->metadata->children, i);
+      const ConvolveJsonValue *entry = convolve_json_value_get_element (loader->metadata, i);
+      const char *key = convolve_json_value_get_key (entry);
 
-      if (g_str_has_prefix (entry->key, EXTRA_PREFIX))
+      if (g_str_has_prefix (key, EXTRA_PREFIX))
         g_hash_table_insert (meta->extra,
-                             g_strdup (entry->key + strlen (EXTRA_PREFIX)),
-                             g_strdup (entry->text));
+                             g_strdup (key + strlen (EXTRA_PREFIX)),
+                             g_strdup (convolve_json_value_get_string (entry)));
     }
   return g_steal_pointer (&meta);
 }
@@ -1664,13 +715,8 @@ read_optimizer_config (Loader                  *loader,
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (floats); i++)
-    {
-      text = require_metadata (loader, floats[i].key, error);
-      if (text == NULL)
-        return FALSE;
-      if (!parse_float (text, floats[i].value))
-        return bad_metadata (loader, floats[i].key, error);
-    }
+    if (!require_float (loader, floats[i].key, floats[i].value, error))
+      return FALSE;
 
   text = require_metadata (loader, "optimizer.nesterov", error);
   if (text == NULL)
@@ -1682,12 +728,7 @@ read_optimizer_config (Loader                  *loader,
   else
     return bad_metadata (loader, "optimizer.nesterov", error);
 
-  text = require_metadata (loader, "optimizer.iterations", error);
-  if (text == NULL)
-    return FALSE;
-  if (!parse_count (text, iterations))
-    return bad_metadata (loader, "optimizer.iterations", error);
-  return TRUE;
+  return require_count (loader, "optimizer.iterations", iterations, error);
 }
 
 static gboolean
@@ -1793,9 +834,9 @@ match_tensors (Loader            *loader,
         if (!seen[(gsize) (s + 1) * n_tensors + t])
           {
             g_autofree char *name = s < 0 ? g_strdup (info->name)
-                                          : g_strconcat (OPTIMIZER_PREFIX,
-                                                         convolve_optimizer_get_slot_name (names, s),
-                                                         "/", info->name, NULL);
+                                          : _convolve_model_file_slot_tensor_name (
+                                              convolve_optimizer_get_slot_name (names, s),
+                                              info->name);
 
             g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
                          _("“%s” does not fit its model: tensor “%s” is missing"),
@@ -1811,14 +852,8 @@ read_tensor_data (Loader *loader, GError **error)
 {
   guint64 position = 0;
 
-  if (lseek (loader->fd, (off_t) (8 + loader->header_length), SEEK_SET) < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not read “%s”: %s"), loader->display_name, g_strerror (saved_errno));
-      return FALSE;
-    }
+  if (!loader_seek (loader, (off_t) (8 + loader->header_length), SEEK_SET, error))
+    return FALSE;
 
   /* Sorted and contiguous: one sequential pass. */
   for (guint i = 0; i < loader->tensors->len; i++)
@@ -1844,7 +879,7 @@ read_tensor_data (Loader *loader, GError **error)
           words[k] = GUINT32_FROM_LE (words[k]);
       }
 #endif
-      if (!all_finite (tensor->dest, n))
+      if (!_convolve_model_file_all_finite (tensor->dest, n))
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                        _("“%s” is damaged: tensor “%s” holds values that are not finite numbers"),

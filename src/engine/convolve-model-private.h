@@ -1,5 +1,5 @@
 /* convolve-model-private.h: the model's insides, shared by the engine's
- * own files (the optimizer's fused update walks the layers).
+ * own files (the fused training step walks the layers).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 
 /* Dense kernels of at least this many floats are updated by
  * convolve_model_train_step() a block of rows at a time, straight from a
- * cache-sized gradient block (see convolve-optimizer.c). */
+ * cache-sized gradient block (see convolve-train-step.c). */
 #define CONVOLVE_FUSED_UPDATE_MIN_FLOATS (1 << 18)
 #define CONVOLVE_FUSED_UPDATE_ROWS       128
 

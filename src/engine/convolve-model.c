@@ -588,7 +588,7 @@ static gboolean
 same_architecture (const ConvolveModel *a, const ConvolveModel *b)
 {
   if (a->n_layers != b->n_layers || a->n_params != b->n_params || a->n_state != b->n_state
-      || a->input.c != b->input.c || a->input.h != b->input.h || a->input.w != b->input.w)
+      || !convolve_shape_equal (a->input, b->input))
     return FALSE;
   for (int i = 0; i < a->n_layers; i++)
     {
@@ -645,6 +645,12 @@ convolve_model_free (ConvolveModel *model)
 }
 
 /* --- accessors ---------------------------------------------------------- */
+
+gboolean
+convolve_shape_equal (ConvolveShape a, ConvolveShape b)
+{
+  return a.c == b.c && a.h == b.h && a.w == b.w;
+}
 
 const ConvolveModelSpec *
 convolve_model_get_spec (const ConvolveModel *model)

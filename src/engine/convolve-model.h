@@ -71,6 +71,9 @@ typedef struct {
   int c, h, w;
 } ConvolveShape;
 
+/* TRUE when a and b have the same channels, height and width. */
+gboolean convolve_shape_equal (ConvolveShape a, ConvolveShape b);
+
 /* One row of the Keras-style summary. */
 typedef struct {
   const char *name;        /* "conv2d", "batch_normalization", "dense_1", ... */

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "convolve-optimizer.h"
-#include "convolve-model-private.h"
+#include "convolve-optimizer-private.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
 # if __has_attribute(target_clones)
@@ -211,11 +211,16 @@ adam_alpha (const ConvolveOptimizerConfig *c, gint64 t)
   return (float) (c->learning_rate * sqrt (1.0 - b2t) / (1.0 - b1t));
 }
 
-/* One update of params[offset, offset + n) from grads (n floats, the
- * gradient of that slice), with the iteration count already advanced. */
-static void
-update_slice (ConvolveOptimizer *optimizer, float *params, gsize offset,
-              const float *grads, gsize n, float alpha)
+float
+_convolve_optimizer_begin_step (ConvolveOptimizer *optimizer)
+{
+  optimizer->iterations++;
+  return adam_alpha (&optimizer->config, optimizer->iterations);
+}
+
+void
+_convolve_optimizer_update_slice (ConvolveOptimizer *optimizer, float *params, gsize offset,
+                                  const float *grads, gsize n, float alpha)
 {
   const ConvolveOptimizerConfig *c = &optimizer->config;
 
@@ -248,9 +253,8 @@ convolve_optimizer_step (ConvolveOptimizer *optimizer,
   g_return_if_fail (params != NULL);
   g_return_if_fail (grads != NULL);
 
-  optimizer->iterations++;
-  alpha = adam_alpha (&optimizer->config, optimizer->iterations);
-  update_slice (optimizer, params, 0, grads, optimizer->n_params, alpha);
+  alpha = _convolve_optimizer_begin_step (optimizer);
+  _convolve_optimizer_update_slice (optimizer, params, 0, grads, optimizer->n_params, alpha);
 }
 
 const ConvolveOptimizerConfig *
@@ -314,108 +318,4 @@ convolve_optimizer_get_slot_name (const ConvolveOptimizer *optimizer, int index)
   if (optimizer->config.kind == CONVOLVE_OPTIMIZER_ADAM)
     return index == 0 ? "m" : "v";
   return "velocity";
-}
-
-/* --- one training step ---------------------------------------------------- */
-
-/* The backward pass of a large Dense layer fused with its kernel's update:
- * the kernel gradient is computed CONVOLVE_FUSED_UPDATE_ROWS rows at a time
- * into a buffer that stays in cache and applied at once, instead of being
- * written out in full (33 MB for the tutorial's dense layer), read back by
- * the optimizer, and zeroed by sgemm beforehand. The input gradient is
- * computed first, from the kernel before its update. */
-static void
-dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
-                       ConvolveOptimizer *optimizer, float alpha)
-{
-  int in_features = layer->in_shape.c, out_features = layer->spec.units;
-  gsize offset = (gsize) (layer->kernel - model->params);
-  ConvolveActivation activation = layer->spec.activation == CONVOLVE_ACTIVATION_RELU
-                                  ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR;
-
-  convolve_dense_backward_input (layer->din, layer->dbias, layer->dout, layer->out, layer->kernel,
-                                 model->batch, in_features, out_features, activation);
-  for (int row = 0; row < in_features; row += CONVOLVE_FUSED_UPDATE_ROWS)
-    {
-      int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
-
-      convolve_dense_kernel_gradient (model->update_buffer, layer->dout, layer->in,
-                                      model->batch, in_features, out_features, row, rows);
-      update_slice (optimizer, model->params, offset + (gsize) row * out_features,
-                    model->update_buffer, (gsize) rows * out_features, alpha);
-    }
-}
-
-gboolean
-convolve_model_train_step (ConvolveModel     *model,
-                           ConvolveOptimizer *optimizer,
-                           const float       *x,
-                           const int32_t     *labels,
-                           int                batch,
-                           float             *loss,
-                           int               *n_correct,
-                           GError           **error)
-{
-  float value, alpha;
-  gsize offset = 0;
-
-  g_return_val_if_fail (model != NULL, FALSE);
-  g_return_val_if_fail (optimizer != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (optimizer->n_params != model->n_params)
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
-                   _("The optimizer holds %zu parameters but the model has %zu"),
-                   optimizer->n_params, model->n_params);
-      return FALSE;
-    }
-  if (batch >= 1 && batch <= model->max_batch
-      && !convolve_model_check_labels (model, labels, batch, error))
-    return FALSE;
-  if (!convolve_model_forward (model, x, batch, TRUE, error))
-    return FALSE;
-  value = convolve_model_loss (model, labels, n_correct);
-
-  optimizer->iterations++;
-  alpha = adam_alpha (&optimizer->config, optimizer->iterations);
-
-  /* Backward, last layer first; large Dense kernels are updated on the
-   * way (each parameter's update depends only on its own gradient, so the
-   * order does not matter). */
-  for (int i = model->n_layers - 1; i >= 0; i--)
-    {
-      ConvolveLayer *layer = &model->layers[i];
-
-      if (layer->fused_update)
-        dense_backward_update (model, layer, optimizer, alpha);
-      else
-        convolve_model_backward_layer (model, i);
-    }
-  model->have_loss = FALSE;
-
-  /* Then every other parameter from the gradient block, in one pass per
-   * run of layers between the fused kernels. */
-  for (int i = 0; i < model->n_layers; i++)
-    {
-      ConvolveLayer *layer = &model->layers[i];
-
-      if (layer->fused_update)
-        {
-          gsize n_kernel = (gsize) layer->in_shape.c * layer->spec.units;
-          gsize kernel_offset = (gsize) (layer->kernel - model->params);
-
-          if (kernel_offset > offset)
-            update_slice (optimizer, model->params, offset, model->grads + offset,
-                          kernel_offset - offset, alpha);
-          offset = kernel_offset + n_kernel;
-        }
-    }
-  if (model->n_params > offset)
-    update_slice (optimizer, model->params, offset, model->grads + offset,
-                  model->n_params - offset, alpha);
-
-  if (loss != NULL)
-    *loss = value;
-  return TRUE;
 }

@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "convolve-model.h"
+#include "convolve-error.h"
 
 G_BEGIN_DECLS
 
@@ -54,19 +54,5 @@ gsize    convolve_optimizer_get_n_params      (const ConvolveOptimizer *optimize
 int      convolve_optimizer_get_n_slots       (const ConvolveOptimizer *optimizer);
 float   *convolve_optimizer_get_slot          (ConvolveOptimizer *optimizer, int index);
 const char *convolve_optimizer_get_slot_name  (const ConvolveOptimizer *optimizer, int index);
-
-/* Convenience: forward (training), loss, backward, update. Returns the mean
- * loss; n_correct (nullable) gets the argmax hits. For speed, large Dense
- * kernels are updated block by block as their gradient is computed, so
- * afterwards the gradient block does not hold those kernels' gradients;
- * use convolve_model_backward() when the full gradient is wanted. */
-gboolean convolve_model_train_step (ConvolveModel     *model,
-                                    ConvolveOptimizer *optimizer,
-                                    const float       *x,
-                                    const int32_t     *labels,
-                                    int                batch,
-                                    float             *loss,
-                                    int               *n_correct,
-                                    GError           **error);
 
 G_END_DECLS

@@ -1,0 +1,118 @@
+/* convolve-train-step.c: one training step, the backward pass fused with
+ * the optimizer's update.
+ *
+ * The optimizer updates each parameter from its own gradient only, so the
+ * update of a large Dense kernel can run while its gradient is computed,
+ * a cache-sized block of rows at a time, and the rest of the parameters
+ * are updated afterwards from the gradient block.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "convolve-train-step.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "convolve-model-private.h"
+#include "convolve-optimizer-private.h"
+
+/* The backward pass of a large Dense layer fused with its kernel's update:
+ * the kernel gradient is computed CONVOLVE_FUSED_UPDATE_ROWS rows at a time
+ * into a buffer that stays in cache and applied at once, instead of being
+ * written out in full (33 MB for the tutorial's dense layer), read back by
+ * the optimizer, and zeroed by sgemm beforehand. The input gradient is
+ * computed first, from the kernel before its update. */
+static void
+dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
+                       ConvolveOptimizer *optimizer, float alpha)
+{
+  int in_features = layer->in_shape.c, out_features = layer->spec.units;
+  gsize offset = (gsize) (layer->kernel - model->params);
+  ConvolveActivation activation = layer->spec.activation == CONVOLVE_ACTIVATION_RELU
+                                  ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR;
+
+  convolve_dense_backward_input (layer->din, layer->dbias, layer->dout, layer->out, layer->kernel,
+                                 model->batch, in_features, out_features, activation);
+  for (int row = 0; row < in_features; row += CONVOLVE_FUSED_UPDATE_ROWS)
+    {
+      int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
+
+      convolve_dense_kernel_gradient (model->update_buffer, layer->dout, layer->in,
+                                      model->batch, in_features, out_features, row, rows);
+      _convolve_optimizer_update_slice (optimizer, model->params,
+                                        offset + (gsize) row * out_features,
+                                        model->update_buffer, (gsize) rows * out_features, alpha);
+    }
+}
+
+gboolean
+convolve_model_train_step (ConvolveModel     *model,
+                           ConvolveOptimizer *optimizer,
+                           const float       *x,
+                           const int32_t     *labels,
+                           int                batch,
+                           float             *loss,
+                           int               *n_correct,
+                           GError           **error)
+{
+  float value, alpha;
+  gsize offset = 0;
+
+  g_return_val_if_fail (model != NULL, FALSE);
+  g_return_val_if_fail (optimizer != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (convolve_optimizer_get_n_params (optimizer) != model->n_params)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
+                   _("The optimizer holds %zu parameters but the model has %zu"),
+                   convolve_optimizer_get_n_params (optimizer), model->n_params);
+      return FALSE;
+    }
+  if (batch >= 1 && batch <= model->max_batch
+      && !convolve_model_check_labels (model, labels, batch, error))
+    return FALSE;
+  if (!convolve_model_forward (model, x, batch, TRUE, error))
+    return FALSE;
+  value = convolve_model_loss (model, labels, n_correct);
+
+  alpha = _convolve_optimizer_begin_step (optimizer);
+
+  /* Backward, last layer first; large Dense kernels are updated on the
+   * way (each parameter's update depends only on its own gradient, so the
+   * order does not matter). */
+  for (int i = model->n_layers - 1; i >= 0; i--)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+
+      if (layer->fused_update)
+        dense_backward_update (model, layer, optimizer, alpha);
+      else
+        convolve_model_backward_layer (model, i);
+    }
+  model->have_loss = FALSE;
+
+  /* Then every other parameter from the gradient block, in one pass per
+   * run of layers between the fused kernels. */
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+
+      if (layer->fused_update)
+        {
+          gsize n_kernel = (gsize) layer->in_shape.c * layer->spec.units;
+          gsize kernel_offset = (gsize) (layer->kernel - model->params);
+
+          if (kernel_offset > offset)
+            _convolve_optimizer_update_slice (optimizer, model->params, offset,
+                                              model->grads + offset, kernel_offset - offset, alpha);
+          offset = kernel_offset + n_kernel;
+        }
+    }
+  if (model->n_params > offset)
+    _convolve_optimizer_update_slice (optimizer, model->params, offset,
+                                      model->grads + offset, model->n_params - offset, alpha);
+
+  if (loss != NULL)
+    *loss = value;
+  return TRUE;
+}
