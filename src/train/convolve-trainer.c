@@ -810,12 +810,8 @@ convolve_trainer_new_from_checkpoint (const char       *path,
                    _("“%s” is a plain model, not a training checkpoint"), display);
       return NULL;
     }
-  if (!_convolve_checkpoint_read (meta->extra, &state, &history, error))
-    {
-      g_prefix_error (error, _("Cannot resume from “%s”: "), display);
-      return NULL;
-    }
-  if (!convolve_train_config_validate (&state.config, error))
+  if (!_convolve_checkpoint_read (meta->extra, &state, &history, error) ||
+      !convolve_train_config_validate (&state.config, error))
     {
       g_prefix_error (error, _("Cannot resume from “%s”: "), display);
       return NULL;
