@@ -343,6 +343,93 @@ test_cli_predict_evaluate_bad_input (void)
   assert_fails ("junk.safetensors", "predict", "--model", junk, text, NULL);
 }
 
+/* --data, --dataset, --threads and --model mean and check the same in
+ * every subcommand that takes them. */
+static void
+test_cli_shared_options (void)
+{
+  static const char * const threads_commands[] = { "bench", "train", "evaluate" };
+  static const struct {
+    const char *value;
+    const char *needle;
+  } bad_threads[] = {
+    { "-1", "--threads must be between 0 (all cores) and 1024, not -1" },
+    { "1025", "--threads must be between 0 (all cores) and 1024, not 1025" },
+    { "many", "“many” for --threads" },
+  };
+  g_autofree char *model = g_build_filename (work_dir, "shared-options.safetensors", NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* A model that loads, so that evaluate gets as far as the dataset. */
+  {
+    g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse ("flatten,dense(10,softmax)", &error);
+    ConvolveShape shape = { 3, 32, 32 };
+    ConvolveModel *small;
+
+    g_assert_no_error (error);
+    small = convolve_model_new (spec, &shape, 1, 1, &error);
+    g_assert_no_error (error);
+    g_assert_true (convolve_model_save (small, NULL, NULL, model, &error));
+    g_assert_no_error (error);
+    convolve_model_free (small);
+  }
+
+  /* --threads: a number from 0 to 1024, checked before any work. */
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_threads); i++)
+    {
+      const char *value = bad_threads[i].value;
+      const char *needle = bad_threads[i].needle;
+
+      assert_fails (needle, "bench", "--threads", value, NULL);
+      assert_fails (needle, "train", "--data", cifar_dir, "--threads", value, NULL);
+      assert_fails (needle, "evaluate", "--model", model, "--data", cifar_dir, "--threads", value, NULL);
+    }
+  assert_fails ("Unknown option --model", "bench", "--model", model, NULL);
+  assert_fails ("Unknown option --threads", "predict", "--model", model, "--threads", "1", NULL);
+
+  /* --dataset: a known name, for train and evaluate alike. */
+  assert_fails ("unknown dataset “imagenet”", "train", "--dataset", "imagenet", NULL);
+  assert_fails ("unknown dataset “imagenet”", "evaluate", "--model", model, "--dataset", "imagenet", NULL);
+  assert_fails ("not both", "evaluate", "--model", model, "--data", cifar_dir, "--dataset", "cifar10", NULL);
+  assert_fails ("--data DIR", "evaluate", "--model", model, NULL);
+
+  /* --model: required by evaluate and predict. */
+  assert_fails ("no model: give --model FILE", "evaluate", "--data", cifar_dir, NULL);
+  assert_fails ("no model: give --model FILE", "predict", "image.png", NULL);
+
+  /* Arguments only where the subcommand takes them. */
+  assert_fails ("unexpected argument “extra”", "summary", "extra", NULL);
+  assert_fails ("unexpected argument “extra”", "bench", "extra", NULL);
+  assert_fails ("unexpected argument “extra”", "evaluate", "--model", model, "--data", cifar_dir, "extra", NULL);
+  assert_fails ("unexpected argument “extra”", "download", "extra", NULL);
+
+  /* The shared options read the same in every --help. */
+  for (gsize i = 0; i < G_N_ELEMENTS (threads_commands); i++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (run_cli (&out, NULL, threads_commands[i], "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "-t, --threads=N"));
+      g_assert_nonnull (strstr (out, "Threads for matrix products (default: all cores)"));
+    }
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (run_cli (&out, NULL, k == 0 ? "evaluate" : "predict", "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "-m, --model=FILE"));
+      g_assert_nonnull (strstr (out, "Model or checkpoint file"));
+    }
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (run_cli (&out, NULL, k == 0 ? "train" : "evaluate", "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "-d, --data=DIR"));
+      g_assert_nonnull (strstr (out, "--dataset=NAME"));
+    }
+}
+
 static char *
 read_file (const char *path)
 {
@@ -835,6 +922,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/usage", test_cli_usage);
   g_test_add_func ("/cli/train/bad-input", test_cli_train_bad_input);
   g_test_add_func ("/cli/predict-evaluate/bad-input", test_cli_predict_evaluate_bad_input);
+  g_test_add_func ("/cli/options/shared", test_cli_shared_options);
   g_test_add_func ("/cli/train/predict-evaluate", test_cli_train_predict_evaluate);
   g_test_add_func ("/cli/train/dataset-by-name", test_cli_dataset_by_name);
   g_test_add_func ("/cli/train/interrupt", test_cli_train_interrupt);

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "convolve-cli.h"
+#include "convolve-cli-options.h"
 #include "convolve-engine.h"
 
 #define BENCH_BATCH 32
@@ -33,22 +34,21 @@ json_number (char *buffer, gsize size, const char *format, double value)
 int
 convolve_cli_bench (int argc, char **argv)
 {
-  int steps = 100, warmup = 10, threads = 0, predictions = 500;
+  g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
+  int steps = 100, warmup = 10, threads, predictions = 500;
   guint64 seed = 1;
   GOptionEntry entries[] = {
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps,
       N_("Timed training steps (default 100)"), N_("N") },
     { "warmup", 'w', 0, G_OPTION_ARG_INT, &warmup,
       N_("Untimed training steps first (default 10)"), N_("N") },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
-      N_("Threads for the matrix products (default: all processors)"), N_("N") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_THREADS),
     { "predictions", 'p', 0, G_OPTION_ARG_INT, &predictions,
       N_("Timed single-image predictions (default 500)"), N_("N") },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed,
       N_("Seed for the weights and the random data (default 1)"), N_("SEED") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(ConvolveModelSpec) spec = NULL;
   g_autoptr(ConvolveModel) model = NULL;
@@ -66,24 +66,17 @@ convolve_cli_bench (int argc, char **argv)
   char b1[G_ASCII_DTOSTR_BUF_SIZE], b2[G_ASCII_DTOSTR_BUF_SIZE];
   char b3[G_ASCII_DTOSTR_BUF_SIZE], b4[G_ASCII_DTOSTR_BUF_SIZE];
 
-  g_option_context_set_summary (context,
-                                _("Train the tutorial model (32×32×3, batch 32, Adam) on random data "
-                                  "and time it, then time predictions of one image."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return convolve_cli_fail ("%s", error->message);
-  if (argc > 1)
-    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+  if (!convolve_cli_parse_options (&options, entries, NULL,
+                                   _("Train the tutorial model (32×32×3, batch 32, Adam) on random data "
+                                     "and time it, then time predictions of one image."),
+                                   CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
+    return 1;
   /* Bounded so that warmup + steps cannot overflow, and a typo cannot
    * start a run of years. */
   if (steps < 1 || steps > 1000000 || warmup < 0 || warmup > 1000000 ||
       predictions < 1 || predictions > 1000000)
     return convolve_cli_fail (_("--steps and --predictions must be from 1 to 1000000, --warmup from 0 to 1000000"));
-  if (threads < 0 || threads > 1024)
-    return convolve_cli_fail (_("--threads must be from 0 (all processors) to 1024"));
-  if (threads == 0)
-    threads = (int) g_get_num_processors ();
+  threads = convolve_cli_options_get_threads (&options);
   convolve_engine_set_threads (threads);
 
   spec = convolve_model_spec_new_tutorial (10);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "convolve-cli.h"
+#include "convolve-cli-options.h"
 #include "convolve-download.h"
 
 #define PLAIN_INTERVAL_US (5 * G_USEC_PER_SEC)
@@ -184,22 +185,17 @@ convolve_cli_download (int argc, char **argv)
       N_("Expected MD5 of the archive (default: that of the official CIFAR-10 binary archive)"), N_("HEX") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GError) error = NULL;
   g_autoptr(ConvolveDownload) download = NULL;
   g_autofree char *dataset_dir = NULL;
   g_autofree char *display = NULL;
   CliDownload cli = { 0 };
   int status;
 
-  g_option_context_set_summary (context, _("Download CIFAR-10 (binary version), check its MD5 and unpack it. "
-                                           "An interrupted download is resumed by the next run."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return convolve_cli_fail ("%s", error->message);
-  if (argc > 1)
-    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+  if (!convolve_cli_parse_options (NULL, entries, NULL,
+                                   _("Download CIFAR-10 (binary version), check its MD5 and unpack it. "
+                                     "An interrupted download is resumed by the next run."),
+                                   CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
+    return 1;
   /* An empty name would quietly mean the current folder. */
   if (dest != NULL && *dest == '\0')
     return convolve_cli_fail (_("%s needs a folder name"), "--dest");

@@ -10,6 +10,7 @@
 
 #include "convolve-cli.h"
 #include "convolve-cli-dataset.h"
+#include "convolve-cli-options.h"
 #include "convolve-train.h"
 
 /* Figures with '.' whatever the locale: scripts read these lines. */
@@ -100,26 +101,19 @@ print_evaluation (const ConvolveEvaluation *evaluation,
 int
 convolve_cli_evaluate (int argc, char **argv)
 {
-  g_autofree char *model_path = NULL;
-  g_autofree char *data_dir = NULL;
-  g_autofree char *dataset_name = NULL;
-  int limit = 0, batch_size = 256, threads = 0;
+  g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
+  int limit = 0, batch_size = 256;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-      N_("Model or checkpoint file"), N_("FILE") },
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
-      N_("Dataset folder (CIFAR-10 binary or python batches, or IDX files)"), N_("DIR") },
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset_name,
-      N_("Dataset found on this machine: cifar10, fashion-mnist or mnist"), N_("NAME") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_MODEL),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATASET),
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit,
       N_("Evaluate only the first N test images"), N_("N") },
     { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size,
       N_("Images per forward pass (default 256)"), N_("N") },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
-      N_("Threads for matrix products (default: all cores)"), N_("N") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_THREADS),
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(ConvolveDataset) train = NULL;
   g_autoptr(ConvolveDataset) test = NULL;
@@ -129,30 +123,22 @@ convolve_cli_evaluate (int argc, char **argv)
   const char * const *class_names;
   ConvolveShape model_shape, data_shape;
 
-  g_option_context_set_summary (context,
-    _("Measure a saved model on a dataset’s test set: loss, accuracy, "
-      "accuracy per class and the confusion matrix."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return convolve_cli_fail ("%s", error->message);
-  if (argc > 1)
-    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
-  if (model_path == NULL)
-    return convolve_cli_fail (_("no model: give --model FILE"));
+  if (!convolve_cli_parse_options (&options, entries, NULL,
+                                   _("Measure a saved model on a dataset’s test set: loss, accuracy, "
+                                     "accuracy per class and the confusion matrix."),
+                                   CONVOLVE_CLI_PARSE_NEEDS_MODEL, &argc, &argv))
+    return 1;
   if (limit < 0)
     return convolve_cli_fail (_("--limit must not be negative"));
   if (batch_size < 1 || batch_size > 65536)
     return convolve_cli_fail (_("--batch-size must be between 1 and 65536, not %d"), batch_size);
-  if (threads < 0 || threads > 1024)
-    return convolve_cli_fail (_("--threads must be between 0 (all cores) and 1024, not %d"), threads);
 
   /* Sized for one image until the test set's size is known: memory for
    * --batch-size images that are not there is not spent. */
-  model = convolve_model_load (model_path, 1, &meta, NULL, &error);
+  model = convolve_model_load (options.model_path, 1, &meta, NULL, &error);
   if (model == NULL)
     return convolve_cli_fail ("%s", error->message);
-  if (!convolve_cli_load_dataset (data_dir, dataset_name, &train, &test, &error))
+  if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
   if (convolve_dataset_get_n_images (test) == 0)
     return convolve_cli_fail (_("the dataset has no test images to evaluate on"));
@@ -195,7 +181,7 @@ convolve_cli_evaluate (int argc, char **argv)
       }
   }
 
-  convolve_engine_set_threads (threads > 0 ? threads : (int) g_get_num_processors ());
+  convolve_engine_set_threads (convolve_cli_options_get_threads (&options));
   evaluation = convolve_evaluate (model, test, (guint) limit, NULL, NULL, NULL, &error);
   if (evaluation == NULL)
     return convolve_cli_fail ("%s", error->message);

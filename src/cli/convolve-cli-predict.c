@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "convolve-cli.h"
+#include "convolve-cli-options.h"
 #include "convolve-loaders.h"
 #include "convolve-train.h"
 
@@ -21,16 +22,14 @@ fixed4 (char   *buffer,
 int
 convolve_cli_predict (int argc, char **argv)
 {
-  g_autofree char *model_path = NULL;
+  g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
   int top = 3;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-      N_("Model or checkpoint file"), N_("FILE") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_MODEL),
     { "top", 'k', 0, G_OPTION_ARG_INT, &top,
       N_("How many classes to show per image (default 3)"), N_("N") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("IMAGE…"));
   g_autoptr(GError) error = NULL;
   g_autoptr(ConvolveModel) model = NULL;
   g_autoptr(ConvolveModelMeta) meta = NULL;
@@ -40,21 +39,18 @@ convolve_cli_predict (int argc, char **argv)
   ConvolveShape shape;
   int n_classes, n_names, status = 0;
 
-  g_option_context_set_summary (context,
-    _("Print the most probable classes of each image, as the model sees it "
-      "(the image is scaled to the model’s input size)."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return convolve_cli_fail ("%s", error->message);
-  if (model_path == NULL)
-    return convolve_cli_fail (_("no model: give --model FILE"));
+  if (!convolve_cli_parse_options (&options, entries, _("IMAGE…"),
+                                   _("Print the most probable classes of each image, as the model sees it "
+                                     "(the image is scaled to the model’s input size)."),
+                                   CONVOLVE_CLI_PARSE_ARGUMENTS | CONVOLVE_CLI_PARSE_NEEDS_MODEL,
+                                   &argc, &argv))
+    return 1;
   if (argc < 2)
     return convolve_cli_fail (_("no image: give one or more image files"));
   if (top < 1)
     return convolve_cli_fail (_("--top must be at least 1, not %d"), top);
 
-  model = convolve_model_load (model_path, 1, &meta, NULL, &error);
+  model = convolve_model_load (options.model_path, 1, &meta, NULL, &error);
   if (model == NULL)
     return convolve_cli_fail ("%s", error->message);
 

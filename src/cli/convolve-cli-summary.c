@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "convolve-cli.h"
+#include "convolve-cli-options.h"
 #include "convolve-engine.h"
 
 /* "32x32x3" (height x width x channels, as Keras writes input shapes). */
@@ -43,20 +44,15 @@ convolve_cli_summary (int argc, char **argv)
       N_("TEXT") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(ConvolveModelSpec) spec = NULL;
   g_autoptr(ConvolveModel) model = NULL;
   g_autofree char *summary = NULL;
   ConvolveShape input = { 3, 32, 32 };
 
-  g_option_context_set_summary (context, _("Print the model’s layers and parameter counts."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return convolve_cli_fail ("%s", error->message);
-  if (argc > 1)
-    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+  if (!convolve_cli_parse_options (NULL, entries, NULL, _("Print the model’s layers and parameter counts."),
+                                   CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
+    return 1;
 
   if (input_text != NULL && !parse_input_shape (input_text, &input))
     return convolve_cli_fail (_("invalid input shape “%s”: expected HEIGHTxWIDTHxCHANNELS, e.g. 32x32x3"),

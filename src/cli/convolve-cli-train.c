@@ -20,6 +20,7 @@
 
 #include "convolve-cli.h"
 #include "convolve-cli-dataset.h"
+#include "convolve-cli-options.h"
 #include "convolve-train.h"
 
 #define BAR_WIDTH           30
@@ -347,8 +348,7 @@ check_output_path (const char  *option,
 int
 convolve_cli_train (int argc, char **argv)
 {
-  g_autofree char *data_dir = NULL;
-  g_autofree char *dataset_name = NULL;
+  g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
   g_autofree char *save_path = NULL;
   g_autofree char *checkpoint_path = NULL;
   g_autofree char *resume_path = NULL;
@@ -359,14 +359,12 @@ convolve_cli_train (int argc, char **argv)
   g_autofree char *learning_rate_text = NULL;
   /* G_MININT / NAN: not given (so a checkpoint's value stays). */
   int epochs = G_MININT, augment_epochs = G_MININT, batch_size = G_MININT;
-  int threads = G_MININT, limit = G_MININT;
+  int limit = G_MININT;
   double learning_rate = NAN;
   guint64 seed = 0;
   GOptionEntry entries[] = {
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
-      N_("Dataset folder (CIFAR-10 binary or python batches, or IDX files)"), N_("DIR") },
-    { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset_name,
-      N_("Dataset found on this machine: cifar10, fashion-mnist or mnist"), N_("NAME") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATASET),
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
       N_("Plain epochs (default 5)"), N_("N") },
     { "augment-epochs", 0, 0, G_OPTION_ARG_INT, &augment_epochs,
@@ -379,8 +377,7 @@ convolve_cli_train (int argc, char **argv)
       N_("adam (default) or sgd"), N_("NAME") },
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text,
       N_("Random seed for weights, shuffling and augmentation (default 0)"), N_("N") },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
-      N_("Threads for matrix products (default: all cores)"), N_("N") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_THREADS),
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit,
       N_("Use only the first N training images"), N_("N") },
     { "spec", 's', 0, G_OPTION_ARG_STRING, &spec_text,
@@ -397,7 +394,6 @@ convolve_cli_train (int argc, char **argv)
       N_("Write one JSON object per epoch (one per line) to FILE"), N_("FILE") },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(ConvolveDataset) train = NULL;
   g_autoptr(ConvolveDataset) test = NULL;
@@ -410,16 +406,12 @@ convolve_cli_train (int argc, char **argv)
   gboolean joined;
   int status = 0;
 
-  g_option_context_set_summary (context,
-    _("Train a model on a dataset: plain epochs, then augmented ones, "
-      "with validation on the test set after each epoch. Ctrl-C stops "
-      "after the current batch."));
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return convolve_cli_fail ("%s", error->message);
-  if (argc > 1)
-    return convolve_cli_fail (_("unexpected argument “%s”"), argv[1]);
+  if (!convolve_cli_parse_options (&options, entries, NULL,
+                                   _("Train a model on a dataset: plain epochs, then augmented ones, "
+                                     "with validation on the test set after each epoch. Ctrl-C stops "
+                                     "after the current batch."),
+                                   CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
+    return 1;
 
   if (limit != G_MININT && limit <= 0)
     return convolve_cli_fail (_("--limit must be a positive number of images, not %d"), limit);
@@ -427,8 +419,8 @@ convolve_cli_train (int argc, char **argv)
     return convolve_cli_fail (_("--seed must be a whole number from 0 to %" PRIu64 ", not “%s”"),
                               G_MAXUINT64, seed_text);
   if ((epochs != G_MININT && epochs < 0) || (augment_epochs != G_MININT && augment_epochs < 0) ||
-      (batch_size != G_MININT && batch_size < 0) || (threads != G_MININT && threads < 0))
-    return convolve_cli_fail (_("--epochs, --augment-epochs, --batch-size and --threads must not be negative"));
+      (batch_size != G_MININT && batch_size < 0))
+    return convolve_cli_fail (_("--epochs, --augment-epochs and --batch-size must not be negative"));
   /* Read as text: "nan" must be refused, not taken for "not given". */
   if (learning_rate_text != NULL)
     {
@@ -449,7 +441,7 @@ convolve_cli_train (int argc, char **argv)
       !check_output_path ("--log-json", log_json_path, &error))
     return convolve_cli_fail ("%s", error->message);
 
-  if (!convolve_cli_load_dataset (data_dir, dataset_name, &train, &test, &error))
+  if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
 
   if (resume_path != NULL)
@@ -475,8 +467,8 @@ convolve_cli_train (int argc, char **argv)
     config.optimizer = g_strcmp0 (optimizer_name, "sgd") == 0 ? CONVOLVE_OPTIMIZER_SGD : CONVOLVE_OPTIMIZER_ADAM;
   if (seed_text != NULL)
     config.seed = seed;
-  if (threads != G_MININT)
-    config.threads = threads;
+  if (options.threads != CONVOLVE_CLI_THREADS_UNSET)
+    config.threads = options.threads;
   if (limit != G_MININT)
     config.train_limit = (guint) limit;
   config.snapshot_every_steps = 0;   /* nobody predicts while the CLI trains */

@@ -20,22 +20,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "convolve-checkpoint.h"
 #include "convolve-evaluation.h"
 #include "convolve-model-check.h"
 
-#define CHECKPOINT_FORMAT "1"
-
-/* Where the run is; all of it goes into a checkpoint. */
-typedef struct {
-  int     epoch;            /* 0-based index of the current epoch */
-  int     step;             /* steps done in it */
-  gint64  global_step;      /* steps done in the run */
-  double  loss_sum;         /* sum of batch loss * batch size this epoch */
-  gint64  n_correct;        /* this epoch */
-  gint64  n_seen;           /* images this epoch */
-  double  epoch_seconds;    /* active time in this epoch before this session */
-  double  elapsed_seconds;  /* active time in the run before this session */
-} Position;
+/* Where the run is (see convolve-checkpoint.h), by a shorter name. */
+typedef ConvolveTrainPosition Position;
 
 typedef struct {
   ConvolveProgress public;
@@ -463,32 +453,6 @@ convolve_trainer_get_weights_snapshot (ConvolveTrainer  *self,
 
 /* --- checkpoints --------------------------------------------------------- */
 
-static void
-put_int (GHashTable *extra,
-         const char *key,
-         gint64      value)
-{
-  g_hash_table_insert (extra, g_strdup (key), g_strdup_printf ("%" PRId64, value));
-}
-
-static void
-put_double (GHashTable *extra,
-            const char *key,
-            double      value)
-{
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  /* %.17g reads back to the same double: resumed runs match bit for bit. */
-  g_hash_table_insert (extra, g_strdup (key),
-                       g_strdup (g_ascii_formatd (buffer, sizeof buffer, "%.17g", value)));
-}
-
-static const char *
-optimizer_kind_to_string (ConvolveOptimizerKind kind)
-{
-  return kind == CONVOLVE_OPTIMIZER_SGD ? "sgd" : "adam";
-}
-
 /* Called with model_mutex held (or by the thread that owns the model). */
 static gboolean
 save_locked (ConvolveTrainer  *self,
@@ -497,9 +461,7 @@ save_locked (ConvolveTrainer  *self,
              GError          **error)
 {
   g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
-  const ConvolveTrainConfig *c = &self->config;
   const Position *pos = &self->position;
-  GHashTable *extra;
 
   g_strfreev (meta->class_names);
   meta->class_names = g_strdupv (self->class_names);
@@ -512,42 +474,13 @@ save_locked (ConvolveTrainer  *self,
 
   if (with_optimizer)
     {
+      ConvolveCheckpointState state = { .config = self->config,
+                                        .position = self->position,
+                                        .n_train = self->n_train };
+
       if (meta->extra == NULL)
         meta->extra = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      extra = meta->extra;
-
-      g_hash_table_insert (extra, g_strdup ("convolve.trainer"), g_strdup (CHECKPOINT_FORMAT));
-      put_int (extra, "convolve.config.epochs", c->epochs);
-      put_int (extra, "convolve.config.augment_epochs", c->augment_epochs);
-      put_int (extra, "convolve.config.batch_size", c->batch_size);
-      g_hash_table_insert (extra, g_strdup ("convolve.config.optimizer"),
-                           g_strdup (optimizer_kind_to_string (c->optimizer)));
-      put_double (extra, "convolve.config.learning_rate", c->learning_rate);
-      g_hash_table_insert (extra, g_strdup ("convolve.config.seed"),
-                           g_strdup_printf ("%" PRIu64, c->seed));
-      put_int (extra, "convolve.config.threads", c->threads);
-      put_int (extra, "convolve.config.train_limit", c->train_limit);
-      put_int (extra, "convolve.config.eval_batch_size", c->eval_batch_size);
-      put_int (extra, "convolve.config.snapshot_every_steps", c->snapshot_every_steps);
-      put_int (extra, "convolve.config.progress_interval_ms", c->progress_interval_ms);
-      put_double (extra, "convolve.config.augment.width_shift_range", c->augment.width_shift_range);
-      put_double (extra, "convolve.config.augment.height_shift_range", c->augment.height_shift_range);
-      put_int (extra, "convolve.config.augment.horizontal_flip", c->augment.horizontal_flip ? 1 : 0);
-
-      put_int (extra, "convolve.position.train_images", self->n_train);
-      put_int (extra, "convolve.position.epoch", pos->epoch);
-      put_int (extra, "convolve.position.step", pos->step);
-      put_int (extra, "convolve.position.global_step", pos->global_step);
-      put_double (extra, "convolve.position.loss_sum", pos->loss_sum);
-      put_int (extra, "convolve.position.n_correct", pos->n_correct);
-      put_int (extra, "convolve.position.n_seen", pos->n_seen);
-      put_double (extra, "convolve.position.epoch_seconds", pos->epoch_seconds);
-      put_double (extra, "convolve.position.elapsed_seconds", pos->elapsed_seconds);
-
-      g_hash_table_insert (extra, g_strdup ("convolve.history.steps"),
-                           convolve_history_steps_to_csv (self->history));
-      g_hash_table_insert (extra, g_strdup ("convolve.history.epochs"),
-                           convolve_history_epochs_to_csv (self->history));
+      _convolve_checkpoint_write (meta->extra, &state, self->history);
     }
 
   return convolve_model_save (self->model, meta,
@@ -632,135 +565,6 @@ convolve_trainer_save_finish (ConvolveTrainer  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static gboolean
-get_int (GHashTable  *extra,
-         const char  *key,
-         gint64       min,
-         gint64       max,
-         gint64      *value,
-         GError     **error)
-{
-  const char *text = g_hash_table_lookup (extra, key);
-  char *end = NULL;
-
-  if (text != NULL && *text != '\0')
-    {
-      *value = g_ascii_strtoll (text, &end, 10);
-      if (*end == '\0' && *value >= min && *value <= max)
-        return TRUE;
-    }
-  g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
-               _("The checkpoint’s “%s” entry is missing or damaged"), key);
-  return FALSE;
-}
-
-static gboolean
-get_double (GHashTable  *extra,
-            const char  *key,
-            double      *value,
-            GError     **error)
-{
-  const char *text = g_hash_table_lookup (extra, key);
-  char *end = NULL;
-
-  if (text != NULL && *text != '\0')
-    {
-      *value = g_ascii_strtod (text, &end);
-      if (*end == '\0' && isfinite (*value))
-        return TRUE;
-    }
-  g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
-               _("The checkpoint’s “%s” entry is missing or damaged"), key);
-  return FALSE;
-}
-
-static gboolean
-read_checkpoint (GHashTable           *extra,
-                 ConvolveTrainConfig  *config,
-                 Position             *pos,
-                 gint64               *n_train,
-                 ConvolveHistory     **history,
-                 GError              **error)
-{
-  const char *optimizer, *seed;
-  gint64 v;
-  double d;
-  char *end = NULL;
-
-  convolve_train_config_init (config);
-  memset (pos, 0, sizeof *pos);
-
-#define INT(key, min, max, dest) \
-  G_STMT_START { \
-    if (!get_int (extra, key, min, max, &v, error)) \
-      return FALSE; \
-    dest = v; \
-  } G_STMT_END
-#define DOUBLE(key, dest) \
-  G_STMT_START { \
-    if (!get_double (extra, key, &d, error)) \
-      return FALSE; \
-    dest = d; \
-  } G_STMT_END
-
-  INT ("convolve.config.epochs", 0, 100000, config->epochs);
-  INT ("convolve.config.augment_epochs", 0, 100000, config->augment_epochs);
-  INT ("convolve.config.batch_size", 1, 65536, config->batch_size);
-  optimizer = g_hash_table_lookup (extra, "convolve.config.optimizer");
-  if (g_strcmp0 (optimizer, "adam") == 0)
-    config->optimizer = CONVOLVE_OPTIMIZER_ADAM;
-  else if (g_strcmp0 (optimizer, "sgd") == 0)
-    config->optimizer = CONVOLVE_OPTIMIZER_SGD;
-  else
-    {
-      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
-                   _("The checkpoint’s “%s” entry is missing or damaged"), "convolve.config.optimizer");
-      return FALSE;
-    }
-  DOUBLE ("convolve.config.learning_rate", config->learning_rate);
-  seed = g_hash_table_lookup (extra, "convolve.config.seed");
-  if (seed == NULL || *seed == '\0' || !g_ascii_isdigit (*seed) ||
-      (config->seed = g_ascii_strtoull (seed, &end, 10), *end != '\0'))
-    {
-      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
-                   _("The checkpoint’s “%s” entry is missing or damaged"), "convolve.config.seed");
-      return FALSE;
-    }
-  INT ("convolve.config.threads", 0, 1024, config->threads);
-  INT ("convolve.config.train_limit", 0, G_MAXUINT, config->train_limit);
-  INT ("convolve.config.eval_batch_size", 1, 65536, config->eval_batch_size);
-  INT ("convolve.config.snapshot_every_steps", 0, G_MAXINT, config->snapshot_every_steps);
-  INT ("convolve.config.progress_interval_ms", 0, 60000, config->progress_interval_ms);
-  DOUBLE ("convolve.config.augment.width_shift_range", config->augment.width_shift_range);
-  DOUBLE ("convolve.config.augment.height_shift_range", config->augment.height_shift_range);
-  INT ("convolve.config.augment.horizontal_flip", 0, 1, config->augment.horizontal_flip);
-
-  INT ("convolve.position.train_images", 1, G_MAXUINT, *n_train);
-  INT ("convolve.position.epoch", 0, 200000, pos->epoch);
-  INT ("convolve.position.step", 0, G_MAXINT, pos->step);
-  INT ("convolve.position.global_step", 0, G_MAXINT64, pos->global_step);
-  DOUBLE ("convolve.position.loss_sum", pos->loss_sum);
-  INT ("convolve.position.n_correct", 0, G_MAXINT64, pos->n_correct);
-  INT ("convolve.position.n_seen", 0, G_MAXINT64, pos->n_seen);
-  DOUBLE ("convolve.position.epoch_seconds", pos->epoch_seconds);
-  DOUBLE ("convolve.position.elapsed_seconds", pos->elapsed_seconds);
-
-#undef INT
-#undef DOUBLE
-
-  if (pos->n_correct > pos->n_seen)
-    {
-      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
-                           _("The checkpoint’s position in the run is inconsistent"));
-      return FALSE;
-    }
-
-  *history = convolve_history_new_from_csv (g_hash_table_lookup (extra, "convolve.history.steps"),
-                                            g_hash_table_lookup (extra, "convolve.history.epochs"),
-                                            error);
-  return *history != NULL;
 }
 
 /* --- construction -------------------------------------------------------- */
@@ -962,9 +766,7 @@ convolve_trainer_new_from_checkpoint (const char       *path,
   g_autoptr(ConvolveModel) model = NULL;
   g_autoptr(ConvolveHistory) history = NULL;
   g_autofree char *display = NULL;
-  ConvolveTrainConfig config;
-  Position position;
-  gint64 n_train = 0;
+  ConvolveCheckpointState state;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (train != NULL, NULL);
@@ -974,24 +776,19 @@ convolve_trainer_new_from_checkpoint (const char       *path,
   model = convolve_model_load (path, 1, &meta, &optimizer, error);
   if (model == NULL)
     return NULL;
-  if (optimizer == NULL || meta->extra == NULL ||
-      g_strcmp0 (g_hash_table_lookup (meta->extra, "convolve.trainer"), CHECKPOINT_FORMAT) != 0)
+  if (optimizer == NULL || !_convolve_checkpoint_has_format (meta->extra))
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
                    _("“%s” is a plain model, not a training checkpoint"), display);
       return NULL;
     }
-  if (!read_checkpoint (meta->extra, &config, &position, &n_train, &history, error))
+  if (!_convolve_checkpoint_read (meta->extra, &state, &history, error) ||
+      !convolve_train_config_validate (&state.config, error))
     {
       g_prefix_error (error, _("Cannot resume from “%s”: "), display);
       return NULL;
     }
-  if (!convolve_train_config_validate (&config, error))
-    {
-      g_prefix_error (error, _("Cannot resume from “%s”: "), display);
-      return NULL;
-    }
-  if (convolve_optimizer_get_config (optimizer)->kind != config.optimizer)
+  if (convolve_optimizer_get_config (optimizer)->kind != state.config.optimizer)
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
                    _("“%s” holds the state of a different optimizer than its settings name"), display);
@@ -1001,24 +798,24 @@ convolve_trainer_new_from_checkpoint (const char       *path,
   self = g_object_new (CONVOLVE_TYPE_TRAINER, NULL);
   self->model = g_steal_pointer (&model);
   self->optimizer = g_steal_pointer (&optimizer);
-  self->config = config;
-  self->position = position;
+  self->config = state.config;
+  self->position = state.position;
   self->history = g_steal_pointer (&history);
   self->train = convolve_dataset_ref (train);
   self->test = test != NULL && convolve_dataset_get_n_images (test) > 0 ? convolve_dataset_ref (test) : NULL;
 
   if (!trainer_setup (self, error))
     return NULL;
-  if (self->n_train != n_train)
+  if (self->n_train != state.n_train)
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
                    _("“%s” was made with %" PRId64 " training images, but this training set has %u"),
-                   display, n_train, self->n_train);
+                   display, (gint64) state.n_train, self->n_train);
       return NULL;
     }
-  if (position.step > steps_per_epoch (self) ||
-      position.epoch > epochs_total (self) ||
-      (position.epoch == epochs_total (self) && position.step != 0))
+  if (state.position.step > steps_per_epoch (self) ||
+      state.position.epoch > epochs_total (self) ||
+      (state.position.epoch == epochs_total (self) && state.position.step != 0))
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
                    _("Cannot resume from “%s”: its position in the run is inconsistent"), display);
