@@ -169,13 +169,6 @@ load_data_free (LoadData *data)
   g_free (data);
 }
 
-static gboolean
-shape_equal (ConvolveShape a,
-             ConvolveShape b)
-{
-  return a.c == b.c && a.h == b.h && a.w == b.w;
-}
-
 static gsize
 shape_size (ConvolveShape shape)
 {
@@ -287,7 +280,7 @@ convolve_predictor_predict (ConvolvePredictor *self)
       return;
     }
   /* A load for the new shape is under way; predict when it lands. */
-  if (!shape_equal (self->input_shape, convolve_model_get_input (self->model)))
+  if (!convolve_shape_equal (self->input_shape, convolve_model_get_input (self->model)))
     return;
 
   self->probabilities = g_new0 (float, self->n_classes);
@@ -424,7 +417,7 @@ convolve_predictor_start_load (ConvolvePredictor *self,
       const guint8 *pixels = convolve_dataset_get_image (dataset, source->sample->index);
 
       /* The dataset's own pixels, exactly as training saw them. */
-      if (shape_equal (sample_shape, shape))
+      if (convolve_shape_equal (sample_shape, shape))
         {
           gsize n = shape_size (shape);
           float *input = g_new (float, n);
@@ -813,7 +806,7 @@ use_model (ConvolvePredictor  *predictor,
     return;
 
   /* A model with another input shape needs the image decoded anew. */
-  if (model != NULL && !shape_equal (predictor->input_shape, convolve_model_get_input (model)))
+  if (model != NULL && !convolve_shape_equal (predictor->input_shape, convolve_model_get_input (model)))
     convolve_predictor_start_load (predictor, image_source_copy (predictor->source));
   convolve_predictor_predict (predictor);
 }

@@ -121,7 +121,6 @@ convolve_cli_evaluate (int argc, char **argv)
   g_autoptr(ConvolveModelMeta) meta = NULL;
   g_autoptr(ConvolveEvaluation) evaluation = NULL;
   const char * const *class_names;
-  ConvolveShape model_shape, data_shape;
 
   if (!convolve_cli_parse_options (&options, entries, NULL,
                                    _("Measure a saved model on a dataset’s test set: loss, accuracy, "
@@ -143,14 +142,8 @@ convolve_cli_evaluate (int argc, char **argv)
   if (convolve_dataset_get_n_images (test) == 0)
     return convolve_cli_fail (_("the dataset has no test images to evaluate on"));
 
-  /* Shapes first: a model for other images is the clearer complaint. */
-  model_shape = convolve_model_get_input (model);
-  data_shape = convolve_dataset_get_shape (test);
-  if (model_shape.c != data_shape.c || model_shape.h != data_shape.h || model_shape.w != data_shape.w)
-    return convolve_cli_fail (_("The model expects images of %d×%d×%d (height × width × channels), "
-                                "but the dataset’s are %d×%d×%d"),
-                              model_shape.h, model_shape.w, model_shape.c,
-                              data_shape.h, data_shape.w, data_shape.c);
+  if (!convolve_check_model_for_dataset (model, test, &error))
+    return convolve_cli_fail ("%s", error->message);
 
   class_names = convolve_dataset_get_class_names (test);
   if (meta->class_names != NULL && class_names != NULL &&

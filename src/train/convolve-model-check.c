@@ -31,7 +31,7 @@ convolve_check_input_for_dataset (ConvolveShape          m,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   d = convolve_dataset_get_shape (dataset);
-  if (m.c != d.c || m.h != d.h || m.w != d.w)
+  if (!convolve_shape_equal (m, d))
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
                    _("The model expects images of %d×%d×%d (height × width × channels), "
