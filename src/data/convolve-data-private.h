@@ -64,23 +64,25 @@ char **convolve_mnist_class_names            (void);
 char **convolve_cifar10_class_names_from (const char * const *names,
                                           gsize               n_names);
 
-/* The Python layout's pickle reader. A data batch: n images of 3072 bytes
- * (copied out of the file into *pixels) and their labels. */
+/* One batch of the python layout: n images of 3072 bytes and their
+ * labels. */
 typedef struct {
   guint   n_images;
   GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B */
   guint8 *labels;  /* n_images labels, 0..9 */
-} ConvolvePickleBatch;
+} ConvolveCifar10Batch;
 
-void     convolve_pickle_batch_clear (ConvolvePickleBatch *batch);
-gboolean convolve_pickle_read_batch  (GBytes              *contents,
-                                      const char          *path,
-                                      ConvolvePickleBatch *batch,
-                                      GError             **error);
+void     convolve_cifar10_batch_clear       (ConvolveCifar10Batch *batch);
+/* A data batch pickle: the images are kept in contents (not copied) where
+ * the file holds them as they are. */
+gboolean convolve_cifar10_python_read_batch (GBytes               *contents,
+                                             const char           *path,
+                                             ConvolveCifar10Batch *batch,
+                                             GError              **error);
 /* batches.meta: label_names. Returns a NULL-terminated vector. */
-char   **convolve_pickle_read_label_names (GBytes      *contents,
-                                           const char  *path,
-                                           GError     **error);
+char   **convolve_cifar10_python_read_label_names (GBytes      *contents,
+                                                   const char  *path,
+                                                   GError     **error);
 
 /* Augmentation straight from uint8 pixels: out = shifted/flipped in / 255. */
 void convolve_augment_apply_u8 (const guint8 *in, float *out, int c, int h, int w,
