@@ -11,7 +11,6 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include <inttypes.h>
 #include <glib/gi18n-lib.h>
 
 #include <string.h>
@@ -21,14 +20,6 @@
 #include "convolve-pickle.h"
 
 #define N_TRAIN_BATCHES 5
-
-void
-convolve_cifar10_batch_clear (ConvolveCifar10Batch *batch)
-{
-  g_clear_pointer (&batch->pixels, g_bytes_unref);
-  g_clear_pointer (&batch->labels, g_free);
-  batch->n_images = 0;
-}
 
 static gboolean
 array_is_images (const ConvolvePickleValue *array)
@@ -212,51 +203,6 @@ map_file (const char  *path,
   return TRUE;
 }
 
-static void
-batch_array_clear (gpointer data)
-{
-  convolve_cifar10_batch_clear (data);
-}
-
-static ConvolveDataset *
-join_batches (GArray              *batches,
-              const char * const  *class_names,
-              GError             **error)
-{
-  g_autoptr(ConvolveDataset) dataset = NULL;
-  guint64 total = 0;
-  guint8 *pixels;
-  guint8 *labels;
-
-  for (guint i = 0; i < batches->len; i++)
-    total += g_array_index (batches, ConvolveCifar10Batch, i).n_images;
-
-  if (total > G_MAXUINT32)
-    {
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
-                   _("Too many images (%" PRIu64 ")"), total);
-      return NULL;
-    }
-
-  dataset = convolve_dataset_try_new ("cifar10", (guint) total, 3, 32, 32, class_names, error);
-  if (dataset == NULL)
-    return NULL;
-
-  pixels = convolve_dataset_get_pixels_mutable (dataset);
-  labels = convolve_dataset_get_labels_mutable (dataset);
-  for (guint i = 0; i < batches->len; i++)
-    {
-      const ConvolveCifar10Batch *batch = &g_array_index (batches, ConvolveCifar10Batch, i);
-
-      memcpy (pixels, g_bytes_get_data (batch->pixels, NULL), g_bytes_get_size (batch->pixels));
-      memcpy (labels, batch->labels, batch->n_images);
-      pixels += g_bytes_get_size (batch->pixels);
-      labels += batch->n_images;
-    }
-
-  return g_steal_pointer (&dataset);
-}
-
 gboolean
 convolve_cifar10_load_python (const char       *dir,
                               ConvolveDataset **train,
@@ -276,17 +222,15 @@ convolve_cifar10_load_python (const char       *dir,
   g_return_val_if_fail (train != NULL && test != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  train_batches = g_array_new (FALSE, TRUE, sizeof (ConvolveCifar10Batch));
-  g_array_set_clear_func (train_batches, batch_array_clear);
-  test_batches = g_array_new (FALSE, TRUE, sizeof (ConvolveCifar10Batch));
-  g_array_set_clear_func (test_batches, batch_array_clear);
+  train_batches = convolve_cifar10_batches_new ();
+  test_batches = convolve_cifar10_batches_new ();
 
   for (int i = 0; i <= N_TRAIN_BATCHES; i++)
     {
       g_autofree char *name = NULL;
       g_autofree char *path = NULL;
       g_autoptr(GBytes) contents = NULL;
-      ConvolveCifar10Batch batch = { 0, NULL, NULL };
+      ConvolveCifar10Batch batch = { 0, NULL, NULL, NULL };
 
       if (convolve_data_set_error_if_cancelled (cancellable, error))
         return FALSE;
@@ -324,10 +268,13 @@ convolve_cifar10_load_python (const char       *dir,
   if (class_names == NULL)
     return FALSE;
 
-  train_set = join_batches (train_batches, (const char * const *) class_names, error);
+  /* Everything is read by now: joining only copies, and is not cancelled. */
+  train_set = convolve_cifar10_join_batches (train_batches, (const char * const *) class_names,
+                                             NULL, NULL, error);
   if (train_set == NULL)
     return FALSE;
-  test_set = join_batches (test_batches, (const char * const *) class_names, error);
+  test_set = convolve_cifar10_join_batches (test_batches, (const char * const *) class_names,
+                                            NULL, NULL, error);
   if (test_set == NULL)
     return FALSE;
 

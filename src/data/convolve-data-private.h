@@ -64,15 +64,35 @@ char **convolve_mnist_class_names            (void);
 char **convolve_cifar10_class_names_from (const char * const *names,
                                           gsize               n_names);
 
-/* One batch of the python layout: n images of 3072 bytes and their
- * labels. */
+/* One batch file of a CIFAR-10 layout: n images of 3072 bytes and their
+ * labels, either still in the file (the binary layout copies records
+ * straight into the dataset) or read out of it (the python layout). */
 typedef struct {
   guint   n_images;
-  GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B */
-  guint8 *labels;  /* n_images labels, 0..9 */
+  char   *path;    /* the file, when its images are still in it */
+  GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B, when read */
+  guint8 *labels;  /* n_images labels, 0..9, when read */
 } ConvolveCifar10Batch;
 
-void     convolve_cifar10_batch_clear       (ConvolveCifar10Batch *batch);
+void    convolve_cifar10_batch_clear (ConvolveCifar10Batch *batch);
+/* A GArray of ConvolveCifar10Batch that clears its elements. */
+GArray *convolve_cifar10_batches_new (void);
+
+/* Copies batch's n_images images and labels to pixels and labels. */
+typedef gboolean (*ConvolveCifar10CopyFunc) (const ConvolveCifar10Batch  *batch,
+                                             guint8                      *pixels,
+                                             guint8                      *labels,
+                                             GError                     **error);
+
+/* Joins batches (a GArray of ConvolveCifar10Batch) in order into one
+ * dataset: copy fills in each batch, or, when NULL, its pixels and labels
+ * are copied. cancellable is checked between batches. */
+ConvolveDataset *convolve_cifar10_join_batches (GArray                  *batches,
+                                                const char * const      *class_names,
+                                                ConvolveCifar10CopyFunc  copy,
+                                                GCancellable            *cancellable,
+                                                GError                 **error);
+
 /* A data batch pickle: the images are kept in contents (not copied) where
  * the file holds them as they are. */
 gboolean convolve_cifar10_python_read_batch (GBytes               *contents,
