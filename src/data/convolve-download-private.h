@@ -3,8 +3,9 @@
  * One run of a ConvolveDownload is a ConvolveDownloadJob: a copy of the
  * settings plus the state of the transfer, owned by the thread running it.
  * convolve-download.c makes and runs it (the part file, its checksum and
- * resumption, progress, errors); convolve-download-extract.c unpacks the
- * checked archive and installs the dataset.
+ * resumption, progress, errors); convolve-download-transfer.c fetches the
+ * archive over HTTP; convolve-download-extract.c unpacks the checked
+ * archive and installs the dataset.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -76,6 +77,23 @@ void     _convolve_download_set_errno_error            (GError     **error,
                                                         const char  *path);
 /* Deletes path and, for a folder, everything in it; never follows links. */
 void     _convolve_download_remove_tree                (const char  *path);
+/* Drops what the part file holds, for a server that ignores Range. */
+gboolean _convolve_download_job_restart_part           (ConvolveDownloadJob  *job,
+                                                        GError              **error);
+/* Before the first byte is written: room for the rest of the archive and
+ * for the extracted files. */
+gboolean _convolve_download_job_check_space            (ConvolveDownloadJob  *job,
+                                                        GError              **error);
+
+/* convolve-download-transfer.c */
+
+/* Checks that job->url is http or https and sets job->host. */
+gboolean _convolve_download_job_check_url (ConvolveDownloadJob  *job,
+                                           GError              **error);
+/* Fetches the rest of the archive into the part file, retrying as set.
+ * Runs libsoup on the calling thread's thread-default context. */
+gboolean _convolve_download_job_fetch     (ConvolveDownloadJob  *job,
+                                           GError              **error);
 
 /* convolve-download-extract.c */
 
