@@ -212,8 +212,6 @@ convolve_cifar10_load_python (const char       *dir,
 {
   g_autoptr(GArray) train_batches = NULL;
   g_autoptr(GArray) test_batches = NULL;
-  g_autoptr(ConvolveDataset) train_set = NULL;
-  g_autoptr(ConvolveDataset) test_set = NULL;
   g_auto(GStrv) class_names = NULL;
   g_autofree char *meta_path = NULL;
   g_autoptr(GBytes) meta = NULL;
@@ -269,16 +267,7 @@ convolve_cifar10_load_python (const char       *dir,
     return FALSE;
 
   /* Everything is read by now: joining only copies, and is not cancelled. */
-  train_set = convolve_cifar10_join_batches (train_batches, (const char * const *) class_names,
-                                             NULL, NULL, error);
-  if (train_set == NULL)
-    return FALSE;
-  test_set = convolve_cifar10_join_batches (test_batches, (const char * const *) class_names,
-                                            NULL, NULL, error);
-  if (test_set == NULL)
-    return FALSE;
-
-  *train = g_steal_pointer (&train_set);
-  *test = g_steal_pointer (&test_set);
-  return TRUE;
+  return convolve_cifar10_join_batches (train_batches, test_batches,
+                                        (const char * const *) class_names,
+                                        NULL, NULL, train, test, error);
 }

@@ -138,12 +138,12 @@ convolve_cifar10_batches_new (void)
   return batches;
 }
 
-ConvolveDataset *
-convolve_cifar10_join_batches (GArray                  *batches,
-                               const char * const      *class_names,
-                               ConvolveCifar10CopyFunc  copy,
-                               GCancellable            *cancellable,
-                               GError                 **error)
+static ConvolveDataset *
+join_batches (GArray                  *batches,
+              const char * const      *class_names,
+              ConvolveCifar10CopyFunc  copy,
+              GCancellable            *cancellable,
+              GError                 **error)
 {
   g_autoptr(ConvolveDataset) dataset = NULL;
   guint64 total = 0;
@@ -189,6 +189,32 @@ convolve_cifar10_join_batches (GArray                  *batches,
     }
 
   return g_steal_pointer (&dataset);
+}
+
+gboolean
+convolve_cifar10_join_batches (GArray                  *train_batches,
+                               GArray                  *test_batches,
+                               const char * const      *class_names,
+                               ConvolveCifar10CopyFunc  copy,
+                               GCancellable            *cancellable,
+                               ConvolveDataset        **train,
+                               ConvolveDataset        **test,
+                               GError                 **error)
+{
+  g_autoptr(ConvolveDataset) train_set = NULL;
+  g_autoptr(ConvolveDataset) test_set = NULL;
+
+  train_set = join_batches (train_batches, class_names, copy, cancellable, error);
+  if (train_set == NULL)
+    return FALSE;
+
+  test_set = join_batches (test_batches, class_names, copy, cancellable, error);
+  if (test_set == NULL)
+    return FALSE;
+
+  *train = g_steal_pointer (&train_set);
+  *test = g_steal_pointer (&test_set);
+  return TRUE;
 }
 
 /* Checks a batch file's size. *present is FALSE (and no error) when the
@@ -311,8 +337,6 @@ convolve_cifar10_load_binary (const char       *dir,
 {
   g_autoptr(GArray) train_batches = NULL;
   g_autoptr(GArray) test_batches = NULL;
-  g_autoptr(ConvolveDataset) train_set = NULL;
-  g_autoptr(ConvolveDataset) test_set = NULL;
   g_auto(GStrv) class_names = NULL;
 
   g_return_val_if_fail (dir != NULL, FALSE);
@@ -358,17 +382,7 @@ convolve_cifar10_load_binary (const char       *dir,
   if (class_names == NULL)
     return FALSE;
 
-  train_set = convolve_cifar10_join_batches (train_batches, (const char * const *) class_names,
-                                             copy_batch_file, cancellable, error);
-  if (train_set == NULL)
-    return FALSE;
-
-  test_set = convolve_cifar10_join_batches (test_batches, (const char * const *) class_names,
-                                            copy_batch_file, cancellable, error);
-  if (test_set == NULL)
-    return FALSE;
-
-  *train = g_steal_pointer (&train_set);
-  *test = g_steal_pointer (&test_set);
-  return TRUE;
+  return convolve_cifar10_join_batches (train_batches, test_batches,
+                                        (const char * const *) class_names,
+                                        copy_batch_file, cancellable, train, test, error);
 }

@@ -84,14 +84,18 @@ typedef gboolean (*ConvolveCifar10CopyFunc) (const ConvolveCifar10Batch  *batch,
                                              guint8                      *labels,
                                              GError                     **error);
 
-/* Joins batches (a GArray of ConvolveCifar10Batch) in order into one
- * dataset: copy fills in each batch, or, when NULL, its pixels and labels
- * are copied. cancellable is checked between batches. */
-ConvolveDataset *convolve_cifar10_join_batches (GArray                  *batches,
-                                                const char * const      *class_names,
-                                                ConvolveCifar10CopyFunc  copy,
-                                                GCancellable            *cancellable,
-                                                GError                 **error);
+/* Joins each of train_batches and test_batches (GArrays of
+ * ConvolveCifar10Batch) in order into one dataset: copy fills in each
+ * batch, or, when NULL, its pixels and labels are copied. cancellable is
+ * checked between batches. *train and *test are set only on success. */
+gboolean convolve_cifar10_join_batches (GArray                  *train_batches,
+                                        GArray                  *test_batches,
+                                        const char * const      *class_names,
+                                        ConvolveCifar10CopyFunc  copy,
+                                        GCancellable            *cancellable,
+                                        ConvolveDataset        **train,
+                                        ConvolveDataset        **test,
+                                        GError                 **error);
 
 /* A data batch pickle: the images are kept in contents (not copied) where
  * the file holds them as they are. */
