@@ -36,12 +36,8 @@ static const char * const cifar10_names[] = {
 char **
 convolve_cifar10_standard_class_names (void)
 {
-  char **names = g_new0 (char *, G_N_ELEMENTS (cifar10_names) + 1);
-
-  for (gsize i = 0; i < G_N_ELEMENTS (cifar10_names); i++)
-    names[i] = g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "CIFAR-10 class", cifar10_names[i]));
-
-  return names;
+  return convolve_data_translate_names ("CIFAR-10 class", cifar10_names,
+                                        G_N_ELEMENTS (cifar10_names));
 }
 
 char **

@@ -26,6 +26,12 @@ ConvolveDataset *convolve_dataset_try_new (const char          *name,
                                            const char * const  *class_names,
                                            GError             **error);
 
+/* names (n_names English strings marked with NC_(context, …)) in the
+ * user's language, as a newly allocated NULL-terminated vector. */
+char **convolve_data_translate_names (const char         *context,
+                                      const char * const *names,
+                                      gsize               n_names);
+
 /* Sets CONVOLVE_DATA_ERROR_CANCELLED and returns TRUE when cancelled. */
 gboolean convolve_data_set_error_if_cancelled (GCancellable *cancellable,
                                                GError      **error);
