@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "convolve-dataset.h"
 #include "convolve-pickle.h"
 
 /* A string literal and its length, NULs included. */

@@ -16,7 +16,6 @@
 
 #include <string.h>
 
-#include "convolve-dataset.h"
 #include "convolve-pickle.h"
 
 /* Pickle opcodes (Lib/pickle.py) that this reader interprets. */
@@ -1074,9 +1073,12 @@ GBytes *
 convolve_pickle_value_dup_bytes (ConvolvePickle            *pickle,
                                  const ConvolvePickleValue *value)
 {
-  const guint8 *file_data = pickle->data;
+  const guint8 *file_data;
 
+  g_return_val_if_fail (pickle != NULL && value != NULL, NULL);
   g_return_val_if_fail (value->data != NULL || value->length == 0, NULL);
+
+  file_data = pickle->data;
 
   if (value->data >= file_data && value->data + value->length <= file_data + pickle->length)
     return g_bytes_new_from_bytes (pickle->contents, (gsize) (value->data - file_data), value->length);

@@ -13,6 +13,8 @@
 
 #include <gio/gio.h>
 
+#include "convolve-dataset.h"  /* CONVOLVE_DATA_ERROR */
+
 G_BEGIN_DECLS
 
 /* A real CIFAR-10 batch has about 30,000 objects; these bound what a
