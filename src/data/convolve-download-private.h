@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 /* Hidden folders next to the dataset that extraction works in. */
 #define CONVOLVE_DOWNLOAD_TEMP_PREFIX "." CONVOLVE_CIFAR10_FOLDER "-"
 
+/* The job: everything one run needs, owned by the thread running it. */
 typedef struct {
   char                        *data_dir;
   char                        *dataset_dir;
@@ -51,7 +52,6 @@ typedef struct {
   gboolean                     reached_server;  /* some attempt got an HTTP answer */
   guint8                      *buffer;
 } ConvolveDownloadJob;
-
 
 /* convolve-download.c */
 
