@@ -643,7 +643,7 @@ test_python_long_lists (void)
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
-  ConvolvePickleBatch batch = { 0, NULL, NULL };
+  ConvolveCifar10Batch batch = { 0, NULL, NULL };
   guint8 labels[1500];
   BatchSpec spec;
 
@@ -652,14 +652,14 @@ test_python_long_lists (void)
   batch_spec_init (&spec, G_N_ELEMENTS (labels), 0, labels);
   bytes = make_pickle_batch (&spec);
 
-  g_assert_true (convolve_pickle_read_batch (bytes, "data_batch_1", &batch, &error));
+  g_assert_true (convolve_cifar10_python_read_batch (bytes, "data_batch_1", &batch, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (batch.n_images, ==, 1500);
   g_assert_cmpmem (batch.labels, 1500, labels, 1500);
   g_assert_cmpuint (g_bytes_get_size (batch.pixels), ==, 1500 * IMAGE);
   g_assert_cmpuint (((const guint8 *) g_bytes_get_data (batch.pixels, NULL))[1499 * IMAGE + 5], ==,
                     pixel_value (1499, 5));
-  convolve_pickle_batch_clear (&batch);
+  convolve_cifar10_batch_clear (&batch);
 }
 
 static void
@@ -668,9 +668,9 @@ assert_pickle_fails (GBytes     *bytes,
                      const char *mentions)
 {
   g_autoptr(GError) error = NULL;
-  ConvolvePickleBatch batch = { 0, NULL, NULL };
+  ConvolveCifar10Batch batch = { 0, NULL, NULL };
 
-  g_assert_false (convolve_pickle_read_batch (bytes, "/tmp/evil/data_batch_1", &batch, &error));
+  g_assert_false (convolve_cifar10_python_read_batch (bytes, "/tmp/evil/data_batch_1", &batch, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, code);
   g_assert_null (batch.pixels);
   g_assert_null (batch.labels);
@@ -812,9 +812,9 @@ test_python_truncated (void)
     {
       g_autoptr(GBytes) part = g_bytes_new_from_bytes (bytes, 0, cut);
       g_autoptr(GError) error = NULL;
-      ConvolvePickleBatch batch = { 0, NULL, NULL };
+      ConvolveCifar10Batch batch = { 0, NULL, NULL };
 
-      g_assert_false (convolve_pickle_read_batch (part, "data_batch_1", &batch, &error));
+      g_assert_false (convolve_cifar10_python_read_batch (part, "data_batch_1", &batch, &error));
       g_assert_nonnull (error);
     }
 
@@ -908,14 +908,14 @@ test_python_meta (void)
   {
     g_autoptr(GBytes) meta = make_pickle_meta (custom, FALSE);
 
-    names = convolve_pickle_read_label_names (meta, "batches.meta", &error);
+    names = convolve_cifar10_python_read_label_names (meta, "batches.meta", &error);
     g_assert_no_error (error);
     g_assert_cmpstrv (names, custom);
   }
 
   {
     g_autoptr(GBytes) meta = make_pickle_meta (short_list, TRUE);
-    g_auto(GStrv) none = convolve_pickle_read_label_names (meta, "batches.meta", &error);
+    g_auto(GStrv) none = convolve_cifar10_python_read_label_names (meta, "batches.meta", &error);
 
     g_assert_null (none);
     g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT);

@@ -36,12 +36,8 @@ static const char * const cifar10_names[] = {
 char **
 convolve_cifar10_standard_class_names (void)
 {
-  char **names = g_new0 (char *, G_N_ELEMENTS (cifar10_names) + 1);
-
-  for (gsize i = 0; i < G_N_ELEMENTS (cifar10_names); i++)
-    names[i] = g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "CIFAR-10 class", cifar10_names[i]));
-
-  return names;
+  return convolve_data_translate_names ("CIFAR-10 class", cifar10_names,
+                                        G_N_ELEMENTS (cifar10_names));
 }
 
 char **
@@ -114,17 +110,107 @@ read_meta_txt (const char  *dir,
   return convolve_cifar10_class_names_from ((const char * const *) names->pdata, names->len);
 }
 
-typedef struct {
-  char  *path;
-  guint  n_records;
-} BatchFile;
+void
+convolve_cifar10_batch_clear (ConvolveCifar10Batch *batch)
+{
+  g_clear_pointer (&batch->path, g_free);
+  g_clear_pointer (&batch->pixels, g_bytes_unref);
+  g_clear_pointer (&batch->labels, g_free);
+  batch->n_images = 0;
+}
 
 static void
-batch_file_clear (gpointer data)
+batch_array_clear (gpointer data)
 {
-  BatchFile *batch = data;
+  convolve_cifar10_batch_clear (data);
+}
 
-  g_free (batch->path);
+GArray *
+convolve_cifar10_batches_new (void)
+{
+  GArray *batches = g_array_new (FALSE, TRUE, sizeof (ConvolveCifar10Batch));
+
+  g_array_set_clear_func (batches, batch_array_clear);
+  return batches;
+}
+
+static ConvolveDataset *
+join_batches (GArray                  *batches,
+              const char * const      *class_names,
+              ConvolveCifar10CopyFunc  copy,
+              GCancellable            *cancellable,
+              GError                 **error)
+{
+  g_autoptr(ConvolveDataset) dataset = NULL;
+  guint64 total = 0;
+  guint8 *pixels;
+  guint8 *labels;
+
+  for (guint i = 0; i < batches->len; i++)
+    total += g_array_index (batches, ConvolveCifar10Batch, i).n_images;
+
+  if (total > G_MAXUINT32)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("Too many images (%" PRIu64 ")"), total);
+      return NULL;
+    }
+
+  dataset = convolve_dataset_try_new ("cifar10", (guint) total, 3, 32, 32, class_names, error);
+  if (dataset == NULL)
+    return NULL;
+
+  pixels = convolve_dataset_get_pixels_mutable (dataset);
+  labels = convolve_dataset_get_labels_mutable (dataset);
+  for (guint i = 0; i < batches->len; i++)
+    {
+      const ConvolveCifar10Batch *batch = &g_array_index (batches, ConvolveCifar10Batch, i);
+
+      if (convolve_data_set_error_if_cancelled (cancellable, error))
+        return NULL;
+
+      if (copy != NULL)
+        {
+          if (!copy (batch, pixels, labels, error))
+            return NULL;
+        }
+      else
+        {
+          memcpy (pixels, g_bytes_get_data (batch->pixels, NULL), g_bytes_get_size (batch->pixels));
+          memcpy (labels, batch->labels, batch->n_images);
+        }
+
+      pixels += (gsize) batch->n_images * CONVOLVE_CIFAR10_IMAGE_SIZE;
+      labels += batch->n_images;
+    }
+
+  return g_steal_pointer (&dataset);
+}
+
+gboolean
+convolve_cifar10_join_batches (GArray                  *train_batches,
+                               GArray                  *test_batches,
+                               const char * const      *class_names,
+                               ConvolveCifar10CopyFunc  copy,
+                               GCancellable            *cancellable,
+                               ConvolveDataset        **train,
+                               ConvolveDataset        **test,
+                               GError                 **error)
+{
+  g_autoptr(ConvolveDataset) train_set = NULL;
+  g_autoptr(ConvolveDataset) test_set = NULL;
+
+  train_set = join_batches (train_batches, class_names, copy, cancellable, error);
+  if (train_set == NULL)
+    return FALSE;
+
+  test_set = join_batches (test_batches, class_names, copy, cancellable, error);
+  if (test_set == NULL)
+    return FALSE;
+
+  *train = g_steal_pointer (&train_set);
+  *test = g_steal_pointer (&test_set);
+  return TRUE;
 }
 
 /* Checks a batch file's size. *present is FALSE (and no error) when the
@@ -185,11 +271,13 @@ check_batch_file (const char  *path,
   return TRUE;
 }
 
+/* The records of a batch file, checked by check_batch_file(), copied out:
+ * a ConvolveCifar10CopyFunc. */
 static gboolean
-copy_batch_file (const BatchFile  *batch,
-                 guint8           *pixels,
-                 guint8           *labels,
-                 GError          **error)
+copy_batch_file (const ConvolveCifar10Batch  *batch,
+                 guint8                      *pixels,
+                 guint8                      *labels,
+                 GError                     **error)
 {
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -206,7 +294,7 @@ copy_batch_file (const BatchFile  *batch,
 
   data = (const guint8 *) g_mapped_file_get_contents (mapped);
   length = g_mapped_file_get_length (mapped);
-  if (length != (gsize) batch->n_records * CONVOLVE_CIFAR10_RECORD_SIZE)
+  if (length != (gsize) batch->n_images * CONVOLVE_CIFAR10_RECORD_SIZE)
     {
       display = g_filename_display_name (batch->path);
       g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
@@ -214,7 +302,7 @@ copy_batch_file (const BatchFile  *batch,
       return FALSE;
     }
 
-  for (guint r = 0; r < batch->n_records; r++)
+  for (guint r = 0; r < batch->n_images; r++)
     {
       const guint8 *record = data + (gsize) r * CONVOLVE_CIFAR10_RECORD_SIZE;
 
@@ -236,51 +324,6 @@ copy_batch_file (const BatchFile  *batch,
   return TRUE;
 }
 
-/* Loads batches (all present) into one dataset. */
-static ConvolveDataset *
-load_batches (GArray              *batches,
-              const char * const  *class_names,
-              GCancellable        *cancellable,
-              GError             **error)
-{
-  g_autoptr(ConvolveDataset) dataset = NULL;
-  guint64 total = 0;
-  guint8 *pixels;
-  guint8 *labels;
-
-  for (guint i = 0; i < batches->len; i++)
-    total += g_array_index (batches, BatchFile, i).n_records;
-
-  if (total > G_MAXUINT32)
-    {
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
-                   _("Too many images (%" PRIu64 ")"), total);
-      return NULL;
-    }
-
-  dataset = convolve_dataset_try_new ("cifar10", (guint) total, 3, 32, 32, class_names, error);
-  if (dataset == NULL)
-    return NULL;
-
-  pixels = convolve_dataset_get_pixels_mutable (dataset);
-  labels = convolve_dataset_get_labels_mutable (dataset);
-  for (guint i = 0; i < batches->len; i++)
-    {
-      const BatchFile *batch = &g_array_index (batches, BatchFile, i);
-
-      if (convolve_data_set_error_if_cancelled (cancellable, error))
-        return NULL;
-
-      if (!copy_batch_file (batch, pixels, labels, error))
-        return NULL;
-
-      pixels += (gsize) batch->n_records * CONVOLVE_CIFAR10_IMAGE_SIZE;
-      labels += batch->n_records;
-    }
-
-  return g_steal_pointer (&dataset);
-}
-
 gboolean
 convolve_cifar10_load_binary (const char       *dir,
                               ConvolveDataset **train,
@@ -290,30 +333,26 @@ convolve_cifar10_load_binary (const char       *dir,
 {
   g_autoptr(GArray) train_batches = NULL;
   g_autoptr(GArray) test_batches = NULL;
-  g_autoptr(ConvolveDataset) train_set = NULL;
-  g_autoptr(ConvolveDataset) test_set = NULL;
   g_auto(GStrv) class_names = NULL;
 
   g_return_val_if_fail (dir != NULL, FALSE);
   g_return_val_if_fail (train != NULL && test != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  train_batches = g_array_new (FALSE, TRUE, sizeof (BatchFile));
-  g_array_set_clear_func (train_batches, batch_file_clear);
-  test_batches = g_array_new (FALSE, TRUE, sizeof (BatchFile));
-  g_array_set_clear_func (test_batches, batch_file_clear);
+  train_batches = convolve_cifar10_batches_new ();
+  test_batches = convolve_cifar10_batches_new ();
 
   /* Sizes first: a damaged file is reported before anything is copied. */
   for (int i = 0; i <= N_TRAIN_BATCHES; i++)
     {
       g_autofree char *name = NULL;
-      BatchFile batch = { NULL, 0 };
+      ConvolveCifar10Batch batch = { 0, NULL, NULL, NULL };
       gboolean present = FALSE;
 
       name = i < N_TRAIN_BATCHES ? g_strdup_printf ("data_batch_%d.bin", i + 1)
                                  : g_strdup ("test_batch.bin");
       batch.path = g_build_filename (dir, name, NULL);
-      if (!check_batch_file (batch.path, &present, &batch.n_records, error))
+      if (!check_batch_file (batch.path, &present, &batch.n_images, error))
         {
           g_free (batch.path);
           return FALSE;
@@ -339,15 +378,7 @@ convolve_cifar10_load_binary (const char       *dir,
   if (class_names == NULL)
     return FALSE;
 
-  train_set = load_batches (train_batches, (const char * const *) class_names, cancellable, error);
-  if (train_set == NULL)
-    return FALSE;
-
-  test_set = load_batches (test_batches, (const char * const *) class_names, cancellable, error);
-  if (test_set == NULL)
-    return FALSE;
-
-  *train = g_steal_pointer (&train_set);
-  *test = g_steal_pointer (&test_set);
-  return TRUE;
+  return convolve_cifar10_join_batches (train_batches, test_batches,
+                                        (const char * const *) class_names,
+                                        copy_batch_file, cancellable, train, test, error);
 }

@@ -26,6 +26,12 @@ ConvolveDataset *convolve_dataset_try_new (const char          *name,
                                            const char * const  *class_names,
                                            GError             **error);
 
+/* names (n_names English strings marked with NC_(context, …)) in the
+ * user's language, as a newly allocated NULL-terminated vector. */
+char **convolve_data_translate_names (const char         *context,
+                                      const char * const *names,
+                                      gsize               n_names);
+
 /* Sets CONVOLVE_DATA_ERROR_CANCELLED and returns TRUE when cancelled. */
 gboolean convolve_data_set_error_if_cancelled (GCancellable *cancellable,
                                                GError      **error);
@@ -64,23 +70,49 @@ char **convolve_mnist_class_names            (void);
 char **convolve_cifar10_class_names_from (const char * const *names,
                                           gsize               n_names);
 
-/* The Python layout's pickle reader. A data batch: n images of 3072 bytes
- * (copied out of the file into *pixels) and their labels. */
+/* One batch file of a CIFAR-10 layout: n images of 3072 bytes and their
+ * labels, either still in the file (the binary layout copies records
+ * straight into the dataset) or read out of it (the python layout). */
 typedef struct {
   guint   n_images;
-  GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B */
-  guint8 *labels;  /* n_images labels, 0..9 */
-} ConvolvePickleBatch;
+  char   *path;    /* the file, when its images are still in it */
+  GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B, when read */
+  guint8 *labels;  /* n_images labels, 0..9, when read */
+} ConvolveCifar10Batch;
 
-void     convolve_pickle_batch_clear (ConvolvePickleBatch *batch);
-gboolean convolve_pickle_read_batch  (GBytes              *contents,
-                                      const char          *path,
-                                      ConvolvePickleBatch *batch,
-                                      GError             **error);
+void    convolve_cifar10_batch_clear (ConvolveCifar10Batch *batch);
+/* A GArray of ConvolveCifar10Batch that clears its elements. */
+GArray *convolve_cifar10_batches_new (void);
+
+/* Copies batch's n_images images and labels to pixels and labels. */
+typedef gboolean (*ConvolveCifar10CopyFunc) (const ConvolveCifar10Batch  *batch,
+                                             guint8                      *pixels,
+                                             guint8                      *labels,
+                                             GError                     **error);
+
+/* Joins each of train_batches and test_batches (GArrays of
+ * ConvolveCifar10Batch) in order into one dataset: copy fills in each
+ * batch, or, when NULL, its pixels and labels are copied. cancellable is
+ * checked between batches. *train and *test are set only on success. */
+gboolean convolve_cifar10_join_batches (GArray                  *train_batches,
+                                        GArray                  *test_batches,
+                                        const char * const      *class_names,
+                                        ConvolveCifar10CopyFunc  copy,
+                                        GCancellable            *cancellable,
+                                        ConvolveDataset        **train,
+                                        ConvolveDataset        **test,
+                                        GError                 **error);
+
+/* A data batch pickle: the images are kept in contents (not copied) where
+ * the file holds them as they are. */
+gboolean convolve_cifar10_python_read_batch (GBytes               *contents,
+                                             const char           *path,
+                                             ConvolveCifar10Batch *batch,
+                                             GError              **error);
 /* batches.meta: label_names. Returns a NULL-terminated vector. */
-char   **convolve_pickle_read_label_names (GBytes      *contents,
-                                           const char  *path,
-                                           GError     **error);
+char   **convolve_cifar10_python_read_label_names (GBytes      *contents,
+                                                   const char  *path,
+                                                   GError     **error);
 
 /* Augmentation straight from uint8 pixels: out = shifted/flipped in / 255. */
 void convolve_augment_apply_u8 (const guint8 *in, float *out, int c, int h, int w,

@@ -296,6 +296,19 @@ convolve_dataset_make_batch (const ConvolveDataset *dataset,
     }
 }
 
+char **
+convolve_data_translate_names (const char         *context,
+                               const char * const *names,
+                               gsize               n_names)
+{
+  char **translated = g_new0 (char *, n_names + 1);
+
+  for (gsize i = 0; i < n_names; i++)
+    translated[i] = g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, context, names[i]));
+
+  return translated;
+}
+
 gboolean
 convolve_data_set_error_if_cancelled (GCancellable  *cancellable,
                                       GError       **error)

@@ -1,20 +1,21 @@
 /* convolve-download.c: CIFAR-10 download, check and extraction.
  *
- * The work is one blocking function (job_run) over a Job that holds a copy of
- * the settings, so it can run on any thread; convolve_download_run_async()
- * runs it on a GTask thread and relays progress to the caller's context.
+ * The work is one blocking function (job_run) over a ConvolveDownloadJob
+ * that holds a copy of the settings, so it can run on any thread;
+ * convolve_download_run_async() runs it on a GTask thread and relays
+ * progress to the caller's context. This file keeps the job, its part
+ * file (resumption, checksum, disk space) and progress; the HTTP transfer
+ * is in convolve-download-transfer.c, extraction in
+ * convolve-download-extract.c.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-download.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <libsoup/soup.h>
 #include <math.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,19 +23,11 @@
 #include <unistd.h>
 
 #include "convolve-data-private.h"
+#include "convolve-download-private.h"
 #include "convolve-loaders.h"
 
-#define BUFFER_SIZE          (64 * 1024)
 #define PROGRESS_INTERVAL_US (G_USEC_PER_SEC / 10)
 #define RATE_TIME_CONSTANT   3.0   /* seconds; smooths the rate shown */
-#define TEMP_PREFIX          "." CONVOLVE_CIFAR10_FOLDER "-"
-#define IO_TIMEOUT_SECONDS   30
-
-static const char * const batch_files[] = {
-  "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-  "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin",
-};
-static const char * const other_files[] = { "batches.meta.txt", "readme.html" };
 
 struct _ConvolveDownload
 {
@@ -61,50 +54,10 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* ------------------------------------------------------------------ */
-/* The job: everything one run needs, owned by the thread running it. */
-
-typedef struct {
-  char                        *data_dir;
-  char                        *dataset_dir;
-  char                        *url;
-  char                        *host;
-  char                        *expected_md5;
-  char                        *part_path;
-  guint                        max_retries;
-  guint                        first_delay_ms;
-  GCancellable                *cancellable;
-  ConvolveDownloadProgressFunc progress_func;
-  gpointer                     progress_data;
-
-  /* progress */
-  ConvolveDownloadProgress     progress;
-  gboolean                     reported;
-  gint64                       last_emit_us;
-  gint64                       rate_time_us;
-  guint64                      rate_received;
-
-  /* transfer */
-  int                          dir_fd;          /* locked while we run */
-  int                          part_fd;
-  gboolean                     part_is_regular;
-  guint64                      part_size;       /* bytes in the part == bytes hashed */
-  guint64                      total;           /* archive size, 0 unknown */
-  GChecksum                   *md5;
-  gboolean                     reached_server;  /* some attempt got an HTTP answer */
-  guint8                      *buffer;
-} Job;
-
-typedef enum {
-  ATTEMPT_DONE,   /* the part holds the whole archive */
-  ATTEMPT_RETRY,  /* worth trying again; error set */
-  ATTEMPT_FATAL,  /* give up; error set */
-} AttemptResult;
-
 /* Closes the part and unlocks the data folder. Done when the run ends,
  * not when the job is freed, which for an async run may come later. */
 static void
-job_close_files (Job *job)
+job_close_files (ConvolveDownloadJob *job)
 {
   if (job->part_fd >= 0)
     close (job->part_fd);
@@ -115,7 +68,7 @@ job_close_files (Job *job)
 }
 
 static void
-job_free (Job *job)
+job_free (ConvolveDownloadJob *job)
 {
   job_close_files (job);
   g_clear_pointer (&job->md5, g_checksum_free);
@@ -130,7 +83,7 @@ job_free (Job *job)
   g_free (job);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveDownloadJob, job_free)
 
 static char *
 default_part_path (const char *data_dir,
@@ -141,13 +94,13 @@ default_part_path (const char *data_dir,
   return g_build_filename (data_dir, name, NULL);
 }
 
-static Job *
+static ConvolveDownloadJob *
 job_new (ConvolveDownload             *self,
          GCancellable                 *cancellable,
          ConvolveDownloadProgressFunc  progress_func,
          gpointer                      progress_data)
 {
-  Job *job = g_new0 (Job, 1);
+  ConvolveDownloadJob *job = g_new0 (ConvolveDownloadJob, 1);
 
   job->data_dir = g_strdup (self->data_dir);
   job->dataset_dir = g_build_filename (self->data_dir, CONVOLVE_CIFAR10_FOLDER, NULL);
@@ -164,7 +117,7 @@ job_new (ConvolveDownload             *self,
   job->dir_fd = -1;
   job->part_fd = -1;
   job->md5 = g_checksum_new (G_CHECKSUM_MD5);
-  job->buffer = g_malloc (BUFFER_SIZE);
+  job->buffer = g_malloc (CONVOLVE_DOWNLOAD_BUFFER_SIZE);
   job->progress.eta_seconds = -1;
   job->progress.attempt = 1;
 
@@ -174,9 +127,9 @@ job_new (ConvolveDownload             *self,
 /* ------------------------------------------------------------------ */
 /* Errors */
 
-static gboolean
-job_set_error_if_cancelled (Job     *job,
-                            GError **error)
+gboolean
+_convolve_download_job_set_error_if_cancelled (ConvolveDownloadJob  *job,
+                                               GError              **error)
 {
   if (!g_cancellable_is_cancelled (job->cancellable))
     return FALSE;
@@ -198,8 +151,8 @@ set_no_space_error (GError     **error,
 /* A failed write or create on path: a full disk becomes NO_SPACE naming
  * folder (nullable: the file's own folder), anything else IO naming the
  * file. */
-static void
-set_errno_error_full (GError     **error,
+void
+_convolve_download_set_errno_error_full (GError     **error,
                       int          errsv,
                       const char  *path,
                       const char  *folder)
@@ -219,47 +172,23 @@ set_errno_error_full (GError     **error,
                _("Could not write %s: %s"), display, g_strerror (errsv));
 }
 
-static void
-set_errno_error (GError     **error,
+void
+_convolve_download_set_errno_error (GError     **error,
                  int          errsv,
                  const char  *path)
 {
-  set_errno_error_full (error, errsv, path, NULL);
-}
-
-static char *
-describe_connect_error (const GError *error)
-{
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-    return g_strdup (_("Connection refused"));
-  if (error->domain == G_RESOLVER_ERROR)
-    return g_strdup (_("The name could not be resolved"));
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return g_strdup (_("The connection timed out"));
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
-    return g_strdup (_("The network is unreachable"));
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE))
-    return g_strdup (_("The host is unreachable"));
-  if (error->domain == G_TLS_ERROR)
-    return g_strdup_printf (_("The secure connection failed (%s)"), error->message);
-  return g_strdup (error->message);
-}
-
-static char *
-format_size (guint64 bytes)
-{
-  return g_format_size (bytes);
+  _convolve_download_set_errno_error_full (error, errsv, path, NULL);
 }
 
 /* ------------------------------------------------------------------ */
 /* Progress */
 
-static void
-job_report (Job                   *job,
-            ConvolveDownloadPhase  phase,
-            guint64                received,
-            guint64                total,
-            gboolean               force)
+void
+_convolve_download_job_report (ConvolveDownloadJob   *job,
+                               ConvolveDownloadPhase  phase,
+                               guint64                received,
+                               guint64                total,
+                               gboolean               force)
 {
   ConvolveDownloadProgress *p = &job->progress;
   gint64 now = g_get_monotonic_time ();
@@ -309,8 +238,8 @@ job_report (Job                   *job,
 /* Files */
 
 /* Deletes path and, for a folder, everything in it; never follows links. */
-static void
-remove_tree (const char *path)
+void
+_convolve_download_remove_tree (const char *path)
 {
   GStatBuf st;
 
@@ -329,7 +258,7 @@ remove_tree (const char *path)
             {
               g_autofree char *child = g_build_filename (path, name, NULL);
 
-              remove_tree (child);
+              _convolve_download_remove_tree (child);
             }
           g_dir_close (dir);
         }
@@ -352,75 +281,20 @@ remove_stale_temp_folders (const char *data_dir)
   if (dir == NULL)
     return;
   while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, TEMP_PREFIX))
+    if (g_str_has_prefix (name, CONVOLVE_DOWNLOAD_TEMP_PREFIX))
       {
         g_autofree char *path = g_build_filename (data_dir, name, NULL);
 
-        remove_tree (path);
+        _convolve_download_remove_tree (path);
       }
   g_dir_close (dir);
-}
-
-static gboolean
-write_all (int           fd,
-           const guint8 *data,
-           gsize         size,
-           const char   *path,
-           GError      **error)
-{
-  while (size > 0)
-    {
-      ssize_t n = write (fd, data, size);
-
-      if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EINTR)
-            continue;
-          set_errno_error (error, errsv, path);
-          return FALSE;
-        }
-      data += n;
-      size -= (gsize) n;
-    }
-  return TRUE;
-}
-
-static gboolean
-pwrite_all (int           fd,
-            const guint8 *data,
-            gsize         size,
-            gint64        offset,
-            const char   *path,
-            const char   *folder,
-            GError      **error)
-{
-  while (size > 0)
-    {
-      ssize_t n = pwrite (fd, data, size, offset);
-
-      if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EINTR)
-            continue;
-          set_errno_error_full (error, errsv, path, folder);
-          return FALSE;
-        }
-      data += n;
-      size -= (gsize) n;
-      offset += n;
-    }
-  return TRUE;
 }
 
 /* Locks the data folder so that two runs (the app and the CLI, say) never
  * share a part file or a temporary folder. */
 static gboolean
-job_lock_data_dir (Job     *job,
-                   GError **error)
+job_lock_data_dir (ConvolveDownloadJob  *job,
+                   GError              **error)
 {
   g_autofree char *display = g_filename_display_name (job->data_dir);
 
@@ -457,8 +331,8 @@ job_lock_data_dir (Job     *job,
 /* Opens (or creates) the part file and hashes what it already holds, so
  * that a resumed download still gets a checksum of the whole archive. */
 static gboolean
-job_open_part (Job     *job,
-               GError **error)
+job_open_part (ConvolveDownloadJob  *job,
+               GError              **error)
 {
   g_autofree char *display = g_filename_display_name (job->part_path);
   struct stat st;
@@ -470,7 +344,7 @@ job_open_part (Job     *job,
       int errsv = errno;
 
       if (errsv == ENOSPC || errsv == EDQUOT)
-        set_errno_error (error, errsv, job->part_path);
+        _convolve_download_set_errno_error (error, errsv, job->part_path);
       else
         g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
                      _("Could not create %s: %s"), display, g_strerror (errsv));
@@ -488,10 +362,10 @@ job_open_part (Job     *job,
   if (!job->part_is_regular || st.st_size == 0)
     return TRUE;
 
-  job_report (job, CONVOLVE_DOWNLOAD_PHASE_CONNECTING, 0, 0, TRUE);
+  _convolve_download_job_report (job, CONVOLVE_DOWNLOAD_PHASE_CONNECTING, 0, 0, TRUE);
   while (hashed < (guint64) st.st_size)
     {
-      ssize_t n = pread (job->part_fd, job->buffer, BUFFER_SIZE, (off_t) hashed);
+      ssize_t n = pread (job->part_fd, job->buffer, CONVOLVE_DOWNLOAD_BUFFER_SIZE, (off_t) hashed);
 
       if (n < 0 && errno == EINTR)
         continue;
@@ -499,7 +373,7 @@ job_open_part (Job     *job,
         break;  /* unreadable or shrunk: keep what was hashed, drop the rest */
       g_checksum_update (job->md5, job->buffer, n);
       hashed += (guint64) n;
-      if (job_set_error_if_cancelled (job, error))
+      if (_convolve_download_job_set_error_if_cancelled (job, error))
         return FALSE;
     }
   if (hashed < (guint64) st.st_size && ftruncate (job->part_fd, (off_t) hashed) != 0)
@@ -512,13 +386,13 @@ job_open_part (Job     *job,
 }
 
 /* Drops what the part file holds, for a server that ignores Range. */
-static gboolean
-job_restart_part (Job     *job,
-                  GError **error)
+gboolean
+_convolve_download_job_restart_part (ConvolveDownloadJob  *job,
+                                     GError              **error)
 {
   if (job->part_is_regular && ftruncate (job->part_fd, 0) != 0)
     {
-      set_errno_error (error, errno, job->part_path);
+      _convolve_download_set_errno_error (error, errno, job->part_path);
       return FALSE;
     }
   g_checksum_reset (job->md5);
@@ -527,7 +401,7 @@ job_restart_part (Job     *job,
 }
 
 static void
-job_delete_part (Job *job)
+job_delete_part (ConvolveDownloadJob *job)
 {
   /* Only a file we made: the part path may point at a device in tests. */
   if (job->part_is_regular)
@@ -535,10 +409,10 @@ job_delete_part (Job *job)
 }
 
 static gboolean
-check_free_space (Job         *job,
-                  const char  *folder,
-                  guint64      needed,
-                  GError     **error)
+check_free_space (ConvolveDownloadJob  *job,
+                  const char           *folder,
+                  guint64               needed,
+                  GError              **error)
 {
   g_autoptr(GFile) file = g_file_new_for_path (folder);
   g_autoptr(GFileInfo) info = NULL;
@@ -555,8 +429,8 @@ check_free_space (Job         *job,
 
   {
     g_autofree char *display = g_filename_display_name (folder);
-    g_autofree char *needed_text = format_size (needed);
-    g_autofree char *free_text = format_size (free_bytes);
+    g_autofree char *needed_text = g_format_size (needed);
+    g_autofree char *free_text = g_format_size (free_bytes);
 
     g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NO_SPACE,
                  _("Not enough disk space in %s: %s needed, %s free"),
@@ -567,9 +441,9 @@ check_free_space (Job         *job,
 
 /* Before the first byte is written: room for the rest of the archive and
  * for the extracted files (CIFAR-10 unpacks to 1.09 times its archive). */
-static gboolean
-job_check_space (Job     *job,
-                 GError **error)
+gboolean
+_convolve_download_job_check_space (ConvolveDownloadJob  *job,
+                                    GError              **error)
 {
   g_autofree char *part_dir = NULL;
   guint64 remaining, extracted;
@@ -586,294 +460,13 @@ job_check_space (Job     *job,
          check_free_space (job, job->data_dir, extracted, error);
 }
 
-/* ------------------------------------------------------------------ */
-/* Transfer */
-
 static gboolean
-job_sleep (Job     *job,
-           guint    milliseconds,
-           GError **error)
-{
-  GPollFD pollfd;
-
-  if (job->cancellable != NULL && g_cancellable_make_pollfd (job->cancellable, &pollfd))
-    {
-      g_poll (&pollfd, 1, (int) milliseconds);
-      g_cancellable_release_fd (job->cancellable);
-    }
-  else
-    {
-      g_usleep ((gulong) milliseconds * 1000);
-    }
-  return !job_set_error_if_cancelled (job, error);
-}
-
-static void
-set_status_error (GError      **error,
-                  SoupMessage  *message)
-{
-  guint status = soup_message_get_status (message);
-  const char *phrase = soup_message_get_reason_phrase (message);
-
-  if (phrase == NULL || *phrase == '\0')
-    phrase = soup_status_get_phrase (status);
-  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-               _("The server answered %u %s"), status, phrase);
-}
-
-static void
-set_ended_early_error (Job          *job,
-                       GError      **error,
-                       const GError *cause)
-{
-  g_autofree char *got = format_size (job->part_size);
-
-  if (job->total > 0)
-    {
-      g_autofree char *expected = format_size (job->total);
-
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-                   _("The download ended early: got %s of %s"), got, expected);
-    }
-  else
-    {
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-                   _("The download ended early after %s: %s"), got,
-                   cause != NULL ? cause->message : _("the connection was closed"));
-    }
-}
-
-/* The size N in the "Content-Range: bytes '*'/N" of a 416 answer. */
-static gboolean
-parse_unsatisfied_range (SoupMessageHeaders *headers,
-                         guint64            *size)
-{
-  const char *value = soup_message_headers_get_one (headers, "Content-Range");
-  char *end = NULL;
-
-  if (value == NULL || !g_str_has_prefix (value, "bytes */"))
-    return FALSE;
-  *size = g_ascii_strtoull (value + strlen ("bytes */"), &end, 10);
-  return end != NULL && end != value + strlen ("bytes */") && *end == '\0';
-}
-
-/* The answer's status and headers: sets job->total, restarts the part when
- * the server sends the whole file again. */
-static AttemptResult
-job_accept_answer (Job          *job,
-                   SoupMessage  *message,
-                   guint64       offset,
-                   GError      **error)
-{
-  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
-  guint status = soup_message_get_status (message);
-  goffset length = 0;
-
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
-    length = soup_message_headers_get_content_length (headers);
-
-  if (status == SOUP_STATUS_PARTIAL_CONTENT)
-    {
-      goffset start = 0, end = 0, size = 0;
-
-      if (!soup_message_headers_get_content_range (headers, &start, &end, &size) ||
-          (guint64) start != offset)
-        {
-          /* a range we did not ask for: start over with a plain request */
-          if (!job_restart_part (job, error))
-            return ATTEMPT_FATAL;
-          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-                       _("The server sent a part of the file that was not asked for"));
-          return ATTEMPT_RETRY;
-        }
-      job->total = size > 0 ? (guint64) size : (length > 0 ? offset + (guint64) length : 0);
-      return ATTEMPT_DONE;
-    }
-
-  if (status == SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE && offset > 0)
-    {
-      guint64 size = 0;
-
-      if (parse_unsatisfied_range (headers, &size) && size == offset)
-        {
-          /* the part already holds the whole archive */
-          job->total = size;
-          return ATTEMPT_DONE;
-        }
-      if (!job_restart_part (job, error))
-        return ATTEMPT_FATAL;
-      set_status_error (error, message);
-      return ATTEMPT_RETRY;
-    }
-
-  if (SOUP_STATUS_IS_SUCCESSFUL (status))
-    {
-      if (status != SOUP_STATUS_OK)
-        {
-          set_status_error (error, message);
-          return ATTEMPT_FATAL;
-        }
-      if (offset > 0 && !job_restart_part (job, error))
-        return ATTEMPT_FATAL;
-      job->total = length > 0 ? (guint64) length : 0;
-      return ATTEMPT_DONE;
-    }
-
-  set_status_error (error, message);
-  return SOUP_STATUS_IS_SERVER_ERROR (status) ? ATTEMPT_RETRY : ATTEMPT_FATAL;
-}
-
-static AttemptResult
-job_receive_body (Job           *job,
-                  GInputStream  *stream,
-                  GError       **error)
-{
-  g_autoptr(GError) read_error = NULL;
-
-  if (lseek (job->part_fd, (off_t) job->part_size, SEEK_SET) < 0 && job->part_is_regular)
-    {
-      set_errno_error (error, errno, job->part_path);
-      return ATTEMPT_FATAL;
-    }
-
-  job_report (job, CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING, job->part_size, job->total, TRUE);
-  for (;;)
-    {
-      gssize n = g_input_stream_read (stream, job->buffer, BUFFER_SIZE,
-                                      job->cancellable, &read_error);
-
-      if (n == 0)
-        break;
-      if (n < 0)
-        {
-          if (job_set_error_if_cancelled (job, error))
-            return ATTEMPT_FATAL;
-          break;  /* a lost connection: judged below like an early end */
-        }
-      if (!write_all (job->part_fd, job->buffer, (gsize) n, job->part_path, error))
-        return ATTEMPT_FATAL;
-      g_checksum_update (job->md5, job->buffer, n);
-      job->part_size += (guint64) n;
-      job_report (job, CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING, job->part_size, job->total, FALSE);
-    }
-
-  if (read_error != NULL || (job->total > 0 && job->part_size < job->total))
-    {
-      set_ended_early_error (job, error, read_error);
-      return ATTEMPT_RETRY;
-    }
-  if (job->total == 0)
-    job->total = job->part_size;
-  job_report (job, CONVOLVE_DOWNLOAD_PHASE_DOWNLOADING, job->part_size, job->total, TRUE);
-  return ATTEMPT_DONE;
-}
-
-static AttemptResult
-job_attempt (Job          *job,
-             SoupSession  *session,
-             GError      **error)
-{
-  g_autoptr(SoupMessage) message = NULL;
-  g_autoptr(GInputStream) stream = NULL;
-  g_autoptr(GError) send_error = NULL;
-  guint64 offset = job->part_size;
-  AttemptResult result;
-
-  message = soup_message_new (SOUP_METHOD_GET, job->url);
-  if (message == NULL)
-    {
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-                   _("“%s” is not a web address (http or https)"), job->url);
-      return ATTEMPT_FATAL;
-    }
-  if (offset > 0)
-    soup_message_headers_set_range (soup_message_get_request_headers (message), (goffset) offset, -1);
-
-  job_report (job, CONVOLVE_DOWNLOAD_PHASE_CONNECTING, offset, job->total, TRUE);
-  stream = soup_session_send (session, message, job->cancellable, &send_error);
-  if (stream == NULL)
-    {
-      g_autofree char *reason = NULL;
-
-      if (job_set_error_if_cancelled (job, error))
-        return ATTEMPT_FATAL;
-      reason = describe_connect_error (send_error);
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-                   _("Could not connect to %s: %s"), job->host, reason);
-      /* a server that never answered is not there; one that did may be back */
-      return job->reached_server ? ATTEMPT_RETRY : ATTEMPT_FATAL;
-    }
-  job->reached_server = TRUE;
-
-  result = job_accept_answer (job, message, offset, error);
-  if (result == ATTEMPT_DONE && job->part_size < job->total)
-    {
-      if (!job_check_space (job, error))
-        result = ATTEMPT_FATAL;
-      else
-        result = job_receive_body (job, stream, error);
-    }
-  else if (result == ATTEMPT_DONE && job->total == 0)
-    {
-      result = job_receive_body (job, stream, error);
-    }
-
-  g_input_stream_close (stream, NULL, NULL);
-  return result;
-}
-
-static gboolean
-job_fetch (Job     *job,
-           GError **error)
-{
-  g_autoptr(SoupSession) session = NULL;
-  guint retries_left = job->max_retries;
-  guint delay = job->first_delay_ms;
-
-  session = soup_session_new_with_options ("user-agent", "Convolve/" PACKAGE_VERSION " ",
-                                           "timeout", IO_TIMEOUT_SECONDS,
-                                           NULL);
-  /* Bytes as they are on the server: the MD5 and Range offsets are about
-   * the file itself, never a decoded body. */
-  soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
-
-  for (;;)
-    {
-      g_autoptr(GError) attempt_error = NULL;
-
-      switch (job_attempt (job, session, &attempt_error))
-        {
-        case ATTEMPT_DONE:
-          return TRUE;
-
-        case ATTEMPT_FATAL:
-          g_propagate_error (error, g_steal_pointer (&attempt_error));
-          return FALSE;
-
-        case ATTEMPT_RETRY:
-        default:
-          if (retries_left == 0)
-            {
-              g_propagate_error (error, g_steal_pointer (&attempt_error));
-              return FALSE;
-            }
-          retries_left--;
-          if (!job_sleep (job, delay, error))
-            return FALSE;
-          delay *= 2;
-          job->progress.attempt++;
-          break;
-        }
-    }
-}
-
-static gboolean
-job_verify (Job     *job,
-            GError **error)
+job_verify (ConvolveDownloadJob  *job,
+            GError              **error)
 {
   const char *actual;
 
-  job_report (job, CONVOLVE_DOWNLOAD_PHASE_VERIFYING, job->part_size, job->total, TRUE);
+  _convolve_download_job_report (job, CONVOLVE_DOWNLOAD_PHASE_VERIFYING, job->part_size, job->total, TRUE);
   actual = g_checksum_get_string (job->md5);
   if (g_ascii_strcasecmp (actual, job->expected_md5) == 0)
     return TRUE;
@@ -886,380 +479,18 @@ job_verify (Job     *job,
 }
 
 /* ------------------------------------------------------------------ */
-/* Extraction */
-
-static void set_format_error (GError     **error,
-                              const char  *format,
-                              ...) G_GNUC_PRINTF (2, 3);
-
-static void
-set_format_error (GError     **error,
-                  const char  *format,
-                  ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT, message);
-}
-
-static void
-set_archive_error (GError        **error,
-                   struct archive *archive)
-{
-  const char *reason = archive_error_string (archive);
-
-  set_format_error (error, _("The archive is damaged: %s"),
-                    reason != NULL ? reason : _("unknown error"));
-}
-
-/* The entry's path relative to the extraction folder, or NULL when it is
- * absolute or climbs out with "..". "" for the archive's root itself. */
-static char *
-safe_relative_path (const char *path)
-{
-  g_auto(GStrv) parts = NULL;
-  g_autoptr(GPtrArray) kept = g_ptr_array_new ();
-
-  if (path == NULL || path[0] == '/' || path[0] == '\0')
-    return NULL;
-
-  parts = g_strsplit (path, "/", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      if (strcmp (parts[i], "..") == 0)
-        return NULL;
-      if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0)
-        continue;
-      g_ptr_array_add (kept, parts[i]);
-    }
-  g_ptr_array_add (kept, NULL);
-  return g_strjoinv ("/", (char **) kept->pdata);
-}
 
 static gboolean
-is_batch_file (const char *relative)
-{
-  if (!g_str_has_prefix (relative, CONVOLVE_CIFAR10_FOLDER "/"))
-    return FALSE;
-  relative += strlen (CONVOLVE_CIFAR10_FOLDER "/");
-  for (guint i = 0; i < G_N_ELEMENTS (batch_files); i++)
-    if (strcmp (relative, batch_files[i]) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-job_extract_file (Job                  *job,
-                  struct archive       *archive,
-                  struct archive_entry *entry,
-                  const char           *relative,
-                  const char           *target,
-                  GError              **error)
-{
-  gboolean check_labels = is_batch_file (relative);
-  g_autofree char *parent = g_path_get_dirname (target);
-  gint64 length = 0;
-  gboolean ok = TRUE;
-  int fd;
-
-  if (g_mkdir_with_parents (parent, 0755) != 0)
-    {
-      set_errno_error_full (error, errno, parent, job->data_dir);
-      return FALSE;
-    }
-  fd = open (target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    {
-      set_errno_error_full (error, errno, target, job->data_dir);
-      return FALSE;
-    }
-
-  while (ok)
-    {
-      const void *block;
-      size_t size;
-      la_int64_t offset;
-      int r = archive_read_data_block (archive, &block, &size, &offset);
-
-      if (r == ARCHIVE_EOF)
-        break;
-      if (r < ARCHIVE_WARN)
-        {
-          set_archive_error (error, archive);
-          ok = FALSE;
-          break;
-        }
-      if (!pwrite_all (fd, block, size, offset, target, job->data_dir, error))
-        {
-          ok = FALSE;
-          break;
-        }
-      if (check_labels)
-        {
-          /* the first byte of each 3073-byte record is a class, 0..9 */
-          la_int64_t first = (offset + CONVOLVE_CIFAR10_RECORD_SIZE - 1) /
-                             CONVOLVE_CIFAR10_RECORD_SIZE * CONVOLVE_CIFAR10_RECORD_SIZE;
-
-          for (la_int64_t at = first; at < offset + (la_int64_t) size; at += CONVOLVE_CIFAR10_RECORD_SIZE)
-            if (((const guint8 *) block)[at - offset] >= CONVOLVE_CIFAR10_N_CLASSES)
-              {
-                set_format_error (error, _("%s has an image with a class outside 0 to 9"), relative);
-                ok = FALSE;
-                break;
-              }
-        }
-      length = MAX (length, offset + (gint64) size);
-      if (job_set_error_if_cancelled (job, error))
-        ok = FALSE;
-      job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING,
-                  (guint64) archive_filter_bytes (archive, -1), job->total, FALSE);
-    }
-
-  /* a sparse entry may end in a hole */
-  if (ok && archive_entry_size_is_set (entry) && archive_entry_size (entry) > length &&
-      ftruncate (fd, archive_entry_size (entry)) != 0)
-    {
-      set_errno_error_full (error, errno, target, job->data_dir);
-      ok = FALSE;
-    }
-  if (close (fd) != 0 && ok)
-    {
-      set_errno_error_full (error, errno, target, job->data_dir);
-      ok = FALSE;
-    }
-  return ok;
-}
-
-static gboolean
-job_extract_archive (Job         *job,
-                     const char  *temp_dir,
-                     GError     **error)
-{
-  struct archive *archive = archive_read_new ();
-  struct archive_entry *entry;
-  gboolean ok = TRUE;
-  int r;
-
-  archive_read_support_filter_gzip (archive);
-  archive_read_support_format_tar (archive);
-  if (archive_read_open_filename (archive, job->part_path, BUFFER_SIZE) != ARCHIVE_OK)
-    {
-      set_archive_error (error, archive);
-      archive_read_free (archive);
-      return FALSE;
-    }
-
-  while (ok && (r = archive_read_next_header (archive, &entry)) != ARCHIVE_EOF)
-    {
-      const char *name = archive_entry_pathname (entry);
-      g_autofree char *relative = NULL;
-      g_autofree char *target = NULL;
-      mode_t type = archive_entry_filetype (entry);
-
-      if (r < ARCHIVE_WARN)
-        {
-          set_archive_error (error, archive);
-          ok = FALSE;
-          break;
-        }
-      if (name == NULL)
-        name = "";
-      relative = safe_relative_path (name);
-      if (relative == NULL)
-        {
-          set_format_error (error, _("The archive contains an unsafe path “%s”"), name);
-          ok = FALSE;
-          break;
-        }
-      if (archive_entry_hardlink (entry) != NULL ||
-          (type != AE_IFREG && type != AE_IFDIR))
-        {
-          set_format_error (error, _("The archive contains “%s”, which is neither a file nor a folder"), name);
-          ok = FALSE;
-          break;
-        }
-      if (relative[0] == '\0')
-        continue;
-
-      target = g_build_filename (temp_dir, relative, NULL);
-      if (type == AE_IFDIR)
-        {
-          if (g_mkdir_with_parents (target, 0755) != 0)
-            {
-              set_errno_error_full (error, errno, target, job->data_dir);
-              ok = FALSE;
-            }
-        }
-      else
-        {
-          ok = job_extract_file (job, archive, entry, relative, target, error);
-        }
-      if (ok && job_set_error_if_cancelled (job, error))
-        ok = FALSE;
-    }
-
-  archive_read_free (archive);
-  return ok;
-}
-
-/* Every file of the binary version there, each batch whole. */
-static gboolean
-validate_dataset (const char  *dir,
-                  GError     **error)
-{
-  GStatBuf st;
-
-  if (g_lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
-    {
-      set_format_error (error, _("The archive has no “%s” folder"), CONVOLVE_CIFAR10_FOLDER);
-      return FALSE;
-    }
-
-  for (guint i = 0; i < G_N_ELEMENTS (batch_files) + G_N_ELEMENTS (other_files); i++)
-    {
-      gboolean is_batch = i < G_N_ELEMENTS (batch_files);
-      const char *name = is_batch ? batch_files[i] : other_files[i - G_N_ELEMENTS (batch_files)];
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      if (g_lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
-        {
-          set_format_error (error, _("The archive is incomplete: %s is missing"), name);
-          return FALSE;
-        }
-      if (is_batch && (st.st_size == 0 || st.st_size % CONVOLVE_CIFAR10_RECORD_SIZE != 0))
-        {
-          set_format_error (error, _("The archive is damaged: %s is not a whole number of images"), name);
-          return FALSE;
-        }
-    }
-
-  {
-    g_autofree char *meta_path = g_build_filename (dir, "batches.meta.txt", NULL);
-    g_autofree char *contents = NULL;
-    g_auto(GStrv) lines = NULL;
-    guint n_names = 0;
-
-    if (!g_file_get_contents (meta_path, &contents, NULL, NULL))
-      {
-        set_format_error (error, _("The archive is damaged: %s cannot be read"), "batches.meta.txt");
-        return FALSE;
-      }
-    lines = g_strsplit (contents, "\n", -1);
-    for (guint i = 0; lines[i] != NULL; i++)
-      if (*g_strstrip (lines[i]) != '\0')
-        n_names++;
-    if (n_names < CONVOLVE_CIFAR10_N_CLASSES)
-      {
-        set_format_error (error, _("The archive is damaged: %s does not name 10 classes"), "batches.meta.txt");
-        return FALSE;
-      }
-  }
-  return TRUE;
-}
-
-/* Moves the complete dataset into place; an existing one is moved aside
- * into the temporary folder first and put back if the move fails. */
-static gboolean
-job_install (Job         *job,
-             const char  *extracted,
-             const char  *temp_dir,
-             GError     **error)
-{
-  g_autofree char *previous = g_build_filename (temp_dir, "previous", NULL);
-  gboolean had_previous = FALSE;
-  GStatBuf st;
-
-  if (g_lstat (job->dataset_dir, &st) == 0)
-    {
-      if (g_rename (job->dataset_dir, previous) != 0)
-        {
-          int errsv = errno;
-          g_autofree char *display = g_filename_display_name (job->dataset_dir);
-
-          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
-                       _("Could not replace %s: %s"), display, g_strerror (errsv));
-          return FALSE;
-        }
-      had_previous = TRUE;
-    }
-
-  if (g_rename (extracted, job->dataset_dir) != 0)
-    {
-      int errsv = errno;
-      g_autofree char *display = g_filename_display_name (job->dataset_dir);
-
-      if (had_previous)
-        g_rename (previous, job->dataset_dir);
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
-                   _("Could not move the dataset to %s: %s"), display, g_strerror (errsv));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-job_extract (Job     *job,
-             GError **error)
-{
-  g_autofree char *template = g_build_filename (job->data_dir, TEMP_PREFIX "XXXXXX", NULL);
-  g_autofree char *extracted = NULL;
-  gboolean ok;
-
-  job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING, 0, job->total, TRUE);
-  if (g_mkdtemp_full (template, 0755) == NULL)
-    {
-      set_errno_error (error, errno, template);
-      return FALSE;
-    }
-  extracted = g_build_filename (template, CONVOLVE_CIFAR10_FOLDER, NULL);
-
-  ok = job_extract_archive (job, template, error) &&
-       validate_dataset (extracted, error) &&
-       !job_set_error_if_cancelled (job, error) &&
-       job_install (job, extracted, template, error);
-
-  remove_tree (template);
-  if (ok)
-    job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING, job->total, job->total, TRUE);
-  return ok;
-}
-
-/* ------------------------------------------------------------------ */
-
-static gboolean
-job_check_url (Job     *job,
-               GError **error)
-{
-  g_autoptr(GUri) uri = g_uri_parse (job->url, SOUP_HTTP_URI_FLAGS, NULL);
-  const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
-  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-  if (scheme == NULL || host == NULL || *host == '\0' ||
-      (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
-    {
-      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NETWORK,
-                   _("“%s” is not a web address (http or https)"), job->url);
-      return FALSE;
-    }
-  job->host = g_strdup (host);
-  return TRUE;
-}
-
-static gboolean
-job_run_locked (Job     *job,
-                GError **error)
+job_run_locked (ConvolveDownloadJob  *job,
+                GError              **error)
 {
   /* libsoup ties a session to the thread-default context; a private one
    * keeps its sources off the caller's (maybe the GTK) main context. */
   g_autoptr(GMainContext) context = g_main_context_new ();
   gboolean ok;
 
-  if (!job_check_url (job, error) ||
-      job_set_error_if_cancelled (job, error) ||
+  if (!_convolve_download_job_check_url (job, error) ||
+      _convolve_download_job_set_error_if_cancelled (job, error) ||
       !job_lock_data_dir (job, error))
     return FALSE;
   remove_stale_temp_folders (job->data_dir);
@@ -1268,18 +499,18 @@ job_run_locked (Job     *job,
     return FALSE;
 
   g_main_context_push_thread_default (context);
-  ok = job_fetch (job, error);
+  ok = _convolve_download_job_fetch (job, error);
   g_main_context_pop_thread_default (context);
 
-  ok = ok && job_verify (job, error) && job_extract (job, error);
+  ok = ok && job_verify (job, error) && _convolve_download_job_extract (job, error);
   if (ok)
     job_delete_part (job);
   return ok;
 }
 
 static gboolean
-job_run (Job     *job,
-         GError **error)
+job_run (ConvolveDownloadJob  *job,
+         GError              **error)
 {
   gboolean ok = job_run_locked (job, error);
 
@@ -1536,7 +767,7 @@ convolve_download_run (ConvolveDownload             *self,
                        gpointer                      progress_data,
                        GError                      **error)
 {
-  g_autoptr(Job) job = NULL;
+  g_autoptr(ConvolveDownloadJob) job = NULL;
   gboolean ok;
 
   g_return_val_if_fail (CONVOLVE_IS_DOWNLOAD (self), FALSE);
@@ -1653,7 +884,7 @@ progress_relay_release_on_context (ProgressRelay *relay)
 }
 
 typedef struct {
-  Job           *job;
+  ConvolveDownloadJob           *job;
   ProgressRelay *relay;  /* nullable */
 } AsyncRun;
 

@@ -34,12 +34,8 @@ static const char * const fashion_names[] = {
 char **
 convolve_fashion_mnist_class_names (void)
 {
-  char **names = g_new0 (char *, G_N_ELEMENTS (fashion_names) + 1);
-
-  for (gsize i = 0; i < G_N_ELEMENTS (fashion_names); i++)
-    names[i] = g_strdup (g_dpgettext2 (GETTEXT_PACKAGE, "Fashion-MNIST class", fashion_names[i]));
-
-  return names;
+  return convolve_data_translate_names ("Fashion-MNIST class", fashion_names,
+                                        G_N_ELEMENTS (fashion_names));
 }
 
 char **
