@@ -493,8 +493,8 @@ convolve_session_set_model (ConvolveSession    *self,
   self->meta = meta;
   set_model_path (self, path);
   set_dirty (self, model != NULL && path == NULL);
-  g_signal_emit (self, signals[MODEL_CHANGED], 0);
   replace_weights (self, model);
+  g_signal_emit (self, signals[MODEL_CHANGED], 0);
   return TRUE;
 }
 

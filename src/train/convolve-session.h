@@ -20,7 +20,8 @@
  * Signals:
  * "datasets-changed" (): the training and test sets were replaced.
  * "model-changed" (): another model (new, opened, or one that fits a new
- *   dataset) replaced the current one; the run was cleared before it.
+ *   dataset) replaced the current one, after its "weights-changed"; the
+ *   run was cleared before it.
  * "weights-changed" (): the current weights changed (a new model, or a
  *   snapshot from the run).
  * "run-changed" (): a run started or the run was forgotten; progress and
