@@ -1,0 +1,85 @@
+/* convolve-session-private.h: the session's insides, shared by the files
+ * that implement it by concern (convolve-session.c: datasets, the model
+ * and the GObject; convolve-session-files.c: model files;
+ * convolve-session-run.c: the run, weight snapshots and the test set's
+ * predictions).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "convolve-session.h"
+
+G_BEGIN_DECLS
+
+struct _ConvolveSession
+{
+  GObject              parent_instance;
+
+  /* datasets */
+  ConvolveDataset     *train;
+  ConvolveDataset     *test;
+  char                *dataset_path;
+  GCancellable        *load_cancellable;
+
+  /* the current weights: inference only, one image */
+  ConvolveModel       *model;
+  ConvolveModelMeta   *meta;
+  char                *model_path;
+  gboolean             dirty;
+
+  /* the latest run */
+  gboolean             starting;
+  ConvolveTrainer     *trainer;
+  ConvolveProgress    *progress;
+  guint64              weights_version;
+  gint64               trained_steps;
+  GCancellable        *run_cancellable;   /* this run's snapshots and evaluation */
+  gboolean             snapshot_running;
+  gboolean             snapshot_again;
+
+  /* the test set's predictions after the run */
+  ConvolveEvaluation  *evaluation;
+  gboolean             evaluating;
+
+  /* what was last notified */
+  ConvolveTrainerState notified_state;
+  gboolean             notified_training;
+};
+
+typedef enum {
+  DATASETS_CHANGED,
+  MODEL_CHANGED,
+  WEIGHTS_CHANGED,
+  RUN_CHANGED,
+  PROGRESS,
+  PREDICTIONS_CHANGED,
+  ERROR,
+  N_SIGNALS
+} ConvolveSessionSignal;
+
+
+extern guint _convolve_session_signals[N_SIGNALS];
+
+/* convolve-session.c */
+/* FALSE with CONVOLVE_TRAIN_ERROR_BUSY and message while training. */
+gboolean _convolve_session_check_idle       (ConvolveSession  *self,
+                                             const char       *message,
+                                             GError          **error);
+/* Notifies "state" and "training" when they changed since last time. */
+void     _convolve_session_update_state     (ConvolveSession  *self);
+void     _convolve_session_set_dirty        (ConvolveSession  *self,
+                                             gboolean          dirty);
+void     _convolve_session_set_model_path   (ConvolveSession  *self,
+                                             const char       *path);
+/* Emits "error" for background work that failed, in a translated sentence. */
+void     _convolve_session_emit_error       (ConvolveSession  *self,
+                                             const char       *format,
+                                             ...) G_GNUC_PRINTF (2, 3);
+/* Swaps in new current weights (owned) and emits "weights-changed". */
+void     _convolve_session_replace_weights  (ConvolveSession  *self,
+                                             ConvolveModel    *model);
+/* Drops the test set's predictions (and says so when there were any). */
+void     _convolve_session_clear_evaluation (ConvolveSession  *self);
+
+G_END_DECLS

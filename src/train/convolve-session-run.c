@@ -1,0 +1,530 @@
+/* convolve-session-run.c: the session's run. The trainer trains a copy of
+ * the current weights on its own thread; its published weights are copied
+ * here off the main thread and swapped in on it, and when a run ends its
+ * weights are evaluated on the test set with convolve_evaluate_async.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "convolve-model-check.h"
+#include "convolve-session-private.h"
+
+/* Images per batch when evaluating the test set after a run. */
+#define EVALUATE_BATCH 256
+
+/* ---- weight snapshots ---------------------------------------------------- */
+
+typedef struct {
+  ConvolveTrainer *trainer;
+  ConvolveModel   *model;
+} SnapshotData;
+
+static void
+snapshot_data_free (SnapshotData *data)
+{
+  g_clear_object (&data->trainer);
+  g_clear_pointer (&data->model, convolve_model_free);
+  g_free (data);
+}
+
+static void
+snapshot_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  SnapshotData *data = task_data;
+  GError *error = NULL;
+
+  data->model = convolve_trainer_get_weights_snapshot (data->trainer, 1, &error);
+  if (data->model == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void request_snapshot (ConvolveSession *self);
+
+static void
+snapshot_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  ConvolveSession *self = CONVOLVE_SESSION (source);
+  SnapshotData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+
+  /* A snapshot of a run that has since been replaced is stale. */
+  if (data->trainer != self->trainer)
+    return;
+  self->snapshot_running = FALSE;
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _convolve_session_emit_error (self, _("Could not copy the weights for prediction: %s"), error->message);
+      return;
+    }
+
+  _convolve_session_replace_weights (self, g_steal_pointer (&data->model));
+  if (self->snapshot_again)
+    {
+      self->snapshot_again = FALSE;
+      request_snapshot (self);
+    }
+}
+
+/* Copies the trainer's latest weights off the main thread; at most one
+ * copy runs, and a request meanwhile makes one more afterwards. */
+static void
+request_snapshot (ConvolveSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  SnapshotData *data;
+
+  if (self->snapshot_running)
+    {
+      self->snapshot_again = TRUE;
+      return;
+    }
+
+  self->snapshot_running = TRUE;
+  data = g_new0 (SnapshotData, 1);
+  data->trainer = g_object_ref (self->trainer);
+  task = g_task_new (self, self->run_cancellable, snapshot_cb, NULL);
+  g_task_set_name (task, "convolve-weights-snapshot");
+  g_task_set_task_data (task, data, (GDestroyNotify) snapshot_data_free);
+  g_task_run_in_thread (task, snapshot_thread);
+}
+
+/* ---- predictions on the test set ----------------------------------------- */
+
+typedef struct {
+  ConvolveSession *session;
+  ConvolveTrainer *trainer;
+  ConvolveDataset *dataset;
+} EvaluateData;
+
+static void
+evaluate_data_free (EvaluateData *data)
+{
+  g_clear_object (&data->session);
+  g_clear_object (&data->trainer);
+  g_clear_pointer (&data->dataset, convolve_dataset_unref);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EvaluateData, evaluate_data_free)
+
+static gboolean
+evaluation_is_current (EvaluateData *data)
+{
+  return data->trainer == data->session->trainer && data->dataset == data->session->test;
+}
+
+static void
+evaluate_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(EvaluateData) data = user_data;
+  ConvolveSession *self = data->session;
+  g_autoptr(GError) error = NULL;
+  ConvolveEvaluation *evaluation = convolve_evaluate_finish (result, &error);
+
+  if (!evaluation_is_current (data))
+    {
+      g_clear_pointer (&evaluation, convolve_evaluation_free);
+      return;
+    }
+  self->evaluating = FALSE;
+  if (evaluation == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    _convolve_session_emit_error (self, _("Could not evaluate the test set: %s"), error->message);
+  g_clear_pointer (&self->evaluation, convolve_evaluation_free);
+  self->evaluation = evaluation;
+  g_signal_emit (self, _convolve_session_signals[PREDICTIONS_CHANGED], 0);
+}
+
+static void
+evaluate_snapshot_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  EvaluateData *data = task_data;
+  GError *error = NULL;
+  ConvolveModel *model;
+
+  model = convolve_trainer_get_weights_snapshot (data->trainer, EVALUATE_BATCH, &error);
+  if (model == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, model, (GDestroyNotify) convolve_model_free);
+}
+
+static void
+evaluate_snapshot_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  ConvolveSession *self = CONVOLVE_SESSION (source);
+  EvaluateData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  ConvolveModel *model = g_task_propagate_pointer (G_TASK (result), &error);
+  EvaluateData *next;
+
+  if (!evaluation_is_current (data))
+    {
+      g_clear_pointer (&model, convolve_model_free);
+      return;
+    }
+  if (model == NULL)
+    {
+      self->evaluating = FALSE;
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _convolve_session_emit_error (self, _("Could not evaluate the test set: %s"), error->message);
+      return;
+    }
+
+  next = g_new0 (EvaluateData, 1);
+  next->session = g_object_ref (self);
+  next->trainer = g_object_ref (data->trainer);
+  next->dataset = convolve_dataset_ref (data->dataset);
+  convolve_evaluate_async (model, data->dataset, 0, self->run_cancellable, evaluate_done_cb, next);
+}
+
+/* The run's final weights on the whole test set: the copy is made off the
+ * main thread, then convolve_evaluate_async does the rest. */
+static void
+evaluate_test_set (ConvolveSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  EvaluateData *data;
+
+  if (self->test == NULL || convolve_dataset_get_n_images (self->test) == 0)
+    return;
+  if (self->model == NULL || !convolve_check_model_for_dataset (self->model, self->test, NULL))
+    return;
+
+  self->evaluating = TRUE;
+  data = g_new0 (EvaluateData, 1);
+  data->session = g_object_ref (self);
+  data->trainer = g_object_ref (self->trainer);
+  data->dataset = convolve_dataset_ref (self->test);
+  task = g_task_new (self, self->run_cancellable, evaluate_snapshot_cb, NULL);
+  g_task_set_name (task, "convolve-evaluation-snapshot");
+  g_task_set_task_data (task, data, (GDestroyNotify) evaluate_data_free);
+  g_task_run_in_thread (task, evaluate_snapshot_thread);
+}
+
+const ConvolveEvaluation *
+convolve_session_get_evaluation (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), NULL);
+  return self->evaluation;
+}
+
+gboolean
+convolve_session_is_evaluating (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), FALSE);
+  return self->evaluating;
+}
+
+/* ---- the run ------------------------------------------------------------- */
+
+static void
+progress_cb (ConvolveTrainer  *trainer,
+             ConvolveProgress *progress,
+             ConvolveSession  *self)
+{
+  if (trainer != self->trainer)
+    return;
+
+  g_clear_pointer (&self->progress, convolve_progress_unref);
+  self->progress = convolve_progress_ref (progress);
+  if (progress->global_step != self->trained_steps)
+    {
+      self->trained_steps = progress->global_step;
+      _convolve_session_set_dirty (self, TRUE);
+    }
+
+  g_signal_emit (self, _convolve_session_signals[PROGRESS], 0, progress);
+
+  if (progress->weights_version != self->weights_version)
+    {
+      self->weights_version = progress->weights_version;
+      request_snapshot (self);
+    }
+
+  if (convolve_trainer_state_is_final (progress->state) &&
+      progress->state != CONVOLVE_TRAINER_FAILED)
+    evaluate_test_set (self);
+
+  _convolve_session_update_state (self);
+}
+
+/* Drops the run without telling anyone. */
+static void
+forget_run (ConvolveSession *self)
+{
+  if (self->trainer != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->trainer, self);
+      convolve_trainer_stop (self->trainer);
+      g_clear_object (&self->trainer);
+    }
+  if (self->run_cancellable != NULL)
+    g_cancellable_cancel (self->run_cancellable);
+  g_clear_object (&self->run_cancellable);
+  self->snapshot_running = FALSE;
+  self->snapshot_again = FALSE;
+  g_clear_pointer (&self->progress, convolve_progress_unref);
+  self->weights_version = 0;
+  self->trained_steps = 0;
+  _convolve_session_clear_evaluation (self);
+}
+
+void
+convolve_session_clear_run (ConvolveSession *self)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+
+  forget_run (self);
+  g_signal_emit (self, _convolve_session_signals[RUN_CHANGED], 0);
+  _convolve_session_update_state (self);
+}
+
+typedef struct {
+  ConvolveTrainConfig  config;
+  ConvolveTrainer     *source;   /* the previous run, whose weights go on */
+  ConvolveModel       *model;    /* else the current weights (borrowed) */
+  ConvolveDataset     *train;
+  ConvolveDataset     *test;
+  ConvolveTrainer     *trainer;
+} StartData;
+
+static void
+start_data_free (StartData *data)
+{
+  g_clear_object (&data->source);
+  g_clear_pointer (&data->train, convolve_dataset_unref);
+  g_clear_pointer (&data->test, convolve_dataset_unref);
+  g_clear_object (&data->trainer);
+  g_free (data);
+}
+
+/* Building a trainer copies the weights a few times (tens of megabytes for
+ * the tutorial model), so it happens here; only starting the trainer's own
+ * thread happens on the main thread. */
+static void
+start_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  StartData *data = task_data;
+  GError *error = NULL;
+  ConvolveModel *model;
+
+  /* The current weights stay put while starting: nothing replaces them
+   * before the callback (the session refuses while starting, and without
+   * a previous run no snapshot arrives). */
+  if (data->source != NULL)
+    model = convolve_trainer_get_weights_snapshot (data->source, data->config.batch_size, &error);
+  else
+    model = convolve_model_copy (data->model, data->config.batch_size, &error);
+  if (model != NULL)
+    data->trainer = convolve_trainer_new (model, NULL, data->train, data->test, &data->config, &error);
+
+  if (data->trainer == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+start_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  ConvolveSession *self = CONVOLVE_SESSION (source);
+  g_autoptr(GTask) outer = user_data;
+  StartData *data = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  self->starting = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error) ||
+      !convolve_trainer_start (data->trainer, &error))
+    {
+      _convolve_session_update_state (self);
+      g_task_return_error (outer, error);
+      return;
+    }
+
+  /* The new run replaces the old one; the current weights stay until its
+   * first snapshot. */
+  forget_run (self);
+  self->trainer = g_steal_pointer (&data->trainer);
+  self->run_cancellable = g_cancellable_new ();
+  self->progress = convolve_trainer_get_progress (self->trainer);
+  g_signal_connect (self->trainer, "progress", G_CALLBACK (progress_cb), self);
+  g_signal_emit (self, _convolve_session_signals[RUN_CHANGED], 0);
+  _convolve_session_update_state (self);
+  g_task_return_boolean (outer, TRUE);
+}
+
+void
+convolve_session_train_async (ConvolveSession           *self,
+                              const ConvolveTrainConfig *config,
+                              GAsyncReadyCallback        callback,
+                              gpointer                   user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GTask *outer;
+  StartData *data;
+  GError *error = NULL;
+
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  g_return_if_fail (config != NULL);
+
+  outer = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (outer, convolve_session_train_async);
+  if (!_convolve_session_check_idle (self, _("The model is already training"), &error))
+    {
+      g_task_return_error (outer, error);
+      g_object_unref (outer);
+      return;
+    }
+  if (self->train == NULL || self->model == NULL)
+    {
+      g_task_return_new_error (outer, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                               "%s", _("There is no model yet: open a dataset first"));
+      g_object_unref (outer);
+      return;
+    }
+
+  data = g_new0 (StartData, 1);
+  data->config = *config;
+  data->train = convolve_dataset_ref (self->train);
+  data->test = self->test != NULL ? convolve_dataset_ref (self->test) : NULL;
+  if (self->trainer != NULL)
+    data->source = g_object_ref (self->trainer);
+  else
+    data->model = self->model;
+
+  self->starting = TRUE;
+  _convolve_session_update_state (self);
+
+  task = g_task_new (self, NULL, start_cb, outer);
+  g_task_set_name (task, "convolve-start-training");
+  g_task_set_task_data (task, data, (GDestroyNotify) start_data_free);
+  g_task_run_in_thread (task, start_thread);
+}
+
+gboolean
+convolve_session_train_finish (ConvolveSession  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == convolve_session_train_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+convolve_session_pause (ConvolveSession *self)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  if (self->trainer != NULL)
+    convolve_trainer_pause (self->trainer);
+}
+
+void
+convolve_session_resume (ConvolveSession *self)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  if (self->trainer != NULL)
+    convolve_trainer_resume (self->trainer);
+}
+
+void
+convolve_session_stop (ConvolveSession *self)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  if (self->trainer != NULL)
+    convolve_trainer_stop (self->trainer);
+}
+
+void
+convolve_session_shutdown (ConvolveSession *self)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  if (self->trainer != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->trainer, self);
+      convolve_trainer_stop (self->trainer);
+      /* Stopping takes effect within one batch; wait so no thread outlives us. */
+      convolve_trainer_join (self->trainer, NULL);
+    }
+  if (self->run_cancellable != NULL)
+    g_cancellable_cancel (self->run_cancellable);
+}
+
+gboolean
+convolve_session_is_training (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), FALSE);
+
+  return self->starting ||
+         (self->trainer != NULL &&
+          !convolve_trainer_state_is_final (convolve_session_get_state (self)));
+}
+
+gboolean
+convolve_session_is_busy (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), FALSE);
+
+  return self->load_cancellable != NULL || self->starting ||
+         self->snapshot_running || self->evaluating;
+}
+
+ConvolveTrainerState
+convolve_session_get_state (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), CONVOLVE_TRAINER_IDLE);
+
+  /* What the main thread was told, so views agree with each other. */
+  if (self->progress != NULL)
+    return self->progress->state;
+  if (self->trainer != NULL)
+    return convolve_trainer_get_state (self->trainer);
+  return CONVOLVE_TRAINER_IDLE;
+}
+
+ConvolveProgress *
+convolve_session_get_progress (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), NULL);
+  return self->progress;
+}
+
+ConvolveHistory *
+convolve_session_get_history (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), NULL);
+  return self->trainer != NULL ? convolve_trainer_get_history (self->trainer) : NULL;
+}
+
+ConvolveTrainer *
+convolve_session_get_trainer (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), NULL);
+  return self->trainer;
+}
