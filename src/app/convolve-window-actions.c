@@ -177,16 +177,16 @@ file_request_end (FileRequest  *request,
   return self;
 }
 
+/* A toast for a model file opened or saved, or why not. */
 static void
-open_model_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
+model_file_done (FileRequest  *request,
+                 gboolean      opened,
+                 gboolean      ok,
+                 const GError *error)
 {
   g_autofree char *name = NULL;
-  g_autoptr(ConvolveWindow) self = file_request_end (user_data, &name);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveWindow) self = file_request_end (request, &name);
   g_autofree char *message = NULL;
-  gboolean ok = convolve_session_open_model_finish (CONVOLVE_SESSION (source), result, &error);
 
   if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -195,20 +195,32 @@ open_model_cb (GObject      *source,
     {
       g_autofree char *prefix = NULL;
 
+      /* "Stop training first" needs no file name. */
       if (g_error_matches (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY))
         {
           convolve_window_show_error (self, error->message);
           return;
         }
       /* Translators: %s is a file name */
-      prefix = g_strdup_printf (_("Could not open “%s”"), name);
+      prefix = g_strdup_printf (opened ? _("Could not open “%s”") : _("Could not save “%s”"), name);
       show_error_prefixed (self, prefix, error);
       return;
     }
 
   /* Translators: %s is a file name */
-  message = g_strdup_printf (_("Opened “%s”"), name);
+  message = g_strdup_printf (opened ? _("Opened “%s”") : _("Saved “%s”"), name);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+open_model_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = convolve_session_open_model_finish (CONVOLVE_SESSION (source), result, &error);
+
+  model_file_done (user_data, TRUE, ok, error);
 }
 
 void
@@ -256,26 +268,10 @@ save_model_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autofree char *name = NULL;
-  g_autoptr(ConvolveWindow) self = file_request_end (user_data, &name);
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
   gboolean ok = convolve_session_save_model_finish (CONVOLVE_SESSION (source), result, &error);
 
-  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  if (!ok)
-    {
-      /* Translators: %s is a file name */
-      g_autofree char *prefix = g_strdup_printf (_("Could not save “%s”"), name);
-      show_error_prefixed (self, prefix, error);
-      return;
-    }
-
-  /* Translators: %s is a file name */
-  message = g_strdup_printf (_("Saved “%s”"), name);
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+  model_file_done (user_data, FALSE, ok, error);
 }
 
 void
