@@ -1036,6 +1036,26 @@ convolve_plot_set_series_visible (ConvolvePlot *plot,
   convolve_plot_data_changed (plot);
 }
 
+/* Appends points to a series, replacing its old ones with replace. */
+static void
+convolve_plot_put_points (ConvolvePlot *self,
+                          const char   *id,
+                          const double *x,
+                          const double *y,
+                          gsize         n,
+                          gboolean      replace)
+{
+  PlotSeries *series = convolve_plot_find_series (self, id);
+
+  g_return_if_fail (series != NULL);
+  if (n == 0 && !replace)
+    return;
+  if (replace)
+    convolve_plot_series_clear (series->points);
+  convolve_plot_series_append (series->points, x, y, n, self->smoothing);
+  convolve_plot_data_changed (self);
+}
+
 void
 convolve_plot_append_points (ConvolvePlot *plot,
                              const char   *id,
@@ -1043,17 +1063,10 @@ convolve_plot_append_points (ConvolvePlot *plot,
                              const double *y,
                              gsize         n)
 {
-  PlotSeries *series;
-
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
   g_return_if_fail (n == 0 || (x != NULL && y != NULL));
 
-  series = convolve_plot_find_series (plot, id);
-  g_return_if_fail (series != NULL);
-  if (n == 0)
-    return;
-  convolve_plot_series_append (series->points, x, y, n, plot->smoothing);
-  convolve_plot_data_changed (plot);
+  convolve_plot_put_points (plot, id, x, y, n, FALSE);
 }
 
 void
@@ -1063,16 +1076,10 @@ convolve_plot_set_points (ConvolvePlot *plot,
                           const double *y,
                           gsize         n)
 {
-  PlotSeries *series;
-
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
   g_return_if_fail (n == 0 || (x != NULL && y != NULL));
 
-  series = convolve_plot_find_series (plot, id);
-  g_return_if_fail (series != NULL);
-  convolve_plot_series_clear (series->points);
-  convolve_plot_series_append (series->points, x, y, n, plot->smoothing);
-  convolve_plot_data_changed (plot);
+  convolve_plot_put_points (plot, id, x, y, n, TRUE);
 }
 
 void
@@ -1101,15 +1108,22 @@ convolve_plot_get_n_points (ConvolvePlot *plot,
   return series != NULL ? convolve_plot_series_get_n_points (series->points) : 0;
 }
 
-static gboolean
-replace_string (char       **field,
-                const char  *value)
+/* Sets one of the plot's texts: redraws and notifies when it changed. */
+static void
+convolve_plot_set_text (ConvolvePlot  *self,
+                        char         **field,
+                        const char    *value,
+                        guint          prop_id)
 {
   if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
+    return;
   g_free (*field);
   *field = g_strdup (value);
-  return TRUE;
+  /* the accessible label is the title, else the y label */
+  if (prop_id == PROP_TITLE || prop_id == PROP_Y_LABEL)
+    convolve_plot_update_accessible_label (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 const char *
@@ -1124,12 +1138,7 @@ convolve_plot_set_title (ConvolvePlot *plot,
                          const char   *title)
 {
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
-
-  if (!replace_string (&plot->title, title))
-    return;
-  convolve_plot_update_accessible_label (plot);
-  gtk_widget_queue_draw (GTK_WIDGET (plot));
-  g_object_notify_by_pspec (G_OBJECT (plot), properties[PROP_TITLE]);
+  convolve_plot_set_text (plot, &plot->title, title, PROP_TITLE);
 }
 
 const char *
@@ -1144,11 +1153,7 @@ convolve_plot_set_x_label (ConvolvePlot *plot,
                            const char   *label)
 {
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
-
-  if (!replace_string (&plot->x_label, label))
-    return;
-  gtk_widget_queue_draw (GTK_WIDGET (plot));
-  g_object_notify_by_pspec (G_OBJECT (plot), properties[PROP_X_LABEL]);
+  convolve_plot_set_text (plot, &plot->x_label, label, PROP_X_LABEL);
 }
 
 const char *
@@ -1163,12 +1168,7 @@ convolve_plot_set_y_label (ConvolvePlot *plot,
                            const char   *label)
 {
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
-
-  if (!replace_string (&plot->y_label, label))
-    return;
-  convolve_plot_update_accessible_label (plot);
-  gtk_widget_queue_draw (GTK_WIDGET (plot));
-  g_object_notify_by_pspec (G_OBJECT (plot), properties[PROP_Y_LABEL]);
+  convolve_plot_set_text (plot, &plot->y_label, label, PROP_Y_LABEL);
 }
 
 const char *
@@ -1183,11 +1183,7 @@ convolve_plot_set_empty_text (ConvolvePlot *plot,
                               const char   *text)
 {
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
-
-  if (!replace_string (&plot->empty_text, text))
-    return;
-  gtk_widget_queue_draw (GTK_WIDGET (plot));
-  g_object_notify_by_pspec (G_OBJECT (plot), properties[PROP_EMPTY_TEXT]);
+  convolve_plot_set_text (plot, &plot->empty_text, text, PROP_EMPTY_TEXT);
 }
 
 double
