@@ -1,80 +1,31 @@
 /* convolve-plot.c: a line chart of named series, drawn with cairo.
  *
- * The widget: its series' names, colours and visibility, hover readout,
- * menu and export. The points and the computation on them live in
- * convolve-plot-series.c, the layout, axes and legend in
+ * The widget: its properties, its series' names, colours and visibility,
+ * what to draw, and the menu; the hover readout is in convolve-plot-hover.c,
+ * export in convolve-plot-export.c. The points and the computation on them
+ * live in convolve-plot-series.c, the layout, axes and legend in
  * convolve-plot-axes.c, the drawing of the series in convolve-plot-lines.c.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
 #include <cairo.h>
-#include <cairo-svg.h>
 #include <math.h>
 #include <string.h>
 
-#include "convolve-plot.h"
-#include "convolve-plot-axes.h"
+#include "convolve-plot-private.h"
 #include "convolve-plot-lines.h"
-#include "convolve-plot-series.h"
 
 #define REDRAW_INTERVAL  33 /* ms: at most ~30 redraws per second */
 #define MENU_MARGIN      4.0   /* around the menu button in the top right corner */
 
-typedef struct {
-  char                    *id;
-  char                    *label;
-  ConvolvePlotSeriesFlags  flags;
-  GdkRGBA                  color;
-  gboolean                 has_color;
-  guint                    palette_index;
-  gboolean                 visible;
-  ConvolvePlotSeries      *points;
-} PlotSeries;
-
+/* How to draw: the colours, and what goes with the data. */
 typedef struct {
   ConvolvePlotStyle colors;
   gboolean          background;  /* fill white before drawing (export) */
   gboolean          hover;       /* draw the hover readout */
   gboolean          menu_room;   /* keep the menu button's corner free (on screen) */
 } PlotStyle;
-
-struct _ConvolvePlot
-{
-  GtkWidget  parent_instance;
-
-  GPtrArray *series;      /* PlotSeries, in order of addition */
-  guint      next_palette_index;
-
-  char      *title;
-  char      *x_label;
-  char      *y_label;
-  char      *empty_text;
-  double     smoothing;
-  gboolean   fixed_y_range;
-  double     y_min;
-  double     y_max;
-  gboolean   ignore_outliers;
-
-  /* the y extent fitted to the data, kept until the data change */
-  guint64    data_serial;
-  guint64    fit_serial;
-  gboolean   fit_valid;
-  double     fit_lo;
-  double     fit_hi;
-
-  GMenuModel *menu_model;
-  GtkWidget  *menu_button;   /* GtkMenuButton, while menu_model is set */
-  GtkWidget  *context_menu;  /* GtkPopoverMenu, made on first use */
-
-  /* hover readout, in widget coordinates */
-  gboolean   hovering;
-  double     hover_x;
-
-  guint      redraw_source;
-  gboolean   redraw_pending;
-  gint64     description_time;
-};
 
 G_DEFINE_FINAL_TYPE (ConvolvePlot, convolve_plot, GTK_TYPE_WIDGET)
 
@@ -102,7 +53,7 @@ static const char * const palette_dark[]  = { "#62a0ea", "#ffa348", "#57e389", "
 /* ---------------------------------------------------------------- series */
 
 static void
-plot_series_free (PlotSeries *series)
+plot_entry_free (ConvolvePlotEntry *series)
 {
   g_free (series->id);
   g_free (series->label);
@@ -110,37 +61,37 @@ plot_series_free (PlotSeries *series)
   g_free (series);
 }
 
-static PlotSeries *
+static ConvolvePlotEntry *
 convolve_plot_find_series (ConvolvePlot *self,
                            const char   *id)
 {
   for (guint i = 0; i < self->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
+      ConvolvePlotEntry *series = g_ptr_array_index (self->series, i);
       if (g_strcmp0 (series->id, id) == 0)
         return series;
     }
   return NULL;
 }
 
-static gboolean
-plot_series_is_smoothed (ConvolvePlot *self,
-                         PlotSeries   *series)
+gboolean
+_convolve_plot_entry_is_smoothed (ConvolvePlot      *self,
+                                  ConvolvePlotEntry *series)
 {
   return (series->flags & CONVOLVE_PLOT_SERIES_SMOOTH) != 0 && self->smoothing > 0.0;
 }
 
 /* The values drawn: smoothed or raw. */
 static const double *
-plot_series_get_y (ConvolvePlot *self,
-                   PlotSeries   *series)
+plot_entry_get_y (ConvolvePlot      *self,
+                  ConvolvePlotEntry *series)
 {
-  return convolve_plot_series_get_y (series->points, plot_series_is_smoothed (self, series));
+  return convolve_plot_series_get_y (series->points, _convolve_plot_entry_is_smoothed (self, series));
 }
 
-static GdkRGBA
-plot_series_color (PlotSeries              *series,
-                   const ConvolvePlotStyle *style)
+GdkRGBA
+_convolve_plot_entry_color (ConvolvePlotEntry       *series,
+                            const ConvolvePlotStyle *style)
 {
   GdkRGBA color;
   const char * const *palette = style->dark ? palette_dark : palette_light;
@@ -151,8 +102,8 @@ plot_series_color (PlotSeries              *series,
   return color;
 }
 
-static char *
-format_value (double value)
+char *
+_convolve_plot_format_value (double value)
 {
   /* a dash for a missing (non-finite) value */
   if (!isfinite (value))
@@ -170,15 +121,15 @@ convolve_plot_update_description (ConvolvePlot *self)
 
   for (guint i = 0; i < self->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
+      ConvolvePlotEntry *series = g_ptr_array_index (self->series, i);
       gsize n = convolve_plot_series_get_n_points (series->points);
       g_autofree char *value = NULL;
       g_autofree char *x = NULL;
 
       if (!series->visible || n == 0 || series->label == NULL)
         continue;
-      value = format_value (plot_series_get_y (self, series)[n - 1]);
-      x = format_value (convolve_plot_series_get_x (series->points)[n - 1]);
+      value = _convolve_plot_format_value (plot_entry_get_y (self, series)[n - 1]);
+      x = _convolve_plot_format_value (convolve_plot_series_get_x (series->points)[n - 1]);
       if (text->len > 0)
         g_string_append (text, "; ");
       /* Translators: a series' label, its latest value and where it is on the x axis */
@@ -252,7 +203,7 @@ convolve_plot_fit_y (ConvolvePlot *self,
   whole = g_ptr_array_new ();
   for (guint i = 0; i < self->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
+      ConvolvePlotEntry *series = g_ptr_array_index (self->series, i);
 
       if (series->visible)
         g_ptr_array_add (convolve_plot_flags_have_markers (series->flags) ? whole : lines, series->points);
@@ -280,8 +231,8 @@ convolve_plot_get_menu_button_size (ConvolvePlot *self,
   gtk_widget_measure (self->menu_button, GTK_ORIENTATION_VERTICAL, *width, NULL, height, NULL, NULL);
 }
 
-static const PangoFontDescription *
-convolve_plot_get_font (ConvolvePlot *self)
+const PangoFontDescription *
+_convolve_plot_get_font (ConvolvePlot *self)
 {
   return pango_context_get_font_description (gtk_widget_get_pango_context (GTK_WIDGET (self)));
 }
@@ -301,7 +252,7 @@ convolve_plot_describe_axes (ConvolvePlot            *self,
   memset (axes, 0, sizeof *axes);
   for (guint i = 0; i < self->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
+      ConvolvePlotEntry *series = g_ptr_array_index (self->series, i);
       ConvolvePlotLegendEntry entry = { 0 };
 
       if (!series->visible)
@@ -311,13 +262,13 @@ convolve_plot_describe_axes (ConvolvePlot            *self,
         continue;
       entry.label = series->label;
       if (style != NULL)
-        entry.color = plot_series_color (series, style);
+        entry.color = _convolve_plot_entry_color (series, style);
       entry.line = (series->flags & CONVOLVE_PLOT_SERIES_LINE) != 0;
       entry.marker = convolve_plot_flags_have_markers (series->flags);
       g_array_append_val (legend, entry);
     }
 
-  axes->font = convolve_plot_get_font (self);
+  axes->font = _convolve_plot_get_font (self);
   axes->title = self->title;
   axes->x_label = self->x_label;
   axes->y_label = self->y_label;
@@ -368,127 +319,6 @@ convolve_plot_measure_layout (ConvolvePlot       *self,
 /* ------------------------------------------------------------ drawing */
 
 static void
-convolve_plot_draw_hover (ConvolvePlot             *self,
-                          cairo_t                  *cr,
-                          const ConvolvePlotLayout *layout,
-                          const ConvolvePlotStyle  *style,
-                          int                       width)
-{
-  g_autoptr(PangoLayout) text_layout = convolve_plot_text_layout_new (cr, convolve_plot_get_font (self), 0.85, FALSE);
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GArray) colors = g_array_new (FALSE, FALSE, sizeof (GdkRGBA));
-  double hx, data_x, box_width = 0.0, box_height = 0.0, line_height = 0.0, bx, by;
-  g_autofree char *x_text = NULL;
-
-  if (!self->hovering || layout->empty)
-    return;
-  hx = CLAMP (self->hover_x, layout->area.x, layout->area.x + layout->area.width);
-  data_x = layout->x_lo + (hx - layout->area.x) / layout->area.width * (layout->x_hi - layout->x_lo);
-
-  /* snap the guide to the nearest point of the first series that has one */
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
-      gssize nearest;
-
-      if (!series->visible || (nearest = convolve_plot_series_nearest (series->points, data_x)) < 0)
-        continue;
-      data_x = convolve_plot_series_get_x (series->points)[nearest];
-      hx = convolve_plot_layout_x_to_pixel (layout, data_x);
-      break;
-    }
-
-  convolve_plot_set_foreground (cr, style, 0.45);
-  cairo_set_line_width (cr, 1.0);
-  cairo_move_to (cr, round (hx) + 0.5, layout->area.y);
-  cairo_line_to (cr, round (hx) + 0.5, layout->area.y + layout->area.height);
-  cairo_stroke (cr);
-
-  x_text = format_value (data_x);
-  if (self->x_label != NULL && self->x_label[0] != '\0')
-    g_ptr_array_add (lines, g_strdup_printf ("%s %s", self->x_label, x_text));
-  else
-    g_ptr_array_add (lines, g_steal_pointer (&x_text));
-  g_array_append_val (colors, style->foreground);
-
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
-      gboolean smoothed = plot_series_is_smoothed (self, series);
-      GdkRGBA color = plot_series_color (series, style);
-      g_autofree char *value = NULL;
-      double px, py, y;
-      gssize nearest;
-
-      if (!series->visible || (nearest = convolve_plot_series_nearest (series->points, data_x)) < 0)
-        continue;
-
-      y = convolve_plot_series_get_y (series->points, smoothed)[nearest];
-      px = convolve_plot_layout_x_to_pixel (layout, convolve_plot_series_get_x (series->points)[nearest]);
-      py = convolve_plot_layout_y_to_pixel (layout, y);
-      /* a value beyond the y range is in the readout only */
-      if (isfinite (py) && py >= layout->area.y - 1.0 && py <= layout->area.y + layout->area.height + 1.0)
-        {
-          gdk_cairo_set_source_rgba (cr, &color);
-          cairo_arc (cr, px, py, CONVOLVE_PLOT_MARKER_RADIUS + 1.0, 0, 2 * G_PI);
-          cairo_fill (cr);
-        }
-
-      value = format_value (y);
-      if (smoothed)
-        {
-          g_autofree char *raw = format_value (convolve_plot_series_get_y (series->points, FALSE)[nearest]);
-          /* Translators: a series' smoothed value, then its raw value */
-          g_ptr_array_add (lines, g_strdup_printf (_("%s: %s (raw %s)"), series->label, value, raw));
-        }
-      else
-        g_ptr_array_add (lines, g_strdup_printf (_("%s: %s"), series->label, value));
-      g_array_append_val (colors, color);
-    }
-
-  for (guint i = 0; i < lines->len; i++)
-    {
-      double w, h;
-      convolve_plot_text_size (text_layout, g_ptr_array_index (lines, i), &w, &h);
-      box_width = MAX (box_width, w + (i > 0 ? 14.0 : 0.0));
-      line_height = MAX (line_height, h);
-    }
-  box_width += 12.0;
-  box_height = line_height * lines->len + 8.0;
-
-  bx = hx + 10.0;
-  if (bx + box_width > width - 2.0)
-    bx = hx - 10.0 - box_width;
-  bx = MAX (2.0, bx);
-  by = layout->area.y + 6.0;
-
-  /* A box in the inverse of the text colour, a little translucent. */
-  if (style->dark)
-    cairo_set_source_rgba (cr, 0.14, 0.14, 0.14, 0.92);
-  else
-    cairo_set_source_rgba (cr, 1.0, 1.0, 1.0, 0.92);
-  cairo_rectangle (cr, round (bx), round (by), round (box_width), round (box_height));
-  cairo_fill_preserve (cr);
-  convolve_plot_set_foreground (cr, style, 0.25);
-  cairo_set_line_width (cr, 1.0);
-  cairo_stroke (cr);
-
-  for (guint i = 0; i < lines->len; i++)
-    {
-      double ty = by + 4.0 + i * line_height;
-
-      if (i > 0)
-        {
-          gdk_cairo_set_source_rgba (cr, &g_array_index (colors, GdkRGBA, i));
-          cairo_arc (cr, bx + 6.0 + 4.0, ty + line_height / 2.0, 4.0, 0, 2 * G_PI);
-          cairo_fill (cr);
-        }
-      convolve_plot_set_foreground (cr, style, 1.0);
-      convolve_plot_draw_text (cr, text_layout, g_ptr_array_index (lines, i), bx + 6.0 + (i > 0 ? 14.0 : 0.0), ty, 0.0, 0.0);
-    }
-}
-
-static void
 convolve_plot_draw_with_style (ConvolvePlot    *self,
                                cairo_t         *cr,
                                int              width,
@@ -521,18 +351,18 @@ convolve_plot_draw_with_style (ConvolvePlot    *self,
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   for (guint i = 0; i < self->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (self->series, i);
-      GdkRGBA color = plot_series_color (series, &style->colors);
+      ConvolvePlotEntry *series = g_ptr_array_index (self->series, i);
+      GdkRGBA color = _convolve_plot_entry_color (series, &style->colors);
 
       if (series->visible)
         convolve_plot_draw_series (cr, &layout, series->points, series->flags,
-                                   plot_series_is_smoothed (self, series), &color);
+                                   _convolve_plot_entry_is_smoothed (self, series), &color);
     }
 
   convolve_plot_axes_draw_legend (&axes, &layout, cr, &style->colors);
 
   if (style->hover)
-    convolve_plot_draw_hover (self, cr, &layout, &style->colors, width);
+    _convolve_plot_hover_draw (self, cr, &layout, &style->colors, width);
 
   cairo_restore (cr);
 }
@@ -680,64 +510,6 @@ popup_menu_action (GtkWidget  *widget,
   double x = self->hovering ? self->hover_x : gtk_widget_get_width (widget) / 2.0;
 
   convolve_plot_popup_menu_at (self, x, gtk_widget_get_height (widget) / 2.0);
-}
-
-static void
-on_motion (GtkEventControllerMotion *controller,
-           double                    x,
-           double                    y,
-           ConvolvePlot             *self)
-{
-  self->hovering = TRUE;
-  self->hover_x = x;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-on_leave (GtkEventControllerMotion *controller,
-          ConvolvePlot             *self)
-{
-  self->hovering = FALSE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-/* Keyboard counterpart of the hover readout: Left/Right move it, Escape hides it. */
-static gboolean
-on_key_pressed (GtkEventControllerKey *controller,
-                guint                  keyval,
-                guint                  keycode,
-                GdkModifierType        state,
-                ConvolvePlot          *self)
-{
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  double step = MAX (1.0, width / 50.0);
-
-  switch (keyval)
-    {
-    case GDK_KEY_Left:
-    case GDK_KEY_KP_Left:
-    case GDK_KEY_Right:
-    case GDK_KEY_KP_Right:
-      if (!self->hovering)
-        self->hover_x = width;
-      else if (keyval == GDK_KEY_Left || keyval == GDK_KEY_KP_Left)
-        self->hover_x = MAX (0.0, self->hover_x - step);
-      else
-        self->hover_x = MIN ((double) width, self->hover_x + step);
-      self->hovering = TRUE;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-      return GDK_EVENT_STOP;
-
-    case GDK_KEY_Escape:
-      if (!self->hovering)
-        return GDK_EVENT_PROPAGATE;
-      self->hovering = FALSE;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-      return GDK_EVENT_STOP;
-
-    default:
-      return GDK_EVENT_PROPAGATE;
-    }
 }
 
 static void
@@ -931,20 +703,13 @@ convolve_plot_init (ConvolvePlot *self)
 {
   GtkEventController *controller;
 
-  self->series = g_ptr_array_new_with_free_func ((GDestroyNotify) plot_series_free);
+  self->series = g_ptr_array_new_with_free_func ((GDestroyNotify) plot_entry_free);
   self->empty_text = g_strdup (_("No data yet"));
   self->y_min = 0.0;
   self->y_max = 1.0;
   self->ignore_outliers = TRUE;
 
-  controller = gtk_event_controller_motion_new ();
-  g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (controller, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), controller);
-
-  controller = gtk_event_controller_key_new ();
-  g_signal_connect (controller, "key-pressed", G_CALLBACK (on_key_pressed), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), controller);
+  _convolve_plot_hover_init (self);
 
   controller = GTK_EVENT_CONTROLLER (gtk_gesture_click_new ());
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (controller), GDK_BUTTON_SECONDARY);
@@ -977,7 +742,7 @@ convolve_plot_add_series (ConvolvePlot            *plot,
                           ConvolvePlotSeriesFlags  flags,
                           const GdkRGBA           *color)
 {
-  PlotSeries *series;
+  ConvolvePlotEntry *series;
 
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
   g_return_if_fail (id != NULL);
@@ -985,7 +750,7 @@ convolve_plot_add_series (ConvolvePlot            *plot,
   series = convolve_plot_find_series (plot, id);
   if (series == NULL)
     {
-      series = g_new0 (PlotSeries, 1);
+      series = g_new0 (ConvolvePlotEntry, 1);
       series->id = g_strdup (id);
       series->visible = TRUE;
       series->palette_index = plot->next_palette_index++;
@@ -1007,7 +772,7 @@ void
 convolve_plot_remove_series (ConvolvePlot *plot,
                              const char   *id)
 {
-  PlotSeries *series;
+  ConvolvePlotEntry *series;
 
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
 
@@ -1023,7 +788,7 @@ convolve_plot_set_series_visible (ConvolvePlot *plot,
                                   const char   *id,
                                   gboolean      visible)
 {
-  PlotSeries *series;
+  ConvolvePlotEntry *series;
 
   g_return_if_fail (CONVOLVE_IS_PLOT (plot));
 
@@ -1045,7 +810,7 @@ convolve_plot_put_points (ConvolvePlot *self,
                           gsize         n,
                           gboolean      replace)
 {
-  PlotSeries *series = convolve_plot_find_series (self, id);
+  ConvolvePlotEntry *series = convolve_plot_find_series (self, id);
 
   g_return_if_fail (series != NULL);
   if (n == 0 && !replace)
@@ -1089,7 +854,7 @@ convolve_plot_clear (ConvolvePlot *plot)
 
   for (guint i = 0; i < plot->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (plot->series, i);
+      ConvolvePlotEntry *series = g_ptr_array_index (plot->series, i);
       convolve_plot_series_clear (series->points);
     }
   plot->hovering = FALSE;
@@ -1100,7 +865,7 @@ gsize
 convolve_plot_get_n_points (ConvolvePlot *plot,
                             const char   *id)
 {
-  PlotSeries *series;
+  ConvolvePlotEntry *series;
 
   g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), 0);
 
@@ -1205,7 +970,7 @@ convolve_plot_set_smoothing (ConvolvePlot *plot,
   plot->smoothing = smoothing;
   for (guint i = 0; i < plot->series->len; i++)
     {
-      PlotSeries *series = g_ptr_array_index (plot->series, i);
+      ConvolvePlotEntry *series = g_ptr_array_index (plot->series, i);
       convolve_plot_series_resmooth (series->points, smoothing);
     }
   convolve_plot_data_changed (plot);
@@ -1388,98 +1153,14 @@ convolve_plot_get_axis_ranges (ConvolvePlot *plot,
     *y_hi = layout.y_hi;
 }
 
-static cairo_status_t
-write_to_byte_array (void                *closure,
-                     const unsigned char *data,
-                     unsigned int         length)
+void
+_convolve_plot_draw_for_export (ConvolvePlot *self,
+                                cairo_t      *cr,
+                                int           width,
+                                int           height)
 {
-  g_byte_array_append (closure, data, length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
-GBytes *
-convolve_plot_render (ConvolvePlot        *plot,
-                      ConvolvePlotFormat   format,
-                      int                  width,
-                      int                  height,
-                      GError             **error)
-{
-  GByteArray *bytes;
   PlotStyle style = { .colors.dark = FALSE, .background = TRUE, .hover = FALSE, .menu_room = FALSE };
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
-
-  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("Cannot export a plot of %d × %d pixels: each side must be between 1 and 16384"),
-                   width, height);
-      return NULL;
-    }
 
   gdk_rgba_parse (&style.colors.foreground, "#1e1e1e");
-
-  bytes = g_byte_array_new ();
-  if (format == CONVOLVE_PLOT_FORMAT_SVG)
-    surface = cairo_svg_surface_create_for_stream (write_to_byte_array, bytes, width, height);
-  else
-    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-
-  cr = cairo_create (surface);
-  convolve_plot_draw_with_style (plot, cr, width, height, &style);
-  status = cairo_status (cr);
-  cairo_destroy (cr);
-  if (format == CONVOLVE_PLOT_FORMAT_SVG)
-    cairo_surface_finish (surface);  /* flushes the SVG into bytes */
-  if (status == CAIRO_STATUS_SUCCESS)
-    status = cairo_surface_status (surface);
-  if (status == CAIRO_STATUS_SUCCESS && format == CONVOLVE_PLOT_FORMAT_PNG)
-    status = cairo_surface_write_to_png_stream (surface, write_to_byte_array, bytes);
-  cairo_surface_destroy (surface);
-
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_byte_array_unref (bytes);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("Could not draw the plot for export: %s"),
-                   cairo_status_to_string (status));
-      return NULL;
-    }
-
-  return g_byte_array_free_to_bytes (bytes);
-}
-
-gboolean
-convolve_plot_export (ConvolvePlot        *plot,
-                      GFile               *file,
-                      ConvolvePlotFormat   format,
-                      int                  width,
-                      int                  height,
-                      GError             **error)
-{
-  g_autoptr(GBytes) bytes = NULL;
-
-  g_return_val_if_fail (CONVOLVE_IS_PLOT (plot), FALSE);
-  g_return_val_if_fail (G_IS_FILE (file), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  bytes = convolve_plot_render (plot, format, width, height, error);
-  if (bytes == NULL)
-    return FALSE;
-
-  /* g_file_replace_contents writes a temporary file and renames it over the
-   * target, so a failed export never destroys an earlier one. */
-  if (!g_file_replace_contents (file, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                                NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                NULL, NULL, error))
-    {
-      g_prefix_error (error, _("Could not save the plot: "));
-      return FALSE;
-    }
-
-  return TRUE;
+  convolve_plot_draw_with_style (self, cr, width, height, &style);
 }
