@@ -157,7 +157,26 @@ test_evaluate_confusion (void)
       g_assert_cmpint (evaluation->predictions[i], ==, brightest);
     }
 
+  /* Per image: the loss and confidence of a softmax over the pixels. */
+  {
+    double loss_sum = 0.0;
+
+    for (int i = 0; i < 10; i++)
+      {
+        double z[3], total = 0.0;
+
+        for (int c = 0; c < 3; c++)
+          total += exp (z[c] = pixels[i][c] / 255.0);
+        g_assert_cmpfloat_with_epsilon (evaluation->losses[i], logf ((float) total) - z[labels[i]], 1e-5);
+        g_assert_cmpfloat_with_epsilon (evaluation->confidences[i],
+                                        exp (z[evaluation->predictions[i]]) / total, 1e-5);
+        loss_sum += evaluation->losses[i];
+      }
+    g_assert_cmpfloat_with_epsilon (loss_sum / 10, evaluation->loss, 1e-5);
+  }
+
   copy = convolve_evaluation_copy (evaluation);
+  g_assert_cmpmem (copy->losses, 10 * sizeof (float), evaluation->losses, 10 * sizeof (float));
   g_assert_cmpmem (copy->predictions, 10 * sizeof (gint32), evaluation->predictions, 10 * sizeof (gint32));
   g_assert_cmpmem (copy->confusion, 9 * sizeof (guint), evaluation->confusion, 9 * sizeof (guint));
   g_assert_true (copy->loss == evaluation->loss);

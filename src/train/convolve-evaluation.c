@@ -47,6 +47,8 @@ convolve_evaluation_copy (const ConvolveEvaluation *evaluation)
   memcpy (copy->class_accuracy, evaluation->class_accuracy, n * sizeof (double));
   memcpy (copy->confusion, evaluation->confusion, n * n * sizeof (guint));
   copy->predictions = g_memdup2 (evaluation->predictions, evaluation->n_images * sizeof (gint32));
+  copy->confidences = g_memdup2 (evaluation->confidences, evaluation->n_images * sizeof (float));
+  copy->losses = g_memdup2 (evaluation->losses, evaluation->n_images * sizeof (float));
   return copy;
 }
 
@@ -58,6 +60,8 @@ convolve_evaluation_free (ConvolveEvaluation *evaluation)
 
   g_strfreev (evaluation->class_names);
   g_free (evaluation->predictions);
+  g_free (evaluation->confidences);
+  g_free (evaluation->losses);
   g_free (evaluation->class_counts);
   g_free (evaluation->class_correct);
   g_free (evaluation->class_accuracy);
@@ -75,6 +79,32 @@ convolve_evaluation_get_confusion (const ConvolveEvaluation *evaluation,
   g_return_val_if_fail (predicted >= 0 && predicted < evaluation->n_classes, 0);
 
   return evaluation->confusion[(gsize) true_class * evaluation->n_classes + predicted];
+}
+
+/* Each image's confidence in its predicted class and its loss, from the
+ * logits in double, with the log-sum-exp trick so neither underflows. */
+static void
+image_scores (const float   *logits,
+              const int32_t *labels,
+              const int32_t *predictions,
+              int            count,
+              int            n_classes,
+              float         *confidences,
+              float         *losses)
+{
+  for (int i = 0; i < count; i++)
+    {
+      const float *z = logits + (gsize) i * n_classes;
+      double max = z[0], sum = 0.0, log_sum;
+
+      for (int c = 1; c < n_classes; c++)
+        max = MAX (max, z[c]);
+      for (int c = 0; c < n_classes; c++)
+        sum += exp (z[c] - max);
+      log_sum = max + log (sum);
+      confidences[i] = (float) exp (z[predictions[i]] - log_sum);
+      losses[i] = (float) (log_sum - z[labels[i]]);
+    }
 }
 
 ConvolveEvaluation *
@@ -133,6 +163,8 @@ convolve_evaluate (ConvolveModel                *model,
   labels = g_new (int32_t, batch_max);
   indices = g_new (guint32, batch_max);
   evaluation->predictions = g_new (gint32, n_images);
+  evaluation->confidences = g_new (float, n_images);
+  evaluation->losses = g_new (float, n_images);
 
   for (guint start = 0; start < n_images; start += batch_max)
     {
@@ -159,6 +191,8 @@ convolve_evaluate (ConvolveModel                *model,
       if (!convolve_model_evaluate (model, x, labels, count, &loss_sum, &hits, predictions, error))
         return NULL;
       n_correct += hits;
+      image_scores (convolve_model_get_logits (model), labels, predictions, count, n_classes,
+                    evaluation->confidences + start, evaluation->losses + start);
 
       for (int i = 0; i < count; i++)
         {

@@ -29,6 +29,8 @@ typedef struct {
   double  *class_accuracy;  /* n_classes: class_correct / class_counts, NaN when no images */
   guint   *confusion;       /* n_classes x n_classes, row = true class, column = predicted */
   gint32  *predictions;     /* n_images: the predicted class of each image, in dataset order */
+  float   *confidences;     /* n_images: the probability of that predicted class */
+  float   *losses;          /* n_images: each image's cross-entropy, -log p(true class) */
 } ConvolveEvaluation;
 
 #define CONVOLVE_TYPE_EVALUATION (convolve_evaluation_get_type ())
