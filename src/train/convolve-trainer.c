@@ -23,14 +23,10 @@
 #include "convolve-checkpoint.h"
 #include "convolve-evaluation.h"
 #include "convolve-model-check.h"
+#include "convolve-progress-private.h"
 
 /* Where the run is (see convolve-checkpoint.h), by a shorter name. */
 typedef ConvolveTrainPosition Position;
-
-typedef struct {
-  ConvolveProgress public;
-  gatomicrefcount  ref_count;
-} ProgressBox;
 
 struct _ConvolveTrainer {
   GObject              parent_instance;
@@ -91,18 +87,6 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ConvolveTrainer, convolve_trainer, G_TYPE_OBJECT)
-
-G_DEFINE_ENUM_TYPE (ConvolveTrainerState, convolve_trainer_state,
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_IDLE, "idle"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_RUNNING, "running"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_PAUSED, "paused"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_STOPPING, "stopping"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_FINISHED, "finished"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_FAILED, "failed"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_CANCELLED, "cancelled"))
-
-G_DEFINE_BOXED_TYPE (ConvolveProgress, convolve_progress,
-                     convolve_progress_ref, convolve_progress_unref)
 
 /* --- config ------------------------------------------------------------ */
 
@@ -168,62 +152,6 @@ convolve_train_config_validate (const ConvolveTrainConfig  *config,
 
 /* --- progress snapshots -------------------------------------------------- */
 
-gboolean
-convolve_trainer_state_is_final (ConvolveTrainerState state)
-{
-  return state == CONVOLVE_TRAINER_FINISHED ||
-         state == CONVOLVE_TRAINER_FAILED ||
-         state == CONVOLVE_TRAINER_CANCELLED;
-}
-
-static ProgressBox *
-progress_box_new (void)
-{
-  ProgressBox *box = g_new0 (ProgressBox, 1);
-
-  g_atomic_ref_count_init (&box->ref_count);
-  return box;
-}
-
-ConvolveProgress *
-convolve_progress_ref (ConvolveProgress *progress)
-{
-  ProgressBox *box = (ProgressBox *) progress;
-
-  g_return_val_if_fail (progress != NULL, NULL);
-
-  g_atomic_ref_count_inc (&box->ref_count);
-  return progress;
-}
-
-void
-convolve_progress_unref (ConvolveProgress *progress)
-{
-  ProgressBox *box = (ProgressBox *) progress;
-
-  g_return_if_fail (progress != NULL);
-
-  if (g_atomic_ref_count_dec (&box->ref_count))
-    {
-      g_clear_pointer (&progress->history, convolve_history_unref);
-      g_clear_error (&progress->error);
-      g_free (box);
-    }
-}
-
-static ConvolveProgress *
-progress_copy (const ConvolveProgress *progress)
-{
-  ProgressBox *box = progress_box_new ();
-
-  box->public = *progress;
-  if (box->public.history != NULL)
-    convolve_history_ref (box->public.history);
-  if (box->public.error != NULL)
-    box->public.error = g_error_copy (box->public.error);
-  return &box->public;
-}
-
 static int
 epochs_total (ConvolveTrainer *self)
 {
@@ -260,8 +188,7 @@ make_progress (ConvolveTrainer      *self,
                gboolean              running,
                gboolean              validating)
 {
-  ProgressBox *box = progress_box_new ();
-  ConvolveProgress *p = &box->public;
+  ConvolveProgress *p = _convolve_progress_new ();
   const Position *pos = &self->position;
   int spe = steps_per_epoch (self);
   int total = epochs_total (self);
@@ -1362,7 +1289,7 @@ convolve_trainer_stop (ConvolveTrainer *self)
       g_mutex_lock (&self->progress_mutex);
       if (self->progress != NULL && !convolve_trainer_state_is_final (self->progress->state))
         {
-          ConvolveProgress *stopping = progress_copy (self->progress);
+          ConvolveProgress *stopping = _convolve_progress_copy (self->progress);
 
           stopping->state = CONVOLVE_TRAINER_STOPPING;
           publish_progress_locked (self, stopping, TRUE);
