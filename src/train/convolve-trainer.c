@@ -1,87 +1,18 @@
-/* convolve-trainer.c: the fit loop on its own thread.
- *
- * Locks, all short:
- * - model_mutex: held by the trainer thread around each optimizer step and
- *   the bookkeeping that goes with it (position, running sums, history), so
- *   a save from another thread sees model, optimizer, position and history
- *   agree, always between two steps.
- * - weights_mutex: guards the published weight copy.
- * - control_mutex + control_cond: pause/stop requests, the state, the end.
- * - progress_mutex: the latest snapshot and the pending main-loop dispatch.
- * The trainer never holds two of them at once, except model_mutex around a
- * history append (which takes none).
+/* convolve-trainer.c: the trainer object everyone else talks to:
+ * construction, config, control, progress delivery, weight snapshots and
+ * saves. The fit loop itself runs in convolve-trainer-thread.c; the locks
+ * they share are described in convolve-trainer-private.h.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <inttypes.h>
-#include "convolve-trainer.h"
+#include "convolve-trainer-private.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
-#include <string.h>
 
-#include "convolve-checkpoint.h"
-#include "convolve-evaluation.h"
 #include "convolve-model-check.h"
-
-/* Where the run is (see convolve-checkpoint.h), by a shorter name. */
-typedef ConvolveTrainPosition Position;
-
-typedef struct {
-  ConvolveProgress public;
-  gatomicrefcount  ref_count;
-} ProgressBox;
-
-struct _ConvolveTrainer {
-  GObject              parent_instance;
-
-  ConvolveTrainConfig  config;
-  char                *checkpoint_path;
-  ConvolveDataset     *train;
-  ConvolveDataset     *test;
-  guint                n_train;        /* images used: train_limit applied */
-  char               **class_names;
-
-  /* the trainer thread's; others only read them under model_mutex */
-  GMutex               model_mutex;
-  ConvolveModel       *model;
-  ConvolveOptimizer   *optimizer;
-  Position             position;
-  ConvolveModel       *eval_model;     /* trainer thread only */
-  double               last_val_loss;  /* trainer thread only */
-  double               last_val_accuracy;
-  gboolean             has_validation;
-  double               last_validation_seconds;
-
-  GMutex               weights_mutex;
-  ConvolveModel       *published;
-  guint64              weights_version;
-
-  GMutex               control_mutex;
-  GCond                control_cond;
-  ConvolveTrainerState state;
-  gboolean             pause_requested;
-  gboolean             stop_requested;
-  gboolean             started;
-  gboolean             ended;
-  GThread             *thread;
-  GCancellable        *stop_cancellable;
-  GError              *error;
-
-  GMutex               progress_mutex;
-  ConvolveProgress    *progress;
-  GMainContext        *context;
-  gboolean             dispatch_pending;
-  gint64               last_dispatch_time;
-  ConvolveHistory     *history;
-
-  /* session timing, trainer thread only */
-  gint64               session_start;      /* run time in this session starts here */
-  gint64               epoch_session_start;
-  gint64               paused_us;          /* paused time since session_start */
-  gint64               epoch_paused_us;
-  int                  epoch_session_first_step;
-};
+#include "convolve-progress-private.h"
 
 enum {
   SIGNAL_PROGRESS,
@@ -92,179 +23,20 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ConvolveTrainer, convolve_trainer, G_TYPE_OBJECT)
 
-G_DEFINE_ENUM_TYPE (ConvolveTrainerState, convolve_trainer_state,
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_IDLE, "idle"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_RUNNING, "running"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_PAUSED, "paused"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_STOPPING, "stopping"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_FINISHED, "finished"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_FAILED, "failed"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_TRAINER_CANCELLED, "cancelled"))
-
-G_DEFINE_BOXED_TYPE (ConvolveProgress, convolve_progress,
-                     convolve_progress_ref, convolve_progress_unref)
-
-/* --- config ------------------------------------------------------------ */
-
-void
-convolve_train_config_init (ConvolveTrainConfig *config)
-{
-  g_return_if_fail (config != NULL);
-
-  memset (config, 0, sizeof *config);
-  config->epochs = 5;
-  config->augment_epochs = 0;
-  config->batch_size = 32;
-  config->optimizer = CONVOLVE_OPTIMIZER_ADAM;
-  config->learning_rate = 1e-3f;
-  config->seed = 0;
-  config->threads = 0;
-  config->train_limit = 0;
-  config->eval_batch_size = 256;
-  config->snapshot_every_steps = 200;
-  config->progress_interval_ms = 100;
-  convolve_augment_init_tutorial (&config->augment);
-}
-
-gboolean
-convolve_train_config_validate (const ConvolveTrainConfig  *config,
-                                GError                    **error)
-{
-  g_return_val_if_fail (config != NULL, FALSE);
-
-#define BAD(...) \
-  G_STMT_START { \
-    g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG, __VA_ARGS__); \
-    return FALSE; \
-  } G_STMT_END
-
-  if (config->epochs < 0 || config->epochs > 100000)
-    BAD (_("The number of epochs must be between 0 and 100000, not %d"), config->epochs);
-  if (config->augment_epochs < 0 || config->augment_epochs > 100000)
-    BAD (_("The number of augmented epochs must be between 0 and 100000, not %d"), config->augment_epochs);
-  if (config->epochs + config->augment_epochs == 0)
-    BAD (_("There must be at least one epoch to train"));
-  if (config->batch_size < 1 || config->batch_size > 65536)
-    BAD (_("The batch size must be between 1 and 65536, not %d"), config->batch_size);
-  if (config->optimizer != CONVOLVE_OPTIMIZER_ADAM && config->optimizer != CONVOLVE_OPTIMIZER_SGD)
-    BAD (_("Unknown optimizer %d"), (int) config->optimizer);
-  if (!(config->learning_rate > 0.0f) || !isfinite (config->learning_rate) || config->learning_rate > 10.0f)
-    BAD (_("The learning rate must be greater than 0 and at most 10, not %g"), (double) config->learning_rate);
-  if (config->threads < 0 || config->threads > 1024)
-    BAD (_("The number of threads must be between 0 (all cores) and 1024, not %d"), config->threads);
-  if (config->eval_batch_size < 1 || config->eval_batch_size > 65536)
-    BAD (_("The evaluation batch size must be between 1 and 65536, not %d"), config->eval_batch_size);
-  if (config->snapshot_every_steps < 0)
-    BAD (_("The weight snapshot interval must not be negative"));
-  if (config->progress_interval_ms < 0 || config->progress_interval_ms > 60000)
-    BAD (_("The progress interval must be between 0 and 60000 ms, not %d"), config->progress_interval_ms);
-  if (!(config->augment.width_shift_range >= 0.0f && config->augment.width_shift_range < 1.0f) ||
-      !(config->augment.height_shift_range >= 0.0f && config->augment.height_shift_range < 1.0f))
-    BAD (_("Augmentation shift ranges must be at least 0 and below 1"));
-
-#undef BAD
-  return TRUE;
-}
-
 /* --- progress snapshots -------------------------------------------------- */
-
-gboolean
-convolve_trainer_state_is_final (ConvolveTrainerState state)
-{
-  return state == CONVOLVE_TRAINER_FINISHED ||
-         state == CONVOLVE_TRAINER_FAILED ||
-         state == CONVOLVE_TRAINER_CANCELLED;
-}
-
-static ProgressBox *
-progress_box_new (void)
-{
-  ProgressBox *box = g_new0 (ProgressBox, 1);
-
-  g_atomic_ref_count_init (&box->ref_count);
-  return box;
-}
-
-ConvolveProgress *
-convolve_progress_ref (ConvolveProgress *progress)
-{
-  ProgressBox *box = (ProgressBox *) progress;
-
-  g_return_val_if_fail (progress != NULL, NULL);
-
-  g_atomic_ref_count_inc (&box->ref_count);
-  return progress;
-}
-
-void
-convolve_progress_unref (ConvolveProgress *progress)
-{
-  ProgressBox *box = (ProgressBox *) progress;
-
-  g_return_if_fail (progress != NULL);
-
-  if (g_atomic_ref_count_dec (&box->ref_count))
-    {
-      g_clear_pointer (&progress->history, convolve_history_unref);
-      g_clear_error (&progress->error);
-      g_free (box);
-    }
-}
-
-static ConvolveProgress *
-progress_copy (const ConvolveProgress *progress)
-{
-  ProgressBox *box = progress_box_new ();
-
-  box->public = *progress;
-  if (box->public.history != NULL)
-    convolve_history_ref (box->public.history);
-  if (box->public.error != NULL)
-    box->public.error = g_error_copy (box->public.error);
-  return &box->public;
-}
-
-static int
-epochs_total (ConvolveTrainer *self)
-{
-  return self->config.epochs + self->config.augment_epochs;
-}
-
-/* The most images one step takes: a batch size beyond the training set
- * must not cost memory for images that never come. */
-static int
-largest_batch (ConvolveTrainer *self)
-{
-  return (int) MIN ((guint) self->config.batch_size, MAX (self->n_train, 1u));
-}
-
-static int
-steps_per_epoch (ConvolveTrainer *self)
-{
-  return (int) ((self->n_train + (guint) self->config.batch_size - 1) / (guint) self->config.batch_size);
-}
-
-static double
-seconds_since (gint64 start,
-               gint64 paused_us,
-               gint64 now)
-{
-  return MAX (0, now - start - paused_us) / (double) G_USEC_PER_SEC;
-}
 
 /* A snapshot of the trainer thread's view (or of the initial position
  * before the thread runs). */
-static ConvolveProgress *
-make_progress (ConvolveTrainer      *self,
-               ConvolveTrainerState  state,
-               gboolean              running,
-               gboolean              validating)
+ConvolveProgress *
+_convolve_trainer_make_progress (ConvolveTrainer      *self,
+                                 ConvolveTrainerState  state,
+                                 gboolean              running,
+                                 gboolean              validating)
 {
-  ProgressBox *box = progress_box_new ();
-  ConvolveProgress *p = &box->public;
+  ConvolveProgress *p = _convolve_progress_new ();
   const Position *pos = &self->position;
-  int spe = steps_per_epoch (self);
-  int total = epochs_total (self);
+  int spe = _convolve_trainer_steps_per_epoch (self);
+  int total = _convolve_trainer_epochs_total (self);
   gint64 now = g_get_monotonic_time ();
 
   p->state = state;
@@ -301,9 +73,11 @@ make_progress (ConvolveTrainer      *self,
   if (running)
     {
       int session_steps = pos->step - self->epoch_session_first_step;
-      double epoch_active = seconds_since (self->epoch_session_start, self->epoch_paused_us, now);
+      double epoch_active = _convolve_trainer_seconds_since (self->epoch_session_start,
+                                                             self->epoch_paused_us, now);
 
-      p->elapsed_seconds = pos->elapsed_seconds + seconds_since (self->session_start, self->paused_us, now);
+      p->elapsed_seconds = pos->elapsed_seconds +
+                           _convolve_trainer_seconds_since (self->session_start, self->paused_us, now);
       if (session_steps > 0 && epoch_active > 0.0)
         {
           double per_step = epoch_active / session_steps;
@@ -397,10 +171,10 @@ publish_progress_locked (ConvolveTrainer  *self,
     }
 }
 
-static void
-publish_progress (ConvolveTrainer  *self,
-                  ConvolveProgress *progress,
-                  gboolean          urgent)
+void
+_convolve_trainer_publish_progress (ConvolveTrainer  *self,
+                                    ConvolveProgress *progress,
+                                    gboolean          urgent)
 {
   g_mutex_lock (&self->progress_mutex);
   publish_progress_locked (self, progress, urgent);
@@ -408,8 +182,8 @@ publish_progress (ConvolveTrainer  *self,
 }
 
 /* RUNNING, or STOPPING once stop() was called. */
-static ConvolveTrainerState
-running_state (ConvolveTrainer *self)
+ConvolveTrainerState
+_convolve_trainer_running_state (ConvolveTrainer *self)
 {
   ConvolveTrainerState state;
 
@@ -421,9 +195,9 @@ running_state (ConvolveTrainer *self)
 
 /* --- weights ------------------------------------------------------------- */
 
-static gboolean
-publish_weights (ConvolveTrainer  *self,
-                 GError          **error)
+gboolean
+_convolve_trainer_publish_weights (ConvolveTrainer  *self,
+                                   GError          **error)
 {
   gboolean ok;
 
@@ -454,11 +228,11 @@ convolve_trainer_get_weights_snapshot (ConvolveTrainer  *self,
 /* --- checkpoints --------------------------------------------------------- */
 
 /* Called with model_mutex held (or by the thread that owns the model). */
-static gboolean
-save_locked (ConvolveTrainer  *self,
-             const char       *path,
-             gboolean          with_optimizer,
-             GError          **error)
+gboolean
+_convolve_trainer_save_locked (ConvolveTrainer  *self,
+                               const char       *path,
+                               gboolean          with_optimizer,
+                               GError          **error)
 {
   g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
   const Position *pos = &self->position;
@@ -469,7 +243,7 @@ save_locked (ConvolveTrainer  *self,
   meta->dataset = g_strdup (convolve_dataset_get_name (self->train));
   meta->input_scale = 1.0f / 255.0f;
   meta->input_offset = 0.0f;
-  meta->epoch = MIN (pos->epoch, epochs_total (self));
+  meta->epoch = MIN (pos->epoch, _convolve_trainer_epochs_total (self));
   meta->step = pos->global_step;
 
   if (with_optimizer)
@@ -501,7 +275,7 @@ convolve_trainer_save (ConvolveTrainer  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   g_mutex_lock (&self->model_mutex);
-  ok = save_locked (self, path, with_optimizer, error);
+  ok = _convolve_trainer_save_locked (self, path, with_optimizer, error);
   g_mutex_unlock (&self->model_mutex);
   return ok;
 }
@@ -680,7 +454,7 @@ trainer_setup (ConvolveTrainer  *self,
   if (self->published == NULL)
     return FALSE;
 
-  self->progress = make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
+  self->progress = _convolve_trainer_make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
   return TRUE;
 }
 
@@ -813,9 +587,9 @@ convolve_trainer_new_from_checkpoint (const char       *path,
                    display, (gint64) state.n_train, self->n_train);
       return NULL;
     }
-  if (state.position.step > steps_per_epoch (self) ||
-      state.position.epoch > epochs_total (self) ||
-      (state.position.epoch == epochs_total (self) && state.position.step != 0))
+  if (state.position.step > _convolve_trainer_steps_per_epoch (self) ||
+      state.position.epoch > _convolve_trainer_epochs_total (self) ||
+      (state.position.epoch == _convolve_trainer_epochs_total (self) && state.position.step != 0))
     {
       g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
                    _("Cannot resume from “%s”: its position in the run is inconsistent"), display);
@@ -838,7 +612,7 @@ convolve_trainer_new_from_checkpoint (const char       *path,
           }
       }
     g_clear_pointer (&self->progress, convolve_progress_unref);
-    self->progress = make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
+    self->progress = _convolve_trainer_make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
   }
 
   return g_steal_pointer (&self);
@@ -906,7 +680,7 @@ convolve_trainer_set_config (ConvolveTrainer            *self,
   apply_train_limit (self);
   g_mutex_lock (&self->progress_mutex);
   g_clear_pointer (&self->progress, convolve_progress_unref);
-  self->progress = make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
+  self->progress = _convolve_trainer_make_progress (self, CONVOLVE_TRAINER_IDLE, FALSE, FALSE);
   g_mutex_unlock (&self->progress_mutex);
   return TRUE;
 }
@@ -925,354 +699,14 @@ convolve_trainer_set_checkpoint_path (ConvolveTrainer  *self,
   return TRUE;
 }
 
-/* --- the trainer thread -------------------------------------------------- */
-
-/* Independent streams from one seed: the permutation of an epoch and the
- * augmentation of a step each get their own generator. */
-static void
-derive_rng (ConvolveRng *rng,
-            guint64      seed,
-            guint64      stream,
-            guint64      index)
-{
-  ConvolveRng mix;
-
-  convolve_rng_init (&mix, seed ^ (stream * 0xd1b54a32d192ed03ULL));
-  convolve_rng_init (rng, convolve_rng_next_u64 (&mix) ^ (index * 0x9e3779b97f4a7c15ULL));
-}
-
-/* Waits while paused; returns FALSE when the run should stop. */
-static gboolean
-check_control (ConvolveTrainer *self)
-{
-  gboolean keep_going;
-
-  g_mutex_lock (&self->control_mutex);
-  if (self->pause_requested && !self->stop_requested)
-    {
-      gint64 pause_start = g_get_monotonic_time ();
-
-      /* The snapshot before the state: whoever sees the new state through
-       * convolve_trainer_get_state() finds it in the progress too. */
-      g_mutex_unlock (&self->control_mutex);
-      publish_progress (self, make_progress (self, CONVOLVE_TRAINER_PAUSED, TRUE, FALSE), TRUE);
-      g_mutex_lock (&self->control_mutex);
-      if (!self->stop_requested)
-        self->state = CONVOLVE_TRAINER_PAUSED;
-
-      while (self->pause_requested && !self->stop_requested)
-        g_cond_wait (&self->control_cond, &self->control_mutex);
-
-      self->paused_us += g_get_monotonic_time () - pause_start;
-      self->epoch_paused_us += g_get_monotonic_time () - pause_start;
-      if (!self->stop_requested)
-        {
-          g_mutex_unlock (&self->control_mutex);
-          publish_progress (self, make_progress (self, CONVOLVE_TRAINER_RUNNING, TRUE, FALSE), TRUE);
-          g_mutex_lock (&self->control_mutex);
-          if (!self->stop_requested)
-            self->state = CONVOLVE_TRAINER_RUNNING;
-        }
-    }
-  keep_going = !self->stop_requested;
-  g_mutex_unlock (&self->control_mutex);
-  return keep_going;
-}
-
-static gboolean
-validate_epoch (ConvolveTrainer  *self,
-                GError          **error)
-{
-  g_autoptr(ConvolveEvaluation) evaluation = NULL;
-  g_autoptr(GError) local_error = NULL;
-  gint64 start = g_get_monotonic_time ();
-
-  if (self->eval_model == NULL)
-    {
-      int batch = (int) MIN ((guint) self->config.eval_batch_size,
-                             convolve_dataset_get_n_images (self->test));
-
-      self->eval_model = convolve_model_copy (self->model, batch, error);
-      if (self->eval_model == NULL)
-        return FALSE;
-    }
-  else if (!convolve_model_copy_weights (self->eval_model, self->model, error))
-    return FALSE;
-
-  evaluation = convolve_evaluate (self->eval_model, self->test, 0, NULL, NULL,
-                                  self->stop_cancellable, &local_error);
-  if (evaluation == NULL)
-    {
-      /* A stop during validation leaves the epoch without val figures. */
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return TRUE;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  self->has_validation = TRUE;
-  self->last_val_loss = evaluation->loss;
-  self->last_val_accuracy = evaluation->accuracy;
-  self->last_validation_seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
-  return TRUE;
-}
-
-static void
-begin_epoch_timing (ConvolveTrainer *self)
-{
-  self->epoch_session_start = g_get_monotonic_time ();
-  self->epoch_paused_us = 0;
-  self->epoch_session_first_step = self->position.step;
-}
-
-static double
-epoch_seconds_now (ConvolveTrainer *self)
-{
-  return self->position.epoch_seconds +
-         seconds_since (self->epoch_session_start, self->epoch_paused_us, g_get_monotonic_time ());
-}
-
-/* Everything after an epoch's last step: validation, history, weights,
- * checkpoint. Returns FALSE on error. */
-static gboolean
-finish_epoch (ConvolveTrainer  *self,
-              GError          **error)
-{
-  ConvolveHistoryEpoch record = { 0 };
-  Position *pos = &self->position;
-  double val_loss = NAN, val_accuracy = NAN;
-
-  if (self->test != NULL)
-    {
-      gboolean had = self->has_validation;
-
-      publish_progress (self, make_progress (self, running_state (self), TRUE, TRUE), TRUE);
-      self->has_validation = FALSE;
-      if (!validate_epoch (self, error))
-        return FALSE;
-      if (self->has_validation)
-        {
-          val_loss = self->last_val_loss;
-          val_accuracy = self->last_val_accuracy;
-        }
-      else
-        self->has_validation = had;
-    }
-
-  record.epoch = pos->epoch + 1;
-  record.augmented = pos->epoch >= self->config.epochs;
-  record.loss = pos->n_seen > 0 ? pos->loss_sum / pos->n_seen : NAN;
-  record.accuracy = pos->n_seen > 0 ? (double) pos->n_correct / pos->n_seen : NAN;
-  record.val_loss = val_loss;
-  record.val_accuracy = val_accuracy;
-  record.seconds = epoch_seconds_now (self);
-
-  g_mutex_lock (&self->model_mutex);
-  convolve_history_append_epoch (self->history, &record);
-  pos->elapsed_seconds += record.seconds - pos->epoch_seconds;
-  pos->epoch++;
-  pos->step = 0;
-  pos->loss_sum = 0.0;
-  pos->n_correct = 0;
-  pos->n_seen = 0;
-  pos->epoch_seconds = 0.0;
-  g_mutex_unlock (&self->model_mutex);
-
-  /* Elapsed time is now counted in pos->elapsed_seconds. */
-  self->session_start = g_get_monotonic_time ();
-  self->paused_us = 0;
-  begin_epoch_timing (self);
-
-  if (!publish_weights (self, error))
-    return FALSE;
-
-  if (self->checkpoint_path != NULL)
-    {
-      gboolean ok;
-
-      g_mutex_lock (&self->model_mutex);
-      ok = save_locked (self, self->checkpoint_path, TRUE, error);
-      g_mutex_unlock (&self->model_mutex);
-      if (!ok)
-        return FALSE;
-    }
-
-  publish_progress (self, make_progress (self, running_state (self), TRUE, FALSE), TRUE);
-  return TRUE;
-}
-
-static gboolean
-run_epochs (ConvolveTrainer  *self,
-            gboolean         *stopped,
-            GError          **error)
-{
-  Position *pos = &self->position;
-  const ConvolveTrainConfig *c = &self->config;
-  ConvolveShape shape = convolve_model_get_input (self->model);
-  gsize image_size = (gsize) shape.c * shape.h * shape.w;
-  int n_classes = convolve_model_get_n_classes (self->model);
-  int spe = steps_per_epoch (self);
-  g_autofree float *x = NULL;
-  g_autofree int32_t *labels = NULL;
-  g_autofree guint32 *permutation = NULL;
-
-  x = g_try_malloc_n ((gsize) largest_batch (self) * image_size, sizeof (float));
-  if (x == NULL)
-    {
-      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
-                           _("Not enough memory for a training batch"));
-      return FALSE;
-    }
-  labels = g_new (int32_t, largest_batch (self));
-  permutation = g_new (guint32, self->n_train);
-
-  *stopped = FALSE;
-  while (pos->epoch < epochs_total (self))
-    {
-      ConvolveRng rng;
-      gboolean augmented = pos->epoch >= c->epochs;
-
-      for (guint i = 0; i < self->n_train; i++)
-        permutation[i] = i;
-      derive_rng (&rng, c->seed, 1, (guint64) pos->epoch);
-      convolve_rng_shuffle_u32 (&rng, permutation, self->n_train);
-
-      begin_epoch_timing (self);
-
-      while (pos->step < spe)
-        {
-          guint first = (guint) pos->step * (guint) c->batch_size;
-          int count = (int) MIN ((guint) c->batch_size, self->n_train - first);
-          ConvolveRng augment_rng;
-          float loss = 0.0f;
-          int hits = 0;
-          ConvolveHistoryStep record;
-          gboolean ok;
-
-          if (!check_control (self))
-            {
-              *stopped = TRUE;
-              return TRUE;
-            }
-
-          derive_rng (&augment_rng, c->seed, 2, (guint64) pos->global_step);
-          convolve_dataset_make_batch (self->train, permutation + first, count, x, labels,
-                                       augmented ? &c->augment : NULL,
-                                       augmented ? &augment_rng : NULL);
-          for (int i = 0; i < count; i++)
-            if (labels[i] < 0 || labels[i] >= n_classes)
-              {
-                g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                             _("Training image %u has label %d, but the model only knows %d classes"),
-                             permutation[first + i], (int) labels[i], n_classes);
-                return FALSE;
-              }
-
-          g_mutex_lock (&self->model_mutex);
-          ok = convolve_model_train_step (self->model, self->optimizer, x, labels, count,
-                                          &loss, &hits, error);
-          if (ok)
-            {
-              pos->step++;
-              pos->global_step++;
-              pos->loss_sum += (double) loss * count;
-              pos->n_correct += hits;
-              pos->n_seen += count;
-
-              record.global_step = pos->global_step;
-              record.epoch = pos->epoch + 1;
-              record.step = pos->step;
-              record.loss = pos->loss_sum / pos->n_seen;
-              record.accuracy = (double) pos->n_correct / pos->n_seen;
-              convolve_history_append_step (self->history, &record);
-            }
-          g_mutex_unlock (&self->model_mutex);
-          if (!ok)
-            return FALSE;
-
-          if (!isfinite (loss))
-            {
-              g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
-                           _("The loss became %g at step %" PRId64 "; try a lower learning rate"),
-                           (double) loss, pos->global_step);
-              return FALSE;
-            }
-
-          if (c->snapshot_every_steps > 0 && pos->global_step % c->snapshot_every_steps == 0 &&
-              !publish_weights (self, error))
-            return FALSE;
-
-          publish_progress (self, make_progress (self, running_state (self), TRUE, FALSE),
-                            pos->step == spe);
-        }
-
-      if (!finish_epoch (self, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gpointer
-trainer_thread (gpointer data)
-{
-  ConvolveTrainer *self = data;
-  g_autoptr(GError) error = NULL;
-  ConvolveTrainerState final_state;
-  gboolean stopped = FALSE;
-  gboolean ok;
-
-  convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
-                                                        : (int) g_get_num_processors ());
-
-  self->session_start = g_get_monotonic_time ();
-  self->paused_us = 0;
-  begin_epoch_timing (self);
-
-  ok = run_epochs (self, &stopped, &error);
-
-  /* Fold this session's time into the position, so a save after the end
-   * (e.g. a checkpoint after Ctrl-C) resumes with the right clock. */
-  g_mutex_lock (&self->model_mutex);
-  if (self->position.epoch < epochs_total (self))
-    {
-      double epoch_seconds = epoch_seconds_now (self);
-
-      self->position.elapsed_seconds += epoch_seconds - self->position.epoch_seconds;
-      self->position.epoch_seconds = epoch_seconds;
-    }
-  g_mutex_unlock (&self->model_mutex);
-
-  if (ok)
-    ok = publish_weights (self, &error);
-
-  if (!ok)
-    final_state = CONVOLVE_TRAINER_FAILED;
-  else if (stopped)
-    final_state = CONVOLVE_TRAINER_CANCELLED;
-  else
-    final_state = CONVOLVE_TRAINER_FINISHED;
-
-  g_mutex_lock (&self->control_mutex);
-  if (!ok)
-    self->error = g_steal_pointer (&error);
-  self->state = final_state;
-  g_mutex_unlock (&self->control_mutex);
-
-  publish_progress (self, make_progress (self, final_state, FALSE, FALSE), TRUE);
-
-  g_mutex_lock (&self->control_mutex);
-  self->ended = TRUE;
-  g_cond_broadcast (&self->control_cond);
-  g_mutex_unlock (&self->control_mutex);
-
-  g_object_unref (self);
-  return NULL;
-}
+/* --- control ------------------------------------------------------------ */
 
 gboolean
 convolve_trainer_start (ConvolveTrainer  *self,
                         GError          **error)
 {
+  ConvolveProgress *progress;
+
   g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -1280,9 +714,10 @@ convolve_trainer_start (ConvolveTrainer  *self,
     return FALSE;
 
   /* The model must hold a whole batch; the optimizer must match the config. */
-  if (convolve_model_get_max_batch (self->model) < largest_batch (self))
+  if (convolve_model_get_max_batch (self->model) < _convolve_trainer_largest_batch (self))
     {
-      ConvolveModel *resized = convolve_model_copy (self->model, largest_batch (self), error);
+      ConvolveModel *resized = convolve_model_copy (self->model, _convolve_trainer_largest_batch (self),
+                                                    error);
 
       if (resized == NULL)
         return FALSE;
@@ -1313,8 +748,9 @@ convolve_trainer_start (ConvolveTrainer  *self,
   self->state = self->stop_requested ? CONVOLVE_TRAINER_STOPPING : CONVOLVE_TRAINER_RUNNING;
   g_mutex_unlock (&self->control_mutex);
 
-  publish_progress (self, make_progress (self, running_state (self), FALSE, FALSE), TRUE);
-  self->thread = g_thread_new ("convolve-trainer", trainer_thread, g_object_ref (self));
+  progress = _convolve_trainer_make_progress (self, _convolve_trainer_running_state (self), FALSE, FALSE);
+  _convolve_trainer_publish_progress (self, progress, TRUE);
+  self->thread = g_thread_new ("convolve-trainer", _convolve_trainer_thread, g_object_ref (self));
   return TRUE;
 }
 
@@ -1362,7 +798,7 @@ convolve_trainer_stop (ConvolveTrainer *self)
       g_mutex_lock (&self->progress_mutex);
       if (self->progress != NULL && !convolve_trainer_state_is_final (self->progress->state))
         {
-          ConvolveProgress *stopping = progress_copy (self->progress);
+          ConvolveProgress *stopping = _convolve_progress_copy (self->progress);
 
           stopping->state = CONVOLVE_TRAINER_STOPPING;
           publish_progress_locked (self, stopping, TRUE);
