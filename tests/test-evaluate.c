@@ -251,7 +251,7 @@ test_evaluate_async (void)
   g_autoptr(ConvolveDataset) dataset = make_dataset ();
   ConvolveEvaluation *evaluation = NULL;
 
-  convolve_evaluate_async (make_identity_model (8), dataset, 0, NULL, on_evaluated, &evaluation);
+  convolve_evaluate_async (make_identity_model (8), dataset, 0, NULL, NULL, NULL, on_evaluated, &evaluation);
   while (evaluation == NULL)
     g_main_context_iteration (NULL, TRUE);
 

@@ -587,8 +587,9 @@ test_session_train (void)
                      convolve_model_get_n_trainable (newest) * sizeof (float));
   }
 
-  /* The test set was evaluated with those weights, through convolve_evaluate. */
-  g_assert_cmpuint (counts.predictions, ==, 1);
+  /* Each epoch's validation is the test set's evaluation: one per epoch,
+   * the last with the final weights. */
+  g_assert_cmpuint (counts.predictions, ==, 3);
   evaluation = convolve_session_get_evaluation (session);
   g_assert_nonnull (evaluation);
   g_assert_cmpuint (evaluation->n_images, ==, 50);
@@ -645,6 +646,8 @@ test_session_train (void)
     g_assert_cmpint (convolve_session_get_progress (session)->global_step, ==, 10);
     g_assert_cmpuint (convolve_history_get_n_epochs (convolve_session_get_history (session)), ==, 1);
     g_assert_nonnull (convolve_session_get_evaluation (session));
+    g_assert_false (convolve_session_is_evaluating (session));
+    g_assert_cmpfloat (convolve_session_get_evaluation_fraction (session), ==, -1.0);
   }
 
   /* Forgetting the run keeps the weights and drops the predictions. */
@@ -716,6 +719,100 @@ test_session_pause_stop (void)
   g_assert_cmpuint (counts.errors, ==, 0);
 }
 
+static gboolean
+evaluation_done (gpointer data)
+{
+  ConvolveSession *session = data;
+
+  return !convolve_session_is_evaluating (session);
+}
+
+typedef struct {
+  guint  changes;
+  double last;
+  gboolean rising;
+} FractionLog;
+
+static void
+on_fraction (ConvolveSession *session,
+             GParamSpec      *pspec,
+             FractionLog     *log)
+{
+  double fraction = convolve_session_get_evaluation_fraction (session);
+
+  if (fraction >= 0.0)
+    {
+      if (fraction < log->last)
+        log->rising = FALSE;
+      log->last = fraction;
+    }
+  log->changes++;
+}
+
+/* Without a run the session evaluates on request, off the main thread,
+ * and a newer request supersedes an older one. */
+static void
+test_session_evaluate (void)
+{
+  g_autofree char *dir = make_dataset_dir ("evaluate", 40, 1200);
+  g_autoptr(GError) error = NULL;
+  Counts counts;
+  g_autoptr(ConvolveSession) session = new_session (&counts);
+  FractionLog log = { 0, 0.0, TRUE };
+  const ConvolveEvaluation *evaluation;
+
+  open_dataset (session, dir, SPEC, &error);
+  g_assert_no_error (error);
+  g_assert_null (convolve_session_get_evaluation (session));
+  g_signal_connect (session, "notify::evaluation-fraction", G_CALLBACK (on_fraction), &log);
+
+  counts.predictions = 0;
+  convolve_session_evaluate (session);
+  g_assert_true (convolve_session_is_evaluating (session));
+  g_assert_true (convolve_session_is_busy (session));
+  g_assert_cmpfloat (convolve_session_get_evaluation_fraction (session), >=, 0.0);
+  /* Superseded at once: only the second one's result arrives. */
+  convolve_session_evaluate (session);
+  g_assert_true (iterate_until (evaluation_done, session));
+  g_assert_cmpuint (counts.predictions, ==, 1);
+  g_assert_true (log.rising);
+  g_assert_cmpuint (log.changes, >=, 2);
+
+  evaluation = convolve_session_get_evaluation (session);
+  g_assert_nonnull (evaluation);
+  g_assert_cmpuint (evaluation->n_images, ==, 1200);
+  /* The same numbers as evaluating the current weights directly. */
+  {
+    g_autoptr(ConvolveModel) copy = convolve_session_dup_model (session, 64, NULL);
+    g_autoptr(ConvolveEvaluation) direct = convolve_evaluate (copy, convolve_session_get_test (session), 0,
+                                                              NULL, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpfloat_with_epsilon (direct->loss, evaluation->loss, 1e-6);
+    g_assert_cmpmem (direct->predictions, 1200 * sizeof (gint32), evaluation->predictions, 1200 * sizeof (gint32));
+  }
+
+  /* A new model makes the old predictions meaningless. */
+  g_assert_true (convolve_session_new_model (session, SPEC, 77, &error));
+  g_assert_null (convolve_session_get_evaluation (session));
+  /* An evaluation dropped halfway by a new dataset leaves nothing behind. */
+  convolve_session_evaluate (session);
+  g_assert_true (convolve_session_set_datasets (session, convolve_session_get_train (session), NULL,
+                                                NULL, SPEC, 1, &error));
+  g_assert_false (convolve_session_is_evaluating (session));
+  {
+    gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
+  g_assert_null (convolve_session_get_evaluation (session));
+  /* No test set: nothing to evaluate. */
+  convolve_session_evaluate (session);
+  g_assert_false (convolve_session_is_evaluating (session));
+  g_assert_cmpuint (counts.errors, ==, 0);
+}
+
 /* A session dropped in the middle of a run ends the run's thread and
  * leaves nothing behind. */
 static void
@@ -767,6 +864,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/train/session/files", test_session_files);
   g_test_add_func ("/train/session/train", test_session_train);
   g_test_add_func ("/train/session/pause-stop", test_session_pause_stop);
+  g_test_add_func ("/train/session/evaluate", test_session_evaluate);
   g_test_add_func ("/train/session/shutdown", test_session_shutdown);
 
   status = g_test_run ();

@@ -17,7 +17,7 @@ static ConvolveEvaluation *
 convolve_evaluation_new (int                 n_classes,
                          const char * const *class_names)
 {
-  ConvolveEvaluation *evaluation = g_new0 (ConvolveEvaluation, 1);
+  ConvolveEvaluation *evaluation = g_atomic_rc_box_new0 (ConvolveEvaluation);
 
   evaluation->n_classes = n_classes;
   evaluation->class_names = g_strdupv ((char **) class_names);
@@ -52,11 +52,10 @@ convolve_evaluation_copy (const ConvolveEvaluation *evaluation)
   return copy;
 }
 
-void
-convolve_evaluation_free (ConvolveEvaluation *evaluation)
+static void
+evaluation_clear (gpointer data)
 {
-  if (evaluation == NULL)
-    return;
+  ConvolveEvaluation *evaluation = data;
 
   g_strfreev (evaluation->class_names);
   g_free (evaluation->predictions);
@@ -66,7 +65,21 @@ convolve_evaluation_free (ConvolveEvaluation *evaluation)
   g_free (evaluation->class_correct);
   g_free (evaluation->class_accuracy);
   g_free (evaluation->confusion);
-  g_free (evaluation);
+}
+
+ConvolveEvaluation *
+convolve_evaluation_ref (ConvolveEvaluation *evaluation)
+{
+  g_return_val_if_fail (evaluation != NULL, NULL);
+  return g_atomic_rc_box_acquire (evaluation);
+}
+
+void
+convolve_evaluation_free (ConvolveEvaluation *evaluation)
+{
+  if (evaluation == NULL)
+    return;
+  g_atomic_rc_box_release_full (evaluation, evaluation_clear);
 }
 
 guint
@@ -225,6 +238,8 @@ typedef struct {
   ConvolveModel   *model;
   ConvolveDataset *dataset;
   guint            limit;
+  ConvolveEvaluateProgressFunc progress_func;
+  gpointer         progress_data;
 } EvaluateJob;
 
 static void
@@ -243,7 +258,8 @@ evaluate_thread (gpointer data)
   GError *error = NULL;
   ConvolveEvaluation *evaluation;
 
-  evaluation = convolve_evaluate (job->model, job->dataset, job->limit, NULL, NULL,
+  evaluation = convolve_evaluate (job->model, job->dataset, job->limit,
+                                  job->progress_func, job->progress_data,
                                   g_task_get_cancellable (job->task), &error);
   if (evaluation != NULL)
     g_task_return_pointer (job->task, evaluation, (GDestroyNotify) convolve_evaluation_free);
@@ -254,10 +270,12 @@ evaluate_thread (gpointer data)
 }
 
 void
-convolve_evaluate_async (ConvolveModel       *model,
-                         ConvolveDataset     *dataset,
-                         guint                limit,
-                         GCancellable        *cancellable,
+convolve_evaluate_async (ConvolveModel                *model,
+                         ConvolveDataset              *dataset,
+                         guint                         limit,
+                         ConvolveEvaluateProgressFunc  progress_func,
+                         gpointer                      progress_data,
+                         GCancellable                 *cancellable,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
@@ -272,6 +290,8 @@ convolve_evaluate_async (ConvolveModel       *model,
   job->model = model;
   job->dataset = convolve_dataset_ref (dataset);
   job->limit = limit;
+  job->progress_func = progress_func;
+  job->progress_data = progress_data;
   /* A named thread rather than GTask's pool: an evaluation can take
    * seconds and should not hold a pool slot others wait for. */
   g_thread_unref (g_thread_new ("convolve-evaluate", evaluate_thread, job));

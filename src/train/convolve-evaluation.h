@@ -35,7 +35,12 @@ typedef struct {
 
 #define CONVOLVE_TYPE_EVALUATION (convolve_evaluation_get_type ())
 GType               convolve_evaluation_get_type (void) G_GNUC_CONST;
+/* A deep copy. */
 ConvolveEvaluation *convolve_evaluation_copy     (const ConvolveEvaluation *evaluation);
+/* Evaluations are atomically reference-counted so finished ones can be
+ * shared between threads, read-only: ref adds a reference, free drops
+ * one (the last frees it). */
+ConvolveEvaluation *convolve_evaluation_ref      (ConvolveEvaluation *evaluation);
 void                convolve_evaluation_free     (ConvolveEvaluation *evaluation);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveEvaluation, convolve_evaluation_free)
 
@@ -62,14 +67,17 @@ ConvolveEvaluation *convolve_evaluate (ConvolveModel                *model,
                                        GError                      **error);
 
 /* The same on a worker thread ("convolve-evaluate"); takes ownership of
- * model (e.g. a fresh weight snapshot) and a reference on dataset. The
- * callback runs on the thread-default main context of the caller. */
-void                convolve_evaluate_async  (ConvolveModel        *model,
-                                              ConvolveDataset      *dataset,
-                                              guint                 limit,
-                                              GCancellable         *cancellable,
-                                              GAsyncReadyCallback   callback,
-                                              gpointer              user_data);
+ * model (e.g. a fresh weight snapshot) and a reference on dataset.
+ * progress_func (nullable) runs on that thread; the callback runs on the
+ * thread-default main context of the caller. */
+void                convolve_evaluate_async  (ConvolveModel                *model,
+                                              ConvolveDataset              *dataset,
+                                              guint                         limit,
+                                              ConvolveEvaluateProgressFunc  progress_func,
+                                              gpointer                      progress_data,
+                                              GCancellable                 *cancellable,
+                                              GAsyncReadyCallback           callback,
+                                              gpointer                      user_data);
 ConvolveEvaluation *convolve_evaluate_finish (GAsyncResult         *result,
                                               GError              **error);
 

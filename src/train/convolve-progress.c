@@ -66,6 +66,7 @@ convolve_progress_unref (ConvolveProgress *progress)
   if (g_atomic_ref_count_dec (&box->ref_count))
     {
       g_clear_pointer (&progress->history, convolve_history_unref);
+      g_clear_pointer (&progress->evaluation, convolve_evaluation_free);
       g_clear_error (&progress->error);
       g_free (box);
     }
@@ -79,6 +80,8 @@ _convolve_progress_copy (const ConvolveProgress *progress)
   box->public = *progress;
   if (box->public.history != NULL)
     convolve_history_ref (box->public.history);
+  if (box->public.evaluation != NULL)
+    convolve_evaluation_ref (box->public.evaluation);
   if (box->public.error != NULL)
     box->public.error = g_error_copy (box->public.error);
   return &box->public;

@@ -11,6 +11,7 @@
 
 #include <glib-object.h>
 
+#include "convolve-evaluation.h"
 #include "convolve-history.h"
 
 G_BEGIN_DECLS
@@ -49,9 +50,12 @@ typedef struct {
   double           eta_total_seconds;
   double           elapsed_seconds;    /* whole run, pauses excluded */
   gboolean         validating;         /* evaluating the test set after an epoch */
+  double           validation_fraction; /* of that evaluation, 0 to 1 (0 when not validating) */
   gboolean         has_validation;     /* val_* below are set */
   double           val_loss;           /* last finished epoch's */
   double           val_accuracy;
+  ConvolveEvaluation *evaluation;      /* that epoch's whole test-set evaluation (shared,
+                                        * read-only; convolve_evaluation_ref to keep it), or NULL */
   guint64          weights_version;    /* bumped whenever weights are published */
   ConvolveHistory *history;            /* shared with the trainer, append-only */
   guint            history_n_steps;    /* the consistent prefix of history at this snapshot */

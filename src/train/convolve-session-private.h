@@ -38,14 +38,35 @@ struct _ConvolveSession
   gboolean             snapshot_running;
   gboolean             snapshot_again;
 
-  /* the test set's predictions after the run */
+  /* the test set's predictions: each epoch's, or the session's own */
   ConvolveEvaluation  *evaluation;
-  gboolean             evaluating;
+  gboolean             evaluating;         /* the session's own is under way */
+  gboolean             validating;         /* the run's is under way */
+  double               evaluation_fraction;
+  guint                evaluation_serial;  /* results of older requests are dropped */
+  GCancellable        *evaluation_cancellable;
+  guint                evaluation_timeout;
+  gpointer             evaluation_counter; /* the running one's images done (atomic rc box) */
 
   /* what was last notified */
   ConvolveTrainerState notified_state;
   gboolean             notified_training;
 };
+
+typedef enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_TRAINING,
+  PROP_HAS_MODEL,
+  PROP_MODEL_PATH,
+  PROP_DIRTY,
+  PROP_EVALUATING,
+  PROP_EVALUATION_FRACTION,
+  N_PROPS
+} ConvolveSessionProperty;
+
+
+extern GParamSpec *_convolve_session_properties[N_PROPS];
 
 typedef enum {
   DATASETS_CHANGED,
@@ -79,7 +100,14 @@ void     _convolve_session_emit_error       (ConvolveSession  *self,
 /* Swaps in new current weights (owned) and emits "weights-changed". */
 void     _convolve_session_replace_weights  (ConvolveSession  *self,
                                              ConvolveModel    *model);
-/* Drops the test set's predictions (and says so when there were any). */
+/* convolve-session-evaluate.c */
+/* Drops the test set's predictions and any evaluation under way (and says
+ * so when there were any). */
 void     _convolve_session_clear_evaluation (ConvolveSession  *self);
+/* Follows the run's progress: its evaluations and validation. */
+void     _convolve_session_evaluation_progress (ConvolveSession  *self,
+                                                ConvolveProgress *progress);
+/* Ends background evaluation for good (dispose). */
+void     _convolve_session_dispose_evaluation (ConvolveSession *self);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 /* convolve-session-run.c: the session's run. The trainer trains a copy of
  * the current weights on its own thread; its published weights are copied
- * here off the main thread and swapped in on it, and when a run ends its
- * weights are evaluated on the test set with convolve_evaluate_async.
+ * here off the main thread and swapped in on it; each epoch's test-set
+ * evaluation comes with the progress (convolve-session-evaluate.c).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -9,9 +9,6 @@
 
 #include "convolve-model-check.h"
 #include "convolve-session-private.h"
-
-/* Images per batch when evaluating the test set after a run. */
-#define EVALUATE_BATCH 256
 
 /* ---- weight snapshots ---------------------------------------------------- */
 
@@ -98,140 +95,6 @@ request_snapshot (ConvolveSession *self)
   g_task_run_in_thread (task, snapshot_thread);
 }
 
-/* ---- predictions on the test set ----------------------------------------- */
-
-typedef struct {
-  ConvolveSession *session;
-  ConvolveTrainer *trainer;
-  ConvolveDataset *dataset;
-} EvaluateData;
-
-static void
-evaluate_data_free (EvaluateData *data)
-{
-  g_clear_object (&data->session);
-  g_clear_object (&data->trainer);
-  g_clear_pointer (&data->dataset, convolve_dataset_unref);
-  g_free (data);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (EvaluateData, evaluate_data_free)
-
-static gboolean
-evaluation_is_current (EvaluateData *data)
-{
-  return data->trainer == data->session->trainer && data->dataset == data->session->test;
-}
-
-static void
-evaluate_done_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(EvaluateData) data = user_data;
-  ConvolveSession *self = data->session;
-  g_autoptr(GError) error = NULL;
-  ConvolveEvaluation *evaluation = convolve_evaluate_finish (result, &error);
-
-  if (!evaluation_is_current (data))
-    {
-      g_clear_pointer (&evaluation, convolve_evaluation_free);
-      return;
-    }
-  self->evaluating = FALSE;
-  if (evaluation == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    _convolve_session_emit_error (self, _("Could not evaluate the test set: %s"), error->message);
-  g_clear_pointer (&self->evaluation, convolve_evaluation_free);
-  self->evaluation = evaluation;
-  g_signal_emit (self, _convolve_session_signals[PREDICTIONS_CHANGED], 0);
-}
-
-static void
-evaluate_snapshot_thread (GTask        *task,
-                          gpointer      source_object,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
-{
-  EvaluateData *data = task_data;
-  GError *error = NULL;
-  ConvolveModel *model;
-
-  model = convolve_trainer_get_weights_snapshot (data->trainer, EVALUATE_BATCH, &error);
-  if (model == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, model, (GDestroyNotify) convolve_model_free);
-}
-
-static void
-evaluate_snapshot_cb (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  ConvolveSession *self = CONVOLVE_SESSION (source);
-  EvaluateData *data = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  ConvolveModel *model = g_task_propagate_pointer (G_TASK (result), &error);
-  EvaluateData *next;
-
-  if (!evaluation_is_current (data))
-    {
-      g_clear_pointer (&model, convolve_model_free);
-      return;
-    }
-  if (model == NULL)
-    {
-      self->evaluating = FALSE;
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        _convolve_session_emit_error (self, _("Could not evaluate the test set: %s"), error->message);
-      return;
-    }
-
-  next = g_new0 (EvaluateData, 1);
-  next->session = g_object_ref (self);
-  next->trainer = g_object_ref (data->trainer);
-  next->dataset = convolve_dataset_ref (data->dataset);
-  convolve_evaluate_async (model, data->dataset, 0, self->run_cancellable, evaluate_done_cb, next);
-}
-
-/* The run's final weights on the whole test set: the copy is made off the
- * main thread, then convolve_evaluate_async does the rest. */
-static void
-evaluate_test_set (ConvolveSession *self)
-{
-  g_autoptr(GTask) task = NULL;
-  EvaluateData *data;
-
-  if (self->test == NULL || convolve_dataset_get_n_images (self->test) == 0)
-    return;
-  if (self->model == NULL || !convolve_check_model_for_dataset (self->model, self->test, NULL))
-    return;
-
-  self->evaluating = TRUE;
-  data = g_new0 (EvaluateData, 1);
-  data->session = g_object_ref (self);
-  data->trainer = g_object_ref (self->trainer);
-  data->dataset = convolve_dataset_ref (self->test);
-  task = g_task_new (self, self->run_cancellable, evaluate_snapshot_cb, NULL);
-  g_task_set_name (task, "convolve-evaluation-snapshot");
-  g_task_set_task_data (task, data, (GDestroyNotify) evaluate_data_free);
-  g_task_run_in_thread (task, evaluate_snapshot_thread);
-}
-
-const ConvolveEvaluation *
-convolve_session_get_evaluation (ConvolveSession *self)
-{
-  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), NULL);
-  return self->evaluation;
-}
-
-gboolean
-convolve_session_is_evaluating (ConvolveSession *self)
-{
-  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), FALSE);
-  return self->evaluating;
-}
-
 /* ---- the run ------------------------------------------------------------- */
 
 static void
@@ -258,9 +121,7 @@ progress_cb (ConvolveTrainer  *trainer,
       request_snapshot (self);
     }
 
-  if (convolve_trainer_state_is_final (progress->state) &&
-      progress->state != CONVOLVE_TRAINER_FAILED)
-    evaluate_test_set (self);
+  _convolve_session_evaluation_progress (self, progress);
 
   _convolve_session_update_state (self);
 }
@@ -474,6 +335,7 @@ convolve_session_shutdown (ConvolveSession *self)
     }
   if (self->run_cancellable != NULL)
     g_cancellable_cancel (self->run_cancellable);
+  _convolve_session_dispose_evaluation (self);
 }
 
 gboolean

@@ -11,17 +11,7 @@
 
 G_DEFINE_FINAL_TYPE (ConvolveSession, convolve_session, G_TYPE_OBJECT)
 
-enum {
-  PROP_0,
-  PROP_STATE,
-  PROP_TRAINING,
-  PROP_HAS_MODEL,
-  PROP_MODEL_PATH,
-  PROP_DIRTY,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
+GParamSpec *_convolve_session_properties[N_PROPS];
 
 guint _convolve_session_signals[N_SIGNALS];
 
@@ -52,12 +42,12 @@ _convolve_session_update_state (ConvolveSession *self)
   if (state != self->notified_state)
     {
       self->notified_state = state;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+      g_object_notify_by_pspec (G_OBJECT (self), _convolve_session_properties[PROP_STATE]);
     }
   if (training != self->notified_training)
     {
       self->notified_training = training;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAINING]);
+      g_object_notify_by_pspec (G_OBJECT (self), _convolve_session_properties[PROP_TRAINING]);
     }
 }
 
@@ -68,7 +58,7 @@ _convolve_session_set_dirty (ConvolveSession *self,
   if (self->dirty == dirty)
     return;
   self->dirty = dirty;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRTY]);
+  g_object_notify_by_pspec (G_OBJECT (self), _convolve_session_properties[PROP_DIRTY]);
 }
 
 void
@@ -79,7 +69,7 @@ _convolve_session_set_model_path (ConvolveSession *self,
     return;
   g_free (self->model_path);
   self->model_path = g_strdup (path);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_PATH]);
+  g_object_notify_by_pspec (G_OBJECT (self), _convolve_session_properties[PROP_MODEL_PATH]);
 }
 
 /* Background work that failed, in a translated sentence. */
@@ -107,19 +97,8 @@ _convolve_session_replace_weights (ConvolveSession *self,
   g_clear_pointer (&self->model, convolve_model_free);
   self->model = model;
   if (had_model != (model != NULL))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_MODEL]);
+    g_object_notify_by_pspec (G_OBJECT (self), _convolve_session_properties[PROP_HAS_MODEL]);
   g_signal_emit (self, _convolve_session_signals[WEIGHTS_CHANGED], 0);
-}
-
-void
-_convolve_session_clear_evaluation (ConvolveSession *self)
-{
-  gboolean had = self->evaluation != NULL || self->evaluating;
-
-  g_clear_pointer (&self->evaluation, convolve_evaluation_free);
-  self->evaluating = FALSE;
-  if (had)
-    g_signal_emit (self, _convolve_session_signals[PREDICTIONS_CHANGED], 0);
 }
 
 /* ---- datasets ------------------------------------------------------------ */
@@ -176,10 +155,14 @@ install_datasets (ConvolveSession  *self,
         return FALSE;
     }
 
+  /* Referenced first: the new ones may be the old ones. */
+  convolve_dataset_ref (train);
+  if (test != NULL)
+    convolve_dataset_ref (test);
   g_clear_pointer (&self->train, convolve_dataset_unref);
   g_clear_pointer (&self->test, convolve_dataset_unref);
-  self->train = convolve_dataset_ref (train);
-  self->test = test != NULL ? convolve_dataset_ref (test) : NULL;
+  self->train = train;
+  self->test = test;
   g_free (self->dataset_path);
   self->dataset_path = g_strdup (path);
   /* The old test set's predictions describe other images. */
@@ -486,6 +469,7 @@ convolve_session_dispose (GObject *object)
   g_clear_object (&self->load_cancellable);
   g_clear_pointer (&self->progress, convolve_progress_unref);
   g_clear_pointer (&self->evaluation, convolve_evaluation_free);
+  _convolve_session_dispose_evaluation (self);
 
   G_OBJECT_CLASS (convolve_session_parent_class)->dispose (object);
 }
@@ -530,6 +514,12 @@ convolve_session_get_property (GObject    *object,
     case PROP_DIRTY:
       g_value_set_boolean (value, self->dirty);
       break;
+    case PROP_EVALUATING:
+      g_value_set_boolean (value, convolve_session_is_evaluating (self));
+      break;
+    case PROP_EVALUATION_FRACTION:
+      g_value_set_double (value, convolve_session_get_evaluation_fraction (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -544,23 +534,29 @@ convolve_session_class_init (ConvolveSessionClass *klass)
   object_class->finalize = convolve_session_finalize;
   object_class->get_property = convolve_session_get_property;
 
-  properties[PROP_STATE] =
+  _convolve_session_properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
                        CONVOLVE_TYPE_TRAINER_STATE, CONVOLVE_TRAINER_IDLE,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_TRAINING] =
+  _convolve_session_properties[PROP_TRAINING] =
     g_param_spec_boolean ("training", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_HAS_MODEL] =
+  _convolve_session_properties[PROP_HAS_MODEL] =
     g_param_spec_boolean ("has-model", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_MODEL_PATH] =
+  _convolve_session_properties[PROP_MODEL_PATH] =
     g_param_spec_string ("model-path", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_DIRTY] =
+  _convolve_session_properties[PROP_DIRTY] =
     g_param_spec_boolean ("dirty", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  _convolve_session_properties[PROP_EVALUATING] =
+    g_param_spec_boolean ("evaluating", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  _convolve_session_properties[PROP_EVALUATION_FRACTION] =
+    g_param_spec_double ("evaluation-fraction", NULL, NULL, -1.0, 1.0, -1.0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, _convolve_session_properties);
 
   _convolve_session_signals[DATASETS_CHANGED] =
     g_signal_new ("datasets-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,

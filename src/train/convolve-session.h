@@ -28,11 +28,11 @@
  *   history start over (convolve_session_get_progress may be NULL).
  * "progress" (ConvolveProgress *progress): the run's coalesced progress.
  * "predictions-changed" (): the test-set evaluation was replaced or
- *   cleared (after each finished or stopped run).
+ *   cleared (at each epoch end, after a stopped run, on request).
  * "error" (const char *message): background work failed (a weight copy,
  *   the evaluation); message is translated and says why.
  * Properties (notify): "state", "training", "has-model", "model-path",
- * "dirty".
+ * "dirty", "evaluating", "evaluation-fraction".
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -179,10 +179,18 @@ gboolean         convolve_session_is_busy             (ConvolveSession  *session
 
 /* ---- predictions ---- */
 
-/* The test set's evaluation with the weights at the end of the latest run
- * (transfer none), or NULL. Computed by convolve_evaluate_async. */
+/* The test set's latest evaluation (transfer none; valid until the next
+ * "predictions-changed"), or NULL: while a run trains, its latest epoch's
+ * validation; after a run stopped mid-epoch, or on request, one of the
+ * current weights, by convolve_evaluate_async. */
 const ConvolveEvaluation *convolve_session_get_evaluation (ConvolveSession *session);
-/* Whether that evaluation is being computed. */
+/* Evaluates the current weights on the test set off the main thread,
+ * superseding any evaluation under way; without a test set or a model
+ * that fits it, nothing happens. */
+void             convolve_session_evaluate            (ConvolveSession  *session);
+/* Whether an evaluation is under way (the run's validation or the
+ * session's own), and how far it is: 0 to 1, or -1 when none is. */
 gboolean         convolve_session_is_evaluating       (ConvolveSession  *session);
+double           convolve_session_get_evaluation_fraction (ConvolveSession *session);
 
 G_END_DECLS

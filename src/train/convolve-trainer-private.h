@@ -47,6 +47,9 @@ struct _ConvolveTrainer {
   double               last_val_accuracy;
   gboolean             has_validation;
   double               last_validation_seconds;
+  ConvolveEvaluation  *last_evaluation; /* trainer thread only; shared read-only through progress */
+  guint                validation_done; /* images of the running validation, trainer thread only */
+  guint                validation_total;
 
   GMutex               weights_mutex;
   ConvolveModel       *published;

@@ -78,6 +78,23 @@ check_control (ConvolveTrainer *self)
   return keep_going;
 }
 
+/* After each validation batch: a snapshot with the fraction done (rate
+ * limited like the others). */
+static void
+validation_progress (guint    done,
+                     guint    total,
+                     gpointer user_data)
+{
+  ConvolveTrainer *self = user_data;
+
+  self->validation_done = done;
+  self->validation_total = total;
+  _convolve_trainer_publish_progress (self,
+                                      _convolve_trainer_make_progress (self, _convolve_trainer_running_state (self),
+                                                                       TRUE, TRUE),
+                                      FALSE);
+}
+
 static gboolean
 validate_epoch (ConvolveTrainer  *self,
                 GError          **error)
@@ -98,7 +115,9 @@ validate_epoch (ConvolveTrainer  *self,
   else if (!convolve_model_copy_weights (self->eval_model, self->model, error))
     return FALSE;
 
-  evaluation = convolve_evaluate (self->eval_model, self->test, 0, NULL, NULL,
+  self->validation_done = 0;
+  self->validation_total = convolve_dataset_get_n_images (self->test);
+  evaluation = convolve_evaluate (self->eval_model, self->test, 0, validation_progress, self,
                                   self->stop_cancellable, &local_error);
   if (evaluation == NULL)
     {
@@ -112,6 +131,9 @@ validate_epoch (ConvolveTrainer  *self,
   self->has_validation = TRUE;
   self->last_val_loss = evaluation->loss;
   self->last_val_accuracy = evaluation->accuracy;
+  /* Kept whole: views show its confusion matrix and per-image results. */
+  g_clear_pointer (&self->last_evaluation, convolve_evaluation_free);
+  self->last_evaluation = g_steal_pointer (&evaluation);
   self->last_validation_seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   return TRUE;
 }

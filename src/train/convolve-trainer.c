@@ -96,6 +96,9 @@ _convolve_trainer_make_progress (ConvolveTrainer      *self,
   p->has_validation = self->has_validation;
   p->val_loss = self->has_validation ? self->last_val_loss : NAN;
   p->val_accuracy = self->has_validation ? self->last_val_accuracy : NAN;
+  p->evaluation = self->last_evaluation != NULL ? convolve_evaluation_ref (self->last_evaluation) : NULL;
+  p->validation_fraction = validating && self->validation_total > 0
+                           ? (double) self->validation_done / self->validation_total : 0.0;
   g_mutex_lock (&self->weights_mutex);
   p->weights_version = self->weights_version;
   g_mutex_unlock (&self->weights_mutex);
@@ -362,6 +365,7 @@ convolve_trainer_finalize (GObject *object)
   g_clear_pointer (&self->model, convolve_model_free);
   g_clear_pointer (&self->optimizer, convolve_optimizer_free);
   g_clear_pointer (&self->eval_model, convolve_model_free);
+  g_clear_pointer (&self->last_evaluation, convolve_evaluation_free);
   g_clear_pointer (&self->published, convolve_model_free);
   g_clear_pointer (&self->train, convolve_dataset_unref);
   g_clear_pointer (&self->test, convolve_dataset_unref);
