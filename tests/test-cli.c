@@ -1,4 +1,4 @@
-/* test-cli.c: convolve-cli train, evaluate and predict, run as a real
+/* test-cli.c: convolve-cli train, evaluate, predict and explain, run as a real
  * process (its path in $CONVOLVE_CLI) on datasets and images this test
  * writes into a temporary folder. HOME and the XDG folders point there
  * too, so dataset discovery never sees the machine's own data.
@@ -671,6 +671,158 @@ test_cli_train_interrupt (void)
   g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
 }
 
+/* --- explain ---------------------------------------------------------------- */
+
+/* An untrained model file with the class names: explain needs weights, not
+ * good ones. */
+static void
+save_model (const char *path,
+            const char *spec_text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse (spec_text, &error);
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
+  ConvolveShape input = { 3, 32, 32 };
+
+  g_assert_no_error (error);
+  model = convolve_model_new (spec, &input, 1, 5, &error);
+  g_assert_no_error (error);
+  meta->class_names = g_strdupv ((char **) class_names);
+  g_assert_true (convolve_model_save (model, meta, NULL, path, &error));
+  g_assert_no_error (error);
+}
+
+/* A PNG of width x height, decoded independently of cairo. */
+static void
+assert_png (const char *path,
+            int         width,
+            int         height)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  GdkPixbufFormat *format = gdk_pixbuf_get_file_info (path, NULL, NULL);
+  g_autofree char *format_name = NULL;
+
+  g_assert_nonnull (format);
+  format_name = gdk_pixbuf_format_get_name (format);
+  g_assert_cmpstr (format_name, ==, "png");
+  pixbuf = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (pixbuf), ==, width);
+  g_assert_cmpint (gdk_pixbuf_get_height (pixbuf), ==, height);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The names in dir, sorted, joined by spaces. */
+static char *
+list_folder (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  const char *name;
+
+  g_assert_nonnull (handle);
+  while ((name = g_dir_read_name (handle)) != NULL)
+    g_ptr_array_add (names, (gpointer) name);
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static void
+test_cli_explain (void)
+{
+  g_autofree char *conv = g_build_filename (work_dir, "explain-conv.safetensors", NULL);
+  g_autofree char *flat = g_build_filename (work_dir, "explain-flat.safetensors", NULL);
+  g_autofree char *image = g_build_filename (work_dir, "explain-ship.png", NULL);
+  g_autofree char *out_dir = g_build_filename (work_dir, "explain-out", "maps", NULL);
+  g_autofree char *flat_dir = g_build_filename (work_dir, "explain-flat", NULL);
+  g_autofree char *saliency = g_build_filename (out_dir, "explain-ship-saliency.png", NULL);
+  g_autofree char *gradcam = g_build_filename (out_dir, "explain-ship-gradcam.png", NULL);
+  g_autofree char *here = g_build_filename (work_dir, "explain-ship-saliency.png", NULL);
+  g_autofree char *here_cam = g_build_filename (work_dir, "explain-ship-gradcam.png", NULL);
+  g_autofree char *flat_saliency = g_build_filename (flat_dir, "explain-ship-saliency.png", NULL);
+  g_autofree char *missing = g_build_filename (work_dir, "no-such-image.png", NULL);
+  g_autofree char *listing = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  save_model (conv, "conv2d(4,3,same,relu),maxpool(4),flatten,dense(10,softmax)");
+  save_model (flat, "flatten,dense(10,softmax)");
+  write_png (image, 8);
+
+  /* Both maps, into a folder made for them, the image 8x as large as the
+   * model's 32x32 input; the top three classes as predict prints them. */
+  g_assert_cmpint (run_cli (&out, &err, "explain", "--model", conv, "--out", out_dir, image, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  {
+    g_auto(GStrv) rows = g_strsplit (out, "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (rows), ==, 6);
+    g_assert_cmpstr (rows[0], ==, image);
+    for (int k = 1; k <= 3; k++)
+      {
+        g_auto(GStrv) fields = g_strsplit_set (g_strstrip (rows[k]), " ", -1);
+
+        g_assert_true (g_strv_contains (class_names, fields[0]));
+      }
+    g_assert_true (g_str_has_prefix (g_strstrip (rows[4]), "explained as "));
+    g_assert_nonnull (strstr (rows[4], saliency));
+    g_assert_nonnull (strstr (rows[4], gradcam));
+  }
+  assert_png (saliency, 256, 256);
+  assert_png (gradcam, 256, 256);
+  /* no temporary files left behind */
+  listing = list_folder (out_dir);
+  g_assert_cmpstr (listing, ==, "explain-ship-gradcam.png explain-ship-saliency.png");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* --class by name or number; the current folder by default */
+  g_assert_cmpint (run_cli (&out, &err, "explain", "--model", conv, "--class", "frog", image, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "explained as frog:"));
+  assert_png (here, 256, 256);
+  assert_png (here_cam, 256, 256);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (&out, &err, "explain", "--model", conv, "-c", "3", "-o", out_dir, image, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "explained as cat:"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* No convolution: the saliency map, and one line saying why there is no
+   * Grad-CAM; still a success. */
+  g_assert_cmpint (run_cli (&out, &err, "explain", "--model", flat, "--out", flat_dir, image, NULL), ==, 0);
+  assert_one_message (err, "Grad-CAM");
+  assert_png (flat_saliency, 256, 256);
+  g_clear_pointer (&listing, g_free);
+  listing = list_folder (flat_dir);
+  g_assert_cmpstr (listing, ==, "explain-ship-saliency.png");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* A missing image among good ones: the others are still explained. */
+  g_assert_cmpint (run_cli (&out, &err, "explain", "--model", conv, "--out", out_dir, missing, image, NULL), ==, 1);
+  assert_one_message (err, "no-such-image.png");
+  g_assert_true (g_str_has_prefix (out, image));
+
+  /* Bad inputs: one line each, exit status 1. */
+  assert_fails ("no-such-image.png", "explain", "--model", conv, missing, NULL);
+  assert_fails ("--model", "explain", image, NULL);
+  assert_fails ("no image", "explain", "--model", conv, NULL);
+  assert_fails ("no such class", "explain", "--model", conv, "--class", "zebra", image, NULL);
+  assert_fails ("0 to 9", "explain", "--model", conv, "--class", "10", image, NULL);
+  assert_fails ("could not create", "explain", "--model", conv, "--out", image, image, NULL);
+  assert_fails ("missing.safetensors", "explain", "--model", "missing.safetensors", image, NULL);
+}
+
 static void remove_tree (const char *path);
 
 /* Options and files that must be refused before any training starts:
@@ -930,6 +1082,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/hostile/files", test_cli_hostile_files);
   g_test_add_func ("/cli/train/large-batch", test_cli_large_batch);
   g_test_add_func ("/cli/train/output-fails-midway", test_cli_output_fails_midway);
+  g_test_add_func ("/cli/explain", test_cli_explain);
 
   status = g_test_run ();
 

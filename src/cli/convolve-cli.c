@@ -22,6 +22,7 @@ static const Command commands[] = {
   { "train",    convolve_cli_train,    N_("Train a model on a dataset") },
   { "evaluate", convolve_cli_evaluate, N_("Measure a saved model on a dataset’s test set") },
   { "predict",  convolve_cli_predict,  N_("Print the most probable classes of image files") },
+  { "explain",  convolve_cli_explain,  N_("Show where in image files the model sees a class (saliency, Grad-CAM)") },
   { "download", convolve_cli_download, N_("Download CIFAR-10 into Convolve's data folder") },
 };
 

@@ -168,3 +168,23 @@ convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
         }
     }
 }
+
+void
+convolve_batchnorm_backward_infer (float *din,
+                                   const float *dout,
+                                   const float *gamma, const float *moving_variance,
+                                   int batch, int channels, int spatial, float epsilon)
+{
+  for (int c = 0; c < channels; c++)
+    {
+      float scale = gamma[c] / sqrtf (moving_variance[c] + epsilon);
+
+      for (int n = 0; n < batch; n++)
+        {
+          size_t off = ((size_t) n * channels + c) * spatial;
+
+          for (int i = 0; i < spatial; i++)
+            din[off + i] = dout[off + i] * scale;
+        }
+    }
+}

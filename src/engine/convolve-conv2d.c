@@ -230,6 +230,37 @@ convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *works
 }
 
 void
+convolve_conv2d_backward_input (float *din, float *workspace,
+                                float *dout, const float *out, const float *kernel,
+                                int batch, int in_c, int h, int w, int out_c, int kernel_size,
+                                ConvolvePadding padding, ConvolveActivation activation)
+{
+  int pad = pad_before (kernel_size, padding);
+  int oh = convolve_conv2d_output_size (h, kernel_size, padding);
+  int ow = convolve_conv2d_output_size (w, kernel_size, padding);
+  int kdim = in_c * kernel_size * kernel_size;
+  int spatial = oh * ow;
+
+  for (int n = 0; n < batch; n++)
+    {
+      float *d = dout + (size_t) n * out_c * spatial;
+      const float *o = out + (size_t) n * out_c * spatial;
+
+      if (activation == CONVOLVE_ACTIVATION_RELU)
+        for (int oc = 0; oc < out_c; oc++)
+          plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
+                          spatial, activation);
+      /* dcol[kdim, spatial] = kernel^T x d */
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+                   kdim, spatial, out_c,
+                   1.0f, kernel, kdim, d, spatial,
+                   0.0f, workspace, spatial);
+      col2im (din + (size_t) n * in_c * h * w, workspace,
+              in_c, h, w, kernel_size, pad, oh, ow);
+    }
+}
+
+void
 convolve_conv2d_forward_naive (float *out,
                                const float *in, const float *kernel, const float *bias,
                                int batch, int in_c, int h, int w, int out_c, int kernel_size,

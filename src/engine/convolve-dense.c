@@ -52,15 +52,18 @@ convolve_dense_backward_input (float *din, float *dbias,
   if (activation == CONVOLVE_ACTIVATION_RELU)
     convolve_relu_backward (dout, dout, out, (size_t) batch * out_features);
 
-  for (int j = 0; j < out_features; j++)
-    dbias[j] = 0.0f;
-  for (int n = 0; n < batch; n++)
+  if (dbias != NULL)
     {
-      const float *restrict d = dout + (size_t) n * out_features;
-      float *restrict db = dbias;
-
       for (int j = 0; j < out_features; j++)
-        db[j] += d[j];
+        dbias[j] = 0.0f;
+      for (int n = 0; n < batch; n++)
+        {
+          const float *restrict d = dout + (size_t) n * out_features;
+          float *restrict db = dbias;
+
+          for (int j = 0; j < out_features; j++)
+            db[j] += d[j];
+        }
     }
 
   if (din != NULL)

@@ -45,6 +45,13 @@ void convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *
                                const float *in, const float *kernel,
                                int batch, int in_c, int h, int w, int out_c, int kernel_size,
                                ConvolvePadding padding, ConvolveActivation activation);
+/* Only din (overwritten), for explaining a prediction: the backward pass to
+ * the input without the kernel and bias gradients. dout becomes the
+ * pre-activation gradient as above. */
+void convolve_conv2d_backward_input (float *din, float *workspace,
+                                     float *dout, const float *out, const float *kernel,
+                                     int batch, int in_c, int h, int w, int out_c, int kernel_size,
+                                     ConvolvePadding padding, ConvolveActivation activation);
 /* Direct loops, for tests: the reference the fast kernel is checked against. */
 void convolve_conv2d_forward_naive (float *out,
                                     const float *in, const float *kernel, const float *bias,
@@ -72,6 +79,12 @@ void convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
                                   const float *dout, const float *in,
                                   const float *mean, const float *invstd, const float *gamma,
                                   int batch, int channels, int spatial);
+/* The input gradient of the inference forward (moving statistics): a
+ * per-channel scale, gamma / sqrt(moving_variance + epsilon). */
+void convolve_batchnorm_backward_infer (float *din,
+                                        const float *dout,
+                                        const float *gamma, const float *moving_variance,
+                                        int batch, int channels, int spatial, float epsilon);
 
 /* --- MaxPooling2D (pool x pool, stride pool, valid) --------------------- */
 
@@ -101,7 +114,8 @@ void convolve_dense_backward (float *din, float *dkernel, float *dbias,
 /* The backward pass in two parts, for a caller that consumes the kernel
  * gradient a block of rows at a time (the fused optimizer step): first the
  * pre-activation gradient (in dout), dbias and din; then any rows of
- * dkernel (n_rows x out_features). */
+ * dkernel (n_rows x out_features). dbias may be NULL (explaining a
+ * prediction needs din only). */
 void convolve_dense_backward_input  (float *din, float *dbias,
                                      float *dout, const float *out, const float *kernel,
                                      int batch, int in_features, int out_features,

@@ -188,6 +188,42 @@ gboolean convolve_model_evaluate (ConvolveModel *model,
                                   int32_t       *predictions,
                                   GError       **error);
 
+/* --- explaining a prediction (convolve-model-explain.c) -----------------
+ *
+ * Each runs one inference forward pass on the single image x (c*h*w
+ * floats; BatchNorm on its moving statistics, Dropout off) and a backward
+ * pass from the logit of class_index (the last Dense layer's score before
+ * the softmax). Parameters, BatchNorm state, the RNG and the gradient
+ * blocks are left as they were (no gradient memory is allocated); the
+ * activations are those of that forward pass afterwards, as after
+ * convolve_model_predict(). */
+
+/* d logit[class_index] / d x: c*h*w floats into grad. */
+gboolean     convolve_model_input_gradient   (ConvolveModel *model,
+                                              const float   *x,
+                                              int            class_index,
+                                              float         *grad,
+                                              GError       **error);
+/* The index of the last Conv2D layer, -1 when there is none. */
+int          convolve_model_find_last_conv   (const ConvolveModel *model);
+/* Grad-CAM (Selvaraju et al. 2017) on the output A (after its activation)
+ * of the last Conv2D layer: cam = ReLU (sum_k alpha_k A_k) with alpha_k the
+ * spatial mean of d logit[class_index] / d A_k; out_h*out_w floats (that
+ * layer's info shape[1] x shape[2]), not normalised.
+ * CONVOLVE_ENGINE_ERROR_UNSUPPORTED when the model has no Conv2D layer. */
+gboolean     convolve_model_grad_cam         (ConvolveModel *model,
+                                              const float   *x,
+                                              int            class_index,
+                                              float         *cam,
+                                              GError       **error);
+/* The output of layer layer_index for image number image of the last
+ * forward pass (planar c*h*w floats, the layer info's shape); NULL when
+ * either is out of range or no forward pass ran yet. Valid until the next
+ * forward pass. */
+const float *convolve_model_get_layer_output (const ConvolveModel *model,
+                                              int                  layer_index,
+                                              int                  image);
+
 /* OpenBLAS thread count (global to the process, as OpenBLAS is). */
 void convolve_engine_set_threads (int n_threads);
 int  convolve_engine_get_threads (void);
