@@ -49,6 +49,7 @@ convolve_evaluation_copy (const ConvolveEvaluation *evaluation)
   copy->predictions = g_memdup2 (evaluation->predictions, evaluation->n_images * sizeof (gint32));
   copy->confidences = g_memdup2 (evaluation->confidences, evaluation->n_images * sizeof (float));
   copy->losses = g_memdup2 (evaluation->losses, evaluation->n_images * sizeof (float));
+  copy->labels = g_memdup2 (evaluation->labels, evaluation->n_images * sizeof (gint32));
   return copy;
 }
 
@@ -62,6 +63,7 @@ convolve_evaluation_free (ConvolveEvaluation *evaluation)
   g_free (evaluation->predictions);
   g_free (evaluation->confidences);
   g_free (evaluation->losses);
+  g_free (evaluation->labels);
   g_free (evaluation->class_counts);
   g_free (evaluation->class_correct);
   g_free (evaluation->class_accuracy);
@@ -165,6 +167,7 @@ convolve_evaluate (ConvolveModel                *model,
   evaluation->predictions = g_new (gint32, n_images);
   evaluation->confidences = g_new (float, n_images);
   evaluation->losses = g_new (float, n_images);
+  evaluation->labels = g_new (gint32, n_images);
 
   for (guint start = 0; start < n_images; start += batch_max)
     {
@@ -198,6 +201,7 @@ convolve_evaluate (ConvolveModel                *model,
         {
           int truth = labels[i], guess = predictions[i];
 
+          evaluation->labels[start + i] = truth;
           evaluation->class_counts[truth]++;
           if (guess >= 0 && guess < n_classes)
             evaluation->confusion[(gsize) truth * n_classes + guess]++;

@@ -31,6 +31,7 @@ typedef struct {
   gint32  *predictions;     /* n_images: the predicted class of each image, in dataset order */
   float   *confidences;     /* n_images: the probability of that predicted class */
   float   *losses;          /* n_images: each image's cross-entropy, -log p(true class) */
+  gint32  *labels;          /* n_images: each image's true class (for reports without the dataset) */
 } ConvolveEvaluation;
 
 #define CONVOLVE_TYPE_EVALUATION (convolve_evaluation_get_type ())

@@ -7,6 +7,7 @@
 #include "convolve-train-error.h"
 #include "convolve-history.h"
 #include "convolve-evaluation.h"
+#include "convolve-metrics.h"
 #include "convolve-model-check.h"
 #include "convolve-session.h"
 #include "convolve-trainer.h"
