@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -454,6 +455,111 @@ last_line (char *text)
 }
 
 static void
+assert_png_size (const char *path,
+                 int         width,
+                 int         height)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (pixbuf), ==, width);
+  g_assert_cmpint (gdk_pixbuf_get_height (pixbuf), ==, height);
+}
+
+/* evaluate --report DIR: the files, and tables that agree with the
+ * accuracy evaluate prints (the same as the last validation). */
+static void
+check_report (const char *model,
+              double      accuracy)
+{
+  g_autofree char *dir = g_build_filename (work_dir, "report", "nested", NULL);
+  g_autofree char *per_class_path = g_build_filename (dir, "per-class.csv", NULL);
+  g_autofree char *predictions_path = g_build_filename (dir, "predictions.csv", NULL);
+  g_autofree char *png = g_build_filename (dir, "confusion.png", NULL);
+  g_autofree char *svg_path = g_build_filename (dir, "confusion.svg", NULL);
+  g_autofree char *top_losses = g_build_filename (dir, "top-losses.png", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *per_class = NULL;
+  g_autofree char *predictions = NULL;
+  g_autofree char *svg = NULL;
+  g_auto(GStrv) rows = NULL;
+  guint support = 0, hits = 0, n_rows;
+
+  g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", cifar_dir,
+                            "--report", dir, NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_nonnull (strstr (out, "Report written to "));
+
+  /* Ten classes, then the averages; the weighted recall is the accuracy. */
+  per_class = read_file (per_class_path);
+  rows = g_strsplit (per_class, "\n", -1);
+  g_assert_cmpuint (g_strv_length (rows), ==, 1 + 10 + 2 + 1);
+  g_assert_cmpstr (rows[0], ==, "class,precision,recall,f1,support");
+  for (int c = 0; c < 10; c++)
+    {
+      g_auto(GStrv) fields = g_strsplit (rows[1 + c], ",", -1);
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 5);
+      g_assert_cmpstr (fields[0], ==, class_names[c]);
+      g_assert_cmpuint (atoi (fields[4]), ==, 5);
+      support += atoi (fields[4]);
+    }
+  g_assert_cmpuint (support, ==, 50);
+  g_assert_true (g_str_has_prefix (rows[11], "macro avg,"));
+  g_assert_true (g_str_has_prefix (rows[12], "weighted avg,"));
+  {
+    g_auto(GStrv) fields = g_strsplit (rows[12], ",", -1);
+
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (fields[2], NULL), accuracy, 5e-5);
+    g_assert_cmpstr (fields[4], ==, "50");
+  }
+
+  /* One row per test image; the share of right ones is the accuracy. */
+  predictions = read_file (predictions_path);
+  g_clear_pointer (&rows, g_strfreev);
+  rows = g_strsplit (predictions, "\n", -1);
+  n_rows = g_strv_length (rows);
+  g_assert_cmpuint (n_rows, ==, 1 + 50 + 1);
+  g_assert_cmpstr (rows[0], ==, "index,true,predicted,confidence,loss");
+  for (guint i = 1; i <= 50; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (rows[i], ",", -1);
+      double confidence;
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 5);
+      g_assert_cmpint (atoi (fields[0]), ==, (int) i - 1);
+      /* the test images are labelled i % 10 */
+      g_assert_cmpstr (fields[1], ==, class_names[(i - 1) % 10]);
+      g_assert_true (g_strv_contains (class_names, fields[2]));
+      confidence = g_ascii_strtod (fields[3], NULL);
+      g_assert_cmpfloat (confidence, >, 0.0);
+      g_assert_cmpfloat (confidence, <=, 1.0);
+      g_assert_cmpfloat (g_ascii_strtod (fields[4], NULL), >=, 0.0);
+      if (strcmp (fields[1], fields[2]) == 0)
+        hits++;
+    }
+  g_assert_cmpfloat_with_epsilon (hits / 50.0, accuracy, 5e-5);
+
+  assert_png_size (png, 800, 800);
+  /* 5 x 5 tiles of 128 pixels (32 x 4) with 10 between and round, each
+   * over a two-line caption (29) 4 below it. */
+  assert_png_size (top_losses, 5 * 138 + 10, 10 + 5 * (128 + 4 + 29 + 10));
+  svg = read_file (svg_path);
+  g_assert_nonnull (strstr (svg, "<svg"));
+
+  /* A folder that cannot be made: one message, exit status 1. */
+  {
+    g_autofree char *blocked = g_build_filename (work_dir, "report-file", NULL);
+    g_autofree char *inside = g_build_filename (blocked, "sub", NULL);
+
+    g_assert_true (g_file_set_contents (blocked, "", -1, NULL));
+    assert_fails ("report-file", "evaluate", "--model", model, "--data", cifar_dir, "--report", inside, NULL);
+  }
+}
+
+static void
 test_cli_train_predict_evaluate (void)
 {
   g_autofree char *model = g_build_filename (work_dir, "model.safetensors", NULL);
@@ -560,8 +666,12 @@ test_cli_train_predict_evaluate (void)
   g_assert_nonnull (strstr (out, "truck"));
   accuracy_line = g_strdup_printf ("\naccuracy: %s\n", val_line + strlen ("val_accuracy: "));
   g_assert_nonnull (strstr (out, accuracy_line));
+  g_assert_nonnull (strstr (out, "Precision"));
+  g_assert_nonnull (strstr (out, "\nweighted avg"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
+
+  check_report (model, g_ascii_strtod (val_line + strlen ("val_accuracy: "), NULL));
 
   /* A model and a dataset that do not fit; a truncated model. */
   assert_fails ("expects images of 32×32×3", "evaluate", "--model", model, "--data", idx_dir, NULL);

@@ -155,6 +155,7 @@ test_evaluate_confusion (void)
         if (pixels[i][c] > pixels[i][brightest])
           brightest = c;
       g_assert_cmpint (evaluation->predictions[i], ==, brightest);
+      g_assert_cmpint (evaluation->labels[i], ==, convolve_dataset_get_label (dataset, i));
     }
 
   /* Per image: the loss and confidence of a softmax over the pixels. */

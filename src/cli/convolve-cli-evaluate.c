@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,11 @@
 #include "convolve-cli-dataset.h"
 #include "convolve-cli-options.h"
 #include "convolve-train.h"
+#include "convolve-confusion-render.h"
+#include "convolve-image-grid.h"
+
+/* The most confused pairs listed after the table. */
+#define N_CONFUSED_PAIRS 5
 
 /* Figures with '.' whatever the locale: scripts read these lines. */
 static const char *
@@ -36,14 +42,31 @@ same_class_names (const char * const *a,
 }
 
 static void
+print_figures (const char                 *label,
+               int                         name_width,
+               const char                 *accuracy,
+               const ConvolveClassMetrics *m)
+{
+  char precision[G_ASCII_DTOSTR_BUF_SIZE], recall[G_ASCII_DTOSTR_BUF_SIZE], f1[G_ASCII_DTOSTR_BUF_SIZE];
+  int pad = name_width - (int) g_utf8_strlen (label, -1);
+
+  printf ("%s%*s  %8s  %9s  %6s  %6s  %6u\n", label, pad, "", accuracy,
+          fixed4 (precision, m->precision), fixed4 (recall, m->recall), fixed4 (f1, m->f1), m->support);
+}
+
+static void
 print_evaluation (const ConvolveEvaluation *evaluation,
                   const char * const       *class_names)
 {
   g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(ConvolveMetrics) metrics = convolve_metrics_new (evaluation);
+  g_autoptr(GArray) pairs = convolve_metrics_confused_pairs (evaluation, N_CONFUSED_PAIRS);
   int n = evaluation->n_classes;
   int name_width = 5;
   int count_width = 5;
   char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+  const char *macro = _("macro avg");
+  const char *weighted = _("weighted avg");
 
   for (int c = 0; c < n; c++)
     {
@@ -54,6 +77,8 @@ print_evaluation (const ConvolveEvaluation *evaluation,
       name_width = MAX (name_width, (int) g_utf8_strlen (label, -1));
       g_ptr_array_add (labels, label);
     }
+  name_width = MAX (name_width, (int) g_utf8_strlen (macro, -1));
+  name_width = MAX (name_width, (int) g_utf8_strlen (weighted, -1));
   for (int i = 0; i < n * n; i++)
     {
       char digits[16];
@@ -67,18 +92,28 @@ print_evaluation (const ConvolveEvaluation *evaluation,
   printf ("accuracy: %s\n\n", fixed4 (buffer, evaluation->accuracy));
 
   /* Pad by characters, not bytes: class names may be translated. */
-  printf ("%s%*s  %8s  %6s\n", _("Class"),
-          name_width - (int) g_utf8_strlen (_("Class"), -1), "", _("Accuracy"), _("Images"));
+  /* Images is the support; precision, recall and F1 as scikit-learn
+   * defines them (0 where undefined, see convolve-metrics.h). */
+  printf ("%s%*s  %8s  %9s  %6s  %6s  %6s\n", _("Class"),
+          name_width - (int) g_utf8_strlen (_("Class"), -1), "", _("Accuracy"), _("Precision"),
+          _("Recall"), _("F1"), _("Images"));
   for (int c = 0; c < n; c++)
-    {
-      const char *label = g_ptr_array_index (labels, c);
-      int pad = name_width - (int) g_utf8_strlen (label, -1);
+    print_figures (g_ptr_array_index (labels, c), name_width,
+                   isnan (evaluation->class_accuracy[c]) ? "-" : fixed4 (buffer, evaluation->class_accuracy[c]),
+                   &metrics->classes[c]);
+  print_figures (macro, name_width, "", &metrics->macro);
+  print_figures (weighted, name_width, "", &metrics->weighted);
 
-      if (isnan (evaluation->class_accuracy[c]))
-        printf ("%s%*s  %8s  %6u\n", label, pad, "", "-", evaluation->class_counts[c]);
-      else
-        printf ("%s%*s  %8s  %6u\n", label, pad, "", fixed4 (buffer, evaluation->class_accuracy[c]),
-                evaluation->class_counts[c]);
+  if (pairs->len > 0)
+    {
+      printf ("\n%s\n", _("Most confused (true → predicted: images)"));
+      for (guint i = 0; i < pairs->len; i++)
+        {
+          ConvolveConfusedPair *pair = &g_array_index (pairs, ConvolveConfusedPair, i);
+
+          printf ("  %s → %s: %u\n", (const char *) g_ptr_array_index (labels, pair->true_class),
+                  (const char *) g_ptr_array_index (labels, pair->predicted_class), pair->count);
+        }
     }
 
   printf ("\n%s\n", _("Confusion matrix (rows: true class, columns: predicted class)"));
@@ -98,11 +133,62 @@ print_evaluation (const ConvolveEvaluation *evaluation,
     }
 }
 
+static gboolean
+write_report (const char               *dir,
+              const ConvolveEvaluation *evaluation,
+              const ConvolveDataset    *test,
+              const char * const       *class_names,
+              GError                  **error)
+{
+  static const ConvolveReportFormat formats[] = { CONVOLVE_REPORT_FORMAT_PNG, CONVOLVE_REPORT_FORMAT_SVG };
+  static const char * const matrix_files[] = { "confusion.png", "confusion.svg" };
+  g_autoptr(ConvolveMetrics) metrics = convolve_metrics_new (evaluation);
+  g_autofree char *per_class = g_build_filename (dir, "per-class.csv", NULL);
+  g_autofree char *predictions = g_build_filename (dir, "predictions.csv", NULL);
+  g_autofree char *top_losses = g_build_filename (dir, "top-losses.png", NULL);
+  cairo_surface_t *grid;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   _("Could not create the folder “%s”: %s"), dir, g_strerror (saved));
+      return FALSE;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, matrix_files[i], NULL);
+      g_autoptr(GBytes) bytes = convolve_confusion_render (formats[i], CONVOLVE_CONFUSION_EXPORT_SIZE,
+                                                           CONVOLVE_CONFUSION_EXPORT_SIZE, evaluation,
+                                                           class_names, NULL, error);
+
+      if (bytes == NULL || !convolve_report_save (bytes, path, error))
+        return FALSE;
+    }
+  if (!convolve_metrics_save_csv (metrics, class_names, per_class, error) ||
+      !convolve_evaluation_save_predictions_csv (evaluation, class_names, predictions, error))
+    return FALSE;
+
+  grid = convolve_top_losses_render (evaluation, test, class_names);
+  if (grid != NULL)
+    {
+      g_autoptr(GBytes) bytes = convolve_report_surface_to_png (grid, error);
+
+      cairo_surface_destroy (grid);
+      if (bytes == NULL || !convolve_report_save (bytes, top_losses, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 int
 convolve_cli_evaluate (int argc, char **argv)
 {
   g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
   int limit = 0, batch_size = 256;
+  g_autofree char *report_dir = NULL;
   GOptionEntry entries[] = {
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_MODEL),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
@@ -111,6 +197,9 @@ convolve_cli_evaluate (int argc, char **argv)
       N_("Evaluate only the first N test images"), N_("N") },
     { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size,
       N_("Images per forward pass (default 256)"), N_("N") },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_dir,
+      N_("Also write the confusion matrix (PNG, SVG), per-class and per-image tables (CSV) "
+         "and the top losses (PNG) into DIR"), N_("DIR") },
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_THREADS),
     { NULL }
   };
@@ -180,5 +269,12 @@ convolve_cli_evaluate (int argc, char **argv)
     return convolve_cli_fail ("%s", error->message);
 
   print_evaluation (evaluation, class_names);
+  if (report_dir != NULL)
+    {
+      if (!write_report (report_dir, evaluation, test, class_names, &error))
+        return convolve_cli_fail ("%s", error->message);
+      printf ("\n");
+      printf (_("Report written to %s\n"), report_dir);
+    }
   return 0;
 }

@@ -13,11 +13,17 @@
 G_DEFINE_BOXED_TYPE (ConvolveEvaluation, convolve_evaluation,
                      convolve_evaluation_copy, convolve_evaluation_free)
 
-static ConvolveEvaluation *
-convolve_evaluation_new (int                 n_classes,
-                         const char * const *class_names)
+ConvolveEvaluation *
+convolve_evaluation_new (void)
 {
-  ConvolveEvaluation *evaluation = g_atomic_rc_box_new0 (ConvolveEvaluation);
+  return g_atomic_rc_box_new0 (ConvolveEvaluation);
+}
+
+static ConvolveEvaluation *
+evaluation_new_for (int                 n_classes,
+                    const char * const *class_names)
+{
+  ConvolveEvaluation *evaluation = convolve_evaluation_new ();
 
   evaluation->n_classes = n_classes;
   evaluation->class_names = g_strdupv ((char **) class_names);
@@ -37,7 +43,7 @@ convolve_evaluation_copy (const ConvolveEvaluation *evaluation)
   g_return_val_if_fail (evaluation != NULL, NULL);
 
   n = evaluation->n_classes;
-  copy = convolve_evaluation_new (evaluation->n_classes,
+  copy = evaluation_new_for (evaluation->n_classes,
                                   (const char * const *) evaluation->class_names);
   copy->n_images = evaluation->n_images;
   copy->loss = evaluation->loss;
@@ -49,6 +55,7 @@ convolve_evaluation_copy (const ConvolveEvaluation *evaluation)
   copy->predictions = g_memdup2 (evaluation->predictions, evaluation->n_images * sizeof (gint32));
   copy->confidences = g_memdup2 (evaluation->confidences, evaluation->n_images * sizeof (float));
   copy->losses = g_memdup2 (evaluation->losses, evaluation->n_images * sizeof (float));
+  copy->labels = g_memdup2 (evaluation->labels, evaluation->n_images * sizeof (gint32));
   return copy;
 }
 
@@ -61,6 +68,7 @@ evaluation_clear (gpointer data)
   g_free (evaluation->predictions);
   g_free (evaluation->confidences);
   g_free (evaluation->losses);
+  g_free (evaluation->labels);
   g_free (evaluation->class_counts);
   g_free (evaluation->class_correct);
   g_free (evaluation->class_accuracy);
@@ -152,7 +160,7 @@ convolve_evaluate (ConvolveModel                *model,
 
   class_names = convolve_dataset_get_n_classes (dataset) == n_classes
               ? convolve_dataset_get_class_names (dataset) : NULL;
-  evaluation = convolve_evaluation_new (n_classes, class_names);
+  evaluation = evaluation_new_for (n_classes, class_names);
 
   n_images = convolve_dataset_get_n_images (dataset);
   if (limit > 0 && limit < n_images)
@@ -178,6 +186,7 @@ convolve_evaluate (ConvolveModel                *model,
   evaluation->predictions = g_new (gint32, n_images);
   evaluation->confidences = g_new (float, n_images);
   evaluation->losses = g_new (float, n_images);
+  evaluation->labels = g_new (gint32, n_images);
 
   for (guint start = 0; start < n_images; start += batch_max)
     {
@@ -211,6 +220,7 @@ convolve_evaluate (ConvolveModel                *model,
         {
           int truth = labels[i], guess = predictions[i];
 
+          evaluation->labels[start + i] = truth;
           evaluation->class_counts[truth]++;
           if (guess >= 0 && guess < n_classes)
             evaluation->confusion[(gsize) truth * n_classes + guess]++;

@@ -31,10 +31,15 @@ typedef struct {
   gint32  *predictions;     /* n_images: the predicted class of each image, in dataset order */
   float   *confidences;     /* n_images: the probability of that predicted class */
   float   *losses;          /* n_images: each image's cross-entropy, -log p(true class) */
+  gint32  *labels;          /* n_images: each image's true class (for reports without the dataset) */
 } ConvolveEvaluation;
 
 #define CONVOLVE_TYPE_EVALUATION (convolve_evaluation_get_type ())
 GType               convolve_evaluation_get_type (void) G_GNUC_CONST;
+/* An empty evaluation (all zero, no arrays) to fill by hand, e.g. in tests
+ * or when reading one back: the arrays given to it must come from g_malloc,
+ * convolve_evaluation_free frees them. */
+ConvolveEvaluation *convolve_evaluation_new      (void);
 /* A deep copy. */
 ConvolveEvaluation *convolve_evaluation_copy     (const ConvolveEvaluation *evaluation);
 /* Evaluations are atomically reference-counted so finished ones can be

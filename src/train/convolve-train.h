@@ -8,6 +8,7 @@
 #include "convolve-history.h"
 #include "convolve-evaluation.h"
 #include "convolve-explain.h"
+#include "convolve-metrics.h"
 #include "convolve-model-check.h"
 #include "convolve-session.h"
 #include "convolve-trainer.h"
