@@ -1,8 +1,14 @@
 /* convolve-sample-grid.c: a page of 5 x 5 dataset samples.
  *
+ * The grid pages over a list of indices into the dataset shown: all of
+ * them, those of one class, or an evaluation subset (one cell of the
+ * confusion matrix, or the top losses), which carries a copy of its
+ * evaluation so that the tiles can say what was predicted.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "convolve-image-view.h"
 #include "convolve-sample-grid.h"
@@ -63,6 +69,10 @@ struct _ConvolveSampleGrid
 
   /* template */
   GtkWidget       *toolbar;
+  GtkWidget       *set_switch;
+  GtkWidget       *subset_box;
+  GtkWidget       *subset_title_label;
+  GtkWidget       *subset_count_label;
   GtkWidget       *train_button;
   GtkWidget       *test_button;
   GtkWidget       *class_dropdown;
@@ -79,6 +89,14 @@ struct _ConvolveSampleGrid
   guint            page;
   GPtrArray       *predictions;    /* SamplePredictions */
   gulong           dropdown_handler;
+
+  /* The evaluation subset, all NULL while the dataset is shown whole. */
+  GArray             *subset;             /* guint32 indices into subset_dataset, in order */
+  ConvolveDataset    *subset_dataset;
+  ConvolveEvaluation *subset_evaluation;  /* a copy */
+  char               *subset_title;
+  gboolean            subset_least_confident_first;
+  guint               saved_page;         /* of the dataset view, for the way back */
 };
 
 G_DEFINE_FINAL_TYPE (ConvolveSampleGrid, convolve_sample_grid, GTK_TYPE_WIDGET)
@@ -89,6 +107,7 @@ enum {
   PROP_N_PAGES,
   PROP_SHOW_TEST,
   PROP_CLASS_FILTER,
+  PROP_SHOWING_SUBSET,
   N_PROPS
 };
 
@@ -119,6 +138,8 @@ convolve_sample_grid_get_dataset (ConvolveSampleGrid *grid)
 {
   g_return_val_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid), NULL);
 
+  if (grid->subset != NULL)
+    return grid->subset_dataset;
   if (grid->train == NULL)
     return NULL;
   if (grid->show_test && dataset_has_images (grid->test))
@@ -126,16 +147,33 @@ convolve_sample_grid_get_dataset (ConvolveSampleGrid *grid)
   return grid->train;
 }
 
-static guint
-convolve_sample_grid_get_n_shown (ConvolveSampleGrid *self)
+guint
+convolve_sample_grid_get_n_shown (ConvolveSampleGrid *grid)
 {
-  ConvolveDataset *dataset = convolve_sample_grid_get_dataset (self);
+  ConvolveDataset *dataset;
 
+  g_return_val_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid), 0);
+
+  dataset = convolve_sample_grid_get_dataset (grid);
   if (dataset == NULL)
     return 0;
-  if (self->filtered != NULL)
-    return self->filtered->len;
+  if (grid->subset != NULL)
+    return grid->subset->len;
+  if (grid->filtered != NULL)
+    return grid->filtered->len;
   return convolve_dataset_get_n_images (dataset);
+}
+
+/* The dataset index of the nth image paged over. */
+static guint
+convolve_sample_grid_get_shown_index (ConvolveSampleGrid *self,
+                                      guint               nth)
+{
+  if (self->subset != NULL)
+    return g_array_index (self->subset, guint32, nth);
+  if (self->filtered != NULL)
+    return g_array_index (self->filtered, guint32, nth);
+  return nth;
 }
 
 static const SamplePredictions *
@@ -149,6 +187,17 @@ convolve_sample_grid_find_predictions (ConvolveSampleGrid *self,
         return predictions;
     }
   return NULL;
+}
+
+static const char *
+class_name_or_unknown (const char * const *class_names,
+                       int                 n_classes,
+                       int                 class_index)
+{
+  if (class_names != NULL && class_index >= 0 && class_index < n_classes &&
+      class_names[class_index] != NULL)
+    return class_names[class_index];
+  return "?";
 }
 
 static char *
@@ -195,13 +244,9 @@ convolve_sample_grid_update_cells (ConvolveSampleGrid *self)
           continue;
         }
 
-      index = self->filtered != NULL
-              ? g_array_index (self->filtered, guint32, first + position)
-              : first + position;
+      index = convolve_sample_grid_get_shown_index (self, first + position);
       label = convolve_dataset_get_label (dataset, index);
-      class_name = (class_names != NULL && label < n_classes) ? class_names[label] : NULL;
-      if (class_name == NULL)
-        class_name = "?";
+      class_name = class_name_or_unknown (class_names, n_classes, label);
 
       cell->index = index;
       gtk_widget_set_child_visible (cell->button, TRUE);
@@ -212,11 +257,35 @@ convolve_sample_grid_update_cells (ConvolveSampleGrid *self)
 
       gtk_widget_remove_css_class (cell->badge, "correct");
       gtk_widget_remove_css_class (cell->badge, "wrong");
-      if (predictions != NULL && index < predictions->n_values)
+      gtk_widget_remove_css_class (cell->button, "wrong");
+      if (self->subset != NULL)
+        {
+          int predicted = self->subset_evaluation->predictions[index];
+          double percent = self->subset_evaluation->confidences[index] * 100.0;
+          const char *predicted_name = class_name_or_unknown (class_names, n_classes, predicted);
+          gboolean correct = predicted == label;
+          g_autofree char *text = NULL;
+
+          /* Translators: a test image's class, the model's guess and, on a
+           * line of its own, how sure it was: "cat → dog\n87 %" */
+          text = g_strdup_printf (_("%s → %s\n%.0f %%"), class_name, predicted_name, percent);
+          gtk_label_set_text (GTK_LABEL (cell->label), text);
+          gtk_image_set_from_icon_name (GTK_IMAGE (cell->badge),
+                                        correct ? "object-select-symbolic" : "window-close-symbolic");
+          gtk_widget_add_css_class (cell->badge, correct ? "correct" : "wrong");
+          gtk_widget_set_visible (cell->badge, TRUE);
+          if (!correct)
+            gtk_widget_add_css_class (cell->button, "wrong");
+          /* Translators: the loss of one test image */
+          tooltip = g_strdup_printf (_("Loss %.3f"), self->subset_evaluation->losses[index]);
+          /* Translators: sample number, its class, the model's guess and its confidence */
+          accessible = g_strdup_printf (_("Sample %u, %s, predicted %s, %.0f %%"),
+                                        index + 1, class_name, predicted_name, percent);
+        }
+      else if (predictions != NULL && index < predictions->n_values)
         {
           int predicted = predictions->values[index];
-          const char *predicted_name = (class_names != NULL && predicted >= 0 && predicted < n_classes)
-                                       ? class_names[predicted] : "?";
+          const char *predicted_name = class_name_or_unknown (class_names, n_classes, predicted);
           gboolean correct = predicted == label;
 
           gtk_image_set_from_icon_name (GTK_IMAGE (cell->badge),
@@ -269,6 +338,43 @@ convolve_sample_grid_update_range (ConvolveSampleGrid *self)
                                  self->page + 1 < convolve_sample_grid_get_n_pages (self));
 }
 
+/* The toolbar: the Training/Test switch and the class filter for the
+ * dataset, the subset's title, count and the way back for a subset. */
+static void
+convolve_sample_grid_update_mode (ConvolveSampleGrid *self)
+{
+  gboolean subset = self->subset != NULL;
+
+  gtk_widget_set_visible (self->set_switch, !subset);
+  gtk_widget_set_visible (self->class_dropdown, !subset);
+  gtk_widget_set_visible (self->subset_box, subset);
+  gtk_widget_set_visible (self->subset_count_label, subset);
+  gtk_widget_set_sensitive (self->toolbar, subset || self->train != NULL);
+  gtk_widget_set_visible (self->cells, subset || self->train != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "grid.show-all", subset);
+
+  if (subset)
+    {
+      g_autofree char *number = format_count (self->subset->len);
+      g_autofree char *count = NULL;
+      guint n = self->subset->len;
+
+      if (self->subset_least_confident_first)
+        /* Translators: how many test images a subset has and their order,
+         * e.g. "1,012 images, least confident first" */
+        count = g_strdup_printf (ngettext ("%s image, least confident first",
+                                           "%s images, least confident first", n), number);
+      else
+        /* Translators: how many test images a subset has and their order,
+         * e.g. "1,012 images, highest loss first" */
+        count = g_strdup_printf (ngettext ("%s image, highest loss first",
+                                           "%s images, highest loss first", n), number);
+      gtk_label_set_text (GTK_LABEL (self->subset_title_label), self->subset_title);
+      gtk_widget_set_tooltip_text (self->subset_title_label, self->subset_title);
+      gtk_label_set_text (GTK_LABEL (self->subset_count_label), count);
+    }
+}
+
 static void
 convolve_sample_grid_refresh (ConvolveSampleGrid *self)
 {
@@ -278,6 +384,21 @@ convolve_sample_grid_refresh (ConvolveSampleGrid *self)
     self->page = n_pages > 0 ? n_pages - 1 : 0;
   convolve_sample_grid_update_cells (self);
   convolve_sample_grid_update_range (self);
+}
+
+/* Drops the subset; FALSE when there was none. */
+static gboolean
+convolve_sample_grid_end_subset (ConvolveSampleGrid *self)
+{
+  if (self->subset == NULL)
+    return FALSE;
+
+  g_clear_pointer (&self->subset, g_array_unref);
+  g_clear_pointer (&self->subset_dataset, convolve_dataset_unref);
+  g_clear_pointer (&self->subset_evaluation, convolve_evaluation_free);
+  g_clear_pointer (&self->subset_title, g_free);
+  convolve_sample_grid_update_mode (self);
+  return TRUE;
 }
 
 static void
@@ -425,6 +546,14 @@ on_scroll (GtkEventControllerScroll *controller,
 }
 
 static void
+show_all_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  convolve_sample_grid_show_all (CONVOLVE_SAMPLE_GRID (widget));
+}
+
+static void
 page_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
@@ -473,6 +602,12 @@ convolve_sample_grid_build_cells (ConvolveSampleGrid *self)
       cell->label = gtk_label_new (NULL);
       gtk_label_set_ellipsize (GTK_LABEL (cell->label), PANGO_ELLIPSIZE_END);
       gtk_label_set_width_chars (GTK_LABEL (cell->label), 6);
+      /* "automobile → airplane" may take two lines in a narrow tile, and a
+       * subset's confidence a third */
+      gtk_label_set_wrap (GTK_LABEL (cell->label), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (cell->label), PANGO_WRAP_WORD_CHAR);
+      gtk_label_set_lines (GTK_LABEL (cell->label), 3);
+      gtk_label_set_justify (GTK_LABEL (cell->label), GTK_JUSTIFY_CENTER);
       gtk_widget_add_css_class (cell->label, "caption");
 
       box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
@@ -523,6 +658,10 @@ convolve_sample_grid_finalize (GObject *object)
   g_clear_pointer (&self->test, convolve_dataset_unref);
   g_clear_pointer (&self->filtered, g_array_unref);
   g_ptr_array_unref (self->predictions);
+  g_clear_pointer (&self->subset, g_array_unref);
+  g_clear_pointer (&self->subset_dataset, convolve_dataset_unref);
+  g_clear_pointer (&self->subset_evaluation, convolve_evaluation_free);
+  g_clear_pointer (&self->subset_title, g_free);
 
   G_OBJECT_CLASS (convolve_sample_grid_parent_class)->finalize (object);
 }
@@ -548,6 +687,9 @@ convolve_sample_grid_get_property (GObject    *object,
       break;
     case PROP_CLASS_FILTER:
       g_value_set_int (value, self->class_filter);
+      break;
+    case PROP_SHOWING_SUBSET:
+      g_value_set_boolean (value, self->subset != NULL);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -601,6 +743,9 @@ convolve_sample_grid_class_init (ConvolveSampleGridClass *klass)
   properties[PROP_CLASS_FILTER] =
     g_param_spec_int ("class-filter", NULL, NULL, -1, G_MAXINT, -1,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOWING_SUBSET] =
+    g_param_spec_boolean ("showing-subset", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -617,6 +762,10 @@ convolve_sample_grid_class_init (ConvolveSampleGridClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-sample-grid.ui");
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, toolbar);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, set_switch);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, subset_box);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, subset_title_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, subset_count_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, train_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, test_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleGrid, class_dropdown);
@@ -634,6 +783,8 @@ convolve_sample_grid_class_init (ConvolveSampleGridClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Page_Down, 0, "grid.next-page", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, GDK_CONTROL_MASK, "grid.first-page", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, GDK_CONTROL_MASK, "grid.last-page", NULL);
+  gtk_widget_class_install_action (widget_class, "grid.show-all", NULL, show_all_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "grid.show-all", NULL);
 
   gtk_widget_class_set_css_name (widget_class, "convolvesamplegrid");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
@@ -652,6 +803,7 @@ convolve_sample_grid_init (ConvolveSampleGrid *self)
                                              G_CALLBACK (on_dropdown_selected), self);
 
   convolve_sample_grid_build_cells (self);
+  convolve_sample_grid_update_mode (self);
   convolve_sample_grid_rebuild_dropdown (self);
   convolve_sample_grid_set_datasets (self, NULL, NULL);
 }
@@ -680,6 +832,10 @@ convolve_sample_grid_set_datasets (ConvolveSampleGrid *grid,
 
   g_object_freeze_notify (G_OBJECT (grid));
 
+  /* A subset belongs to the datasets it was made of. */
+  if (convolve_sample_grid_end_subset (grid))
+    g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_SHOWING_SUBSET]);
+
   if (grid->class_filter >= 0 &&
       (train == NULL || grid->class_filter >= convolve_dataset_get_n_classes (train)))
     {
@@ -699,8 +855,7 @@ convolve_sample_grid_set_datasets (ConvolveSampleGrid *grid,
 
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (grid->show_test ? grid->test_button : grid->train_button), TRUE);
   gtk_widget_set_sensitive (grid->test_button, train != NULL && dataset_has_images (test));
-  gtk_widget_set_sensitive (grid->toolbar, train != NULL);
-  gtk_widget_set_visible (grid->cells, train != NULL);
+  convolve_sample_grid_update_mode (grid);
 
   convolve_sample_grid_rebuild_dropdown (grid);
   convolve_sample_grid_rebuild_filter (grid);
@@ -785,6 +940,7 @@ convolve_sample_grid_set_show_test (ConvolveSampleGrid *grid,
 {
   g_return_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid));
 
+  convolve_sample_grid_show_all (grid);
   show_test = !!show_test && dataset_has_images (grid->test);
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (show_test ? grid->test_button : grid->train_button), TRUE);
   if (grid->show_test == show_test)
@@ -819,6 +975,7 @@ convolve_sample_grid_set_class_filter (ConvolveSampleGrid *grid,
 
   g_return_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid));
 
+  convolve_sample_grid_show_all (grid);
   n_classes = grid->train != NULL ? convolve_dataset_get_n_classes (grid->train) : 0;
   if (class_index < 0 || class_index >= n_classes)
     class_index = -1;
@@ -876,4 +1033,134 @@ convolve_sample_grid_get_range_text (ConvolveSampleGrid *grid)
 {
   g_return_val_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid), NULL);
   return gtk_label_get_text (GTK_LABEL (grid->range_label));
+}
+
+/* ------------------------------------------------------- evaluation subsets */
+
+typedef struct {
+  const ConvolveEvaluation *evaluation;
+  gboolean                  least_confident_first;
+} SubsetOrder;
+
+/* Ascending keys; a NaN (a broken image or model) sorts first, where it is
+ * seen. */
+static float
+subset_sort_key (const SubsetOrder *order,
+                 guint32            index)
+{
+  float key = order->least_confident_first
+              ? order->evaluation->confidences[index]
+              : -order->evaluation->losses[index];
+
+  return isnan (key) ? -INFINITY : key;
+}
+
+static int
+compare_subset_indices (gconstpointer a,
+                        gconstpointer b,
+                        gpointer      user_data)
+{
+  const SubsetOrder *order = user_data;
+  guint32 index_a = *(const guint32 *) a;
+  guint32 index_b = *(const guint32 *) b;
+  float key_a = subset_sort_key (order, index_a);
+  float key_b = subset_sort_key (order, index_b);
+
+  if (key_a != key_b)
+    return key_a < key_b ? -1 : 1;
+  return index_a < index_b ? -1 : (index_a > index_b ? 1 : 0);
+}
+
+void
+convolve_sample_grid_show_evaluation_subset (ConvolveSampleGrid       *grid,
+                                             ConvolveDataset          *test,
+                                             const ConvolveEvaluation *evaluation,
+                                             int                       true_class,
+                                             int                       predicted_class,
+                                             const char               *title)
+{
+  g_autoptr(GArray) subset = NULL;
+  SubsetOrder order;
+  guint n_images;
+
+  g_return_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid));
+  g_return_if_fail (test != NULL);
+  g_return_if_fail (evaluation != NULL);
+  g_return_if_fail (evaluation->n_images <= convolve_dataset_get_n_images (test));
+  g_return_if_fail (evaluation->n_images == 0 ||
+                    (evaluation->predictions != NULL && evaluation->confidences != NULL &&
+                     evaluation->losses != NULL));
+  g_return_if_fail (true_class >= -1 && predicted_class >= -1);
+
+  n_images = evaluation->n_images;
+  subset = g_array_sized_new (FALSE, FALSE, sizeof (guint32), true_class < 0 && predicted_class < 0 ? n_images : 0);
+  for (guint i = 0; i < n_images; i++)
+    if ((true_class < 0 || convolve_dataset_get_label (test, i) == true_class) &&
+        (predicted_class < 0 || evaluation->predictions[i] == predicted_class))
+      {
+        guint32 index = i;
+        g_array_append_val (subset, index);
+      }
+
+  order.evaluation = evaluation;
+  /* The right answers have small losses all alike; the doubtful ones
+   * among them are what is worth a look. */
+  order.least_confident_first = true_class >= 0 && true_class == predicted_class;
+  g_array_sort_with_data (subset, compare_subset_indices, &order);
+
+  g_object_freeze_notify (G_OBJECT (grid));
+
+  if (grid->subset == NULL)
+    grid->saved_page = grid->page;
+  else
+    convolve_sample_grid_end_subset (grid);
+
+  grid->subset = g_steal_pointer (&subset);
+  grid->subset_dataset = convolve_dataset_ref (test);
+  grid->subset_evaluation = convolve_evaluation_copy (evaluation);
+  grid->subset_title = g_strdup (title != NULL ? title : "");
+  grid->subset_least_confident_first = order.least_confident_first;
+  grid->page = 0;
+
+  convolve_sample_grid_update_mode (grid);
+  convolve_sample_grid_refresh (grid);
+  g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_PAGE]);
+  g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_N_PAGES]);
+  g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_SHOWING_SUBSET]);
+
+  g_object_thaw_notify (G_OBJECT (grid));
+}
+
+void
+convolve_sample_grid_show_all (ConvolveSampleGrid *grid)
+{
+  g_return_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid));
+
+  if (grid->subset == NULL)
+    return;
+
+  g_object_freeze_notify (G_OBJECT (grid));
+
+  convolve_sample_grid_end_subset (grid);
+  grid->page = grid->saved_page;
+  convolve_sample_grid_refresh (grid);
+  g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_PAGE]);
+  g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_N_PAGES]);
+  g_object_notify_by_pspec (G_OBJECT (grid), properties[PROP_SHOWING_SUBSET]);
+
+  g_object_thaw_notify (G_OBJECT (grid));
+}
+
+gboolean
+convolve_sample_grid_get_showing_subset (ConvolveSampleGrid *grid)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid), FALSE);
+  return grid->subset != NULL;
+}
+
+const char *
+convolve_sample_grid_get_subset_title (ConvolveSampleGrid *grid)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SAMPLE_GRID (grid), NULL);
+  return grid->subset_title;
 }

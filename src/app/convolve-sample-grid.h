@@ -1,5 +1,6 @@
 /* convolve-sample-grid.h: a page of 5 x 5 samples of a dataset, with
- * paging, a class filter and a Training/Test switch.
+ * paging, a class filter and a Training/Test switch; or a chosen subset of
+ * the test images with what an evaluation predicted for them.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -8,6 +9,7 @@
 #include <gtk/gtk.h>
 
 #include "convolve-dataset.h"
+#include "convolve-evaluation.h"
 
 G_BEGIN_DECLS
 
@@ -59,6 +61,30 @@ void       convolve_sample_grid_set_show_test   (ConvolveSampleGrid *grid,
 int        convolve_sample_grid_get_class_filter (ConvolveSampleGrid *grid);
 void       convolve_sample_grid_set_class_filter (ConvolveSampleGrid *grid,
                                                   int                 class_index);
+
+/* Shows exactly the images of test whose label is true_class and whose
+ * prediction in evaluation (of test, in dataset order) is predicted_class,
+ * each with its predicted class and confidence; -1 stands for any class.
+ * Sorted by loss, highest first, except a diagonal cell (true_class ==
+ * predicted_class, the right answers), which shows the least confident
+ * first; ties keep dataset order. Both -1 is "top losses": the whole split.
+ * The grid copies evaluation; title (shown above the grid) is copied too.
+ * The subset view ends with convolve_sample_grid_show_all(), Escape or its
+ * back button, and when set_datasets, set_show_test or set_class_filter is
+ * called. */
+void        convolve_sample_grid_show_evaluation_subset (ConvolveSampleGrid       *grid,
+                                                         ConvolveDataset          *test,
+                                                         const ConvolveEvaluation *evaluation,
+                                                         int                       true_class,
+                                                         int                       predicted_class,
+                                                         const char               *title);
+/* Back to the whole dataset (the page, class filter and set of before). */
+void        convolve_sample_grid_show_all               (ConvolveSampleGrid       *grid);
+gboolean    convolve_sample_grid_get_showing_subset     (ConvolveSampleGrid       *grid);
+/* NULL while the whole dataset is shown */
+const char *convolve_sample_grid_get_subset_title       (ConvolveSampleGrid       *grid);
+/* How many images the grid pages over (the subset's, the class's or all) */
+guint       convolve_sample_grid_get_n_shown            (ConvolveSampleGrid       *grid);
 
 /* For tests: what cell position (0..24, row-major) shows. The index is -1
  * for an empty cell. */

@@ -6,6 +6,7 @@
  */
 #include <glib/gi18n.h>
 
+#include "convolve-augment-strip.h"
 #include "convolve-image-view.h"
 #include "convolve-sample-view.h"
 #include "convolve-train.h"
@@ -24,6 +25,7 @@ struct _ConvolveSampleView
   GtkLabel        *prediction_label;
   GtkWidget       *top_box;
   GtkGrid         *top_grid;
+  ConvolveAugmentStrip *augment_strip;
 
   ConvolveDataset *dataset;
   ConvolveSession *session;
@@ -140,6 +142,7 @@ convolve_sample_view_set_index (ConvolveSampleView *self,
                                  convolve_format_dataset_name (convolve_dataset_get_name (self->dataset)));
   gtk_window_set_title (GTK_WINDOW (self), title);
   gtk_label_set_label (self->label_label, class_name (self, convolve_dataset_get_label (self->dataset, index)));
+  convolve_augment_strip_set_sample (self->augment_strip, self->dataset, index);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sample.previous", index > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sample.next", index + 1 < n_images);
@@ -162,6 +165,14 @@ convolve_sample_view_get_index (ConvolveSampleView *self)
   g_return_val_if_fail (CONVOLVE_IS_SAMPLE_VIEW (self), 0);
 
   return self->index;
+}
+
+ConvolveAugmentStrip *
+convolve_sample_view_get_augment_strip (ConvolveSampleView *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SAMPLE_VIEW (self), NULL);
+
+  return self->augment_strip;
 }
 
 int
@@ -256,6 +267,7 @@ convolve_sample_view_class_init (ConvolveSampleViewClass *klass)
   object_class->dispose = convolve_sample_view_dispose;
 
   g_type_ensure (CONVOLVE_TYPE_IMAGE_VIEW);
+  g_type_ensure (CONVOLVE_TYPE_AUGMENT_STRIP);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-sample-view.ui");
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleView, window_title);
@@ -265,6 +277,7 @@ convolve_sample_view_class_init (ConvolveSampleViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleView, prediction_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleView, top_box);
   gtk_widget_class_bind_template_child (widget_class, ConvolveSampleView, top_grid);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveSampleView, augment_strip);
 
   gtk_widget_class_install_action (widget_class, "sample.previous", NULL, previous_action);
   gtk_widget_class_install_action (widget_class, "sample.next", NULL, next_action);

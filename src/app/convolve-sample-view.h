@@ -1,5 +1,6 @@
-/* convolve-sample-view.h: one dataset sample, large, with its label and
- * (when there is a model) what the model predicts for it.
+/* convolve-sample-view.h: one dataset sample, large, with its label,
+ * (when there is a model) what the model predicts for it, and what
+ * augmentation makes of it.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -7,6 +8,7 @@
 
 #include <adwaita.h>
 
+#include "convolve-augment-strip.h"
 #include "convolve-dataset.h"
 #include "convolve-session.h"
 
@@ -25,6 +27,8 @@ ConvolveSampleView *convolve_sample_view_new       (GtkWindow           *parent,
 guint               convolve_sample_view_get_index (ConvolveSampleView  *self);
 void                convolve_sample_view_set_index (ConvolveSampleView  *self,
                                                     guint                index);
+/* The strip of augmented variants of the sample shown. */
+ConvolveAugmentStrip *convolve_sample_view_get_augment_strip (ConvolveSampleView *self);
 /* The predicted class, or -1 without a model. */
 int                 convolve_sample_view_get_predicted_class (ConvolveSampleView *self);
 
