@@ -428,7 +428,7 @@ static ConvolveEvaluation *
 make_evaluation (ConvolveDataset *dataset)
 {
   guint n = convolve_dataset_get_n_images (dataset);
-  ConvolveEvaluation *evaluation = g_new0 (ConvolveEvaluation, 1);
+  ConvolveEvaluation *evaluation = convolve_evaluation_new ();
 
   evaluation->n_classes = 10;
   evaluation->class_names = g_strdupv ((char **) class_names);

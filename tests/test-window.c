@@ -579,6 +579,30 @@ test_window_train (void)
     changed |= fabsf (after[i] - before_copy[i]) > 1e-6f;
   g_assert_true (changed);
 
+  /* The evaluation page shows the last epoch's test-set evaluation; a
+   * cell leads to exactly those images in the grid, on the Training view. */
+  {
+    const ConvolveEvaluation *evaluation = convolve_session_get_evaluation (convolve_window_get_session (self));
+    guint count;
+
+    g_assert_nonnull (evaluation);
+    g_assert_cmpuint (evaluation->n_images, ==, 200);
+    g_action_group_activate_action (G_ACTION_GROUP (self), "show-view", g_variant_new_string ("evaluation"));
+    g_assert_cmpstr (adw_view_stack_get_visible_child_name (self->view_stack), ==, "evaluation");
+    count = convolve_evaluation_get_confusion (evaluation, 3, 3);
+    g_signal_emit_by_name (self->evaluation_page, "show-images", 3, 3);
+    g_assert_cmpstr (adw_view_stack_get_visible_child_name (self->view_stack), ==, "training");
+    g_assert_true (convolve_sample_grid_get_showing_subset (self->sample_grid));
+    g_assert_cmpuint (convolve_sample_grid_get_n_shown (self->sample_grid), ==, count);
+    g_signal_emit_by_name (self->evaluation_page, "show-top-losses");
+    g_assert_cmpuint (convolve_sample_grid_get_n_shown (self->sample_grid), ==, 200);
+    g_assert_cmpstr (convolve_sample_grid_get_subset_title (self->sample_grid), ==, "Top Losses");
+    convolve_sample_grid_show_all (self->sample_grid);
+    g_assert_false (convolve_sample_grid_get_showing_subset (self->sample_grid));
+    /* Evaluating again on request gives the same numbers for the same weights. */
+    g_assert_true (action_enabled (self, "evaluate"));
+  }
+
   /* New drops the run. */
   g_action_group_activate_action (G_ACTION_GROUP (self), "new-model", NULL);
   g_assert_null (convolve_session_get_trainer (convolve_window_get_session (self)));

@@ -37,6 +37,9 @@ static const struct {
   { "win.pause",              { "<Control>p", NULL } },
   { "win.resume",             { "<Control>p", NULL } },
   { "win.stop",               { "<Control>period", NULL } },
+  { "win.evaluate",           { "<Control><Shift>Return", NULL } },
+  { "win.show-view('training')",   { "<Alt>1", NULL } },
+  { "win.show-view('evaluation')", { "<Alt>2", NULL } },
   { "win.show-summary",       { "<Control>i", NULL } },
 };
 

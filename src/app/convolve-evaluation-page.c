@@ -119,6 +119,7 @@ struct _ConvolveEvaluationPage
   GtkStack              *stack;
   AdwStatusPage         *empty_page;
   GtkProgressBar        *empty_progress;
+  GtkWidget             *evaluate_button;
   GtkProgressBar        *results_progress;
   GtkLabel              *subtitle_label;
   ConvolveConfusionView *confusion_view;
@@ -593,6 +594,7 @@ convolve_evaluation_page_set_evaluating (ConvolveEvaluationPage *self,
   gtk_progress_bar_set_fraction (self->empty_progress, fraction);
   gtk_progress_bar_set_fraction (self->results_progress, fraction);
   gtk_widget_set_visible (GTK_WIDGET (self->empty_progress), evaluating);
+  gtk_widget_set_visible (self->evaluate_button, !evaluating);
   gtk_widget_set_visible (GTK_WIDGET (self->results_progress), evaluating && self->evaluation != NULL);
   adw_status_page_set_title (self->empty_page, evaluating ? _("Evaluating the Test Set…")
                                                           : _("No Evaluation Yet"));
@@ -660,6 +662,7 @@ convolve_evaluation_page_class_init (ConvolveEvaluationPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, stack);
   gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, empty_page);
   gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, empty_progress);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, evaluate_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, results_progress);
   gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveEvaluationPage, confusion_view);

@@ -46,6 +46,8 @@ convolve_window_update_actions (ConvolveWindow *self)
   set_enabled (self, "pause", state == CONVOLVE_TRAINER_RUNNING);
   set_enabled (self, "resume", state == CONVOLVE_TRAINER_PAUSED);
   set_enabled (self, "stop", state == CONVOLVE_TRAINER_RUNNING || state == CONVOLVE_TRAINER_PAUSED);
+  set_enabled (self, "evaluate", has_model && !training && convolve_session_get_test (session) != NULL &&
+                                 !convolve_session_is_evaluating (session));
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->dataset_dropdown), !training);
 }
@@ -683,6 +685,27 @@ resume_action (GSimpleAction *action,
 }
 
 static void
+show_view_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  const char *name = g_variant_get_string (parameter, NULL);
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") == 0 &&
+      adw_view_stack_get_child_by_name (self->view_stack, name) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+static void
+evaluate_action (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  convolve_session_evaluate (CONVOLVE_WINDOW (user_data)->session);
+}
+
+static void
 stop_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
@@ -704,6 +727,8 @@ static const GActionEntry window_actions[] = {
   { "pause", pause_action },
   { "resume", resume_action },
   { "stop", stop_action },
+  { "evaluate", evaluate_action },
+  { "show-view", show_view_action, "s" },
 };
 
 void

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "convolve-dataset-page.h"
+#include "convolve-evaluation-page.h"
 #include "convolve-engine.h"
 #include "convolve-loaders.h"
 #include "convolve-plot.h"
@@ -49,6 +50,10 @@ struct _ConvolveWindow
   ConvolvePredictor     *predictor;
   ConvolvePlot          *loss_plot;
   ConvolvePlot          *accuracy_plot;
+  AdwViewSwitcher       *view_switcher;
+  AdwViewSwitcherBar    *view_switcher_bar;
+  AdwViewStack          *view_stack;
+  ConvolveEvaluationPage *evaluation_page;
 
   /* What the window shows: the datasets, the weights, the run. */
   ConvolveSession       *session;

@@ -97,6 +97,8 @@ predictions_changed_cb (ConvolveWindow *self)
   const ConvolveEvaluation *evaluation = convolve_session_get_evaluation (self->session);
   ConvolveDataset *test = convolve_session_get_test (self->session);
 
+  convolve_evaluation_page_set_evaluation (self->evaluation_page, evaluation,
+                                           convolve_session_get_class_names (self->session));
   if (test == NULL)
     return;
   if (evaluation != NULL)
@@ -104,6 +106,15 @@ predictions_changed_cb (ConvolveWindow *self)
                                           evaluation->n_images);
   else
     convolve_sample_grid_set_predictions (self->sample_grid, test, NULL, 0);
+}
+
+static void
+evaluating_cb (ConvolveWindow *self)
+{
+  convolve_evaluation_page_set_evaluating (self->evaluation_page,
+                                           convolve_session_is_evaluating (self->session),
+                                           MAX (0.0, convolve_session_get_evaluation_fraction (self->session)));
+  convolve_window_update_actions (self);
 }
 
 static void
@@ -128,6 +139,10 @@ convolve_window_init_training (ConvolveWindow *self)
                            G_CALLBACK (convolve_window_update_actions), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::model-path",
                            G_CALLBACK (convolve_window_update_title), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::evaluating",
+                           G_CALLBACK (evaluating_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::evaluation-fraction",
+                           G_CALLBACK (evaluating_cb), self, G_CONNECT_SWAPPED);
   convolve_predictor_set_session (self->predictor, self->session);
 }
 

@@ -14,6 +14,8 @@ G_DEFINE_FINAL_TYPE (ConvolveWindow, convolve_window, ADW_TYPE_APPLICATION_WINDO
 
 /* Below this width the sample grid, predictor and plots stack vertically. */
 #define NARROW_WIDTH 1100
+/* Below this width the view switcher moves from the header to the bottom. */
+#define SWITCHER_BAR_WIDTH 860
 /* The plots' height when stacked below the samples; beside them, they
  * share the height the predictor leaves. */
 #define PLOT_HEIGHT_NARROW 260
@@ -123,6 +125,21 @@ convolve_weak_ref_steal (GWeakRef *ref)
 
 static void visible_page_changed_cb (ConvolveWindow *self);
 
+/* Training or Evaluation: in the header, or at the bottom of narrow
+ * windows; only beside a dataset. */
+static void
+update_switcher (ConvolveWindow *self)
+{
+  gboolean workspace = g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") == 0;
+  int width = 0, height = 0;
+  gboolean bar;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  bar = width > 0 && width < SWITCHER_BAR_WIDTH;
+  gtk_widget_set_visible (GTK_WIDGET (self->view_switcher), workspace && !bar);
+  adw_view_switcher_bar_set_reveal (self->view_switcher_bar, workspace && bar);
+}
+
 static void
 select_dataset_in_dropdown (ConvolveWindow *self,
                             const char     *path)
@@ -184,6 +201,7 @@ visible_page_changed_cb (ConvolveWindow *self)
 
   gtk_widget_set_visible (GTK_WIDGET (self->dataset_dropdown), workspace && self->locations->len > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), workspace);
+  update_switcher (self);
 }
 
 static void
@@ -403,6 +421,51 @@ sample_activated_cb (ConvolveWindow  *self,
   gtk_window_present (view);
 }
 
+/* A confusion-matrix cell, a confused pair or Top Losses: those test
+ * images in the grid, on the Training view where the predictor is. */
+static void
+show_evaluation_images (ConvolveWindow *self,
+                        int             true_class,
+                        int             predicted_class)
+{
+  const ConvolveEvaluation *evaluation = convolve_session_get_evaluation (self->session);
+  ConvolveDataset *test = convolve_session_get_test (self->session);
+  const char * const *names = convolve_session_get_class_names (self->session);
+  g_autofree char *title = NULL;
+  g_autofree char *true_name = convolve_metrics_class_name (names, true_class);
+  g_autofree char *predicted_name = convolve_metrics_class_name (names, predicted_class);
+
+  if (evaluation == NULL || test == NULL || evaluation->n_images != convolve_dataset_get_n_images (test))
+    return;
+
+  if (true_class < 0 && predicted_class < 0)
+    title = g_strdup (_("Top Losses"));
+  else if (true_class == predicted_class)
+    /* Translators: the test images of one class that the model got right */
+    title = g_strdup_printf (_("Correct: %s"), true_name);
+  else
+    /* Translators: the test images of class %1$s the model took for class %2$s */
+    title = g_strdup_printf (_("%1$s taken for %2$s"), true_name, predicted_name);
+
+  convolve_sample_grid_show_evaluation_subset (self->sample_grid, test, evaluation,
+                                               true_class, predicted_class, title);
+  adw_view_stack_set_visible_child_name (self->view_stack, "training");
+}
+
+static void
+evaluation_show_images_cb (ConvolveWindow *self,
+                           int             true_class,
+                           int             predicted_class)
+{
+  show_evaluation_images (self, true_class, predicted_class);
+}
+
+static void
+evaluation_show_top_losses_cb (ConvolveWindow *self)
+{
+  show_evaluation_images (self, -1, -1);
+}
+
 static void
 predictor_error_cb (ConvolveWindow *self,
                     const char     *message)
@@ -420,6 +483,7 @@ update_layout (ConvolveWindow *self)
 
   gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
   narrow = width > 0 && width < NARROW_WIDTH;
+  update_switcher (self);
 
   if (gtk_orientable_get_orientation (GTK_ORIENTABLE (self->content_box)) ==
       (narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL))
@@ -544,6 +608,7 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   g_type_ensure (CONVOLVE_TYPE_SAMPLE_GRID);
   g_type_ensure (CONVOLVE_TYPE_PREDICTOR);
   g_type_ensure (CONVOLVE_TYPE_PLOT);
+  g_type_ensure (CONVOLVE_TYPE_EVALUATION_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-window.ui");
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, toast_overlay);
@@ -565,10 +630,16 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, predictor);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loss_plot);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, accuracy_plot);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_switcher);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_switcher_bar);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, evaluation_page);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_chosen_cb);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_cancelled_cb);
   gtk_widget_class_bind_template_callback (widget_class, sample_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, predictor_error_cb);
+  gtk_widget_class_bind_template_callback (widget_class, evaluation_show_images_cb);
+  gtk_widget_class_bind_template_callback (widget_class, evaluation_show_top_losses_cb);
 }
 
 static void
