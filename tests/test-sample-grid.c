@@ -525,7 +525,7 @@ assert_page_shows (ConvolveSampleGrid       *grid,
       index = g_array_index (expected, guint32, nth);
       true_class = convolve_dataset_get_label (dataset, index);
       predicted = evaluation->predictions[index];
-      label = g_strdup_printf ("%s → %s\n%.0f %%", class_names[true_class], class_names[predicted],
+      label = g_strdup_printf ("%s\n→ %s\n%.0f %%", class_names[true_class], class_names[predicted],
                                evaluation->confidences[index] * 100.0);
       g_assert_cmpint (convolve_sample_grid_get_cell_index (grid, position), ==, index);
       g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, position), ==, label);
@@ -640,7 +640,7 @@ test_grid_subset_diagonal (Fixture       *fixture,
 
   convolve_sample_grid_show_evaluation_subset (grid, fixture->train, evaluation, 2, 2, "class-2");
   assert_page_shows (grid, expected, 0, evaluation, fixture->train);
-  g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, 0), ==, "class-2 → class-2\n25 %");
+  g_assert_cmpstr (convolve_sample_grid_get_cell_label (grid, 0), ==, "class-2\n→ class-2\n25 %");
   for (guint position = 0; position < 6; position++)
     g_assert_false (gtk_widget_has_css_class (cell_button (grid, position), "wrong"));
 }

@@ -48,7 +48,7 @@ convolve_application_new (void)
 {
   return g_object_new (CONVOLVE_TYPE_APPLICATION,
                        "application-id", APP_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/convolve/Convolve",
                        NULL);
 }
@@ -95,6 +95,31 @@ quit_action (GSimpleAction *action,
   /* Closing each window lets it stop its trainer and save its state. */
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (GTK_WINDOW (l->data));
+}
+
+/* convolve FOLDER opens a dataset, convolve MODEL.safetensors a model
+ * (both: the dataset first, so the model is checked against it). */
+static void
+convolve_application_open (GApplication  *app,
+                           GFile        **files,
+                           int            n_files,
+                           const char    *hint)
+{
+  ConvolveWindow *window;
+
+  convolve_application_activate (app);
+  window = CONVOLVE_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < n_files; i++)
+      {
+        gboolean folder = g_file_query_file_type (files[i], G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY;
+        g_autofree char *path = g_file_get_path (files[i]);
+
+        if (pass == 0 && folder && path != NULL)
+          convolve_window_open_dataset (window, path);
+        else if (pass == 1 && !folder)
+          convolve_window_open_model (window, files[i]);
+      }
 }
 
 static void
@@ -154,6 +179,7 @@ convolve_application_class_init (ConvolveApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   app_class->activate = convolve_application_activate;
+  app_class->open = convolve_application_open;
   app_class->startup = convolve_application_startup;
 }
 

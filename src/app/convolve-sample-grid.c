@@ -266,9 +266,10 @@ convolve_sample_grid_update_cells (ConvolveSampleGrid *self)
           gboolean correct = predicted == label;
           g_autofree char *text = NULL;
 
-          /* Translators: a test image's class, the model's guess and, on a
-           * line of its own, how sure it was: "cat → dog\n87 %" */
-          text = g_strdup_printf (_("%s → %s\n%.0f %%"), class_name, predicted_name, percent);
+          /* Translators: a test image's class, the model's guess and how
+           * sure it was, a short line each to fit a narrow tile:
+           * "cat\n→ dog\n87 %" */
+          text = g_strdup_printf (_("%s\n→ %s\n%.0f %%"), class_name, predicted_name, percent);
           gtk_label_set_text (GTK_LABEL (cell->label), text);
           gtk_image_set_from_icon_name (GTK_IMAGE (cell->badge),
                                         correct ? "object-select-symbolic" : "window-close-symbolic");
@@ -602,10 +603,8 @@ convolve_sample_grid_build_cells (ConvolveSampleGrid *self)
       cell->label = gtk_label_new (NULL);
       gtk_label_set_ellipsize (GTK_LABEL (cell->label), PANGO_ELLIPSIZE_END);
       gtk_label_set_width_chars (GTK_LABEL (cell->label), 6);
-      /* "automobile → airplane" may take two lines in a narrow tile, and a
-       * subset's confidence a third */
-      gtk_label_set_wrap (GTK_LABEL (cell->label), TRUE);
-      gtk_label_set_wrap_mode (GTK_LABEL (cell->label), PANGO_WRAP_WORD_CHAR);
+      /* A subset's tile has three short lines (class, guess, confidence);
+       * a name too long for the tile is ellipsized, never broken. */
       gtk_label_set_lines (GTK_LABEL (cell->label), 3);
       gtk_label_set_justify (GTK_LABEL (cell->label), GTK_JUSTIFY_CENTER);
       gtk_widget_add_css_class (cell->label, "caption");
