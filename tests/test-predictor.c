@@ -8,7 +8,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "convolve-activations-view.h"
+#include "convolve-activations-window.h"
+#include "convolve-colormap.h"
 #include "convolve-engine.h"
+#include "convolve-explain.h"
 #include "convolve-loaders.h"
 #include "convolve-image-view.h"
 #include "convolve-predictor.h"
@@ -31,6 +35,7 @@ typedef struct {
   char              *blue_png;
   char              *text_file;
   guint              n_predicted;
+  guint              n_explained;
   guint              n_errors;
   char              *last_error;
 } Fixture;
@@ -84,6 +89,13 @@ on_predicted (ConvolvePredictor *predictor,
 }
 
 static void
+on_explained (ConvolvePredictor *predictor,
+              Fixture           *fixture)
+{
+  fixture->n_explained++;
+}
+
+static void
 on_error (ConvolvePredictor *predictor,
           const char        *message,
           Fixture           *fixture)
@@ -114,6 +126,20 @@ wait_for_result (Fixture *fixture)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (wake);
   g_assert_true (fixture->n_predicted != predicted || fixture->n_errors != errors);
+}
+
+/* Runs the main loop until a map (or why there is none) is shown. */
+static void
+wait_for_explained (Fixture *fixture)
+{
+  guint explained = fixture->n_explained;
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint wake = g_timeout_add (50, wake_up, NULL);
+
+  while (fixture->n_explained == explained && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake);
+  g_assert_cmpuint (fixture->n_explained, !=, explained);
 }
 
 static void
@@ -147,6 +173,7 @@ fixture_setup (Fixture       *fixture,
   g_object_ref_sink (fixture->predictor);
   g_signal_connect (fixture->predictor, "predicted", G_CALLBACK (on_predicted), fixture);
   g_signal_connect (fixture->predictor, "error", G_CALLBACK (on_error), fixture);
+  g_signal_connect (fixture->predictor, "explained", G_CALLBACK (on_explained), fixture);
   convolve_predictor_set_model (fixture->predictor, model, class_names);
   g_assert_true (convolve_predictor_has_model (fixture->predictor));
 }
@@ -155,7 +182,12 @@ static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  settle ();  /* any load still running holds a reference */
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  settle ();  /* any load or map still running holds a reference */
+  while (G_OBJECT (fixture->predictor)->ref_count > 1 && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
   g_assert_finalize_object (fixture->predictor);
   convolve_model_free (fixture->reference);
   g_assert_cmpint (g_remove (fixture->red_png), ==, 0);
@@ -421,6 +453,378 @@ test_predictor_model_changes (Fixture       *fixture,
   g_assert_null (convolve_predictor_get_probabilities (fixture->predictor, NULL));
 }
 
+
+/* ---------------------------------------------------- why this answer */
+
+/* The widget as it draws itself, at its size. */
+static cairo_surface_t *
+render_widget (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  GskRenderNode *node;
+  cairo_t *cr;
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  cr = cairo_create (surface);
+  gsk_render_node_draw (node, cr);
+  cairo_destroy (cr);
+  gsk_render_node_unref (node);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+static void
+pixel_rgb (cairo_surface_t *surface,
+           int              x,
+           int              y,
+           int              rgb[3])
+{
+  const guint8 *data = cairo_image_surface_get_data (surface);
+  guint32 pixel = *(const guint32 *) (const void *) (data + (gsize) y * cairo_image_surface_get_stride (surface) + 4 * x);
+
+  rgb[0] = (pixel >> 16) & 0xff;
+  rgb[1] = (pixel >> 8) & 0xff;
+  rgb[2] = pixel & 0xff;
+}
+
+static GtkWidget *
+show_in_window (Fixture *fixture)
+{
+  GtkWidget *window = gtk_window_new ();
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 400);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (fixture->predictor));
+  gtk_window_present (GTK_WINDOW (window));
+  while (!gtk_widget_get_mapped (GTK_WIDGET (fixture->predictor)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (fixture->predictor)));
+  return window;
+}
+
+/* Lets the window lay out and draw what changed. */
+static void
+relayout (GtkWidget *window)
+{
+  gtk_widget_queue_resize (window);
+  settle ();
+}
+
+static int
+argmax (const float *values,
+        int          n)
+{
+  int best = 0;
+
+  for (int i = 1; i < n; i++)
+    if (values[i] > values[best])
+      best = i;
+  return best;
+}
+
+static void
+test_predictor_explain_overlay (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (fixture->red_png);
+  GtkWidget *window = show_in_window (fixture);
+  GtkWidget *view = convolve_predictor_get_image_view (fixture->predictor);
+  cairo_surface_t *plain, *overlaid;
+  graphene_rect_t plain_rect, rect;
+  float input[3 * 32 * 32], probabilities[N_CLASSES], map[32 * 32];
+  int top, high, x, y, before[3], after[3];
+  double heat[3];
+
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+  relayout (window);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, -1);
+  g_assert_null (convolve_predictor_get_explain_text (fixture->predictor));
+  plain = render_widget (view);
+  g_assert_true (convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (view), &plain_rect));
+
+  /* the map the widget should show, computed without it */
+  g_assert_true (convolve_image_load_file (file, input_shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_model_predict (fixture->reference, input, 1, probabilities, &error));
+  top = argmax (probabilities, N_CLASSES);
+  g_assert_true (convolve_explain (fixture->reference, input, top, CONVOLVE_EXPLAIN_SALIENCY, map, &error));
+  g_assert_no_error (error);
+  high = argmax (map, 32 * 32);
+  g_assert_cmpfloat (map[high], ==, 1.0f);
+
+  convolve_predictor_set_view (fixture->predictor, CONVOLVE_PREDICTOR_VIEW_SALIENCY);
+  wait_for_explained (fixture);
+  relayout (window);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, top);
+  g_assert_true (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+  {
+    g_autofree char *expected = g_strdup_printf ("Saliency for %s", class_names[top]);
+    g_assert_cmpstr (convolve_predictor_get_explain_text (fixture->predictor), ==, expected);
+  }
+  g_assert_true (gtk_widget_has_css_class (convolve_predictor_get_bar (fixture->predictor, top), "explained"));
+  overlaid = render_widget (view);
+
+  /* where the map is highest the image is blended with viridis' top (the
+   * caption may have widened the view meanwhile, moving the image) */
+  g_assert_true (convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (view), &rect));
+  g_assert_cmpfloat (rect.size.width, >=, 32.0f);
+  x = (int) (plain_rect.origin.x + (high % 32 + 0.5) * plain_rect.size.width / 32);
+  y = (int) (plain_rect.origin.y + (high / 32 + 0.5) * plain_rect.size.height / 32);
+  pixel_rgb (plain, x, y, before);
+  x = (int) (rect.origin.x + (high % 32 + 0.5) * rect.size.width / 32);
+  y = (int) (rect.origin.y + (high / 32 + 0.5) * rect.size.height / 32);
+  pixel_rgb (overlaid, x, y, after);
+  convolve_colormap_lookup (CONVOLVE_COLORMAP_VIRIDIS, 1.0, &heat[0], &heat[1], &heat[2]);
+  {
+    int distance = 0;
+    for (int c = 0; c < 3; c++)
+      {
+        double expected = (1.0 - 0.55) * before[c] + 0.55 * 255.0 * heat[c];
+        g_assert_cmpfloat (fabs (after[c] - expected), <=, 3.0);
+        distance += abs (after[c] - before[c]);
+      }
+    g_assert_cmpint (distance, >, 60);
+  }
+
+  /* back to the image: the plain pixels again */
+  convolve_predictor_set_view (fixture->predictor, CONVOLVE_PREDICTOR_VIEW_IMAGE);
+  g_assert_false (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, -1);
+
+  cairo_surface_destroy (plain);
+  cairo_surface_destroy (overlaid);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Emits what a click on widget does. */
+static void
+click (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean clicked = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_GESTURE_CLICK (controller))
+        {
+          g_signal_emit_by_name (controller, "pressed", 1, 2.0, 2.0);
+          clicked = TRUE;
+        }
+    }
+  g_assert_true (clicked);
+}
+
+static void
+test_predictor_explain_class (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  GtkWidget *view = convolve_predictor_get_image_view (fixture->predictor);
+  const float *probabilities;
+  int top, other;
+  g_autofree char *expected = NULL;
+
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+  probabilities = convolve_predictor_get_probabilities (fixture->predictor, NULL);
+  top = argmax (probabilities, N_CLASSES);
+  other = (top + 3) % N_CLASSES;
+
+  /* clicking a bar on the plain image shows that class's saliency */
+  click (convolve_predictor_get_bar (fixture->predictor, other));
+  g_assert_cmpint (convolve_predictor_get_view (fixture->predictor), ==, CONVOLVE_PREDICTOR_VIEW_SALIENCY);
+  wait_for_explained (fixture);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, other);
+  expected = g_strdup_printf ("Saliency for %s", class_names[other]);
+  g_assert_cmpstr (convolve_predictor_get_explain_text (fixture->predictor), ==, expected);
+  g_assert_true (gtk_widget_has_css_class (convolve_predictor_get_bar (fixture->predictor, other), "explained"));
+  g_assert_false (gtk_widget_has_css_class (convolve_predictor_get_bar (fixture->predictor, top), "explained"));
+  g_assert_true (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+
+  /* Grad-CAM keeps the class */
+  convolve_predictor_set_view (fixture->predictor, CONVOLVE_PREDICTOR_VIEW_GRAD_CAM);
+  wait_for_explained (fixture);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, other);
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("Grad-CAM for %s", class_names[other]);
+  g_assert_cmpstr (convolve_predictor_get_explain_text (fixture->predictor), ==, expected);
+
+  /* new weights: computed again, for the same class */
+  convolve_predictor_set_model (fixture->predictor, new_model (99), class_names);
+  wait_for_explained (fixture);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, other);
+  g_assert_true (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+
+  /* the explained bar again: back to the top class */
+  click (convolve_predictor_get_bar (fixture->predictor, other));
+  wait_for_explained (fixture);
+  top = argmax (convolve_predictor_get_probabilities (fixture->predictor, NULL), N_CLASSES);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, top);
+
+  /* a new image: explained anew; clearing removes the map */
+  drop_file (fixture->predictor, fixture->blue_png, TRUE);
+  wait_for_explained (fixture);
+  g_assert_true (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+  convolve_predictor_clear (fixture->predictor);
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, -1);
+}
+
+static void
+test_predictor_explain_no_conv (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse ("flatten,dense(10,softmax)", &error);
+  ConvolveModel *model = convolve_model_new (spec, &input_shape, 1, 5, &error);
+  GtkWidget *view = convolve_predictor_get_image_view (fixture->predictor);
+  const char *text;
+
+  g_assert_no_error (error);
+  convolve_predictor_set_model (fixture->predictor, model, class_names);
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+
+  convolve_predictor_set_view (fixture->predictor, CONVOLVE_PREDICTOR_VIEW_GRAD_CAM);
+  if (convolve_predictor_get_explain_text (fixture->predictor) == NULL)
+    wait_for_explained (fixture);
+  text = convolve_predictor_get_explain_text (fixture->predictor);
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "convolution"));
+  g_assert_false (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+  g_assert_cmpint (convolve_predictor_get_explained_class (fixture->predictor), ==, -1);
+
+  /* saliency needs no convolution */
+  convolve_predictor_set_view (fixture->predictor, CONVOLVE_PREDICTOR_VIEW_SALIENCY);
+  wait_for_explained (fixture);
+  g_assert_true (convolve_image_view_has_heatmap (CONVOLVE_IMAGE_VIEW (view)));
+  g_assert_nonnull (strstr (convolve_predictor_get_explain_text (fixture->predictor), "Saliency for"));
+}
+
+/* The layer's output normalised over the layer, as the view draws it. */
+static void
+assert_tiles_show (ConvolveActivationsView *view,
+                   guint                    section,
+                   const float             *output,
+                   int                      channels)
+{
+  int tile_channels, height, width;
+  gsize plane;
+  float lo = INFINITY, hi = -INFINITY;
+
+  g_assert_nonnull (convolve_activations_view_get_tile (view, section, 0, &tile_channels, &height, &width));
+  g_assert_cmpint (tile_channels, ==, 1);
+  plane = (gsize) height * width;
+  for (gsize i = 0; i < channels * plane; i++)
+    {
+      lo = MIN (lo, output[i]);
+      hi = MAX (hi, output[i]);
+    }
+  g_assert_cmpfloat (hi, >, lo);
+  for (int c = 0; c < channels; c++)
+    {
+      const guint8 *tile = convolve_activations_view_get_tile (view, section, c, NULL, NULL, NULL);
+      for (gsize p = 0; p < plane; p++)
+        g_assert_cmpfloat (fabsf (tile[p] - 255.0f * (output[c * plane + p] - lo) / (hi - lo)), <=, 0.51f);
+    }
+}
+
+static void
+test_predictor_activations (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec =
+    convolve_model_spec_parse ("conv2d(4,3,same,relu),batchnorm,maxpool(2),flatten,dense(10,softmax)", &error);
+  g_autoptr(ConvolveModel) reference = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (fixture->red_png);
+  ConvolveModel *model = convolve_model_new (spec, &input_shape, 1, 11, &error);
+  ConvolveActivationsView *view;
+  const ConvolveTensorInfo *kernel;
+  float input[3 * 32 * 32], probabilities[N_CLASSES];
+  static const int expected_layers[] = { 0, 0, 1, 2 };
+  g_autofree guint8 *before = NULL;
+  GtkWidget *window;
+
+  g_assert_no_error (error);
+  reference = convolve_model_copy (model, 1, &error);
+  convolve_predictor_set_model (fixture->predictor, model, class_names);
+  drop_file (fixture->predictor, fixture->red_png, TRUE);
+  wait_for_result (fixture);
+
+  convolve_predictor_show_activations (fixture->predictor);
+  window = convolve_predictor_get_activations_window (fixture->predictor);
+  g_assert_true (CONVOLVE_IS_ACTIVATIONS_WINDOW (window));
+  g_assert_true (gtk_widget_get_visible (window));
+  view = CONVOLVE_ACTIVATIONS_VIEW (convolve_activations_window_get_view (CONVOLVE_ACTIVATIONS_WINDOW (window)));
+
+  /* the filters, then Conv2D, BatchNormalization, MaxPooling2D: a tile
+   * per channel each */
+  g_assert_cmpuint (convolve_activations_view_get_n_sections (view), ==, 4);
+  for (guint s = 0; s < 4; s++)
+    {
+      int layer;
+      gboolean is_filters;
+      guint n_tiles;
+
+      g_assert_true (convolve_activations_view_get_section (view, s, &layer, &is_filters, &n_tiles));
+      g_assert_cmpint (layer, ==, expected_layers[s]);
+      g_assert_true (is_filters == (s == 0));
+      g_assert_cmpuint (n_tiles, ==, convolve_model_get_layer (reference, layer)->shape[0]);
+    }
+  g_assert_false (convolve_activations_view_get_section (view, 4, NULL, NULL, NULL));
+
+  /* the feature maps are the layers' outputs for this image */
+  g_assert_true (convolve_image_load_file (file, input_shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_model_predict (reference, input, 1, probabilities, &error));
+  g_assert_no_error (error);
+  for (guint s = 1; s < 4; s++)
+    assert_tiles_show (view, s, convolve_model_get_layer_output (reference, expected_layers[s], 0),
+                       convolve_model_get_layer (reference, expected_layers[s])->shape[0]);
+
+  /* the filters: RGB 3 x 3, each normalised on its own */
+  kernel = convolve_model_find_tensor (reference, "conv2d/kernel");
+  for (guint f = 0; f < 4; f++)
+    {
+      int channels, height, width;
+      const guint8 *tile = convolve_activations_view_get_tile (view, 0, f, &channels, &height, &width);
+      const float *w = kernel->data + f * 27;
+      float lo = INFINITY, hi = -INFINITY;
+
+      g_assert_cmpint (channels, ==, 3);
+      g_assert_cmpint (height, ==, 3);
+      g_assert_cmpint (width, ==, 3);
+      for (int i = 0; i < 27; i++)
+        {
+          lo = MIN (lo, w[i]);
+          hi = MAX (hi, w[i]);
+        }
+      for (int i = 0; i < 27; i++)
+        g_assert_cmpfloat (fabsf (tile[i] - 255.0f * (w[i] - lo) / (hi - lo)), <=, 0.51f);
+    }
+
+  /* new weights (as training publishes them): the tiles follow */
+  before = g_memdup2 (convolve_activations_view_get_tile (view, 1, 0, NULL, NULL, NULL), 32 * 32);
+  {
+    ConvolveModel *trained = convolve_model_new (spec, &input_shape, 1, 12, &error);
+    g_assert_no_error (error);
+    g_assert_true (convolve_model_copy_weights (reference, trained, &error));
+    convolve_predictor_set_model (fixture->predictor, trained, class_names);
+  }
+  g_assert_cmpint (memcmp (before, convolve_activations_view_get_tile (view, 1, 0, NULL, NULL, NULL), 32 * 32), !=, 0);
+  g_assert_true (convolve_model_predict (reference, input, 1, probabilities, &error));
+  assert_tiles_show (view, 1, convolve_model_get_layer_output (reference, 0, 0), 4);
+
+  /* no image: nothing to show */
+  convolve_predictor_clear (fixture->predictor);
+  g_assert_true (convolve_activations_view_is_empty (view));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -433,6 +837,11 @@ main (int   argc,
   g_test_add ("/app/predictor/texture-and-sample", Fixture, NULL, fixture_setup, test_predictor_texture_and_sample, fixture_teardown);
   g_test_add ("/app/predictor/paste", Fixture, NULL, fixture_setup, test_predictor_paste, fixture_teardown);
   g_test_add ("/app/predictor/model-changes", Fixture, NULL, fixture_setup, test_predictor_model_changes, fixture_teardown);
+
+  g_test_add ("/app/predictor/explain-overlay", Fixture, NULL, fixture_setup, test_predictor_explain_overlay, fixture_teardown);
+  g_test_add ("/app/predictor/explain-class", Fixture, NULL, fixture_setup, test_predictor_explain_class, fixture_teardown);
+  g_test_add ("/app/predictor/explain-no-conv", Fixture, NULL, fixture_setup, test_predictor_explain_no_conv, fixture_teardown);
+  g_test_add ("/app/predictor/activations", Fixture, NULL, fixture_setup, test_predictor_activations, fixture_teardown);
 
   return g_test_run ();
 }

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "convolve-heatmap.h"
 #include "convolve-image-view.h"
 
 struct _ConvolveImageView
@@ -18,6 +19,13 @@ struct _ConvolveImageView
 
   cairo_surface_t *surface;       /* RGB24, width x height, or NULL */
   int              natural_size;
+
+  /* Kept for the heatmap, which is blended with them (convolve-heatmap.c,
+   * as convolve-cli explain does) whenever either changes. */
+  guint8          *pixels;        /* planar, channels x height x width */
+  int              channels;
+  float           *heatmap;       /* height x width in [0, 1], or NULL */
+  double           heatmap_alpha;
 };
 
 G_DEFINE_FINAL_TYPE (ConvolveImageView, convolve_image_view, GTK_TYPE_WIDGET)
@@ -180,6 +188,8 @@ convolve_image_view_finalize (GObject *object)
   ConvolveImageView *self = CONVOLVE_IMAGE_VIEW (object);
 
   g_clear_pointer (&self->surface, cairo_surface_destroy);
+  g_free (self->pixels);
+  g_free (self->heatmap);
 
   G_OBJECT_CLASS (convolve_image_view_parent_class)->finalize (object);
 }
@@ -255,6 +265,51 @@ convolve_image_view_new (void)
   return g_object_new (CONVOLVE_TYPE_IMAGE_VIEW, NULL);
 }
 
+/* Fills the surface (of the pixels' size) from the pixels and any heatmap. */
+static void
+convolve_image_view_render (ConvolveImageView *self)
+{
+  int width = cairo_image_surface_get_width (self->surface);
+  int height = cairo_image_surface_get_height (self->surface);
+  guint8 *data;
+  int stride;
+
+  cairo_surface_flush (self->surface);
+  data = cairo_image_surface_get_data (self->surface);
+  stride = cairo_image_surface_get_stride (self->surface);
+
+  if (self->heatmap != NULL)
+    {
+      cairo_surface_t *blended = convolve_heatmap_overlay (self->pixels, self->channels, height, width,
+                                                           self->heatmap, 1, CONVOLVE_COLORMAP_VIRIDIS,
+                                                           self->heatmap_alpha);
+      if (blended != NULL)
+        {
+          const guint8 *from = cairo_image_surface_get_data (blended);
+          int from_stride = cairo_image_surface_get_stride (blended);
+
+          cairo_surface_flush (blended);
+          for (int y = 0; y < height; y++)
+            memcpy (data + (gsize) y * stride, from + (gsize) y * from_stride, (gsize) width * 4);
+          cairo_surface_destroy (blended);
+          cairo_surface_mark_dirty (self->surface);
+          return;
+        }
+    }
+
+  for (int y = 0; y < height; y++)
+    {
+      guint32 *row = (guint32 *) (void *) (data + (gsize) y * stride);
+      for (int x = 0; x < width; x++)
+        {
+          guint8 r, g, b;
+          planar_rgb (self->pixels, self->channels, height, width, x, y, &r, &g, &b);
+          row[x] = 0xff000000u | ((guint32) r << 16) | ((guint32) g << 8) | b;
+        }
+    }
+  cairo_surface_mark_dirty (self->surface);
+}
+
 void
 convolve_image_view_set_pixels (ConvolveImageView *view,
                                 const guint8      *pixels,
@@ -272,37 +327,51 @@ convolve_image_view_set_pixels (ConvolveImageView *view,
             cairo_image_surface_get_width (view->surface) != width ||
             cairo_image_surface_get_height (view->surface) != height;
 
+  /* A heatmap belongs to the image it was made for. */
+  g_clear_pointer (&view->heatmap, g_free);
+  g_clear_pointer (&view->pixels, g_free);
   if (pixels == NULL)
     g_clear_pointer (&view->surface, cairo_surface_destroy);
   else
     {
-      guint8 *data;
-      int stride;
-
       if (resized)
         {
           g_clear_pointer (&view->surface, cairo_surface_destroy);
           view->surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
         }
-      cairo_surface_flush (view->surface);
-      data = cairo_image_surface_get_data (view->surface);
-      stride = cairo_image_surface_get_stride (view->surface);
-      for (int y = 0; y < height; y++)
-        {
-          guint32 *row = (guint32 *) (void *) (data + (gsize) y * stride);
-          for (int x = 0; x < width; x++)
-            {
-              guint8 r, g, b;
-              planar_rgb (pixels, channels, height, width, x, y, &r, &g, &b);
-              row[x] = 0xff000000u | ((guint32) r << 16) | ((guint32) g << 8) | b;
-            }
-        }
-      cairo_surface_mark_dirty (view->surface);
+      view->pixels = g_memdup2 (pixels, (gsize) channels * height * width);
+      view->channels = channels;
+      convolve_image_view_render (view);
     }
 
   if (resized)
     gtk_widget_queue_resize (GTK_WIDGET (view));
   gtk_widget_queue_draw (GTK_WIDGET (view));
+}
+
+void
+convolve_image_view_set_heatmap (ConvolveImageView *view,
+                                 const float       *map,
+                                 double             alpha)
+{
+  g_return_if_fail (CONVOLVE_IS_IMAGE_VIEW (view));
+
+  if (view->surface == NULL)
+    return;
+  g_clear_pointer (&view->heatmap, g_free);
+  if (map != NULL)
+    view->heatmap = g_memdup2 (map, sizeof (float) * cairo_image_surface_get_width (view->surface)
+                                    * cairo_image_surface_get_height (view->surface));
+  view->heatmap_alpha = CLAMP (alpha, 0.0, 1.0);
+  convolve_image_view_render (view);
+  gtk_widget_queue_draw (GTK_WIDGET (view));
+}
+
+gboolean
+convolve_image_view_has_heatmap (ConvolveImageView *view)
+{
+  g_return_val_if_fail (CONVOLVE_IS_IMAGE_VIEW (view), FALSE);
+  return view->heatmap != NULL;
 }
 
 gboolean

@@ -21,6 +21,13 @@ void        convolve_image_view_set_pixels   (ConvolveImageView *view,
                                               int                height,
                                               int                width);
 gboolean    convolve_image_view_has_pixels   (ConvolveImageView *view);
+/* map: one value in [0, 1] per pixel of the current image (height x
+ * width), drawn over it in viridis at opacity alpha; copied; NULL: the
+ * image alone. New pixels clear the heatmap. */
+void        convolve_image_view_set_heatmap  (ConvolveImageView *view,
+                                              const float       *map,
+                                              double             alpha);
+gboolean    convolve_image_view_has_heatmap  (ConvolveImageView *view);
 /* Where the image is drawn inside the view (FALSE when nothing is). */
 gboolean    convolve_image_view_get_image_rect (ConvolveImageView *view,
                                                 graphene_rect_t   *rect);

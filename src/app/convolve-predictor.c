@@ -13,71 +13,16 @@
 
 #include "convolve-loaders.h"
 #include "convolve-image-view.h"
-#include "convolve-predictor.h"
+#include "convolve-predictor-private.h"
 #include "convolve-sample-grid.h"
 #include "convolve-train.h"
-
-typedef enum {
-  SOURCE_FILE,
-  SOURCE_BYTES,   /* an encoded image: a dropped or pasted texture */
-  SOURCE_SAMPLE,  /* a dataset image dragged from the sample grid */
-} SourceKind;
-
-/* Where the current image came from, kept so it can be decoded again when
- * the model's input shape changes. */
-typedef struct {
-  SourceKind         kind;
-  GFile             *file;
-  GBytes            *bytes;
-  ConvolveSampleRef *sample;
-  char              *display_name;
-} ImageSource;
-
-typedef struct {
-  ImageSource   *source;
-  ConvolveShape  shape;
-  float         *input;
-  guint8        *preview;
-} LoadData;
-
-struct _ConvolvePredictor
-{
-  GtkWidget             parent_instance;
-
-  /* template (every direct child bound, so dispose_template unparents it) */
-  GtkWidget            *toolbar;
-  GtkWidget            *stack;
-  GtkWidget            *result_stack;
-  GtkWidget            *image_view;
-  GtkWidget            *input_label;
-  GtkWidget            *source_label;
-  GtkWidget            *bars;
-
-  ConvolveSession      *session;       /* followed, or NULL */
-  ConvolveModel        *model;         /* the session's, or owned */
-  gboolean              owns_model;
-  char                **class_names;
-  guint                 n_classes;
-  GPtrArray            *bar_names;     /* GtkLabel per class */
-  GPtrArray            *bar_widgets;   /* GtkProgressBar per class */
-  GPtrArray            *bar_values;    /* GtkLabel per class */
-
-  ImageSource          *source;        /* of the image shown, or NULL */
-  ConvolveShape         input_shape;   /* of input/preview */
-  float                *input;
-  guint8               *preview;
-  float                *probabilities; /* n_classes, or NULL */
-
-  GCancellable         *load_cancellable;
-  GCancellable         *paste_cancellable;
-  GtkFileChooserNative *chooser;
-};
 
 G_DEFINE_FINAL_TYPE (ConvolvePredictor, convolve_predictor, GTK_TYPE_WIDGET)
 
 enum {
   ERROR,
   PREDICTED,
+  EXPLAINED,
   N_SIGNALS
 };
 
@@ -85,6 +30,12 @@ static guint signals[N_SIGNALS];
 
 /* Without a model, images are shown as a CIFAR-10 model would see them. */
 static const ConvolveShape default_shape = { 3, 32, 32 };
+
+void
+_convolve_predictor_emit_explained (ConvolvePredictor *self)
+{
+  g_signal_emit (self, signals[EXPLAINED], 0);
+}
 
 static void convolve_predictor_start_load (ConvolvePredictor *self,
                                            ImageSource       *source);
@@ -221,6 +172,9 @@ convolve_predictor_rebuild_bars (ConvolvePredictor *self)
       g_ptr_array_add (self->bar_names, name);
       g_ptr_array_add (self->bar_widgets, bar);
       g_ptr_array_add (self->bar_values, value);
+      _convolve_predictor_explain_watch_bar (self, name, i);
+      _convolve_predictor_explain_watch_bar (self, bar, i);
+      _convolve_predictor_explain_watch_bar (self, value, i);
     }
 }
 
@@ -263,6 +217,7 @@ convolve_predictor_update_bars (ConvolvePredictor *self)
           gtk_widget_add_css_class (value, "dim-label");
         }
     }
+  _convolve_predictor_explain_mark_bars (self);
 }
 
 static void
@@ -277,6 +232,7 @@ convolve_predictor_predict (ConvolvePredictor *self)
   if (self->model == NULL)
     {
       gtk_stack_set_visible_child_name (GTK_STACK (self->result_stack), "no-model");
+      _convolve_predictor_explain_update (self);
       return;
     }
   /* A load for the new shape is under way; predict when it lands. */
@@ -288,12 +244,15 @@ convolve_predictor_predict (ConvolvePredictor *self)
     {
       g_clear_pointer (&self->probabilities, g_free);
       gtk_stack_set_visible_child_name (GTK_STACK (self->result_stack), "no-model");
+      _convolve_predictor_explain_update (self);
       g_signal_emit (self, signals[ERROR], 0, error->message);
       return;
     }
 
   convolve_predictor_update_bars (self);
   gtk_stack_set_visible_child_name (GTK_STACK (self->result_stack), "bars");
+  /* Right after the forward pass: the activations are this image's. */
+  _convolve_predictor_explain_update (self);
   g_signal_emit (self, signals[PREDICTED], 0);
 }
 
@@ -625,6 +584,8 @@ predictor_action (GtkWidget  *widget,
     convolve_predictor_paste (self);
   else if (g_str_equal (action_name, "predictor.clear"))
     convolve_predictor_clear (self);
+  else if (g_str_equal (action_name, "predictor.activations"))
+    convolve_predictor_show_activations (self);
 }
 
 /* ---------------------------------------------------------- GObject */
@@ -653,6 +614,7 @@ convolve_predictor_dispose (GObject *object)
       g_clear_object (&self->chooser);
     }
 
+  _convolve_predictor_explain_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_PREDICTOR);
 
   G_OBJECT_CLASS (convolve_predictor_parent_class)->dispose (object);
@@ -673,6 +635,7 @@ convolve_predictor_finalize (GObject *object)
   g_free (self->input);
   g_free (self->preview);
   g_free (self->probabilities);
+  _convolve_predictor_explain_finalize (self);
 
   G_OBJECT_CLASS (convolve_predictor_parent_class)->finalize (object);
 }
@@ -709,6 +672,18 @@ convolve_predictor_class_init (ConvolvePredictorClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
 
+  /**
+   * ConvolvePredictor::explained:
+   *
+   * A map (or why there is none) is shown over the image, or removed.
+   */
+  signals[EXPLAINED] =
+    g_signal_new ("explained",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-predictor.ui");
   gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, toolbar);
   gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, stack);
@@ -717,10 +692,15 @@ convolve_predictor_class_init (ConvolvePredictorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, input_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, source_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, bars);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, view_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, explain_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, legend);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePredictor, legend_scale);
 
   gtk_widget_class_install_action (widget_class, "predictor.open", NULL, predictor_action);
   gtk_widget_class_install_action (widget_class, "predictor.paste", NULL, predictor_action);
   gtk_widget_class_install_action (widget_class, "predictor.clear", NULL, predictor_action);
+  gtk_widget_class_install_action (widget_class, "predictor.activations", NULL, predictor_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "predictor.paste", NULL);
 
   gtk_widget_class_set_css_name (widget_class, "convolvepredictor");
@@ -741,6 +721,7 @@ convolve_predictor_init (ConvolvePredictor *self)
   self->bar_widgets = g_ptr_array_new ();
   self->bar_values = g_ptr_array_new ();
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "predictor.clear", FALSE);
+  _convolve_predictor_explain_init (self);
 
   /* The first type the drag offers from this list wins: a sample from the
    * grid, then files, then plain image data. */
@@ -776,6 +757,7 @@ use_model (ConvolvePredictor  *predictor,
     g_clear_pointer (&predictor->model, convolve_model_free);
   predictor->model = model;
   predictor->owns_model = owned && model != NULL;
+  _convolve_predictor_explain_weights_changed (predictor);
 
   n_classes = model != NULL ? (guint) convolve_model_get_n_classes (model) : 0;
   names_changed = n_classes != predictor->n_classes;
@@ -893,6 +875,7 @@ convolve_predictor_clear (ConvolvePredictor *predictor)
   gtk_widget_set_tooltip_text (predictor->source_label, NULL);
   gtk_stack_set_visible_child_name (GTK_STACK (predictor->stack), "empty");
   gtk_widget_action_set_enabled (GTK_WIDGET (predictor), "predictor.clear", FALSE);
+  _convolve_predictor_explain_update (predictor);
 }
 
 gboolean

@@ -13,6 +13,14 @@
 
 G_BEGIN_DECLS
 
+/* What the image shows: itself, or a map of why the model answers as it
+ * does drawn over it (convolve-explain.h). */
+typedef enum {
+  CONVOLVE_PREDICTOR_VIEW_IMAGE,
+  CONVOLVE_PREDICTOR_VIEW_SALIENCY,
+  CONVOLVE_PREDICTOR_VIEW_GRAD_CAM,
+} ConvolvePredictorView;
+
 #define CONVOLVE_TYPE_PREDICTOR (convolve_predictor_get_type ())
 G_DECLARE_FINAL_TYPE (ConvolvePredictor, convolve_predictor, CONVOLVE, PREDICTOR, GtkWidget)
 
@@ -45,6 +53,26 @@ gboolean     convolve_predictor_has_image  (ConvolvePredictor  *predictor);
 const float *convolve_predictor_get_probabilities (ConvolvePredictor *predictor,
                                                    guint             *n_classes);
 
+/* The map over the image. Maps are computed off the main thread, again
+ * whenever the weights, the image or the class change; "explained" is
+ * emitted when one is shown (or why none can be). */
+void         convolve_predictor_set_view   (ConvolvePredictor    *predictor,
+                                            ConvolvePredictorView view);
+ConvolvePredictorView convolve_predictor_get_view (ConvolvePredictor *predictor);
+/* The class to explain (as clicking its bar does; switches from the plain
+ * image to saliency); -1: the most probable one. */
+void         convolve_predictor_set_explain_class (ConvolvePredictor *predictor,
+                                                   int                class_index);
+/* The class of the map shown, or -1 when none is. */
+int          convolve_predictor_get_explained_class (ConvolvePredictor *predictor);
+/* Opens the window of the layers' filters and feature maps for the image. */
+void         convolve_predictor_show_activations (ConvolvePredictor *predictor);
+
+/* For tests: the image view, the caption under it ("Saliency for cat" or
+ * why there is no map) and the activations window (or NULL). */
+GtkWidget   *convolve_predictor_get_image_view (ConvolvePredictor *predictor);
+const char  *convolve_predictor_get_explain_text (ConvolvePredictor *predictor);
+GtkWidget   *convolve_predictor_get_activations_window (ConvolvePredictor *predictor);
 /* For tests: the bar of class_index, or NULL. */
 GtkWidget   *convolve_predictor_get_bar    (ConvolvePredictor  *predictor,
                                             guint               class_index);
