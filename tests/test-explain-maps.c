@@ -293,6 +293,19 @@ test_reference (void)
     }
 }
 
+static void
+test_map_is_empty (void)
+{
+  static const float zeros[4] = { 0.0f, -0.0f, 0.0f, 0.0f };
+  static const float one[4] = { 0.0f, 0.0f, 1e-6f, 0.0f };
+  static const float negative[2] = { -1.0f, -0.5f };
+
+  g_assert_true (convolve_explain_map_is_empty (zeros, 4));
+  g_assert_true (convolve_explain_map_is_empty (negative, 2));
+  g_assert_false (convolve_explain_map_is_empty (one, 4));
+  g_assert_true (convolve_explain_map_is_empty (one, 2));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,6 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/explain/saliency", test_saliency);
   g_test_add_func ("/train/explain/grad-cam", test_grad_cam);
   g_test_add_func ("/train/explain/reference", test_reference);
+  g_test_add_func ("/train/explain/map-is-empty", test_map_is_empty);
 
   return g_test_run ();
 }

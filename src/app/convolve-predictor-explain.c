@@ -89,8 +89,14 @@ set_explained (ConvolvePredictor *self,
 
 static char *
 explain_caption (ConvolvePredictorView  view,
-                 const char            *class_name)
+                 const char            *class_name,
+                 gboolean               empty)
 {
+  /* Grad-CAM keeps only what speaks for the class; when nothing at the
+   * last convolution does, say so rather than show a blank map. */
+  if (view == CONVOLVE_PREDICTOR_VIEW_GRAD_CAM && empty)
+    /* Translators: under the image; %s is a class */
+    return g_strdup_printf (_("Grad-CAM finds no region that speaks for %s"), class_name);
   if (view == CONVOLVE_PREDICTOR_VIEW_GRAD_CAM)
     /* Translators: under the image, e.g. "Grad-CAM for cat" */
     return g_strdup_printf (_("Grad-CAM for %s"), class_name);
@@ -146,7 +152,8 @@ on_explain_done (GObject      *object,
     set_explained (self, NULL, -1, error->message, TRUE);
   else
     {
-      g_autofree char *text = explain_caption (self->explain_view, self->class_names[data->class_index]);
+      gboolean empty = convolve_explain_map_is_empty (data->map, (gsize) data->shape.h * data->shape.w);
+      g_autofree char *text = explain_caption (self->explain_view, self->class_names[data->class_index], empty);
       set_explained (self, data->map, data->class_index, text, FALSE);
     }
 }

@@ -183,6 +183,7 @@ convolve_cli_explain (int argc, char **argv)
   ConvolveShape shape;
   const char *dir;
   gboolean has_conv;
+  gboolean empty_grad_cam = FALSE;
   int n_classes, chosen = -1, scale, status = 0;
 
   if (!convolve_cli_parse_options (&options, entries, _("IMAGE…"),
@@ -260,6 +261,7 @@ convolve_cli_explain (int argc, char **argv)
         }
 
       explained = chosen >= 0 ? chosen : best[0];
+      empty_grad_cam = FALSE;
       stem = output_stem (argv[i]);
       written = g_string_new (NULL);
       for (gsize m = 0; m < G_N_ELEMENTS (outputs); m++)
@@ -280,6 +282,8 @@ convolve_cli_explain (int argc, char **argv)
             }
           g_string_append_c (written, ' ');
           g_string_append (written, path);
+          if (outputs[m].method == CONVOLVE_EXPLAIN_GRAD_CAM && convolve_explain_map_is_empty (map, (gsize) shape.h * shape.w))
+            empty_grad_cam = TRUE;
         }
       if (written->len > 0)
         {
@@ -287,6 +291,9 @@ convolve_cli_explain (int argc, char **argv)
                                                    class_name (meta, explained, &fallback));
 
           printf ("  %s%s\n", line, written->str);
+          if (empty_grad_cam)
+            /* Translators: Grad-CAM's map is zero everywhere */
+            printf ("  %s\n", _("(Grad-CAM finds no region of the last convolution that speaks for this class)"));
         }
       g_string_free (written, TRUE);
       fflush (stdout);

@@ -157,3 +157,15 @@ convolve_explain (ConvolveModel         *model,
   convolve_explain_normalize (map, (gsize) input.h * input.w);
   return TRUE;
 }
+
+gboolean
+convolve_explain_map_is_empty (const float *map,
+                               gsize        n)
+{
+  g_return_val_if_fail (map != NULL || n == 0, TRUE);
+
+  for (gsize i = 0; i < n; i++)
+    if (map[i] > 0.0f)
+      return FALSE;
+  return TRUE;
+}

@@ -47,4 +47,9 @@ void convolve_explain_upsample (const float *src,
 void convolve_explain_normalize (float *map,
                                  gsize  n);
 
+/* TRUE when no value of map (n floats) is above zero: a Grad-CAM map that
+ * finds nothing speaking for the class, which views say in words. */
+gboolean convolve_explain_map_is_empty (const float *map,
+                                        gsize        n);
+
 G_END_DECLS
