@@ -1,0 +1,49 @@
+/* convolve-limits.h: every limit on outside input, in one place. Convolve
+ * opens files from anywhere (models shared online, dataset archives,
+ * pictures from a browser); anything sized by a header is checked against
+ * these and against the bytes actually present before memory is spent.
+ * Each limit has an error message that names it. SECURITY.md lists them.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* ---- models (safetensors files, model specs) ---- */
+
+/* The JSON header of a model file. */
+#define CONVOLVE_LIMIT_MODEL_HEADER_BYTES   (G_GINT64_CONSTANT (4) * 1024 * 1024)
+/* Nesting of that header's JSON. */
+#define CONVOLVE_LIMIT_JSON_DEPTH           16
+/* Dimensions of a tensor. */
+#define CONVOLVE_LIMIT_TENSOR_RANK          8
+/* A model's input: each side, and all of it in floats. */
+#define CONVOLVE_LIMIT_INPUT_SIDE           16384
+#define CONVOLVE_LIMIT_INPUT_FLOATS         (1 << 24)
+/* Layers, units (filters) and kernel size in a model spec. */
+#define CONVOLVE_LIMIT_SPEC_LAYERS          256
+#define CONVOLVE_LIMIT_SPEC_UNITS           65536
+#define CONVOLVE_LIMIT_SPEC_KERNEL          31
+/* Images in one batch. */
+#define CONVOLVE_LIMIT_BATCH                (1 << 20)
+
+/* ---- images (the predictor, image folders) ---- */
+
+/* Pixels and encoded bytes of one picture. */
+#define CONVOLVE_LIMIT_IMAGE_PIXELS         (G_GINT64_CONSTANT (100) * 1000 * 1000)
+#define CONVOLVE_LIMIT_IMAGE_BYTES          (G_GINT64_CONSTANT (256) * 1024 * 1024)
+
+/* ---- datasets (CIFAR-10 batches and pickles, IDX, archives) ---- */
+
+/* A side of an IDX image, and an IDX file's decoded bytes. */
+#define CONVOLVE_LIMIT_IDX_SIDE             4096
+#define CONVOLVE_LIMIT_IDX_BYTES            (G_GUINT64_CONSTANT (4) << 30)
+/* Values, memo entries and global names in a pickle. */
+#define CONVOLVE_LIMIT_PICKLE_VALUES        1000000
+#define CONVOLVE_LIMIT_PICKLE_MEMO          1000000
+#define CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME   128
+
+G_END_DECLS
