@@ -15,6 +15,7 @@
 
 #include "convolve-cli.h"
 #include "convolve-cli-options.h"
+#include "convolve-cli-predictions.h"
 #include "convolve-heatmap.h"
 #include "convolve-loaders.h"
 #include "convolve-train.h"
@@ -34,24 +35,6 @@ static const ExplainOutput outputs[] = {
   { CONVOLVE_EXPLAIN_SALIENCY, "saliency" },
   { CONVOLVE_EXPLAIN_GRAD_CAM, "gradcam" },
 };
-
-/* Figures with '.' whatever the locale, as predict prints them. */
-static const char *
-fixed4 (char   *buffer,
-        double  value)
-{
-  return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, "%.4f", value);
-}
-
-static const char *
-class_name (const ConvolveModelMeta *meta, int index, char **fallback)
-{
-  int n_names = meta->class_names != NULL ? (int) g_strv_length (meta->class_names) : 0;
-
-  if (index < n_names)
-    return meta->class_names[index];
-  return *fallback = g_strdup_printf (_("class %d"), index);
-}
 
 /* --class: a class name of the model file, or a number. -1 on error. */
 static int
@@ -179,7 +162,6 @@ convolve_cli_explain (int argc, char **argv)
   g_autofree float *probabilities = NULL;
   g_autofree float *map = NULL;
   g_autofree guint8 *preview = NULL;
-  g_autofree int *best = NULL;
   ConvolveShape shape;
   const char *dir;
   gboolean has_conv;
@@ -225,7 +207,6 @@ convolve_cli_explain (int argc, char **argv)
   preview = g_new (guint8, (gsize) shape.c * shape.h * shape.w);
   map = g_new (float, (gsize) shape.h * shape.w);
   probabilities = g_new (float, n_classes);
-  best = g_new (int, n_classes);
 
   has_conv = convolve_model_find_last_conv (model) >= 0;
   if (!has_conv)
@@ -238,9 +219,8 @@ convolve_cli_explain (int argc, char **argv)
       g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
       g_autoptr(GError) image_error = NULL;
       g_autofree char *stem = NULL;
-      g_autofree char *fallback = NULL;
       GString *written;
-      int n_best, explained;
+      int top, explained;
 
       if (!convolve_image_load_file (file, shape, input, preview, NULL, &image_error) ||
           !convolve_predict_image (model, input, probabilities, &image_error))
@@ -249,18 +229,8 @@ convolve_cli_explain (int argc, char **argv)
           continue;
         }
 
-      printf ("%s\n", argv[i]);
-      n_best = convolve_top_k (probabilities, n_classes, TOP_CLASSES, best);
-      for (int k = 0; k < n_best; k++)
-        {
-          g_autofree char *name_fallback = NULL;
-          char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-          printf ("  %-16s %s\n", class_name (meta, best[k], &name_fallback),
-                  fixed4 (buffer, probabilities[best[k]]));
-        }
-
-      explained = chosen >= 0 ? chosen : best[0];
+      top = convolve_cli_print_top_classes (argv[i], probabilities, n_classes, TOP_CLASSES, meta);
+      explained = chosen >= 0 ? chosen : top;
       empty_grad_cam = FALSE;
       stem = output_stem (argv[i]);
       written = g_string_new (NULL);
@@ -287,8 +257,8 @@ convolve_cli_explain (int argc, char **argv)
         }
       if (written->len > 0)
         {
-          g_autofree char *line = g_strdup_printf (_("explained as %s:"),
-                                                   class_name (meta, explained, &fallback));
+          g_autofree char *name = convolve_cli_class_name (meta, explained);
+          g_autofree char *line = g_strdup_printf (_("explained as %s:"), name);
 
           printf ("  %s%s\n", line, written->str);
           if (empty_grad_cam)

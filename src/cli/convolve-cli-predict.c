@@ -8,16 +8,9 @@
 
 #include "convolve-cli.h"
 #include "convolve-cli-options.h"
+#include "convolve-cli-predictions.h"
 #include "convolve-loaders.h"
 #include "convolve-train.h"
-
-/* Figures with '.' whatever the locale: scripts read these lines. */
-static const char *
-fixed4 (char   *buffer,
-        double  value)
-{
-  return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, "%.4f", value);
-}
 
 int
 convolve_cli_predict (int argc, char **argv)
@@ -35,9 +28,8 @@ convolve_cli_predict (int argc, char **argv)
   g_autoptr(ConvolveModelMeta) meta = NULL;
   g_autofree float *input = NULL;
   g_autofree float *probabilities = NULL;
-  g_autofree int *best = NULL;
   ConvolveShape shape;
-  int n_classes, n_names, status = 0;
+  int n_classes, status = 0;
 
   if (!convolve_cli_parse_options (&options, entries, _("IMAGE…"),
                                    _("Print the most probable classes of each image, as the model sees it "
@@ -56,16 +48,13 @@ convolve_cli_predict (int argc, char **argv)
 
   shape = convolve_model_get_input (model);
   n_classes = convolve_model_get_n_classes (model);
-  n_names = meta->class_names != NULL ? (int) g_strv_length (meta->class_names) : 0;
   input = g_new (float, (gsize) shape.c * shape.h * shape.w);
   probabilities = g_new (float, n_classes);
-  best = g_new (int, n_classes);
 
   for (int i = 1; i < argc; i++)
     {
       g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
       g_autoptr(GError) image_error = NULL;
-      int n_best;
 
       if (!convolve_image_load_file (file, shape, input, NULL, NULL, &image_error) ||
           !convolve_predict_image (model, input, probabilities, &image_error))
@@ -74,21 +63,7 @@ convolve_cli_predict (int argc, char **argv)
           continue;
         }
 
-      printf ("%s\n", argv[i]);
-      n_best = convolve_top_k (probabilities, n_classes, top, best);
-      for (int k = 0; k < n_best; k++)
-        {
-          g_autofree char *fallback = NULL;
-          const char *name;
-
-          if (best[k] < n_names)
-            name = meta->class_names[best[k]];
-          else
-            name = fallback = g_strdup_printf (_("class %d"), best[k]);
-          char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-          printf ("  %-16s %s\n", name, fixed4 (buffer, probabilities[best[k]]));
-        }
+      convolve_cli_print_top_classes (argv[i], probabilities, n_classes, top, meta);
     }
 
   return status;
