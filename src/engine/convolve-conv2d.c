@@ -183,6 +183,22 @@ plane_backward (float *restrict d, const float *restrict out, int n, ConvolveAct
   return s;
 }
 
+/* One image's input gradient from its (activation-masked) output gradient
+ * d: dcol[kdim, spatial] = kernel^T x d in the workspace, then col2im. */
+static void
+image_backward_input (float *din, float *workspace, const float *d, const float *kernel,
+                      int in_c, int h, int w, int out_c, int kernel_size, int pad, int oh, int ow)
+{
+  int kdim = in_c * kernel_size * kernel_size;
+  int spatial = oh * ow;
+
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+               kdim, spatial, out_c,
+               1.0f, kernel, kdim, d, spatial,
+               0.0f, workspace, spatial);
+  col2im (din, workspace, in_c, h, w, kernel_size, pad, oh, ow);
+}
+
 void
 convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *workspace,
                           float *dout, const float *out,
@@ -216,16 +232,10 @@ convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *works
                    out_c, kdim, spatial,
                    1.0f, d, spatial, workspace, spatial,
                    n == 0 ? 0.0f : 1.0f, dkernel, kdim);
+      /* reusing the workspace */
       if (din != NULL)
-        {
-          /* dcol[kdim, spatial] = kernel^T x d, reusing the workspace */
-          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
-                       kdim, spatial, out_c,
-                       1.0f, kernel, kdim, d, spatial,
-                       0.0f, workspace, spatial);
-          col2im (din + (size_t) n * in_c * h * w, workspace,
-                  in_c, h, w, kernel_size, pad, oh, ow);
-        }
+        image_backward_input (din + (size_t) n * in_c * h * w, workspace, d, kernel,
+                              in_c, h, w, out_c, kernel_size, pad, oh, ow);
     }
 }
 
@@ -238,7 +248,6 @@ convolve_conv2d_backward_input (float *din, float *workspace,
   int pad = pad_before (kernel_size, padding);
   int oh = convolve_conv2d_output_size (h, kernel_size, padding);
   int ow = convolve_conv2d_output_size (w, kernel_size, padding);
-  int kdim = in_c * kernel_size * kernel_size;
   int spatial = oh * ow;
 
   for (int n = 0; n < batch; n++)
@@ -250,13 +259,8 @@ convolve_conv2d_backward_input (float *din, float *workspace,
         for (int oc = 0; oc < out_c; oc++)
           plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
                           spatial, activation);
-      /* dcol[kdim, spatial] = kernel^T x d */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
-                   kdim, spatial, out_c,
-                   1.0f, kernel, kdim, d, spatial,
-                   0.0f, workspace, spatial);
-      col2im (din + (size_t) n * in_c * h * w, workspace,
-              in_c, h, w, kernel_size, pad, oh, ow);
+      image_backward_input (din + (size_t) n * in_c * h * w, workspace, d, kernel,
+                            in_c, h, w, out_c, kernel_size, pad, oh, ow);
     }
 }
 
