@@ -6,8 +6,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE  /* pread64 */
+
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "convolve-data-private.h"
@@ -174,6 +178,98 @@ test_binary_truncated (void)
   /* the test batch ends in the middle of its second record */
   g_free (data_test_write (dir, "test_batch.bin", g_bytes_get_data (batch, NULL), RECORD + 100));
   assert_binary_fails (dir, CONVOLVE_DATA_ERROR_TRUNCATED, "test_batch.bin");
+
+  data_test_remove_dir (dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* A file cut short while it is loaded. read() and pread() are defined
+ * here, so the loaders (linked into this test) call these: when armed,
+ * the first read of the armed file first cuts it to half its size, just
+ * after the loader measured it. A loader that mapped the file would die
+ * of SIGBUS here instead of failing. */
+
+static char *cut_path;       /* armed: the file to cut */
+static guint cut_count;      /* how often the file was cut */
+
+static void
+maybe_cut (int fd)
+{
+  g_autofree char *link = NULL;
+  g_autofree char *target = NULL;
+  struct stat st;
+
+  if (cut_path == NULL)
+    return;
+  link = g_strdup_printf ("/proc/self/fd/%d", fd);
+  target = g_file_read_link (link, NULL);
+  if (g_strcmp0 (target, cut_path) != 0 || fstat (fd, &st) != 0)
+    return;
+  g_assert_cmpint (truncate (cut_path, st.st_size / 2), ==, 0);
+  g_clear_pointer (&cut_path, g_free);
+  cut_count++;
+}
+
+ssize_t
+read (int     fd,
+      void   *buffer,
+      size_t  n)
+{
+  maybe_cut (fd);
+  return syscall (SYS_read, fd, buffer, n);
+}
+
+ssize_t
+pread64 (int      fd,
+         void    *buffer,
+         size_t   n,
+         off64_t  offset)
+{
+  maybe_cut (fd);
+  return syscall (SYS_pread64, fd, buffer, n, offset);
+}
+
+static void
+test_binary_cut_while_loading (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autoptr(GBytes) batch = NULL;
+  guint8 labels[600];
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    labels[i] = (guint8) (i % 10);
+  batch = make_binary_batch (G_N_ELEMENTS (labels), 0, labels);
+  write_bytes (dir, "data_batch_1.bin", batch);
+  write_bytes (dir, "data_batch_2.bin", batch);
+
+  cut_path = g_build_filename (dir, "data_batch_2.bin", NULL);
+  cut_count = 0;
+  assert_binary_fails (dir, CONVOLVE_DATA_ERROR_TRUNCATED, "changed while it was being read");
+  g_assert_cmpuint (cut_count, ==, 1);
+  g_clear_pointer (&cut_path, g_free);
+
+  data_test_remove_dir (dir);
+}
+
+/* A FIFO (or a device) under a batch's name: open() and read() would
+ * block forever; the load fails at once instead. */
+static void
+test_binary_fifo (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autofree char *fifo = g_build_filename (dir, "data_batch_2.bin", NULL);
+  g_autoptr(GBytes) batch = NULL;
+  const guint8 labels[] = { 1, 2 };
+  gint64 start;
+
+  batch = make_binary_batch (2, 0, labels);
+  write_bytes (dir, "data_batch_1.bin", batch);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  alarm (30);  /* a hang fails the test instead of stalling it */
+  start = g_get_monotonic_time ();
+  assert_binary_fails (dir, CONVOLVE_DATA_ERROR_FORMAT, "is not a regular file");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  alarm (0);
 
   data_test_remove_dir (dir);
 }
@@ -965,6 +1061,29 @@ assert_python_fails (const char *dir,
   data_test_assert_names (error, name);
 }
 
+static void
+test_python_cut_while_loading (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autoptr(GBytes) batch = NULL;
+  guint8 labels[300];
+  BatchSpec spec;
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    labels[i] = (guint8) (i % 10);
+  batch_spec_init (&spec, G_N_ELEMENTS (labels), 0, labels);
+  batch = make_pickle_batch (&spec);
+  write_bytes (dir, "data_batch_1", batch);
+
+  cut_path = g_build_filename (dir, "data_batch_1", NULL);
+  cut_count = 0;
+  assert_python_fails (dir, CONVOLVE_DATA_ERROR_TRUNCATED, "changed while it was being read");
+  g_assert_cmpuint (cut_count, ==, 1);
+  g_clear_pointer (&cut_path, g_free);
+
+  data_test_remove_dir (dir);
+}
+
 /* A FIFO under a dataset file's name would block open() forever, a device
  * such as /dev/zero never end: both are refused, and a class list that
  * is far too long is not read to its end. */
@@ -1019,6 +1138,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/cifar10/binary/good", test_binary_good);
   g_test_add_func ("/data/cifar10/binary/defaults", test_binary_defaults);
   g_test_add_func ("/data/cifar10/binary/truncated", test_binary_truncated);
+  g_test_add_func ("/data/cifar10/binary/cut-while-loading", test_binary_cut_while_loading);
+  g_test_add_func ("/data/cifar10/binary/fifo", test_binary_fifo);
   g_test_add_func ("/data/cifar10/binary/empty", test_binary_empty);
   g_test_add_func ("/data/cifar10/binary/bad-label", test_binary_bad_label);
   g_test_add_func ("/data/cifar10/binary/foreign", test_binary_foreign);
@@ -1026,6 +1147,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/cifar10/binary/bad-meta", test_binary_bad_meta);
   g_test_add_func ("/data/cifar10/binary/cancelled", test_binary_cancelled);
   g_test_add_func ("/data/cifar10/python/good", test_python_good);
+  g_test_add_func ("/data/cifar10/python/cut-while-loading", test_python_cut_while_loading);
   g_test_add_func ("/data/cifar10/python/good-python3", test_python_good_python3);
   g_test_add_func ("/data/cifar10/python/long-lists", test_python_long_lists);
   g_test_add_func ("/data/cifar10/python/malicious-global", test_python_malicious_global);

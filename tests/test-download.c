@@ -11,12 +11,14 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#define _GNU_SOURCE  /* unshare() */
+#define _GNU_SOURCE  /* unshare(), renameat2() */
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <libsoup/soup.h>
 #include <sched.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "convolve-download.h"
+#include "convolve-download-private.h"
 #include "convolve-loaders.h"
 
 #define RECORD_SIZE        3073
@@ -1070,6 +1073,8 @@ test_no_space_up_front (Fixture       *fixture,
   g_autofree char *prefix = g_strdup_printf ("Not enough disk space in %s: ", fixture->data_dir);
   Run run = { 0 };
 
+  /* past the download cap, which would refuse a petabyte first */
+  _convolve_download_set_limits (download, G_MAXUINT64, 0, 0);
   run_sync (download, &run);
   g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NO_SPACE);
   g_assert_true (g_str_has_prefix (run.error->message, prefix));
@@ -1218,6 +1223,249 @@ test_no_space_tmpfs_extract (Fixture       *fixture,
                 CONVOLVE_DOWNLOAD_PHASE_EXTRACTING);
 }
 
+/* ------------------------------------------------------------------ */
+/* Hardening: links, caps, a failed install */
+
+static void
+assert_dir_has_no_temp (Fixture *fixture)
+{
+  GDir *dir = g_dir_open (fixture->data_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, ".cifar-10-batches-bin"))
+      g_error ("a temporary folder was left behind: %s", name);
+  if (dir != NULL)
+    g_dir_close (dir);
+}
+
+/* A link planted at the part path is not followed: the file it points at
+ * is neither written nor deleted. */
+static void
+test_part_symlink (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("files", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  g_autofree char *part = convolve_download_dup_part_path (download);
+  g_autofree char *victim = g_build_filename (fixture->base, "victim.txt", NULL);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) requests = NULL;
+  GStatBuf st;
+  Run run = { 0 };
+
+  g_assert_cmpint (g_mkdir_with_parents (fixture->data_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (victim, "precious", -1, NULL));
+  g_assert_cmpint (symlink (victim, part), ==, 0);
+
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO);
+  g_assert_nonnull (strstr (run.error->message, "symbolic link"));
+  g_test_message ("%s", run.error->message);
+  g_assert_true (g_file_get_contents (victim, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "precious");
+  g_assert_cmpint (g_lstat (part, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  /* refused before anything was fetched */
+  requests = server_requests ("files", "cifar.tar.gz");
+  g_assert_cmpuint (g_strv_length (requests), ==, 0);
+  assert_no_partial_dataset (fixture);
+  run_clear (&run);
+}
+
+/* No Content-Length: the body is cut off at the cap, and the part that
+ * reached it is dropped. */
+static void
+test_cap_download_chunked (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("chunked", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  g_autofree char *part = convolve_download_dup_part_path (download);
+  guint64 cap = g_bytes_get_size (archives[ARCHIVE_GOOD]) / 2;
+  g_auto(GStrv) requests = NULL;
+  Run run = { 0 };
+
+  _convolve_download_set_limits (download, cap, 0, 0);
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED);
+  g_assert_true (g_str_has_prefix (run.error->message, "The download is larger than "));
+  g_test_message ("%s", run.error->message);
+  g_assert_cmpuint (run.downloaded, <=, cap);
+  /* not retried: the same server would send as much again */
+  requests = server_requests ("chunked", "cifar.tar.gz");
+  g_assert_cmpuint (g_strv_length (requests), ==, 1);
+  g_assert_cmpint (file_size (part), ==, -1);
+  assert_no_partial_dataset (fixture);
+  run_clear (&run);
+}
+
+/* A Content-Length past the cap (the default one: a petabyte) is refused
+ * before a byte is written. */
+static void
+test_cap_download_announced (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("huge", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  g_autofree char *part = convolve_download_dup_part_path (download);
+  Run run = { 0 };
+
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED);
+  g_assert_true (g_str_has_prefix (run.error->message, "The download is larger than "));
+  g_assert_cmpint (file_size (part), ==, -1);
+  assert_no_partial_dataset (fixture);
+  run_clear (&run);
+}
+
+/* An archive member larger than the cap, and an archive that unpacks to
+ * more than the dataset cap: refused, nothing installed. */
+static void
+test_cap_member (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("files", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  Run run = { 0 };
+
+  /* every batch is RECORDS_PER_BATCH records */
+  _convolve_download_set_limits (download, 0, RECORDS_PER_BATCH * RECORD_SIZE - 1, 0);
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT);
+  g_assert_true (g_str_has_prefix (run.error->message,
+                                   "The archive contains “cifar-10-batches-bin/data_batch_1.bin”, larger than "));
+  g_test_message ("%s", run.error->message);
+  assert_no_partial_dataset (fixture);
+  run_clear (&run);
+}
+
+static void
+test_cap_dataset (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("files", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  Run run = { 0 };
+
+  /* room for three of the six batches */
+  _convolve_download_set_limits (download, 0, 0, 3 * RECORDS_PER_BATCH * RECORD_SIZE + 1024);
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT);
+  g_assert_true (g_str_has_prefix (run.error->message, "The archive unpacks to more than "));
+  g_test_message ("%s", run.error->message);
+  assert_no_partial_dataset (fixture);
+  run_clear (&run);
+}
+
+/* The install's renames, failing as a test says: swap fails (errno), or
+ * the file system cannot swap, and then moving the new one in fails, and
+ * so does moving the old one back. */
+typedef enum {
+  RENAME_FAIL_SWAP,
+  RENAME_FAIL_ALL,
+} RenameFailure;
+
+static RenameFailure rename_failure;
+static guint rename_calls;
+
+static int
+failing_rename (const char   *from,
+                const char   *to,
+                unsigned int  flags)
+{
+  rename_calls++;
+  if (flags & RENAME_EXCHANGE)
+    {
+      errno = rename_failure == RENAME_FAIL_SWAP ? EACCES : EINVAL;
+      return -1;
+    }
+  /* the old one moved aside works; moving anything into place fails */
+  if (rename_failure == RENAME_FAIL_ALL && !g_str_has_suffix (to, "/previous"))
+    {
+      errno = EIO;
+      return -1;
+    }
+  return renameat2 (AT_FDCWD, from, AT_FDCWD, to, flags);
+}
+
+static char *
+setup_old_dataset (Fixture *fixture)
+{
+  char *marker = g_build_filename (fixture->dataset_dir, "old-marker", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (fixture->dataset_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (marker, "old", -1, NULL));
+  return marker;
+}
+
+static void
+test_rename_fails_swap (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("files", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  g_autofree char *marker = setup_old_dataset (fixture);
+  g_autofree char *contents = NULL;
+  Run run = { 0 };
+
+  rename_failure = RENAME_FAIL_SWAP;
+  rename_calls = 0;
+  _convolve_download_set_rename_func (download, failing_rename);
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO);
+  g_assert_true (g_str_has_prefix (run.error->message, "Could not replace "));
+  g_test_message ("%s", run.error->message);
+  g_assert_cmpuint (rename_calls, ==, 1);
+  /* the old dataset as it was, nothing left over */
+  g_assert_true (g_file_get_contents (marker, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "old");
+  assert_dir_has_no_temp (fixture);
+  run_clear (&run);
+}
+
+static void
+test_rename_fails_all (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  g_autofree char *url = server_url ("files", "cifar.tar.gz");
+  g_autoptr(ConvolveDownload) download = fixture_download (fixture, url);
+  g_autoptr(ConvolveDownload) again = fixture_download (fixture, url);
+  g_autofree char *marker = setup_old_dataset (fixture);
+  g_autofree char *kept_marker = NULL;
+  g_autofree char *contents = NULL;
+  const char *kept;
+  Run run = { 0 };
+  Run second = { 0 };
+
+  rename_failure = RENAME_FAIL_ALL;
+  rename_calls = 0;
+  _convolve_download_set_rename_func (download, failing_rename);
+  run_sync (download, &run);
+  g_assert_error (run.error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO);
+  g_test_message ("%s", run.error->message);
+  /* swap, aside, in, back */
+  g_assert_cmpuint (rename_calls, ==, 4);
+  kept = strstr (run.error->message, "; the previous dataset is kept in ");
+  g_assert_nonnull (kept);
+  kept += strlen ("; the previous dataset is kept in ");
+  kept_marker = g_build_filename (kept, "old-marker", NULL);
+  /* not deleted: kept where the message says */
+  g_assert_false (g_file_test (fixture->dataset_dir, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (kept_marker, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "old");
+  g_clear_pointer (&contents, g_free);
+
+  /* the next run puts it back before it cleans up, then installs */
+  run_sync (again, &second);
+  g_assert_no_error (second.error);
+  assert_dataset_complete (fixture);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  assert_dir_has_no_temp (fixture);
+  run_clear (&run);
+  run_clear (&second);
+}
+
 static void
 test_md5_is_valid (void)
 {
@@ -1260,6 +1508,13 @@ main (int argc, char **argv)
   ADD ("no-space/tmpfs/up-front", test_no_space_tmpfs_up_front);
   ADD ("no-space/tmpfs/download", test_no_space_tmpfs_download);
   ADD ("no-space/tmpfs/extract", test_no_space_tmpfs_extract);
+  ADD ("hardening/part-symlink", test_part_symlink);
+  ADD ("hardening/cap/download-chunked", test_cap_download_chunked);
+  ADD ("hardening/cap/download-announced", test_cap_download_announced);
+  ADD ("hardening/cap/member", test_cap_member);
+  ADD ("hardening/cap/dataset", test_cap_dataset);
+  ADD ("hardening/rename/swap-fails", test_rename_fails_swap);
+  ADD ("hardening/rename/all-fail", test_rename_fails_all);
   for (guint i = 0; i < G_N_ELEMENTS (bad_archives); i++)
     {
       g_autofree char *path = g_strdup_printf ("/data/download/archive/%s", archive_names[bad_archives[i].kind]);

@@ -5,7 +5,9 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "convolve-loaders.h"
@@ -431,6 +433,247 @@ test_image_truncated (void)
   }
 }
 
+/* ------------------------------------------------------------------ */
+/* Hostile headers: refused from the header, before gdk-pixbuf's module
+ * allocates what they claim. Each runs in a forked child, which reports
+ * how long it took and how much its peak RSS grew. */
+
+#define HOSTILE_SECONDS   1.0
+#define HOSTILE_RSS_KB    (32 * 1024)
+
+typedef struct {
+  double   seconds;
+  long     rss_growth_kb;
+  gboolean refused;
+  char     message[512];
+} HostileResult;
+
+static void
+run_hostile (GBytes        *bytes,
+             const char    *path,
+             HostileResult *result)
+{
+  int fds[2];
+  pid_t pid;
+  int status = 0;
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      ConvolveShape shape = { 3, 32, 32 };
+      float input[3 * 32 * 32];
+      HostileResult r = { 0 };
+      struct rusage before, after;
+      GError *error = NULL;
+      gint64 start;
+
+      close (fds[0]);
+      getrusage (RUSAGE_SELF, &before);
+      start = g_get_monotonic_time ();
+      if (path != NULL)
+        {
+          GFile *file = g_file_new_for_path (path);
+
+          r.refused = !convolve_image_load_file (file, shape, input, NULL, NULL, &error);
+          g_object_unref (file);
+        }
+      else
+        {
+          r.refused = !convolve_image_load_bytes (bytes, shape, input, NULL, &error);
+        }
+      r.seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+      getrusage (RUSAGE_SELF, &after);
+      r.rss_growth_kb = after.ru_maxrss - before.ru_maxrss;
+      if (error != NULL)
+        g_strlcpy (r.message, error->message, sizeof r.message);
+      if (write (fds[1], &r, sizeof r) != sizeof r)
+        _exit (2);
+      _exit (0);
+    }
+
+  close (fds[1]);
+  g_assert_cmpint (read (fds[0], result, sizeof *result), ==, sizeof *result);
+  close (fds[0]);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_test_message ("%s: %.4f s, peak RSS +%ld KB", result->message, result->seconds, result->rss_growth_kb);
+}
+
+static void
+assert_hostile_refused (GBytes     *bytes,
+                        const char *path,
+                        const char *mentions)
+{
+  HostileResult result;
+
+  run_hostile (bytes, path, &result);
+  g_assert_true (result.refused);
+  if (strstr (result.message, mentions) == NULL)
+    g_error ("“%s” does not mention %s", result.message, mentions);
+  g_assert_cmpfloat (result.seconds, <, HOSTILE_SECONDS);
+  g_assert_cmpint (result.rss_growth_kb, <, HOSTILE_RSS_KB);
+}
+
+static void
+put_le16 (guint8 *p, guint v) { p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; }
+
+static void
+put_le32 (guint8 *p, guint32 v) { put_le16 (p, v & 0xffff); put_le16 (p + 2, v >> 16); }
+
+/* 29 bytes: a file header and a BMP info header size of 4 GB, which
+ * gdk-pixbuf's module would realloc its buffer to. */
+static void
+test_image_hostile_bmp_29_bytes (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autofree char *path = NULL;
+  guint8 bmp[29] = { 'B', 'M' };
+
+  put_le32 (bmp + 2, sizeof bmp);
+  put_le32 (bmp + 10, 26);
+  put_le32 (bmp + 14, 0xfffffff0u);
+  path = data_test_write (dir, "tiny.bmp", bmp, sizeof bmp);
+  /* through the file, as the CLI and the predictor read it */
+  assert_hostile_refused (NULL, path, "BMP header is damaged");
+  data_test_remove_dir (dir);
+}
+
+/* Headers of each format read that claim 100 000 × 100 000 pixels (or the
+ * format's largest, where that is less but still over the limit). */
+static void
+test_image_hostile_dimensions (void)
+{
+  /* PNG: signature and IHDR */
+  {
+    GByteArray *png = g_byte_array_new ();
+    const guint8 ihdr[13] = { 0, 0x01, 0x86, 0xa0, 0, 0x01, 0x86, 0xa0, 8, 2, 0, 0, 0 };
+    g_autoptr(GBytes) bytes = NULL;
+
+    g_byte_array_append (png, (const guint8 *) "\x89PNG\r\n\x1a\n", 8);
+    png_chunk (png, "IHDR", ihdr, sizeof ihdr);
+    bytes = g_byte_array_free_to_bytes (png);
+    assert_hostile_refused (bytes, NULL, "100000 × 100000 pixels");
+  }
+  /* BMP: file header and a 40-byte info header, no pixels */
+  {
+    guint8 bmp[54] = { 'B', 'M' };
+    g_autoptr(GBytes) bytes = NULL;
+
+    put_le32 (bmp + 2, sizeof bmp);
+    put_le32 (bmp + 10, sizeof bmp);
+    put_le32 (bmp + 14, 40);
+    put_le32 (bmp + 18, 100000);
+    put_le32 (bmp + 22, 100000);
+    put_le16 (bmp + 26, 1);
+    put_le16 (bmp + 28, 24);
+    bytes = g_bytes_new (bmp, sizeof bmp);
+    assert_hostile_refused (bytes, NULL, "100000 × 100000 pixels");
+  }
+  /* JPEG: start of image and a baseline frame header of 65535 × 65535 */
+  {
+    const guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 8, 0xff, 0xff, 0xff, 0xff, 3,
+                            1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 0xff, 0xd9 };
+    g_autoptr(GBytes) bytes = g_bytes_new (jpeg, sizeof jpeg);
+
+    assert_hostile_refused (bytes, NULL, "65535 × 65535 pixels");
+  }
+  /* GIF: a small screen with a frame of 65535 × 65535 */
+  {
+    guint8 gif[] = { 'G', 'I', 'F', '8', '9', 'a', 4, 0, 4, 0, 0x80, 0, 0,
+                     0, 0, 0, 255, 255, 255,
+                     0x2c, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0,
+                     2, 2, 0x44, 0x01, 0, 0x3b };
+    g_autoptr(GBytes) bytes = g_bytes_new (gif, sizeof gif);
+
+    assert_hostile_refused (bytes, NULL, "65535 × 65535 pixels");
+  }
+  /* WebP: an extended header with a 16384 × 16384 canvas */
+  {
+    guint8 webp[30] = { 'R', 'I', 'F', 'F', 22, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'X', 10, 0, 0, 0 };
+    g_autoptr(GBytes) bytes = NULL;
+
+    /* canvas width and height less one, 24 bits each */
+    put_le16 (webp + 24, 16383);
+    put_le16 (webp + 27, 16383);
+    bytes = g_bytes_new (webp, sizeof webp);
+    assert_hostile_refused (bytes, NULL, "16384 × 16384 pixels");
+  }
+}
+
+static void
+assert_bytes_refused (const guint8 *data,
+                      gsize         length,
+                      const char   *mentions)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (data, length);
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 32, 32 };
+  g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
+  data_test_assert_names (error, mentions);
+  g_test_message ("%s", error->message);
+}
+
+/* A frame of width 0 makes gdk-pixbuf's GIF module raise a critical (a
+ * failure here: the tests run with G_DEBUG=fatal-warnings); so does a
+ * screen of 0 × 0. Both are refused first. */
+static void
+test_image_gif_zero_width (void)
+{
+  const guint8 zero_frame[] = { 'G', 'I', 'F', '8', '9', 'a', 4, 0, 4, 0, 0x80, 0, 0,
+                                0, 0, 0, 255, 255, 255,
+                                0x2c, 0, 0, 0, 0, 0, 0, 4, 0, 0,
+                                2, 2, 0x44, 0x01, 0, 0x3b };
+  const guint8 zero_screen[] = { 'G', 'I', 'F', '8', '9', 'a', 0, 0, 0, 0, 0x80, 0, 0,
+                                 0, 0, 0, 255, 255, 255,
+                                 0x2c, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                 2, 2, 0x44, 0x01, 0, 0x3b };
+
+  assert_bytes_refused (zero_frame, sizeof zero_frame, "GIF header describes an image without pixels");
+  assert_bytes_refused (zero_screen, sizeof zero_screen, "GIF header describes an image without pixels");
+}
+
+/* Cut inside the header (PNG), and inside the pixels of a JPEG, which
+ * libjpeg would complete with grey rows without an error. */
+static void
+test_image_truncated_header (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = make_pixbuf (64, 48, FALSE);
+  gchar *buffer = NULL;
+  gsize length = 0;
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  guint32 state = 11;
+
+  for (gsize i = 0; i < (gsize) gdk_pixbuf_get_rowstride (pixbuf) * 48; i++)
+    {
+      state = state * 1664525u + 1013904223u;
+      pixels[i] = (guint8) (state >> 24);
+    }
+
+  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, "png", NULL, NULL));
+  assert_bytes_refused ((const guint8 *) buffer, 20, "truncated");
+  g_free (buffer);
+
+  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, "jpeg", NULL, NULL));
+  {
+    g_autoptr(GBytes) whole = g_bytes_new (buffer, length);
+    g_autoptr(GError) error = NULL;
+    ConvolveShape shape = { 3, 32, 32 };
+    g_autofree float *input = g_new (float, 3 * 32 * 32);
+
+    g_assert_true (convolve_image_load_bytes (whole, shape, input, NULL, &error));
+    g_assert_no_error (error);
+  }
+  assert_bytes_refused ((const guint8 *) buffer, length / 2, "truncated");
+  assert_bytes_refused ((const guint8 *) buffer, length - 2, "truncated");
+  g_free (buffer);
+}
+
 /* Only regular files are read: a FIFO would block the read forever,
  * /dev/zero would never end. */
 static void
@@ -505,6 +748,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/image/truncated", test_image_truncated);
   g_test_add_func ("/data/image/not-regular", test_image_not_regular);
   g_test_add_func ("/data/image/channels", test_image_channels);
+  g_test_add_func ("/data/image/hostile/bmp-29-bytes", test_image_hostile_bmp_29_bytes);
+  g_test_add_func ("/data/image/hostile/dimensions", test_image_hostile_dimensions);
+  g_test_add_func ("/data/image/gif-zero-width", test_image_gif_zero_width);
+  g_test_add_func ("/data/image/truncated-header", test_image_truncated_header);
 
   return g_test_run ();
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "convolve-data-private.h"
+#include "convolve-limits.h"
 #include "convolve-pickle.h"
 
 #define N_TRAIN_BATCHES 5
@@ -111,7 +112,7 @@ convolve_cifar10_python_read_batch (GBytes               *contents,
       batch->labels[i] = (guint8) label->integer;
     }
 
-  /* The pixels stay in the (mapped) file unless they had to be decoded. */
+  /* The pixels stay in the file's bytes unless they had to be decoded. */
   batch->pixels = convolve_pickle_value_dup_bytes (pickle, data);
   batch->n_images = n_images;
 
@@ -167,40 +168,23 @@ convolve_cifar10_python_read_label_names (GBytes      *contents,
   return convolve_cifar10_class_names_from ((const char * const *) names->pdata, names->len);
 }
 
-/* One file of the layout, mapped. *contents is NULL (no error) when the
- * file does not exist. */
+/* One file of the layout, read whole through one descriptor (not mapped:
+ * a file cut short while loading would be a SIGBUS). *contents is NULL
+ * (no error) when the file does not exist. */
 static gboolean
-map_file (const char  *path,
-          GBytes     **contents,
-          GError     **error)
+read_file (const char  *path,
+           GBytes     **contents,
+           GError     **error)
 {
-  g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  int fd;
-
-  *contents = NULL;
-  /* Not g_mapped_file_new(): its open() would wait forever on a FIFO. */
-  fd = convolve_data_open_regular (path, &local_error);
-  if (fd < 0)
-    {
-      if (g_error_matches (local_error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND))
-        return TRUE;
-
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
-  close (fd);
-  if (mapped == NULL)
-    {
-      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
-      return FALSE;
-    }
-
-  *contents = g_mapped_file_get_bytes (mapped);
-  return TRUE;
+  *contents = convolve_data_read_regular_file (path, CONVOLVE_LIMIT_DATASET_BYTES, &local_error);
+  if (*contents != NULL)
+    return TRUE;
+  if (g_error_matches (local_error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 gboolean
@@ -228,14 +212,14 @@ convolve_cifar10_load_python (const char       *dir,
       g_autofree char *name = NULL;
       g_autofree char *path = NULL;
       g_autoptr(GBytes) contents = NULL;
-      ConvolveCifar10Batch batch = { 0, NULL, NULL, NULL };
+      ConvolveCifar10Batch batch = { .fd = -1 };
 
       if (convolve_data_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
       name = i < N_TRAIN_BATCHES ? g_strdup_printf ("data_batch_%d", i + 1) : g_strdup ("test_batch");
       path = g_build_filename (dir, name, NULL);
-      if (!map_file (path, &contents, error))
+      if (!read_file (path, &contents, error))
         return FALSE;
       if (contents == NULL)
         continue;
@@ -257,7 +241,7 @@ convolve_cifar10_load_python (const char       *dir,
     }
 
   meta_path = g_build_filename (dir, "batches.meta", NULL);
-  if (!map_file (meta_path, &meta, error))
+  if (!read_file (meta_path, &meta, error))
     return FALSE;
   if (meta != NULL)
     class_names = convolve_cifar10_python_read_label_names (meta, meta_path, error);

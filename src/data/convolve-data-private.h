@@ -6,6 +6,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/stat.h>
 
 #include "convolve-dataset.h"
 #include "convolve-loaders.h"
@@ -42,6 +43,21 @@ gboolean convolve_data_set_error_if_cancelled (GCancellable *cancellable,
  * when it does not exist, FORMAT when it is not a regular file, IO else. */
 int convolve_data_open_regular (const char  *path,
                                 GError     **error);
+/* The same, also giving what fstat() says of the descriptor opened: the
+ * size to read is the one of the file read, whatever the path names by
+ * then. */
+int convolve_data_open_regular_stat (const char   *path,
+                                     struct stat  *st,
+                                     GError      **error);
+
+/* Reads a whole regular file of at most max_size bytes through one
+ * descriptor (never mapped: a file cut short while it is read is an
+ * error, not a SIGBUS). Fewer or more bytes than fstat() said is TRUNCATED
+ * ("changed while it was being read"). Errors otherwise as for
+ * convolve_data_open_regular(). */
+GBytes *convolve_data_read_regular_file (const char  *path,
+                                         guint64      max_size,
+                                         GError     **error);
 
 /* Reads a whole regular file that should be small (a list of class names):
  * one larger than max_size is refused rather than read. contents is
@@ -78,6 +94,7 @@ typedef struct {
   char   *path;    /* the file, when its images are still in it */
   GBytes *pixels;  /* n_images * 3072 bytes, planar R, G, B, when read */
   guint8 *labels;  /* n_images labels, 0..9, when read */
+  int     fd;      /* with path only: that file, opened when its size was checked */
 } ConvolveCifar10Batch;
 
 void    convolve_cifar10_batch_clear (ConvolveCifar10Batch *batch);

@@ -325,8 +325,17 @@ int
 convolve_data_open_regular (const char  *path,
                             GError     **error)
 {
-  g_autofree char *display = g_filename_display_name (path);
   struct stat st;
+
+  return convolve_data_open_regular_stat (path, &st, error);
+}
+
+int
+convolve_data_open_regular_stat (const char   *path,
+                                 struct stat  *st,
+                                 GError      **error)
+{
+  g_autofree char *display = g_filename_display_name (path);
   int fd;
 
   fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
@@ -340,7 +349,7 @@ convolve_data_open_regular (const char  *path,
       return -1;
     }
 
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+  if (fstat (fd, st) != 0 || !S_ISREG (st->st_mode))
     {
       close (fd);
       g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
@@ -405,6 +414,79 @@ convolve_data_read_small_file (const char  *path,
   g_byte_array_append (data, (const guint8 *) "", 1);
   *contents = (char *) g_byte_array_free (g_steal_pointer (&data), FALSE);
   return TRUE;
+}
+
+GBytes *
+convolve_data_read_regular_file (const char  *path,
+                                 guint64      max_size,
+                                 GError     **error)
+{
+  g_autofree guint8 *data = NULL;
+  struct stat st;
+  guint8 extra;
+  gsize size;
+  gsize done = 0;
+  gssize n = 0;
+  int read_errno = 0;
+  int fd;
+
+  fd = convolve_data_open_regular_stat (path, &st, error);
+  if (fd < 0)
+    return NULL;
+
+  if ((guint64) st.st_size > max_size || (guint64) st.st_size > G_MAXSIZE - 1)
+    {
+      g_autofree char *display = g_filename_display_name (path);
+      g_autofree char *limit = g_format_size (max_size);
+
+      close (fd);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” is too large: more than %s"), display, limit);
+      return NULL;
+    }
+
+  size = (gsize) st.st_size;
+  data = g_try_malloc (MAX (size, 1));
+  if (data == NULL)
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      close (fd);
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Not enough memory to read “%s”"), display);
+      return NULL;
+    }
+
+  /* exactly st_size bytes, then the end of the file */
+  while (read_errno == 0)
+    {
+      n = read (fd, done < size ? data + done : &extra, done < size ? MIN (size - done, (gsize) G_MAXSSIZE) : 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        read_errno = errno;
+      else if (n == 0 || done >= size)
+        break;
+      else
+        done += (gsize) n;
+    }
+
+  if (read_errno != 0 || done != size || n != 0)
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      close (fd);
+      if (read_errno != 0)
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                     _("Could not read “%s”: %s"), display, g_strerror (read_errno));
+      else
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                     _("“%s” changed while it was being read"), display);
+      return NULL;
+    }
+  close (fd);
+
+  return g_bytes_new_take (g_steal_pointer (&data), size);
 }
 
 void

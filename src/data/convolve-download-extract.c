@@ -7,12 +7,15 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE  /* renameat2() */
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +86,29 @@ set_archive_error (GError        **error,
                     reason != NULL ? reason : _("unknown error"));
 }
 
+static void
+set_member_too_large_error (ConvolveDownloadJob  *job,
+                            GError              **error,
+                            const char           *name)
+{
+  g_autofree char *limit = g_format_size (job->max_member);
+
+  /* TRANSLATORS: a file in the archive, then a size such as “1.1 GB” */
+  set_format_error (error, _("The archive contains “%s”, larger than %s, the most Convolve unpacks for one file"),
+                    name, limit);
+}
+
+static void
+set_dataset_too_large_error (ConvolveDownloadJob  *job,
+                             GError              **error)
+{
+  g_autofree char *limit = g_format_size (job->max_dataset);
+
+  /* TRANSLATORS: %s is a size such as “4.3 GB” */
+  set_format_error (error, _("The archive unpacks to more than %s, the most Convolve keeps for one dataset"),
+                    limit);
+}
+
 /* The entry's path relative to the extraction folder, or NULL when it is
  * absolute or climbs out with "..". "" for the archive's root itself. */
 static char *
@@ -125,6 +151,7 @@ job_extract_file (ConvolveDownloadJob   *job,
                   struct archive_entry  *entry,
                   const char            *relative,
                   const char            *target,
+                  guint64               *unpacked,
                   GError               **error)
 {
   gboolean check_labels = is_batch_file (relative);
@@ -160,6 +187,23 @@ job_extract_file (ConvolveDownloadJob   *job,
           ok = FALSE;
           break;
         }
+      /* what is written, not only what the header said (a sparse entry's
+       * blocks may lie about where they go) */
+      if (offset < 0 || (guint64) offset + size > job->max_member)
+        {
+          set_member_too_large_error (job, error, relative);
+          ok = FALSE;
+          break;
+        }
+      if (offset + (gint64) size > length &&
+          *unpacked + (guint64) (offset + (gint64) size - length) > job->max_dataset)
+        {
+          set_dataset_too_large_error (job, error);
+          ok = FALSE;
+          break;
+        }
+      if (offset + (gint64) size > length)
+        *unpacked += (guint64) (offset + (gint64) size - length);
       if (!pwrite_all (fd, block, size, offset, target, job->data_dir, error))
         {
           ok = FALSE;
@@ -186,7 +230,10 @@ job_extract_file (ConvolveDownloadJob   *job,
                                      (guint64) archive_filter_bytes (archive, -1), job->total, FALSE);
     }
 
-  /* a sparse entry may end in a hole */
+  /* a sparse entry may end in a hole (its size was checked against the
+   * limits with the header) */
+  if (ok && archive_entry_size_is_set (entry) && archive_entry_size (entry) > length)
+    *unpacked += (guint64) (archive_entry_size (entry) - length);
   if (ok && archive_entry_size_is_set (entry) && archive_entry_size (entry) > length &&
       ftruncate (fd, archive_entry_size (entry)) != 0)
     {
@@ -208,12 +255,21 @@ job_extract_archive (ConvolveDownloadJob  *job,
 {
   struct archive *archive = archive_read_new ();
   struct archive_entry *entry;
+  guint64 unpacked = 0;
   gboolean ok = TRUE;
   int r;
 
   archive_read_support_filter_gzip (archive);
   archive_read_support_format_tar (archive);
-  if (archive_read_open_filename (archive, job->part_path, CONVOLVE_DOWNLOAD_BUFFER_SIZE) != ARCHIVE_OK)
+  /* The part file checked, through its descriptor: the path may name
+   * something else by now. */
+  if (lseek (job->part_fd, 0, SEEK_SET) != 0)
+    {
+      _convolve_download_set_errno_error (error, errno, job->part_path);
+      archive_read_free (archive);
+      return FALSE;
+    }
+  if (archive_read_open_fd (archive, job->part_fd, CONVOLVE_DOWNLOAD_BUFFER_SIZE) != ARCHIVE_OK)
     {
       set_archive_error (error, archive);
       archive_read_free (archive);
@@ -249,6 +305,28 @@ job_extract_archive (ConvolveDownloadJob  *job,
           ok = FALSE;
           break;
         }
+      /* the sizes headers claim, before anything is written; and the
+       * unpacked stream itself (headers too), so a bomb of entries ends */
+      if (type == AE_IFREG && archive_entry_size_is_set (entry) &&
+          (archive_entry_size (entry) < 0 || (guint64) archive_entry_size (entry) > job->max_member))
+        {
+          set_member_too_large_error (job, error, name);
+          ok = FALSE;
+          break;
+        }
+      if (type == AE_IFREG && archive_entry_size_is_set (entry) &&
+          unpacked + (guint64) archive_entry_size (entry) > job->max_dataset)
+        {
+          set_dataset_too_large_error (job, error);
+          ok = FALSE;
+          break;
+        }
+      if ((guint64) archive_filter_bytes (archive, 0) > job->max_dataset + job->max_member)
+        {
+          set_dataset_too_large_error (job, error);
+          ok = FALSE;
+          break;
+        }
       if (relative[0] == '\0')
         continue;
 
@@ -263,7 +341,7 @@ job_extract_archive (ConvolveDownloadJob  *job,
         }
       else
         {
-          ok = job_extract_file (job, archive, entry, relative, target, error);
+          ok = job_extract_file (job, archive, entry, relative, target, &unpacked, error);
         }
       if (ok && _convolve_download_job_set_error_if_cancelled (job, error))
         ok = FALSE;
@@ -328,44 +406,101 @@ validate_dataset (const char  *dir,
   return TRUE;
 }
 
-/* Moves the complete dataset into place; an existing one is moved aside
- * into the temporary folder first and put back if the move fails. */
+static int
+rename_default (const char   *from,
+                const char   *to,
+                unsigned int  flags)
+{
+  return renameat2 (AT_FDCWD, from, AT_FDCWD, to, flags);
+}
+
+static int
+job_rename (ConvolveDownloadJob *job,
+            const char          *from,
+            const char          *to,
+            unsigned int         flags)
+{
+  return (job->rename_func != NULL ? job->rename_func : rename_default) (from, to, flags);
+}
+
+/* Moves the complete dataset into place. An existing one is swapped with
+ * it in one step (RENAME_EXCHANGE) and only then deleted, with the
+ * temporary folder. Where the file system cannot swap, the existing one
+ * is moved aside into the temporary folder first and put back if the
+ * move fails; if even that fails, the temporary folder is kept (*keep)
+ * and the next run puts it back (_convolve_download_restore_previous). */
 static gboolean
 job_install (ConvolveDownloadJob  *job,
              const char           *extracted,
              const char           *temp_dir,
+             gboolean             *keep,
              GError              **error)
 {
   g_autofree char *previous = g_build_filename (temp_dir, "previous", NULL);
-  gboolean had_previous = FALSE;
+  g_autofree char *display = g_filename_display_name (job->dataset_dir);
   GStatBuf st;
+  int errsv;
 
-  if (g_lstat (job->dataset_dir, &st) == 0)
+  *keep = FALSE;
+  if (g_lstat (job->dataset_dir, &st) != 0)
     {
-      if (g_rename (job->dataset_dir, previous) != 0)
-        {
-          int errsv = errno;
-          g_autofree char *display = g_filename_display_name (job->dataset_dir);
-
-          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
-                       _("Could not replace %s: %s"), display, g_strerror (errsv));
-          return FALSE;
-        }
-      had_previous = TRUE;
-    }
-
-  if (g_rename (extracted, job->dataset_dir) != 0)
-    {
-      int errsv = errno;
-      g_autofree char *display = g_filename_display_name (job->dataset_dir);
-
-      if (had_previous)
-        g_rename (previous, job->dataset_dir);
+      if (job_rename (job, extracted, job->dataset_dir, RENAME_NOREPLACE) == 0)
+        return TRUE;
+      errsv = errno;
       g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
                    _("Could not move the dataset to %s: %s"), display, g_strerror (errsv));
       return FALSE;
     }
-  return TRUE;
+
+  if (job_rename (job, extracted, job->dataset_dir, RENAME_EXCHANGE) == 0)
+    return TRUE;  /* the previous one is now at extracted, deleted with temp_dir */
+  errsv = errno;
+  if (errsv != EINVAL && errsv != ENOSYS && errsv != ENOTSUP)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not replace %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+
+  /* no swapping here: aside, in, and back if "in" fails */
+  if (job_rename (job, job->dataset_dir, previous, RENAME_NOREPLACE) != 0)
+    {
+      errsv = errno;
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not replace %s: %s"), display, g_strerror (errsv));
+      return FALSE;
+    }
+
+  if (job_rename (job, extracted, job->dataset_dir, RENAME_NOREPLACE) == 0)
+    return TRUE;
+  errsv = errno;
+
+  if (job_rename (job, previous, job->dataset_dir, RENAME_NOREPLACE) != 0)
+    {
+      g_autofree char *kept = g_filename_display_name (previous);
+
+      *keep = TRUE;
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not move the dataset to %s: %s; the previous dataset is kept in %s"),
+                   display, g_strerror (errsv), kept);
+      return FALSE;
+    }
+
+  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+               _("Could not move the dataset to %s: %s"), display, g_strerror (errsv));
+  return FALSE;
+}
+
+void
+_convolve_download_restore_previous (ConvolveDownloadJob *job,
+                                     const char          *temp_dir)
+{
+  g_autofree char *previous = g_build_filename (temp_dir, "previous", NULL);
+  GStatBuf st;
+
+  if (g_lstat (previous, &st) == 0 && S_ISDIR (st.st_mode) &&
+      g_lstat (job->dataset_dir, &st) != 0 && errno == ENOENT)
+    job_rename (job, previous, job->dataset_dir, RENAME_NOREPLACE);
 }
 
 gboolean
@@ -374,6 +509,7 @@ _convolve_download_job_extract (ConvolveDownloadJob  *job,
 {
   g_autofree char *template = g_build_filename (job->data_dir, CONVOLVE_DOWNLOAD_TEMP_PREFIX "XXXXXX", NULL);
   g_autofree char *extracted = NULL;
+  gboolean keep = FALSE;
   gboolean ok;
 
   _convolve_download_job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING, 0, job->total, TRUE);
@@ -387,9 +523,10 @@ _convolve_download_job_extract (ConvolveDownloadJob  *job,
   ok = job_extract_archive (job, template, error) &&
        validate_dataset (extracted, error) &&
        !_convolve_download_job_set_error_if_cancelled (job, error) &&
-       job_install (job, extracted, template, error);
+       job_install (job, extracted, template, &keep, error);
 
-  _convolve_download_remove_tree (template);
+  if (!keep)
+    _convolve_download_remove_tree (template);
   if (ok)
     _convolve_download_job_report (job, CONVOLVE_DOWNLOAD_PHASE_EXTRACTING, job->total, job->total, TRUE);
   return ok;

@@ -21,6 +21,12 @@ G_BEGIN_DECLS
 /* Hidden folders next to the dataset that extraction works in. */
 #define CONVOLVE_DOWNLOAD_TEMP_PREFIX "." CONVOLVE_CIFAR10_FOLDER "-"
 
+/* rename(2) with renameat2() flags (RENAME_EXCHANGE, RENAME_NOREPLACE):
+ * 0, or -1 and errno. Replaceable by tests, to meet a rename that fails. */
+typedef int (*ConvolveDownloadRenameFunc) (const char   *from,
+                                           const char   *to,
+                                           unsigned int  flags);
+
 /* The job: everything one run needs, owned by the thread running it. */
 typedef struct {
   char                        *data_dir;
@@ -31,6 +37,10 @@ typedef struct {
   char                        *part_path;
   guint                        max_retries;
   guint                        first_delay_ms;
+  guint64                      max_download;    /* bytes, CONVOLVE_LIMIT_DOWNLOAD_BYTES */
+  guint64                      max_member;      /* bytes of one unpacked file */
+  guint64                      max_dataset;     /* bytes of all of them */
+  ConvolveDownloadRenameFunc   rename_func;
   GCancellable                *cancellable;
   ConvolveDownloadProgressFunc progress_func;
   gpointer                     progress_data;
@@ -54,6 +64,16 @@ typedef struct {
 } ConvolveDownloadJob;
 
 /* convolve-download.c */
+
+/* For tests: smaller limits (0 keeps the default of convolve-limits.h),
+ * so a cap is met without moving gigabytes. */
+void     _convolve_download_set_limits                 (ConvolveDownload           *self,
+                                                        guint64                     max_download,
+                                                        guint64                     max_member,
+                                                        guint64                     max_dataset);
+/* For tests: the rename that installs the dataset (NULL: renameat2()). */
+void     _convolve_download_set_rename_func            (ConvolveDownload           *self,
+                                                        ConvolveDownloadRenameFunc  func);
 
 /* Sets CONVOLVE_DATA_ERROR_CANCELLED and returns TRUE when cancelled. */
 gboolean _convolve_download_job_set_error_if_cancelled (ConvolveDownloadJob  *job,
@@ -98,8 +118,15 @@ gboolean _convolve_download_job_fetch     (ConvolveDownloadJob  *job,
 /* convolve-download-extract.c */
 
 /* Unpacks the verified part into a temporary folder, checks every file of
- * the dataset and only then moves it into job->dataset_dir. */
+ * the dataset and only then moves it into job->dataset_dir; a previous
+ * dataset is only ever deleted once the new one is in its place. */
 gboolean _convolve_download_job_extract (ConvolveDownloadJob  *job,
                                          GError              **error);
+/* A temporary folder left by a run that died between moving the previous
+ * dataset aside and putting the new one in place: the previous one goes
+ * back. Called with the data folder locked, before stale folders are
+ * removed. */
+void     _convolve_download_restore_previous (ConvolveDownloadJob  *job,
+                                             const char           *temp_dir);
 
 G_END_DECLS

@@ -135,6 +135,17 @@ parse_unsatisfied_range (SoupMessageHeaders *headers,
   return end != NULL && end != value + strlen ("bytes */") && *end == '\0';
 }
 
+static void
+set_too_large_error (ConvolveDownloadJob  *job,
+                     GError              **error)
+{
+  g_autofree char *limit = g_format_size (job->max_download);
+
+  /* TRANSLATORS: %s is a size such as “2.1 GB” */
+  g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
+               _("The download is larger than %s, the most Convolve downloads"), limit);
+}
+
 /* The answer's status and headers: sets job->total, restarts the part when
  * the server sends the whole file again. */
 static AttemptResult
@@ -228,6 +239,13 @@ job_receive_body (ConvolveDownloadJob  *job,
             return ATTEMPT_FATAL;
           break;  /* a lost connection: judged below like an early end */
         }
+      /* without a Content-Length (or past it), the cap is met here */
+      if (job->part_size + (guint64) n > job->max_download)
+        {
+          set_too_large_error (job, error);
+          _convolve_download_job_restart_part (job, NULL);
+          return ATTEMPT_FATAL;
+        }
       if (!write_all (job->part_fd, job->buffer, (gsize) n, job->part_path, error))
         return ATTEMPT_FATAL;
       g_checksum_update (job->md5, job->buffer, n);
@@ -284,7 +302,14 @@ job_attempt (ConvolveDownloadJob  *job,
   job->reached_server = TRUE;
 
   result = job_accept_answer (job, message, offset, error);
-  if (result == ATTEMPT_DONE && job->part_size < job->total)
+  /* what the server announces, before a byte of it is written */
+  if (result == ATTEMPT_DONE && job->total > job->max_download)
+    {
+      set_too_large_error (job, error);
+      _convolve_download_job_restart_part (job, NULL);  /* of no use for resuming */
+      result = ATTEMPT_FATAL;
+    }
+  else if (result == ATTEMPT_DONE && job->part_size < job->total)
     {
       if (!_convolve_download_job_check_space (job, error))
         result = ATTEMPT_FATAL;

@@ -24,6 +24,7 @@
 
 #include "convolve-data-private.h"
 #include "convolve-download-private.h"
+#include "convolve-limits.h"
 #include "convolve-loaders.h"
 
 #define PROGRESS_INTERVAL_US (G_USEC_PER_SEC / 10)
@@ -39,6 +40,10 @@ struct _ConvolveDownload
   char    *part_path;      /* NULL: the default next to the dataset */
   guint    max_retries;
   guint    first_delay_ms;
+  guint64  max_download;   /* 0: the defaults of convolve-limits.h */
+  guint64  max_member;
+  guint64  max_dataset;
+  ConvolveDownloadRenameFunc rename_func;
   gint     running;        /* atomic */
 };
 
@@ -109,6 +114,10 @@ job_new (ConvolveDownload             *self,
   job->part_path = self->part_path != NULL
                    ? g_strdup (self->part_path)
                    : default_part_path (self->data_dir, self->expected_md5);
+  job->max_download = self->max_download != 0 ? self->max_download : CONVOLVE_LIMIT_DOWNLOAD_BYTES;
+  job->max_member = self->max_member != 0 ? self->max_member : CONVOLVE_LIMIT_ARCHIVE_MEMBER_BYTES;
+  job->max_dataset = self->max_dataset != 0 ? self->max_dataset : CONVOLVE_LIMIT_DATASET_BYTES;
+  job->rename_func = self->rename_func;
   job->max_retries = self->max_retries;
   job->first_delay_ms = self->first_delay_ms;
   job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
@@ -270,12 +279,13 @@ _convolve_download_remove_tree (const char *path)
     }
 }
 
-/* Temporary folders of runs that crashed or were killed. Only called while
- * holding the data folder's lock, so no other run owns them. */
+/* Temporary folders of runs that crashed or were killed (a previous
+ * dataset caught in one goes back first). Only called while holding the
+ * data folder's lock, so no other run owns them. */
 static void
-remove_stale_temp_folders (const char *data_dir)
+remove_stale_temp_folders (ConvolveDownloadJob *job)
 {
-  GDir *dir = g_dir_open (data_dir, 0, NULL);
+  GDir *dir = g_dir_open (job->data_dir, 0, NULL);
   const char *name;
 
   if (dir == NULL)
@@ -283,8 +293,9 @@ remove_stale_temp_folders (const char *data_dir)
   while ((name = g_dir_read_name (dir)) != NULL)
     if (g_str_has_prefix (name, CONVOLVE_DOWNLOAD_TEMP_PREFIX))
       {
-        g_autofree char *path = g_build_filename (data_dir, name, NULL);
+        g_autofree char *path = g_build_filename (job->data_dir, name, NULL);
 
+        _convolve_download_restore_previous (job, path);
         _convolve_download_remove_tree (path);
       }
   g_dir_close (dir);
@@ -338,12 +349,18 @@ job_open_part (ConvolveDownloadJob  *job,
   struct stat st;
   guint64 hashed = 0;
 
-  job->part_fd = open (job->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  /* Never through a link: one planted at the part path would have the
+   * download written (and later deleted) wherever it points. */
+  job->part_fd = open (job->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
   if (job->part_fd < 0)
     {
       int errsv = errno;
 
-      if (errsv == ENOSPC || errsv == EDQUOT)
+      if (errsv == ELOOP)
+        g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                     _("Could not create %s: it is a symbolic link, which Convolve does not follow there"),
+                     display);
+      else if (errsv == ENOSPC || errsv == EDQUOT)
         _convolve_download_set_errno_error (error, errsv, job->part_path);
       else
         g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
@@ -493,7 +510,7 @@ job_run_locked (ConvolveDownloadJob  *job,
       _convolve_download_job_set_error_if_cancelled (job, error) ||
       !job_lock_data_dir (job, error))
     return FALSE;
-  remove_stale_temp_folders (job->data_dir);
+  remove_stale_temp_folders (job);
 
   if (!job_open_part (job, error))
     return FALSE;
@@ -738,6 +755,30 @@ convolve_download_set_retries (ConvolveDownload *self,
 
   self->max_retries = max_retries;
   self->first_delay_ms = first_delay_ms;
+}
+
+void
+_convolve_download_set_limits (ConvolveDownload *self,
+                               guint64           max_download,
+                               guint64           max_member,
+                               guint64           max_dataset)
+{
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (!g_atomic_int_get (&self->running));
+
+  self->max_download = max_download;
+  self->max_member = max_member;
+  self->max_dataset = max_dataset;
+}
+
+void
+_convolve_download_set_rename_func (ConvolveDownload           *self,
+                                    ConvolveDownloadRenameFunc  func)
+{
+  g_return_if_fail (CONVOLVE_IS_DOWNLOAD (self));
+  g_return_if_fail (!g_atomic_int_get (&self->running));
+
+  self->rename_func = func;
 }
 
 char *

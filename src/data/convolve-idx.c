@@ -10,7 +10,10 @@
  */
 #include <glib/gi18n-lib.h>
 
+#include <errno.h>
+#include <gio/gunixinputstream.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convolve-data-private.h"
 
@@ -116,29 +119,36 @@ idx_open (IdxFile       *idx,
           GCancellable  *cancellable,
           GError       **error)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileInputStream) base = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GInputStream) base = NULL;
   guint8 magic[4];
   guint8 dims[12];
-  gsize n_read = 0;
+  struct stat st;
+  gssize n_read;
   goffset raw_size = -1;
+  int fd;
 
   idx->path = g_strdup (path);
   idx->display = g_filename_display_name (path);
   idx->n_dims = n_dims;
 
-  base = g_file_read (file, cancellable, &local_error);
-  if (base == NULL)
-    {
-      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
-      return FALSE;
-    }
+  /* Opened once, without blocking (a FIFO put there would hang), and
+   * measured with fstat() on that descriptor: the file read is the file
+   * checked. */
+  fd = convolve_data_open_regular_stat (path, &st, error);
+  if (fd < 0)
+    return FALSE;
+  base = g_unix_input_stream_new (fd, TRUE);
 
-  if (!g_input_stream_read_all (G_INPUT_STREAM (base), magic, 2, &n_read, cancellable, &local_error) ||
-      !g_seekable_seek (G_SEEKABLE (base), 0, G_SEEK_SET, cancellable, &local_error))
+  /* the first two bytes, without moving the stream */
+  do
+    n_read = pread (fd, magic, 2, 0);
+  while (n_read < 0 && errno == EINTR);
+  if (n_read < 0)
     {
-      convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
+      int saved_errno = errno;
+
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                   _("Could not read “%s”: %s"), idx->display, g_strerror (saved_errno));
       return FALSE;
     }
 
@@ -153,18 +163,14 @@ idx_open (IdxFile       *idx,
     {
       g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
 
-      idx->stream = g_converter_input_stream_new (G_INPUT_STREAM (base), G_CONVERTER (decompressor));
+      idx->stream = g_converter_input_stream_new (base, G_CONVERTER (decompressor));
     }
   else
     {
-      g_autoptr(GFileInfo) info = g_file_input_stream_query_info (base, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                                                  cancellable, NULL);
-
       /* An uncompressed file's size is known: a header that lies about it
        * is caught before the allocation it asks for. */
-      if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
-        raw_size = g_file_info_get_size (info);
-      idx->stream = G_INPUT_STREAM (g_steal_pointer (&base));
+      raw_size = (goffset) st.st_size;
+      idx->stream = g_steal_pointer (&base);
     }
 
   if (!idx_read (idx, magic, sizeof magic, cancellable, error))

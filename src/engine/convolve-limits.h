@@ -46,4 +46,15 @@ G_BEGIN_DECLS
 #define CONVOLVE_LIMIT_PICKLE_MEMO          1000000
 #define CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME   128
 
+/* ---- downloads and the archives they bring ---- */
+
+/* One download (the CIFAR-10 archive is 163 MB), with or without a
+ * Content-Length. */
+#define CONVOLVE_LIMIT_DOWNLOAD_BYTES       (G_GUINT64_CONSTANT (2) << 30)
+/* One file unpacked from an archive (a CIFAR-10 batch is 30 MB). */
+#define CONVOLVE_LIMIT_ARCHIVE_MEMBER_BYTES (G_GUINT64_CONSTANT (1) << 30)
+/* All the files of a dataset, unpacked (CIFAR-10: 178 MB), and any one
+ * dataset file read whole (a CIFAR-10 python batch). */
+#define CONVOLVE_LIMIT_DATASET_BYTES        (G_GUINT64_CONSTANT (4) << 30)
+
 G_END_DECLS
