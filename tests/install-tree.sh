@@ -75,6 +75,7 @@ fi
 # test session takes the start over.
 # Only the app's stderr is looked at: the bus's own chatter goes elsewhere.
 app=$dest$bindir/convolve
+# shellcheck disable=SC2016 # expanded by the inner sh
 start='exec timeout -s TERM 5 "$0" > "$1/app.out" 2> "$1/app.err"'
 set +e
 if command -v dbus-run-session > /dev/null 2>&1; then
