@@ -53,7 +53,11 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* CONVOLVE_LOCALEDIR: where the compiled catalogues are when running
+   * uninstalled (scripts/run-app.sh and `meson devenv` set it to <build>/po);
+   * installed, the configured LOCALEDIR. */
+  const char *localedir = g_getenv ("CONVOLVE_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("convolve-cli");
