@@ -6,17 +6,25 @@
  * labels (count). Compression is recognised by the gzip magic, not by the
  * name, and undone while reading straight into the dataset.
  *
+ * The header sizes the dataset, so it is checked before anything is
+ * allocated: against CONVOLVE_LIMIT_IDX_*, and against the data actually
+ * there. For a raw file that is its size; a gzip file is first decoded
+ * once without keeping anything, counting (and stopping one byte past
+ * what the header declares), then read again into the dataset. A declared
+ * size more than CONVOLVE_LIMIT_GZIP_RATIO times the compressed size is
+ * refused without decoding at all.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n-lib.h>
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "convolve-data-private.h"
+#include "convolve-limits.h"
 
 #define IDX_TYPE_UBYTE  0x08
-#define IDX_MAX_SIDE    4096
-#define IDX_MAX_BYTES   (G_GUINT64_CONSTANT (4) << 30)
 
 static const char * const fashion_names[] = {
   NC_("Fashion-MNIST class", "T-shirt/top"),
@@ -66,6 +74,7 @@ typedef struct {
   char         *path;
   char         *display;
   GInputStream *stream;   /* the file, or the decompressor reading it */
+  GFileInputStream *base; /* the file, when stream decompresses it */
   guint32       dims[3];
   int           n_dims;
 } IdxFile;
@@ -76,6 +85,7 @@ idx_file_clear (IdxFile *idx)
   g_clear_pointer (&idx->path, g_free);
   g_clear_pointer (&idx->display, g_free);
   g_clear_object (&idx->stream);
+  g_clear_object (&idx->base);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (IdxFile, idx_file_clear)
@@ -107,6 +117,62 @@ idx_read (IdxFile       *idx,
   return TRUE;
 }
 
+/* A fresh decompressor over the whole file. */
+static void
+idx_start_gunzip (IdxFile *idx)
+{
+  g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+
+  g_clear_object (&idx->stream);
+  idx->stream = g_converter_input_stream_new (G_INPUT_STREAM (idx->base), G_CONVERTER (decompressor));
+  /* idx->base outlives it: it is read again after counting. */
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (idx->stream), FALSE);
+}
+
+/* Decodes the rest of a gzip file without keeping it: TRUE when it holds
+ * exactly expected bytes. Stops one byte past expected, so a gzip bomb
+ * costs no more time than the data the header declares. */
+static gboolean
+idx_count_gzip (IdxFile       *idx,
+                guint64        expected,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autofree guint8 *scratch = g_malloc (64 * 1024);
+  guint64 total = 0;
+
+  while (total <= expected)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gsize n_read = 0;
+
+      if (!g_input_stream_read_all (idx->stream, scratch,
+                                    (gsize) MIN ((guint64) 64 * 1024, expected + 1 - total),
+                                    &n_read, cancellable, &local_error))
+        {
+          convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), idx->path);
+          return FALSE;
+        }
+      if (n_read == 0)
+        break;
+      total += n_read;
+    }
+
+  if (total < expected)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” ends early: it is shorter than its header says"), idx->display);
+      return FALSE;
+    }
+  if (total > expected)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” is longer than its header says"), idx->display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Opens an IDX file and reads its header; n_dims is 3 for images, 1 for
  * labels. */
 static gboolean
@@ -123,6 +189,8 @@ idx_open (IdxFile       *idx,
   guint8 dims[12];
   gsize n_read = 0;
   goffset raw_size = -1;
+  goffset compressed_size = -1;
+  guint64 payload;
 
   idx->path = g_strdup (path);
   idx->display = g_filename_display_name (path);
@@ -149,21 +217,25 @@ idx_open (IdxFile       *idx,
       return FALSE;
     }
 
+  {
+    g_autoptr(GFileInfo) info = g_file_input_stream_query_info (base, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                                cancellable, NULL);
+
+    if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
+      raw_size = g_file_info_get_size (info);
+  }
+
   if (n_read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
     {
-      g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-
-      idx->stream = g_converter_input_stream_new (G_INPUT_STREAM (base), G_CONVERTER (decompressor));
+      compressed_size = raw_size;
+      raw_size = -1;
+      idx->base = g_steal_pointer (&base);
+      idx_start_gunzip (idx);
     }
   else
     {
-      g_autoptr(GFileInfo) info = g_file_input_stream_query_info (base, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                                                  cancellable, NULL);
-
       /* An uncompressed file's size is known: a header that lies about it
        * is caught before the allocation it asks for. */
-      if (info != NULL && g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
-        raw_size = g_file_info_get_size (info);
       idx->stream = G_INPUT_STREAM (g_steal_pointer (&base));
     }
 
@@ -199,8 +271,8 @@ idx_open (IdxFile       *idx,
       guint64 total = (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2];
 
       if (idx->dims[1] == 0 || idx->dims[2] == 0 ||
-          idx->dims[1] > IDX_MAX_SIDE || idx->dims[2] > IDX_MAX_SIDE ||
-          total > IDX_MAX_BYTES)
+          idx->dims[1] > CONVOLVE_LIMIT_IDX_SIDE || idx->dims[2] > CONVOLVE_LIMIT_IDX_SIDE ||
+          total > CONVOLVE_LIMIT_IDX_BYTES)
         {
           g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
                        _("“%s” declares %u images of %u × %u pixels, which is not a size Convolve reads"),
@@ -209,13 +281,51 @@ idx_open (IdxFile       *idx,
         }
     }
 
+  /* At most CONVOLVE_LIMIT_IDX_BYTES of images (checked above) or 2^32
+   * labels: no overflow. */
+  payload = n_dims == 3 ? (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2] : idx->dims[0];
+  if (payload > CONVOLVE_LIMIT_IDX_BYTES)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
+                   _("“%s” declares %" PRIu64 " bytes of data, more than the limit of %"
+                     PRIu64 " for an IDX file"),
+                   idx->display, payload, (guint64) CONVOLVE_LIMIT_IDX_BYTES);
+      return FALSE;
+    }
+
+  if (idx->base != NULL)
+    {
+      guint64 header = 4 + 4 * (guint64) n_dims;
+
+      /* What the file cannot hold is refused before decoding it. */
+      if (compressed_size >= 0 &&
+          header + payload > (guint64) compressed_size * CONVOLVE_LIMIT_GZIP_RATIO)
+        {
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s” declares %" PRIu64 " bytes of data, more than its %"
+                         PRId64 " compressed bytes can hold (gzip expands at most %d times)"),
+                       idx->display, payload, (gint64) compressed_size, CONVOLVE_LIMIT_GZIP_RATIO);
+          return FALSE;
+        }
+      if (!idx_count_gzip (idx, payload, cancellable, error))
+        return FALSE;
+
+      /* Counted: decode again, from the start, past the header. */
+      if (!g_seekable_seek (G_SEEKABLE (idx->base), 0, G_SEEK_SET, cancellable, &local_error))
+        {
+          convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), path);
+          return FALSE;
+        }
+      idx_start_gunzip (idx);
+      if (!idx_read (idx, magic, sizeof magic, cancellable, error) ||
+          !idx_read (idx, dims, 4 * (gsize) n_dims, cancellable, error))
+        return FALSE;
+    }
+
   if (raw_size >= 0)
     {
-      /* At most 4 GiB of images (checked above) or 2^32 labels. */
-      guint64 expected = 4 + 4 * (guint64) n_dims + idx->dims[0];
+      guint64 expected = 4 + 4 * (guint64) n_dims + payload;
 
-      if (n_dims == 3)
-        expected = 4 + 4 * (guint64) n_dims + (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2];
       if ((guint64) raw_size < expected)
         {
           g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
