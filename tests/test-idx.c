@@ -8,6 +8,7 @@
 #include "convolve-data-private.h"
 #include "convolve-loaders.h"
 #include "data-test-util.h"
+#include "resource-test-util.h"
 
 static guint8
 pixel_value (guint image,
@@ -410,6 +411,117 @@ test_idx_lying_header (void)
 #endif
 }
 
+/* Writes a gzip file of an IDX images header (n, rows, cols) followed by
+ * n_zeros zero bytes, compressed as it goes, so the test itself stays
+ * small. */
+static void
+write_gzip_images (const char *dir,
+                   const char *name,
+                   guint32     n,
+                   guint32     rows,
+                   guint32     cols,
+                   guint64     n_zeros)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileOutputStream) out = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
+  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 1);
+  g_autoptr(GOutputStream) gz = NULL;
+  g_autoptr(GByteArray) header = g_byte_array_new ();
+  g_autofree guint8 *zeros = g_malloc0 (1 << 16);
+
+  g_assert_no_error (error);
+  gz = g_converter_output_stream_new (G_OUTPUT_STREAM (out), G_CONVERTER (compressor));
+  put_u32_be (header, 0x803);
+  put_u32_be (header, n);
+  put_u32_be (header, rows);
+  put_u32_be (header, cols);
+  g_output_stream_write_all (gz, header->data, header->len, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint64 left = n_zeros; left > 0; )
+    {
+      gsize chunk = (gsize) MIN (left, (guint64) 1 << 16);
+
+      g_output_stream_write_all (gz, zeros, chunk, NULL, NULL, &error);
+      g_assert_no_error (error);
+      left -= chunk;
+    }
+  g_output_stream_close (gz, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Gzip bombs: a header that declares more than the compressed file can
+ * hold is refused without decoding; data that expands beyond what the
+ * header declares is counted, never kept, and decoding stops one byte
+ * past it. Before this, a 40-byte file could ask for 4 GiB. Run in a
+ * subprocess so that its peak memory is its own. */
+static void
+test_idx_gzip_bomb (void)
+{
+  g_autofree char *dir = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  dir = data_test_make_dir ();
+  write_good_set (dir, FALSE);
+
+  /* 4 GiB declared by about 60 bytes */
+  {
+    ResourceProbe probe;
+
+    write_gzip_images (dir, "train-images-idx3-ubyte", 65535, 256, 256, 100);
+    probe = resource_probe_begin ();
+    assert_fails (dir, CONVOLVE_DATA_ERROR_FORMAT, "train-images-idx3-ubyte");
+    resource_probe_check (&probe, "4 GiB declared in a tiny gzip file", 1000, 16);
+  }
+  {
+    g_autoptr(ConvolveDataset) train = NULL;
+    g_autoptr(ConvolveDataset) test = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (convolve_idx_load_dir (dir, &train, &test, NULL, &error));
+    g_assert_nonnull (strstr (error->message, "1032"));
+  }
+
+  /* 64 MiB declared, 256 MiB of zeros in 256 KB: counted up to 64 MiB + 1 */
+  {
+    ResourceProbe probe;
+
+    write_gzip_images (dir, "train-images-idx3-ubyte", 1024, 256, 256, (guint64) 256 << 20);
+    probe = resource_probe_begin ();
+    assert_fails (dir, CONVOLVE_DATA_ERROR_FORMAT, "train-images-idx3-ubyte");
+    resource_probe_check (&probe, "a gzip file expanding past its header", 1000, 16);
+  }
+
+  /* the same header with exactly its data loads (decoded twice) */
+  {
+    g_autoptr(ConvolveDataset) train = NULL;
+    g_autoptr(ConvolveDataset) test = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) labels = NULL;
+    g_autofree guint8 *zeros = g_malloc0 (1024);
+    g_autofree char *t10k_images = g_build_filename (dir, "t10k-images-idx3-ubyte", NULL);
+    g_autofree char *t10k_labels = g_build_filename (dir, "t10k-labels-idx1-ubyte", NULL);
+
+    labels = make_labels (0x801, 1024, zeros);
+    write_file (dir, "train-labels-idx1-ubyte", labels, FALSE);
+    g_assert_cmpint (g_remove (t10k_images), ==, 0);
+    g_assert_cmpint (g_remove (t10k_labels), ==, 0);
+    write_gzip_images (dir, "train-images-idx3-ubyte", 1024, 256, 256, (guint64) 64 << 20);
+    g_assert_true (convolve_idx_load_dir (dir, &train, &test, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (convolve_dataset_get_n_images (train), ==, 1024);
+  }
+
+  data_test_remove_dir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -426,6 +538,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/idx/cancelled", test_idx_cancelled);
   g_test_add_func ("/data/idx/fashion-path", test_idx_fashion_path);
   g_test_add_func ("/data/idx/lying-header", test_idx_lying_header);
+  g_test_add_func ("/data/idx/gzip-bomb", test_idx_gzip_bomb);
 
   return g_test_run ();
 }

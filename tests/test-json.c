@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "convolve-json.h"
+#include "resource-test-util.h"
 
 /* Parses all of text, which must succeed. */
 static ConvolveJsonValue *
@@ -142,25 +143,25 @@ nested_arrays (int depth, const char *inner)
 static void
 test_json_depth (void)
 {
-  g_autofree char *deepest = nested_arrays (CONVOLVE_JSON_MAX_DEPTH, "1");
-  g_autofree char *too_deep = nested_arrays (CONVOLVE_JSON_MAX_DEPTH + 1, "1");
+  g_autofree char *deepest = nested_arrays (CONVOLVE_LIMIT_JSON_DEPTH, "1");
+  g_autofree char *too_deep = nested_arrays (CONVOLVE_LIMIT_JSON_DEPTH + 1, "1");
   g_autofree char *far_too_deep = nested_arrays (100000, "");
   g_autoptr(ConvolveJsonValue) value = NULL;
   g_autoptr(GString) objects = g_string_new (NULL);
   g_autoptr(GString) siblings = g_string_new ("[");
   gsize last_opener = 0;
 
-  g_assert_cmpint (CONVOLVE_JSON_MAX_DEPTH, ==, 16);
+  g_assert_cmpint (CONVOLVE_LIMIT_JSON_DEPTH, ==, 16);
 
   value = parse_ok (deepest);
   g_clear_pointer (&value, convolve_json_value_free);
   /* The 17th bracket is the one refused. */
-  expect_problem (too_deep, "too deeply nested values", CONVOLVE_JSON_MAX_DEPTH);
+  expect_problem (too_deep, "too deeply nested values", CONVOLVE_LIMIT_JSON_DEPTH);
   /* Refused long before the recursion could exhaust the stack. */
-  expect_problem (far_too_deep, "too deeply nested values", CONVOLVE_JSON_MAX_DEPTH);
+  expect_problem (far_too_deep, "too deeply nested values", CONVOLVE_LIMIT_JSON_DEPTH);
 
   /* Objects count as well, and so do arrays and objects mixed. */
-  for (int i = 0; i < CONVOLVE_JSON_MAX_DEPTH + 1; i++)
+  for (int i = 0; i < CONVOLVE_LIMIT_JSON_DEPTH + 1; i++)
     {
       last_opener = objects->len;
       g_string_append (objects, i % 2 == 0 ? "{\"k\":" : "[");
@@ -488,6 +489,95 @@ test_json_writer_round_trip (void)
   }
 }
 
+/* A hostile header's tree stays small: values are counted against
+ * CONVOLVE_LIMIT_JSON_NODES and each costs tens of bytes. Run in a
+ * subprocess so that its peak memory is its own. */
+static void
+test_json_node_budget (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  /* 4 MB of empty objects (the largest header a model file may have):
+   * this built a 415 MB tree */
+  {
+    g_autoptr(GString) text = g_string_new ("[");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ConvolveJsonValue) value = NULL;
+    ResourceProbe probe;
+    gsize offset = 0;
+
+    while (text->len < 4 * 1024 * 1024 - 3)
+      g_string_append (text, "{},");
+    g_string_append (text, "{}]");
+    probe = resource_probe_begin ();
+    value = convolve_json_parse (text->str, text->len, &offset, &error);
+    g_assert_null (value);
+    g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, "262144"));
+    /* the root and CONVOLVE_LIMIT_JSON_NODES - 1 objects before it */
+    g_assert_cmpuint (offset, ==, 1 + 3 * (gsize) (CONVOLVE_LIMIT_JSON_NODES - 1));
+    resource_probe_check (&probe, "4 MB of empty objects", 1000, 48);
+  }
+
+  /* exactly the limit of values parses, one more does not */
+  for (int extra = 0; extra <= 1; extra++)
+    {
+      g_autoptr(GString) text = g_string_new ("[0");
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ConvolveJsonValue) value = NULL;
+
+      for (int i = 2; i < CONVOLVE_LIMIT_JSON_NODES + extra; i++)
+        g_string_append (text, ",0");
+      g_string_append_c (text, ']');
+      value = convolve_json_parse (text->str, text->len, NULL, &error);
+      if (extra == 0)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (convolve_json_value_get_length (value), ==, CONVOLVE_LIMIT_JSON_NODES - 1);
+        }
+      else
+        {
+          g_assert_null (value);
+          g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT);
+        }
+    }
+
+  /* a large object within the limit: found by name, duplicates caught,
+   * in a few tens of megabytes */
+  {
+    const int n = 200000;
+    g_autoptr(GString) text = g_string_new ("{");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ConvolveJsonValue) value = NULL;
+    ResourceProbe probe;
+
+    for (int i = 0; i < n; i++)
+      g_string_append_printf (text, "%s\"k%d\":{}", i > 0 ? "," : "", i);
+    g_string_append_c (text, '}');
+    probe = resource_probe_begin ();
+    value = convolve_json_parse (text->str, text->len, NULL, &error);
+    g_assert_no_error (error);
+    resource_probe_check (&probe, "an object of 200,000 members", 1000, 48);
+    g_assert_cmpuint (convolve_json_value_get_length (value), ==, (guint) n);
+    g_assert_cmpstr (convolve_json_value_get_key (convolve_json_value_get_member (value, "k199999")),
+                     ==, "k199999");
+    g_assert_null (convolve_json_value_get_member (value, "k200000"));
+
+    text->str[text->len - 1] = ',';
+    g_string_append (text, "\"k123456\":1}");
+    g_clear_pointer (&value, convolve_json_value_free);
+    g_clear_error (&error);
+    value = convolve_json_parse (text->str, text->len, NULL, &error);
+    g_assert_null (value);
+    g_assert_nonnull (strstr (error->message, "twice"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -504,6 +594,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/json/utf8", test_json_utf8);
   g_test_add_func ("/engine/json/trailing", test_json_trailing);
   g_test_add_func ("/engine/json/length", test_json_length);
+  g_test_add_func ("/engine/json/node-budget", test_json_node_budget);
   g_test_add_func ("/engine/json/writer-round-trip", test_json_writer_round_trip);
 
   return g_test_run ();

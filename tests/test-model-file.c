@@ -20,7 +20,9 @@
 #include <glib/gstdio.h>
 
 #include "convolve-engine.h"
+#include "convolve-limits.h"
 #include "fixture-reader.h"
+#include "resource-test-util.h"
 
 #define SPEC  "conv2d(4,3,same,relu),batchnorm,maxpool(2),flatten,dense(16,relu),dropout(0.2),dense(5,softmax)"
 #define BATCH 4
@@ -1011,7 +1013,7 @@ static const CorruptCase corrupt_cases[] = {
   { "bad-spec", damage_bad_spec, CORRUPT, "model description is invalid" },
   { "impossible-spec", damage_impossible_spec, CORRUPT, "cannot be built" },
   { "other-spec", damage_other_spec, MISMATCH, "shape" },
-  { "huge-spec", damage_huge_spec, MISMATCH, "more weights" },
+  { "huge-spec", damage_huge_spec, MISMATCH, "the model needs [64, 60000]" },
   { "short-input-shape", damage_short_input_shape, CORRUPT, "“input_shape”" },
   { "zero-input-shape", damage_zero_input_shape, CORRUPT, "“input_shape”" },
   { "huge-input-shape", damage_huge_input_shape, CORRUPT, "“input_shape”" },
@@ -1075,6 +1077,133 @@ assert_load_fails (const char *path, int code, const char *says)
   if (strstr (error->message, says) == NULL)
     g_error ("“%s” does not say “%s”", error->message, says);
   g_assert_nonnull (strstr (error->message, base));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hostile headers: sizes declared, not present                             */
+/* ------------------------------------------------------------------------ */
+
+/* A hand-made file of about 700 bytes: the tensors of
+ * "flatten,dense(2,softmax)" on a 1x2x2 input (40 bytes of weights), with
+ * whatever spec and input shape the metadata claims. */
+static char *
+write_tiny_model (TmpDir *tmp, const char *name, const char *spec, const char *input)
+{
+  g_autoptr(GString) header = g_string_new ("{\"__metadata__\":{");
+  g_autoptr(GByteArray) file = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  char *path = tmp_path (tmp, name);
+  float weights[10] = { 0.5f, -0.5f, 0.25f, -0.25f, 1, -1, 0.125f, -0.125f, 0, 0 };
+  guint64 length_le;
+
+  g_string_append_printf (header,
+                          "\"format\":\"convolve-model\",\"format_version\":\"1\","
+                          "\"spec\":\"%s\",\"input_shape\":\"%s\","
+                          "\"rng\":\"%s\",\"input_scale\":\"1\",\"input_offset\":\"0\","
+                          "\"epoch\":\"0\",\"step\":\"0\"},"
+                          "\"dense/kernel\":{\"dtype\":\"F32\",\"shape\":[4,2],\"data_offsets\":[0,32]},"
+                          "\"dense/bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[32,40]}}",
+                          spec, input,
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  while (header->len % 8 != 0)
+    g_string_append_c (header, ' ');
+  length_le = GUINT64_TO_LE ((guint64) header->len);
+  g_byte_array_append (file, (const guint8 *) &length_le, 8);
+  g_byte_array_append (file, (const guint8 *) header->str, header->len);
+  for (int i = 0; i < 10; i++)
+    {
+      guint32 word = GUINT32_TO_LE (*(guint32 *) &weights[i]);
+
+      g_byte_array_append (file, (const guint8 *) &word, 4);
+    }
+  g_file_set_contents (path, (const char *) file->data, file->len, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+typedef struct {
+  const char *spec, *input;
+  int         code;
+  const char *says;
+} HugeCase;
+
+static const HugeCase huge_cases[] = {
+  /* 1.7 billion weights declared by a 700-byte file: the limit, named */
+  { "flatten,dense(100,softmax)", "[1,4096,4096]", CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
+    "limit of 268435456 weights" },
+  /* 134 million activation floats for one image */
+  { "conv2d(8,3,same,relu),maxpool(16),flatten,dense(2,softmax)", "[1,4096,4096]",
+    CONVOLVE_ENGINE_ERROR_UNSUPPORTED, "limit of 67108864" },
+  /* within the limits (25 million weights) but not what the file holds */
+  { "flatten,dense(2,softmax)", "[3,2048,2048]", CONVOLVE_ENGINE_ERROR_MISMATCH,
+    "the model needs [12582912, 2]" },
+  /* a deeper model, also within the limits (134 million weights) */
+  { "flatten,dense(64,relu),dense(2,softmax)", "[1,1024,2048]", CONVOLVE_ENGINE_ERROR_MISMATCH,
+    "needs [2097152, 64]" },
+};
+
+static void
+test_huge_declared (TmpDir *tmp, gconstpointer data)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  {
+    /* the tiny file itself loads */
+    g_autofree char *path = write_tiny_model (tmp, "tiny.safetensors", "flatten,dense(2,softmax)", "[1,2,2]");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ConvolveModel) model = convolve_model_load (path, 1, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpfloat (convolve_model_find_tensor (model, "dense/kernel")->data[2], ==, 0.25f);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (huge_cases); i++)
+    {
+      const HugeCase *hc = &huge_cases[i];
+      g_autofree char *path = write_tiny_model (tmp, "huge.safetensors", hc->spec, hc->input);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ConvolveModel) model = NULL;
+      g_autoptr(ConvolveModelMeta) meta = NULL;
+      g_autoptr(ConvolveOptimizer) optimizer = NULL;
+      ResourceProbe probe = resource_probe_begin ();
+
+      model = convolve_model_load (path, 1, &meta, &optimizer, &error);
+      g_assert_null (model);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_error (error, CONVOLVE_ENGINE_ERROR, hc->code);
+      if (strstr (error->message, hc->says) == NULL)
+        g_error ("“%s” does not say “%s”", error->message, hc->says);
+      /* before the plan came first: 50 s and 16 GB for the first case */
+      resource_probe_check (&probe, hc->input, 1000, 16);
+    }
+}
+
+/* The limits the engine states: a model within them builds. */
+static void
+test_limits_build (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse ("flatten,dense(2,softmax)", &error);
+  ConvolveShape too_wide = { 1, 1, CONVOLVE_LIMIT_INPUT_SIDE + 1 };
+  ConvolveShape big = { 1, 1024, 1024 };
+  g_autoptr(ConvolveModel) model = NULL;
+
+  g_assert_no_error (error);
+  g_assert_null (convolve_model_new (spec, &too_wide, 1, 1, &error));
+  g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (convolve_model_new (spec, &big, CONVOLVE_LIMIT_BATCH + 1, 1, &error));
+  g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  model = convolve_model_new (spec, &big, 1, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (convolve_model_get_n_trainable (model), ==, 1024 * 1024 * 2 + 2);
 }
 
 static void
@@ -1455,6 +1584,8 @@ main (int argc, char *argv[])
 
 #define ADD(path, func) g_test_add (path, TmpDir, NULL, tmp_dir_setup, func, tmp_dir_teardown)
   g_test_add_func ("/engine/model-file/meta-defaults", test_meta_defaults);
+  g_test_add_func ("/engine/model-file/limits", test_limits_build);
+  ADD ("/engine/model-file/huge-declared", test_huge_declared);
   ADD ("/engine/model-file/round-trip/model", test_round_trip_model);
   ADD ("/engine/model-file/round-trip/adam", test_round_trip_adam);
   ADD ("/engine/model-file/round-trip/sgd-momentum", test_round_trip_sgd_momentum);

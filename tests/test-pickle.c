@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "convolve-pickle.h"
+#include "resource-test-util.h"
 
 /* A string literal and its length, NULs included. */
 #define RAW(s) s, sizeof (s) - 1
@@ -518,7 +519,7 @@ test_limits (void)
     g_autoptr(GBytes) contents = NULL;
 
     put_op (bytes, 'c');
-    for (int i = 0; i < CONVOLVE_PICKLE_MAX_GLOBAL_NAME + 10; i++)
+    for (int i = 0; i < CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME + 10; i++)
       put_op (bytes, 'a');
     put (bytes, "\nb\n", 3);
     contents = pickle_finish (g_steal_pointer (&bytes));
@@ -529,7 +530,7 @@ test_limits (void)
     g_autoptr(GBytes) contents = NULL;
 
     put_op (bytes, 'c');
-    for (int i = 0; i < CONVOLVE_PICKLE_MAX_GLOBAL_NAME - 1; i++)
+    for (int i = 0; i < CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME - 1; i++)
       put_op (bytes, 'a');
     put (bytes, "\nb\n", 3);
     contents = pickle_finish (g_steal_pointer (&bytes));
@@ -544,7 +545,7 @@ test_limits (void)
       g_autoptr(GBytes) contents = NULL;
 
       put_op (bytes, ']');
-      for (int i = 0; i < CONVOLVE_PICKLE_MAX_VALUES - 1 + extra; i++)
+      for (int i = 0; i < CONVOLVE_LIMIT_PICKLE_VALUES - 1 + extra; i++)
         put (bytes, "]a", 2);
       contents = pickle_finish (g_steal_pointer (&bytes));
 
@@ -553,7 +554,7 @@ test_limits (void)
           g_autoptr(ConvolvePickle) pickle = load_ok (contents);
 
           g_assert_cmpuint (convolve_pickle_get_root (pickle)->items->len, ==,
-                            CONVOLVE_PICKLE_MAX_VALUES - 1);
+                            CONVOLVE_LIMIT_PICKLE_VALUES - 1);
         }
       else
         {
@@ -568,7 +569,7 @@ test_limits (void)
       g_autoptr(GBytes) contents = NULL;
 
       put_op (bytes, 'N');
-      for (guint32 i = 0; i < CONVOLVE_PICKLE_MAX_MEMO + (guint32) extra; i++)
+      for (guint32 i = 0; i < CONVOLVE_LIMIT_PICKLE_MEMO + (guint32) extra; i++)
         {
           put_op (bytes, 'r');
           put_u32 (bytes, i);
@@ -610,6 +611,107 @@ test_limits (void)
   }
 }
 
+/* Memo fetches cost two bytes; whatever copies what they fetch is
+ * budgeted against the file's size. Each pickle here is about 200 KB;
+ * before the budget, the first two took 1.6 GB and 800 MB. Run in a
+ * subprocess so that its peak memory is its own. */
+static GBytes *
+make_encode_bomb (gsize text_length, guint repeats)
+{
+  g_autoptr(GByteArray) bytes = pickle_start ();
+  g_autofree char *text = g_malloc (text_length);
+
+  memset (text, 'x', text_length);
+  put_op (bytes, ']');                        /* everything goes into a list */
+  put (bytes, "c_codecs\nencode\nq\x00" "a", 19); /* memo 0: the global */
+  put_unicode (bytes, text, text_length);
+  put (bytes, "q\x01" "a", 3);                   /* memo 1: the text */
+  put_short_string (bytes, "latin1");
+  put (bytes, "q\x02" "a", 3);                   /* memo 2: the encoding */
+  for (guint i = 0; i < repeats; i++)
+    put (bytes, "h\x00h\x01h\x02\x86Ra", 9);  /* encode(text, "latin1") again */
+  return pickle_finish (g_steal_pointer (&bytes));
+}
+
+/* A list of the five memoized parts, then arrays, each built with the
+ * memoized shape of rank dimensions. */
+static GBytes *
+make_shape_bomb (guint rank, guint repeats)
+{
+  g_autoptr(GByteArray) bytes = pickle_start ();
+
+  put_op (bytes, ']');
+  put (bytes, "cnumpy.core.multiarray\n_reconstruct\nq\x00" "a", 39);
+  put (bytes, "cnumpy\nndarray\nK\x00\x85", 18);
+  put_short_string (bytes, "b");
+  put (bytes, "\x87q\x01" "a", 4);                  /* memo 1: its arguments */
+  put_op (bytes, '(');                          /* memo 2: the shape */
+  for (guint d = 0; d < rank; d++)
+    put (bytes, "K\x01", 2);
+  put (bytes, "tq\x02" "a", 4);
+  put (bytes, "cnumpy\ndtype\n", 13);
+  put_short_string (bytes, "u1");
+  put (bytes, "\x89\x88\x87Rq\x03" "a", 7);         /* memo 3: the dtype */
+  put (bytes, "U\x01\x07q\x04" "a", 6);             /* memo 4: one byte of data */
+  for (guint i = 0; i < repeats; i++)
+    /* _reconstruct(*args).__setstate__((1, shape, dtype, False, data)) */
+    put (bytes, "h\x00h\x01R(K\x01h\x02h\x03\x89h\x04tba", 18);
+  return pickle_finish (g_steal_pointer (&bytes));
+}
+
+static void
+test_amplification (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  {
+    g_autoptr(GBytes) bomb = make_encode_bomb (65536, 16000);
+    ResourceProbe probe = resource_probe_begin ();
+
+    g_test_message ("encode bomb: %zu bytes", g_bytes_get_size (bomb));
+    assert_load_fails (bomb, CONVOLVE_DATA_ERROR_UNSUPPORTED, "limit");
+    resource_probe_check (&probe, "encode bomb", 1000, 32);
+  }
+  {
+    g_autoptr(GBytes) bomb = make_shape_bomb (12000, 10000);
+    ResourceProbe probe = resource_probe_begin ();
+
+    g_test_message ("shape bomb: %zu bytes", g_bytes_get_size (bomb));
+    assert_load_fails (bomb, CONVOLVE_DATA_ERROR_UNSUPPORTED, "12000 dimensions");
+    resource_probe_check (&probe, "shape bomb", 1000, 32);
+  }
+  {
+    /* the same with two dimensions is a list of 10,000 arrays */
+    g_autoptr(GBytes) arrays = make_shape_bomb (2, 10000);
+    g_autoptr(ConvolvePickle) pickle = load_ok (arrays);
+    const ConvolvePickleValue *root = convolve_pickle_get_root (pickle);
+
+    g_assert_cmpuint (root->items->len, ==, 5 + 10000);
+    g_assert_cmpint (item (root, 10004)->kind, ==, CONVOLVE_PICKLE_NDARRAY);
+    g_assert_cmpuint (item (root, 10004)->items->len, ==, 2);
+    g_assert_cmpuint (item (root, 10004)->length, ==, 1);
+  }
+  {
+    /* a few encodes of a memoized text are within the budget */
+    g_autoptr(GBytes) few = make_encode_bomb (4096, 64);
+
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ConvolvePickle) pickle = convolve_pickle_load (few, "few.pickle", &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (convolve_pickle_get_root (pickle)->items->len, ==, 3 + 64);
+      g_assert_cmpint (item (convolve_pickle_get_root (pickle), 66)->kind, ==, CONVOLVE_PICKLE_BYTES);
+      g_assert_cmpuint (item (convolve_pickle_get_root (pickle), 66)->length, ==, 4096);
+    }
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -624,6 +726,7 @@ main (int   argc,
   g_test_add_func ("/data/pickle/damaged", test_damaged);
   g_test_add_func ("/data/pickle/truncated", test_truncated);
   g_test_add_func ("/data/pickle/limits", test_limits);
+  g_test_add_func ("/data/pickle/amplification", test_amplification);
 
   return g_test_run ();
 }

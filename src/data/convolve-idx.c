@@ -6,20 +6,28 @@
  * labels (count). Compression is recognised by the gzip magic, not by the
  * name, and undone while reading straight into the dataset.
  *
+ * The header sizes the dataset, so it is checked before anything is
+ * allocated: against CONVOLVE_LIMIT_IDX_*, and against the data actually
+ * there. For a raw file that is its size; a gzip file is first decoded
+ * once without keeping anything, counting (and stopping one byte past
+ * what the header declares), then read again into the dataset. A declared
+ * size more than CONVOLVE_LIMIT_GZIP_RATIO times the compressed size is
+ * refused without decoding at all.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
 #include <gio/gunixinputstream.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "convolve-data-private.h"
+#include "convolve-limits.h"
 
 #define IDX_TYPE_UBYTE  0x08
-#define IDX_MAX_SIDE    4096
-#define IDX_MAX_BYTES   (G_GUINT64_CONSTANT (4) << 30)
 
 static const char * const fashion_names[] = {
   NC_("Fashion-MNIST class", "T-shirt/top"),
@@ -69,6 +77,7 @@ typedef struct {
   char         *path;
   char         *display;
   GInputStream *stream;   /* the file, or the decompressor reading it */
+  GInputStream *base;     /* the file (a descriptor), when stream decompresses it */
   guint32       dims[3];
   int           n_dims;
 } IdxFile;
@@ -79,6 +88,7 @@ idx_file_clear (IdxFile *idx)
   g_clear_pointer (&idx->path, g_free);
   g_clear_pointer (&idx->display, g_free);
   g_clear_object (&idx->stream);
+  g_clear_object (&idx->base);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (IdxFile, idx_file_clear)
@@ -110,6 +120,62 @@ idx_read (IdxFile       *idx,
   return TRUE;
 }
 
+/* A fresh decompressor over the whole file. */
+static void
+idx_start_gunzip (IdxFile *idx)
+{
+  g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+
+  g_clear_object (&idx->stream);
+  idx->stream = g_converter_input_stream_new (G_INPUT_STREAM (idx->base), G_CONVERTER (decompressor));
+  /* idx->base outlives it: it is read again after counting. */
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (idx->stream), FALSE);
+}
+
+/* Decodes the rest of a gzip file without keeping it: TRUE when it holds
+ * exactly expected bytes. Stops one byte past expected, so a gzip bomb
+ * costs no more time than the data the header declares. */
+static gboolean
+idx_count_gzip (IdxFile       *idx,
+                guint64        expected,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autofree guint8 *scratch = g_malloc (64 * 1024);
+  guint64 total = 0;
+
+  while (total <= expected)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gsize n_read = 0;
+
+      if (!g_input_stream_read_all (idx->stream, scratch,
+                                    (gsize) MIN ((guint64) 64 * 1024, expected + 1 - total),
+                                    &n_read, cancellable, &local_error))
+        {
+          convolve_data_propagate_io_error (error, g_steal_pointer (&local_error), idx->path);
+          return FALSE;
+        }
+      if (n_read == 0)
+        break;
+      total += n_read;
+    }
+
+  if (total < expected)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,
+                   _("“%s” ends early: it is shorter than its header says"), idx->display);
+      return FALSE;
+    }
+  if (total > expected)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                   _("“%s” is longer than its header says"), idx->display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Opens an IDX file and reads its header; n_dims is 3 for images, 1 for
  * labels. */
 static gboolean
@@ -125,6 +191,8 @@ idx_open (IdxFile       *idx,
   struct stat st;
   gssize n_read;
   goffset raw_size = -1;
+  goffset compressed_size = -1;
+  guint64 payload;
   int fd;
 
   idx->path = g_strdup (path);
@@ -161,9 +229,9 @@ idx_open (IdxFile       *idx,
 
   if (n_read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
     {
-      g_autoptr(GZlibDecompressor) decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-
-      idx->stream = g_converter_input_stream_new (base, G_CONVERTER (decompressor));
+      compressed_size = (goffset) st.st_size;
+      idx->base = g_steal_pointer (&base);
+      idx_start_gunzip (idx);
     }
   else
     {
@@ -205,8 +273,8 @@ idx_open (IdxFile       *idx,
       guint64 total = (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2];
 
       if (idx->dims[1] == 0 || idx->dims[2] == 0 ||
-          idx->dims[1] > IDX_MAX_SIDE || idx->dims[2] > IDX_MAX_SIDE ||
-          total > IDX_MAX_BYTES)
+          idx->dims[1] > CONVOLVE_LIMIT_IDX_SIDE || idx->dims[2] > CONVOLVE_LIMIT_IDX_SIDE ||
+          total > CONVOLVE_LIMIT_IDX_BYTES)
         {
           g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
                        _("“%s” declares %u images of %u × %u pixels, which is not a size Convolve reads"),
@@ -215,13 +283,56 @@ idx_open (IdxFile       *idx,
         }
     }
 
+  /* At most CONVOLVE_LIMIT_IDX_BYTES of images (checked above) or 2^32
+   * labels: no overflow. */
+  payload = n_dims == 3 ? (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2] : idx->dims[0];
+  if (payload > CONVOLVE_LIMIT_IDX_BYTES)
+    {
+      g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_UNSUPPORTED,
+                   _("“%s” declares %" PRIu64 " bytes of data, more than the limit of %"
+                     PRIu64 " for an IDX file"),
+                   idx->display, payload, (guint64) CONVOLVE_LIMIT_IDX_BYTES);
+      return FALSE;
+    }
+
+  if (idx->base != NULL)
+    {
+      guint64 header = 4 + 4 * (guint64) n_dims;
+
+      /* What the file cannot hold is refused before decoding it. */
+      if (compressed_size >= 0 &&
+          header + payload > (guint64) compressed_size * CONVOLVE_LIMIT_GZIP_RATIO)
+        {
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_FORMAT,
+                       _("“%s” declares %" PRIu64 " bytes of data, more than its %"
+                         PRId64 " compressed bytes can hold (gzip expands at most %d times)"),
+                       idx->display, payload, (gint64) compressed_size, CONVOLVE_LIMIT_GZIP_RATIO);
+          return FALSE;
+        }
+      if (!idx_count_gzip (idx, payload, cancellable, error))
+        return FALSE;
+
+      /* Counted: decode again, from the start, past the header. The
+       * stream reads its descriptor unbuffered, so rewinding that is
+       * rewinding the stream. */
+      if (lseek (g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (idx->base)), 0, SEEK_SET) < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IO,
+                       _("Could not read “%s”: %s"), idx->display, g_strerror (saved_errno));
+          return FALSE;
+        }
+      idx_start_gunzip (idx);
+      if (!idx_read (idx, magic, sizeof magic, cancellable, error) ||
+          !idx_read (idx, dims, 4 * (gsize) n_dims, cancellable, error))
+        return FALSE;
+    }
+
   if (raw_size >= 0)
     {
-      /* At most 4 GiB of images (checked above) or 2^32 labels. */
-      guint64 expected = 4 + 4 * (guint64) n_dims + idx->dims[0];
+      guint64 expected = 4 + 4 * (guint64) n_dims + payload;
 
-      if (n_dims == 3)
-        expected = 4 + 4 * (guint64) n_dims + (guint64) idx->dims[0] * idx->dims[1] * idx->dims[2];
       if ((guint64) raw_size < expected)
         {
           g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_TRUNCATED,

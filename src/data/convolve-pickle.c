@@ -10,6 +10,13 @@
  * _codecs.encode(text, 'latin1'); each is interpreted by fixed rules, never
  * looked up or called. Any other global or any other opcode is refused.
  *
+ * Memory is budgeted against the file: every value, every item put into a
+ * container and every decoded byte string is charged, and the total may
+ * not exceed CONVOLVE_LIMIT_PICKLE_BYTES_PER_BYTE per byte of the file
+ * (plus CONVOLVE_LIMIT_PICKLE_BASE_BYTES). Memoized values can be fetched
+ * again for two bytes each, so whatever copies them (a decoded string, an
+ * array's shape) would otherwise amplify without bound.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n-lib.h>
@@ -86,6 +93,7 @@ struct _ConvolvePickle {
   GPtrArray    *buffers;    /* byte strings decoded from text */
   GPtrArray    *stack;      /* ConvolvePickleValue*, with &mark for MARK */
   GHashTable   *memo;       /* index -> ConvolvePickleValue* */
+  guint64       budget;     /* bytes the machine may still spend, see above */
   char         *display;    /* file name for messages */
   const ConvolvePickleValue *root;
 };
@@ -114,6 +122,8 @@ pickle_new (GBytes     *contents,
   pickle->stack = g_ptr_array_new ();
   pickle->memo = g_hash_table_new (NULL, NULL);
   pickle->display = g_filename_display_name (path);
+  pickle->budget = CONVOLVE_LIMIT_PICKLE_BASE_BYTES +
+                   (guint64) pickle->length * CONVOLVE_LIMIT_PICKLE_BYTES_PER_BYTE;
   return pickle;
 }
 
@@ -175,6 +185,40 @@ pickle_need (ConvolvePickle  *pickle,
   return TRUE;
 }
 
+/* Spends n bytes of the budget, or says that the file asks for more. */
+static gboolean
+pickle_charge (ConvolvePickle  *pickle,
+               guint64          n,
+               GError         **error)
+{
+  if (n > pickle->budget)
+    {
+      convolve_pickle_set_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
+                                 _("it would take more memory than the limit for a file of "
+                                   "its size (%d bytes per byte of the file)"),
+                                 CONVOLVE_LIMIT_PICKLE_BYTES_PER_BYTE);
+      return FALSE;
+    }
+  pickle->budget -= n;
+  return TRUE;
+}
+
+/* Moves stack[start..] into container's items, charged. */
+static gboolean
+pickle_add_items (ConvolvePickle       *pickle,
+                  ConvolvePickleValue  *container,
+                  guint                 start,
+                  GError              **error)
+{
+  guint n = pickle->stack->len - start;
+
+  if (!pickle_charge (pickle, (guint64) n * sizeof (gpointer), error))
+    return FALSE;
+  for (guint i = start; i < pickle->stack->len; i++)
+    g_ptr_array_add (container->items, g_ptr_array_index (pickle->stack, i));
+  return TRUE;
+}
+
 static guint32
 read_u32_le (const guint8 *p)
 {
@@ -188,12 +232,14 @@ pickle_new_value (ConvolvePickle      *pickle,
 {
   ConvolvePickleValue *value;
 
-  if (pickle->values->len >= CONVOLVE_PICKLE_MAX_VALUES)
+  if (pickle->values->len >= CONVOLVE_LIMIT_PICKLE_VALUES)
     {
       convolve_pickle_set_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
                                  _("it holds more objects than a CIFAR-10 batch"));
       return NULL;
     }
+  if (!pickle_charge (pickle, sizeof (ConvolvePickleValue), error))
+    return NULL;
 
   value = g_new0 (ConvolvePickleValue, 1);
   value->kind = kind;
@@ -417,10 +463,10 @@ pickle_read_line (ConvolvePickle  *pickle,
   const guint8 *end;
   gsize n;
 
-  end = memchr (start, '\n', MIN (pickle->length - pickle->pos, (gsize) CONVOLVE_PICKLE_MAX_GLOBAL_NAME));
+  end = memchr (start, '\n', MIN (pickle->length - pickle->pos, (gsize) CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME));
   if (end == NULL)
     {
-      if (pickle->length - pickle->pos < CONVOLVE_PICKLE_MAX_GLOBAL_NAME)
+      if (pickle->length - pickle->pos < CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME)
         convolve_pickle_set_error (pickle, error, CONVOLVE_DATA_ERROR_TRUNCATED, _("it ends early"));
       else
         pickle_error_damaged (pickle, error);
@@ -438,8 +484,8 @@ static gboolean
 pickle_global (ConvolvePickle  *pickle,
                GError         **error)
 {
-  char module[CONVOLVE_PICKLE_MAX_GLOBAL_NAME + 1];
-  char name[CONVOLVE_PICKLE_MAX_GLOBAL_NAME + 1];
+  char module[CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME + 1];
+  char name[CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME + 1];
 
   if (!pickle_read_line (pickle, module, error) ||
       !pickle_read_line (pickle, name, error))
@@ -486,6 +532,9 @@ reduce_encode (ConvolvePickle             *pickle,
   if (text->kind != CONVOLVE_PICKLE_STR ||
       !(convolve_pickle_value_string_equals (encoding, "latin1") ||
         convolve_pickle_value_string_equals (encoding, "latin-1")))
+    return NULL;
+  /* Each call decodes a copy: charged, as the text may be memoized. */
+  if (!pickle_charge (pickle, MAX (text->length, 1), error))
     return NULL;
 
   bytes = g_malloc (MAX (text->length, 1));
@@ -630,6 +679,16 @@ pickle_build (ConvolvePickle  *pickle,
       const ConvolvePickleValue *raw = g_ptr_array_index (state->items, 4);
       gboolean shape_ok = shape->kind == CONVOLVE_PICKLE_TUPLE;
 
+      if (shape_ok && shape->items->len > CONVOLVE_LIMIT_PICKLE_ARRAY_RANK)
+        {
+          convolve_pickle_set_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
+                                     _("it holds an array of %u dimensions at byte %zu; "
+                                       "the limit is %d"),
+                                     shape->items->len, pickle->op_pos,
+                                     CONVOLVE_LIMIT_PICKLE_ARRAY_RANK);
+          return FALSE;
+        }
+
       for (guint i = 0; shape_ok && i < shape->items->len; i++)
         {
           const ConvolvePickleValue *dim = g_ptr_array_index (shape->items, i);
@@ -640,6 +699,8 @@ pickle_build (ConvolvePickle  *pickle,
       if (shape_ok && dtype->kind == CONVOLVE_PICKLE_DTYPE &&
           convolve_pickle_value_is_integer (fortran) && raw->kind == CONVOLVE_PICKLE_BYTES)
         {
+          if (!pickle_charge (pickle, (guint64) shape->items->len * sizeof (gpointer), error))
+            return FALSE;
           g_ptr_array_extend (object->items, shape->items, NULL, NULL);
           memcpy (object->dtype, dtype->dtype, sizeof object->dtype);
           object->fortran = fortran->integer != 0;
@@ -671,7 +732,7 @@ pickle_memo_put (ConvolvePickle  *pickle,
       return FALSE;
     }
 
-  if (g_hash_table_size (pickle->memo) >= CONVOLVE_PICKLE_MAX_MEMO)
+  if (g_hash_table_size (pickle->memo) >= CONVOLVE_LIMIT_PICKLE_MEMO)
     {
       convolve_pickle_set_error (pickle, error, CONVOLVE_DATA_ERROR_UNSUPPORTED,
                                  _("it holds more objects than a CIFAR-10 batch"));
@@ -723,11 +784,8 @@ pickle_make_tuple (ConvolvePickle  *pickle,
     }
 
   tuple = pickle_new_value (pickle, CONVOLVE_PICKLE_TUPLE, error);
-  if (tuple == NULL)
+  if (tuple == NULL || !pickle_add_items (pickle, tuple, start, error))
     return FALSE;
-
-  for (guint i = start; i < pickle->stack->len; i++)
-    g_ptr_array_add (tuple->items, g_ptr_array_index (pickle->stack, i));
   g_ptr_array_set_size (pickle->stack, start);
   g_ptr_array_add (pickle->stack, tuple);
   return TRUE;
@@ -750,10 +808,8 @@ pickle_collect_to_mark (ConvolvePickle  *pickle,
   if (op == OP_TUPLE)
     {
       target = pickle_new_value (pickle, CONVOLVE_PICKLE_TUPLE, error);
-      if (target == NULL)
+      if (target == NULL || !pickle_add_items (pickle, target, start, error))
         return FALSE;
-      for (guint i = start; i < pickle->stack->len; i++)
-        g_ptr_array_add (target->items, g_ptr_array_index (pickle->stack, i));
       pickle_drop_to_mark (pickle, start);
       g_ptr_array_add (pickle->stack, target);
       return TRUE;
@@ -774,8 +830,8 @@ pickle_collect_to_mark (ConvolvePickle  *pickle,
       return FALSE;
     }
 
-  for (guint i = start; i < pickle->stack->len; i++)
-    g_ptr_array_add (target->items, g_ptr_array_index (pickle->stack, i));
+  if (!pickle_add_items (pickle, target, start, error))
+    return FALSE;
   pickle_drop_to_mark (pickle, start);
   return TRUE;
 }
@@ -795,7 +851,8 @@ pickle_append_one (ConvolvePickle  *pickle,
     return FALSE;
 
   target = pickle_top (pickle, op == OP_APPEND ? CONVOLVE_PICKLE_LIST : CONVOLVE_PICKLE_DICT, error);
-  if (target == NULL)
+  if (target == NULL ||
+      !pickle_charge (pickle, (key != NULL ? 2 : 1) * sizeof (gpointer), error))
     return FALSE;
 
   if (key != NULL)

@@ -14,14 +14,9 @@
 #include <gio/gio.h>
 
 #include "convolve-dataset.h"  /* CONVOLVE_DATA_ERROR */
+#include "convolve-limits.h"    /* CONVOLVE_LIMIT_PICKLE_* */
 
 G_BEGIN_DECLS
-
-/* A real CIFAR-10 batch has about 30,000 objects; these bound what a
- * hostile file can make the machine allocate. */
-#define CONVOLVE_PICKLE_MAX_VALUES      1000000
-#define CONVOLVE_PICKLE_MAX_MEMO        1000000
-#define CONVOLVE_PICKLE_MAX_GLOBAL_NAME 128
 
 typedef enum {
   CONVOLVE_PICKLE_NONE,

@@ -18,12 +18,20 @@
 /* Parsing                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* Compact, because a header is input from anywhere: a value is 40 bytes
+ * plus its strings and one pointer in its parent, an empty array or object
+ * nothing more, and only objects with many members get a hash table. With
+ * at most CONVOLVE_LIMIT_JSON_NODES values, the tree of any header stays
+ * within a few tens of megabytes. */
+#define MEMBERS_HASHED_FROM 9
+
 struct _ConvolveJsonValue {
-  ConvolveJsonKind  kind;
-  char             *text;     /* STRING: the value; NUMBER: its literal; BOOLEAN: "true"/"false" */
-  char             *key;      /* the member name, inside an object */
-  GPtrArray        *children; /* ARRAY, OBJECT: ConvolveJsonValue *, in file order */
-  GHashTable       *members;  /* OBJECT: key -> ConvolveJsonValue * (borrowed from children) */
+  ConvolveJsonKind    kind;
+  guint               n_children;
+  char               *text;     /* STRING: the value; NUMBER: its literal; BOOLEAN: "true"/"false" */
+  char               *key;      /* the member name, inside an object */
+  ConvolveJsonValue **children; /* ARRAY, OBJECT: n_children values, in file order */
+  GHashTable         *members;  /* OBJECT of MEMBERS_HASHED_FROM or more: key -> child (borrowed) */
 };
 
 void
@@ -33,8 +41,10 @@ convolve_json_value_free (ConvolveJsonValue *value)
     return;
   g_free (value->text);
   g_free (value->key);
-  if (value->children != NULL)
-    g_ptr_array_unref (value->children);
+  /* Recursion is bounded by CONVOLVE_LIMIT_JSON_DEPTH. */
+  for (guint i = 0; i < value->n_children; i++)
+    convolve_json_value_free (value->children[i]);
+  g_free (value->children);
   if (value->members != NULL)
     g_hash_table_unref (value->members);
   g_free (value);
@@ -45,7 +55,9 @@ typedef struct {
   gsize       length;
   gsize       pos;
   int         depth;
+  guint       n_values;
   const char *problem; /* marked with N_(), translated when reported */
+  gboolean    too_many_values;
 } JsonReader;
 
 static ConvolveJsonValue *json_read_value (JsonReader *reader);
@@ -201,7 +213,8 @@ json_read_string (JsonReader *reader)
         }
     }
 
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  /* A copy of the exact size: a GString keeps room to grow. */
+  return g_strndup (out->str, out->len);
 }
 
 static gboolean
@@ -272,12 +285,28 @@ json_read_literal (JsonReader *reader, const char *word, ConvolveJsonKind kind)
   return value;
 }
 
+/* Moves the children gathered while reading into value, at their exact
+ * size. */
+static ConvolveJsonValue *
+json_close (ConvolveJsonValue *value, GPtrArray *children)
+{
+  value->n_children = children->len;
+  if (children->len > 0)
+    {
+      g_ptr_array_set_free_func (children, NULL);
+      value->children = g_memdup2 (children->pdata, sizeof (gpointer) * children->len);
+      g_ptr_array_set_size (children, 0);
+    }
+  return value;
+}
+
 static ConvolveJsonValue *
 json_read_array (JsonReader *reader)
 {
   g_autoptr(ConvolveJsonValue) array = json_value_new (CONVOLVE_JSON_ARRAY);
+  g_autoptr(GPtrArray) children =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) convolve_json_value_free);
 
-  array->children = g_ptr_array_new_with_free_func ((GDestroyNotify) convolve_json_value_free);
   reader->pos++; /* '[' */
   json_skip_space (reader);
   if (json_peek (reader) == ']')
@@ -291,7 +320,7 @@ json_read_array (JsonReader *reader)
 
       if (item == NULL)
         return NULL;
-      g_ptr_array_add (array->children, item);
+      g_ptr_array_add (children, item);
       json_skip_space (reader);
       if (json_peek (reader) == ',')
         {
@@ -301,20 +330,32 @@ json_read_array (JsonReader *reader)
       if (json_peek (reader) == ']')
         {
           reader->pos++;
-          return g_steal_pointer (&array);
+          return json_close (g_steal_pointer (&array), children);
         }
       json_fail (reader, N_("an array without its closing bracket"));
       return NULL;
     }
 }
 
+/* The member called key among the n first children, or NULL. */
+static ConvolveJsonValue *
+json_find_member (GHashTable *members, ConvolveJsonValue **children, guint n, const char *key)
+{
+  if (members != NULL)
+    return g_hash_table_lookup (members, key);
+  for (guint i = 0; i < n; i++)
+    if (strcmp (children[i]->key, key) == 0)
+      return children[i];
+  return NULL;
+}
+
 static ConvolveJsonValue *
 json_read_object (JsonReader *reader)
 {
   g_autoptr(ConvolveJsonValue) object = json_value_new (CONVOLVE_JSON_OBJECT);
+  g_autoptr(GPtrArray) children =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) convolve_json_value_free);
 
-  object->children = g_ptr_array_new_with_free_func ((GDestroyNotify) convolve_json_value_free);
-  object->members = g_hash_table_new (g_str_hash, g_str_equal);
   reader->pos++; /* '{' */
   json_skip_space (reader);
   if (json_peek (reader) == '}')
@@ -336,7 +377,8 @@ json_read_object (JsonReader *reader)
       key = json_read_string (reader);
       if (key == NULL)
         return NULL;
-      if (g_hash_table_contains (object->members, key))
+      if (json_find_member (object->members, (ConvolveJsonValue **) children->pdata,
+                            children->len, key) != NULL)
         {
           json_fail (reader, N_("a key that occurs twice in one object"));
           return NULL;
@@ -352,8 +394,19 @@ json_read_object (JsonReader *reader)
       if (member == NULL)
         return NULL;
       member->key = g_steal_pointer (&key);
-      g_ptr_array_add (object->children, member);
-      g_hash_table_insert (object->members, member->key, member);
+      g_ptr_array_add (children, member);
+      if (object->members != NULL)
+        g_hash_table_insert (object->members, member->key, member);
+      else if (children->len == MEMBERS_HASHED_FROM)
+        {
+          object->members = g_hash_table_new (g_str_hash, g_str_equal);
+          for (guint i = 0; i < children->len; i++)
+            {
+              ConvolveJsonValue *child = g_ptr_array_index (children, i);
+
+              g_hash_table_insert (object->members, child->key, child);
+            }
+        }
 
       json_skip_space (reader);
       if (json_peek (reader) == ',')
@@ -364,7 +417,7 @@ json_read_object (JsonReader *reader)
       if (json_peek (reader) == '}')
         {
           reader->pos++;
-          return g_steal_pointer (&object);
+          return json_close (g_steal_pointer (&object), children);
         }
       json_fail (reader, N_("an object without its closing brace"));
       return NULL;
@@ -378,6 +431,12 @@ json_read_value (JsonReader *reader)
   int c;
 
   json_skip_space (reader);
+  if (++reader->n_values > CONVOLVE_LIMIT_JSON_NODES)
+    {
+      reader->too_many_values = TRUE;
+      json_fail (reader, "too many values"); /* reported with the limit, below */
+      return NULL;
+    }
   c = json_peek (reader);
   switch (c)
     {
@@ -386,7 +445,7 @@ json_read_value (JsonReader *reader)
       return NULL;
     case '{':
     case '[':
-      if (++reader->depth > CONVOLVE_JSON_MAX_DEPTH)
+      if (++reader->depth > CONVOLVE_LIMIT_JSON_DEPTH)
         {
           json_fail (reader, N_("too deeply nested values"));
           return NULL;
@@ -424,7 +483,7 @@ convolve_json_parse (const char *text,
                      gsize      *error_offset,
                      GError    **error)
 {
-  JsonReader reader = { text, length, 0, 0, NULL };
+  JsonReader reader = { text, length, 0, 0, 0, NULL, FALSE };
   g_autoptr(ConvolveJsonValue) value = NULL;
 
   g_return_val_if_fail (text != NULL || length == 0, NULL);
@@ -452,8 +511,14 @@ convolve_json_parse (const char *text,
     {
       if (error_offset != NULL)
         *error_offset = reader.pos;
-      g_set_error_literal (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
-                           _(reader.problem));
+      if (reader.too_many_values)
+        /* TRANSLATORS: put into "its header has %s at byte %zu" */
+        g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
+                     _("more than %d values (the limit for a model file’s header)"),
+                     CONVOLVE_LIMIT_JSON_NODES);
+      else
+        g_set_error_literal (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
+                             _(reader.problem));
     }
   return g_steal_pointer (&value);
 }
@@ -505,7 +570,7 @@ guint
 convolve_json_value_get_length (const ConvolveJsonValue *value)
 {
   g_return_val_if_fail (value != NULL, 0);
-  return value->children != NULL ? value->children->len : 0;
+  return value->n_children;
 }
 
 const ConvolveJsonValue *
@@ -513,7 +578,7 @@ convolve_json_value_get_element (const ConvolveJsonValue *value, guint index)
 {
   g_return_val_if_fail (value != NULL, NULL);
   g_return_val_if_fail (index < convolve_json_value_get_length (value), NULL);
-  return g_ptr_array_index (value->children, index);
+  return value->children[index];
 }
 
 const ConvolveJsonValue *
@@ -523,7 +588,7 @@ convolve_json_value_get_member (const ConvolveJsonValue *object, const char *key
 
   if (object == NULL || object->kind != CONVOLVE_JSON_OBJECT)
     return NULL;
-  return g_hash_table_lookup (object->members, key);
+  return json_find_member (object->members, object->children, object->n_children, key);
 }
 
 const char *

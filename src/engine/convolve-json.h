@@ -1,9 +1,9 @@
 /* convolve-json.h: a small, strict JSON reader and a string writer.
  *
  * Made for safetensors headers, which are input from anywhere: RFC 8259
- * syntax only, valid UTF-8 only, at most CONVOLVE_JSON_MAX_DEPTH nested
- * arrays and objects, no duplicate keys in an object, no NUL character in a
- * string. Numbers are kept as the literal the text holds; a caller turns
+ * syntax only, valid UTF-8 only, at most CONVOLVE_LIMIT_JSON_DEPTH nested
+ * arrays and objects, at most CONVOLVE_LIMIT_JSON_NODES values, no
+ * duplicate keys in an object, no NUL character in a string. Numbers are kept as the literal the text holds; a caller turns
  * the ones it wants into integers with convolve_json_value_get_count().
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -13,11 +13,9 @@
 #include <glib.h>
 
 #include "convolve-error.h"
+#include "convolve-limits.h"
 
 G_BEGIN_DECLS
-
-/* Arrays and objects nested deeper than this are refused. */
-#define CONVOLVE_JSON_MAX_DEPTH 16
 
 typedef enum {
   CONVOLVE_JSON_NULL,

@@ -29,6 +29,16 @@ G_BEGIN_DECLS
 #define CONVOLVE_LIMIT_SPEC_KERNEL          31
 /* Images in one batch. */
 #define CONVOLVE_LIMIT_BATCH                (1 << 20)
+/* Values (JSON nodes) in a model file's header: a Convolve header of the
+ * largest spec has about 40,000; each node costs tens of bytes, so the
+ * parsed tree stays a few tens of megabytes whatever the header holds. */
+#define CONVOLVE_LIMIT_JSON_NODES           (1 << 18)
+/* A model's parameters and state, in floats (1 GiB of float32). A model
+ * file must also hold exactly as many floats as its spec needs. */
+#define CONVOLVE_LIMIT_MODEL_FLOATS         (G_GUINT64_CONSTANT (1) << 28)
+/* A model's activations for one image plus its im2col workspace, in
+ * floats (256 MiB of float32). */
+#define CONVOLVE_LIMIT_ACTIVATION_FLOATS    (G_GUINT64_CONSTANT (1) << 26)
 
 /* ---- images (the predictor, image folders) ---- */
 
@@ -45,6 +55,16 @@ G_BEGIN_DECLS
 #define CONVOLVE_LIMIT_PICKLE_VALUES        1000000
 #define CONVOLVE_LIMIT_PICKLE_MEMO          1000000
 #define CONVOLVE_LIMIT_PICKLE_GLOBAL_NAME   128
+/* What a pickle may make beyond the bytes it points into: values, copied
+ * items and decoded byte strings, at most this many bytes per byte of the
+ * file plus a fixed allowance (a CIFAR-10 batch makes far less). */
+#define CONVOLVE_LIMIT_PICKLE_BYTES_PER_BYTE 64
+#define CONVOLVE_LIMIT_PICKLE_BASE_BYTES    (G_GUINT64_CONSTANT (1) << 20)
+/* Dimensions of a numpy array in a pickle (CIFAR-10's are 2). */
+#define CONVOLVE_LIMIT_PICKLE_ARRAY_RANK    2
+/* Deflate never expands more than 1032:1: a gzip file declaring more
+ * decoded bytes than this many per compressed byte cannot hold them. */
+#define CONVOLVE_LIMIT_GZIP_RATIO           1032
 
 /* ---- downloads and the archives they bring ---- */
 

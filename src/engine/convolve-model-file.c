@@ -34,16 +34,9 @@
 #include <glib/gstdio.h>
 
 #include "convolve-json.h"
+#include "convolve-limits.h"
 #include "convolve-model-file-private.h"
-
-/* A Convolve header is a few kilobytes; the bound keeps a hostile file
- * from making the JSON tree large (the safetensors library allows 100 MB). */
-#define MAX_HEADER_SIZE    (4 * 1024 * 1024)
-#define MAX_TENSOR_RANK    8
-/* Input shapes beyond these are damage, not models (and would make the
- * model allocate absurd amounts before the tensors are checked). */
-#define MAX_INPUT_EXTENT   16384
-#define MAX_INPUT_SIZE     (1 << 24)
+#include "convolve-model-private.h"
 
 /* ------------------------------------------------------------------------ */
 /* Metadata                                                                  */
@@ -139,7 +132,7 @@ format_shape (int rank, const gint64 *shape)
 typedef struct {
   const char *name;    /* borrowed from the header */
   int         rank;
-  gint64      shape[MAX_TENSOR_RANK];
+  gint64      shape[CONVOLVE_LIMIT_TENSOR_RANK];
   guint64     begin, end;
   float      *dest;    /* where the values go; NULL to skip them */
 } LoadTensor;
@@ -154,7 +147,6 @@ typedef struct {
   ConvolveJsonValue       *root;
   const ConvolveJsonValue *metadata;
   GArray      *tensors;        /* LoadTensor */
-  guint64      n_floats;       /* in tensors that are not optimizer slots */
 } Loader;
 
 static void
@@ -282,7 +274,7 @@ open_and_read_header (Loader *loader, GError **error)
                    loader->display_name, loader->header_length);
       return FALSE;
     }
-  if (loader->header_length > MAX_HEADER_SIZE)
+  if (loader->header_length > (guint64) CONVOLVE_LIMIT_MODEL_HEADER_BYTES)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
                    _("“%s” is damaged: its header claims %" PRIu64
@@ -451,7 +443,7 @@ check_tensor_entries (Loader *loader, GError **error)
                        convolve_json_value_get_string (dtype));
           return FALSE;
         }
-      if (convolve_json_value_get_length (shape) > MAX_TENSOR_RANK)
+      if (convolve_json_value_get_length (shape) > CONVOLVE_LIMIT_TENSOR_RANK)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
                        _("“%s”: tensor “%s” has %u dimensions, more than any model tensor"),
@@ -511,8 +503,6 @@ check_tensor_entries (Loader *loader, GError **error)
                        loader->display_name, tensor.name);
           return FALSE;
         }
-      if (!g_str_has_prefix (tensor.name, OPTIMIZER_PREFIX))
-        loader->n_floats += n_elements;
       g_array_append_val (loader->tensors, tensor);
     }
 
@@ -607,10 +597,10 @@ read_input_shape (Loader *loader, ConvolveShape *input, GError **error)
     return bad_metadata (loader, "input_shape", error);
   for (guint i = 0; i < 3; i++)
     if (!convolve_json_value_get_count (convolve_json_value_get_element (value, i),
-                                        MAX_INPUT_EXTENT, &extent[i]) ||
+                                        CONVOLVE_LIMIT_INPUT_SIDE, &extent[i]) ||
         extent[i] == 0)
       return bad_metadata (loader, "input_shape", error);
-  if (extent[0] * extent[1] * extent[2] > MAX_INPUT_SIZE)
+  if (extent[0] * extent[1] * extent[2] > CONVOLVE_LIMIT_INPUT_FLOATS)
     return bad_metadata (loader, "input_shape", error);
 
   input->c = (int) extent[0];
@@ -899,28 +889,6 @@ read_tensor_data (Loader *loader, GError **error)
   return TRUE;
 }
 
-/* Each Conv2D filter and Dense unit has at least a bias value in the file:
- * a spec asking for more units than the file has floats is damage, caught
- * before the model allocates for it. */
-static gboolean
-check_spec_plausible (Loader *loader, const ConvolveModelSpec *spec, GError **error)
-{
-  for (int i = 0; i < spec->n_layers; i++)
-    {
-      const ConvolveLayerSpec *layer = &spec->layers[i];
-
-      if ((layer->kind == CONVOLVE_LAYER_CONV2D || layer->kind == CONVOLVE_LAYER_DENSE) &&
-          (guint64) MAX (layer->units, 0) > loader->n_floats)
-        {
-          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
-                       _("“%s” does not fit its model: the model needs more weights than the file holds"),
-                       loader->display_name);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
 ConvolveModel *
 convolve_model_load (const char         *path,
                      int                 max_batch,
@@ -930,6 +898,7 @@ convolve_model_load (const char         *path,
 {
   Loader loader = { .path = path, .fd = -1 };
   g_autoptr(ConvolveModelSpec) spec = NULL;
+  g_autoptr(ConvolveModel) plan = NULL;
   g_autoptr(ConvolveModel) model = NULL;
   g_autoptr(ConvolveModelMeta) meta = NULL;
   g_autoptr(ConvolveOptimizer) optimizer = NULL;
@@ -990,8 +959,53 @@ convolve_model_load (const char         *path,
     goto fail;
   if (!read_optimizer_config (&loader, &has_optimizer, &config, &iterations, error))
     goto fail;
-  if (!check_spec_plausible (&loader, spec, error))
+
+  /* The header alone sizes the model: before anything is allocated for
+   * it, the model is planned (within the limits) and every tensor in the
+   * file matched against that plan. The file's data was checked above to
+   * be exactly its tensors, so from here on the model's parameters and
+   * state, and the optimizer's slots, take no more memory than the file
+   * has bytes. */
+  plan = _convolve_model_plan (spec, &input, &local_error);
+  if (plan == NULL)
+    {
+      if (g_error_matches (local_error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED))
+        g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
+                     _("“%s” declares a model larger than Convolve loads: %s"),
+                     loader.display_name, local_error->message);
+      else
+        g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
+                     _("“%s” is damaged: its model cannot be built: %s"),
+                     loader.display_name, local_error->message);
+      goto fail;
+    }
+  if (has_optimizer)
+    {
+      /* A one-parameter instance names the slots without their memory. */
+      optimizer = convolve_optimizer_new (&config, 1, &local_error);
+      if (optimizer == NULL)
+        {
+          g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_CORRUPT,
+                       _("“%s” is damaged: %s"), loader.display_name, local_error->message);
+          goto fail;
+        }
+    }
+  if (!match_tensors (&loader, plan, optimizer, NULL, error))
     goto fail;
+
+  /* Fewer names than outputs is a model with spare outputs, trained on a
+   * dataset with fewer classes (the trainer allows it, and saves the
+   * dataset's names): the first outputs are named. More names than
+   * outputs cannot be. */
+  if (meta->class_names != NULL &&
+      g_strv_length (meta->class_names) > (guint) convolve_model_get_n_classes (plan))
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
+                   _("“%s” does not fit its model: it names %u classes, the model has %d"),
+                   loader.display_name, g_strv_length (meta->class_names),
+                   convolve_model_get_n_classes (plan));
+      goto fail;
+    }
 
   model = convolve_model_new (spec, &input, max_batch, 0, &local_error);
   if (model == NULL)
@@ -1005,29 +1019,13 @@ convolve_model_load (const char         *path,
       goto fail;
     }
 
-  /* Fewer names than outputs is a model with spare outputs, trained on a
-   * dataset with fewer classes (the trainer allows it, and saves the
-   * dataset's names): the first outputs are named. More names than
-   * outputs cannot be. */
-  if (meta->class_names != NULL &&
-      g_strv_length (meta->class_names) > (guint) convolve_model_get_n_classes (model))
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_MISMATCH,
-                   _("“%s” does not fit its model: it names %u classes, the model has %d"),
-                   loader.display_name, g_strv_length (meta->class_names),
-                   convolve_model_get_n_classes (model));
-      goto fail;
-    }
-
-  if (has_optimizer)
+  if (has_optimizer && optimizer_out != NULL)
     {
       gsize n_params = 0;
 
       convolve_model_get_params (model, &n_params);
-      /* Without a caller for the optimizer, a one-parameter instance still
-       * names the slots, so the file is checked in full without the memory. */
-      optimizer = convolve_optimizer_new (&config, optimizer_out != NULL ? n_params : 1,
-                                          &local_error);
+      g_clear_pointer (&optimizer, convolve_optimizer_free);
+      optimizer = convolve_optimizer_new (&config, n_params, &local_error);
       if (optimizer == NULL)
         {
           if (g_error_matches (local_error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY))
@@ -1039,14 +1037,13 @@ convolve_model_load (const char         *path,
           goto fail;
         }
       convolve_optimizer_set_iterations (optimizer, iterations);
-      if (optimizer_out != NULL)
-        {
-          int n_slots = convolve_optimizer_get_n_slots (optimizer);
+      {
+        int n_slots = convolve_optimizer_get_n_slots (optimizer);
 
-          slots = g_new0 (float *, MAX (n_slots, 1));
-          for (int s = 0; s < n_slots; s++)
-            slots[s] = convolve_optimizer_get_slot (optimizer, s);
-        }
+        slots = g_new0 (float *, MAX (n_slots, 1));
+        for (int s = 0; s < n_slots; s++)
+          slots[s] = convolve_optimizer_get_slot (optimizer, s);
+      }
     }
 
   if (!match_tensors (&loader, model, optimizer, slots, error) ||

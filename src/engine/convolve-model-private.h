@@ -59,7 +59,9 @@ struct _ConvolveModel {
   gsize               n_params, n_state;
 
   ConvolveTensorInfo *tensors;
+  gsize              *tensor_offsets;     /* into params (trainable) or state */
   int                 n_tensors;
+  guint64             activation_floats;  /* per image, with the workspace */
 
   float              *workspace;
   gsize               workspace_size;
@@ -79,6 +81,16 @@ struct _ConvolveModel {
 /* The backward pass of one layer (convolve_model_backward runs them all,
  * last to first). */
 void     convolve_model_backward_layer (ConvolveModel *model, int index);
+
+/* A model checked and planned but not allocated: layers, shapes, tensor
+ * names and shapes (their data and grad are NULL), parameter counts, all
+ * within the CONVOLVE_LIMIT_MODEL_* limits (else an
+ * CONVOLVE_ENGINE_ERROR_UNSUPPORTED error naming the limit). Only for
+ * looking at: the model file loader matches a file against it before
+ * allocating anything the file's header sizes. */
+ConvolveModel *_convolve_model_plan (const ConvolveModelSpec *spec,
+                                     const ConvolveShape     *input,
+                                     GError                 **error);
 
 gboolean convolve_model_check_labels (const ConvolveModel *model, const int32_t *labels,
                                       int batch, GError **error);

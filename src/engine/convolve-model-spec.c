@@ -14,11 +14,8 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "convolve-limits.h"
 #include "convolve-model.h"
-
-#define MAX_UNITS       65536
-#define MAX_KERNEL_SIZE 31
-#define MAX_LAYERS      256
 
 ConvolveModelSpec *
 convolve_model_spec_new_tutorial (int n_classes)
@@ -219,18 +216,18 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       layer->activation = CONVOLVE_ACTIVATION_LINEAR;
       if (n_args < 2 || n_args > 4)
         goto bad_args;
-      if (!parse_int (args[0], 1, MAX_UNITS, &layer->units))
+      if (!parse_int (args[0], 1, CONVOLVE_LIMIT_SPEC_UNITS, &layer->units))
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("Layer %d (“%s”): the number of filters must be a whole number from 1 to %d"),
-                       position, shown, MAX_UNITS);
+                       position, shown, CONVOLVE_LIMIT_SPEC_UNITS);
           return FALSE;
         }
-      if (!parse_int (args[1], 1, MAX_KERNEL_SIZE, &layer->kernel_size))
+      if (!parse_int (args[1], 1, CONVOLVE_LIMIT_SPEC_KERNEL, &layer->kernel_size))
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("Layer %d (“%s”): the kernel size must be a whole number from 1 to %d"),
-                       position, shown, MAX_KERNEL_SIZE);
+                       position, shown, CONVOLVE_LIMIT_SPEC_KERNEL);
           return FALSE;
         }
       for (int i = 2; i < n_args; i++)
@@ -261,11 +258,11 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       layer->kernel_size = 2;
       if (n_args > 1)
         goto bad_args;
-      if (n_args == 1 && !parse_int (args[0], 1, MAX_KERNEL_SIZE, &layer->kernel_size))
+      if (n_args == 1 && !parse_int (args[0], 1, CONVOLVE_LIMIT_SPEC_KERNEL, &layer->kernel_size))
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("Layer %d (“%s”): the pool size must be a whole number from 1 to %d"),
-                       position, shown, MAX_KERNEL_SIZE);
+                       position, shown, CONVOLVE_LIMIT_SPEC_KERNEL);
           return FALSE;
         }
     }
@@ -287,11 +284,11 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       layer->activation = CONVOLVE_ACTIVATION_LINEAR;
       if (n_args < 1 || n_args > 2)
         goto bad_args;
-      if (!parse_int (args[0], 1, MAX_UNITS, &layer->units))
+      if (!parse_int (args[0], 1, CONVOLVE_LIMIT_SPEC_UNITS, &layer->units))
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("Layer %d (“%s”): the number of units must be a whole number from 1 to %d"),
-                       position, shown, MAX_UNITS);
+                       position, shown, CONVOLVE_LIMIT_SPEC_UNITS);
           return FALSE;
         }
       if (n_args == 2 && !parse_activation (args[1], TRUE, &layer->activation))
@@ -406,11 +403,11 @@ convolve_model_spec_parse (const char *text, GError **error)
                    _("The model spec is empty"));
       return NULL;
     }
-  if (items->len > MAX_LAYERS)
+  if (items->len > CONVOLVE_LIMIT_SPEC_LAYERS)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("The model spec has %u layers; at most %d are allowed"),
-                   items->len, MAX_LAYERS);
+                   items->len, CONVOLVE_LIMIT_SPEC_LAYERS);
       return NULL;
     }
 

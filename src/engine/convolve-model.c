@@ -13,8 +13,10 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 
+#include "convolve-limits.h"
 #include "convolve-model-private.h"
 
 /* The arena hands out buffers aligned to 64 bytes. */
@@ -212,12 +214,16 @@ plan_shapes (ConvolveModel *model, GError **error)
   return TRUE;
 }
 
+/* Registers a tensor at offset floats into the parameter block (trainable)
+ * or the state block; plan_memory() points it there once they exist. */
 static void
 add_tensor (ConvolveModel *model, const ConvolveLayer *layer, const char *suffix,
-            int rank, const int *shape, gboolean trainable, float *data, float *grad)
+            int rank, const int *shape, gboolean trainable, gsize offset)
 {
-  ConvolveTensorInfo *t = &model->tensors[model->n_tensors++];
+  ConvolveTensorInfo *t = &model->tensors[model->n_tensors];
   gsize size = 1;
+
+  model->tensor_offsets[model->n_tensors++] = offset;
 
   t->name = g_strdup_printf ("%s/%s", layer->name, suffix);
   t->rank = rank;
@@ -227,9 +233,58 @@ add_tensor (ConvolveModel *model, const ConvolveLayer *layer, const char *suffix
       size *= (gsize) shape[i];
     }
   t->trainable = trainable;
-  t->data = data;
-  t->grad = grad;
+  t->data = NULL;
+  t->grad = NULL;
   t->size = size;
+}
+
+/* Names and shapes of every tensor, and where each goes, before any
+ * memory exists: a model file is matched against them first. */
+static void
+plan_tensors (ConvolveModel *model)
+{
+  gsize p = 0, s = 0;
+
+  model->tensors = g_new0 (ConvolveTensorInfo, 4 * (gsize) model->n_layers);
+  model->tensor_offsets = g_new0 (gsize, 4 * (gsize) model->n_layers);
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      ConvolveLayer *layer = &model->layers[i];
+      int c = layer->in_shape.c;
+      int units = layer->spec.units;
+
+      switch (layer->spec.kind)
+        {
+        case CONVOLVE_LAYER_CONV2D:
+          {
+            int k = layer->spec.kernel_size;
+            int kshape[4] = { units, c, k, k };
+
+            add_tensor (model, layer, "kernel", 4, kshape, TRUE, p);
+            add_tensor (model, layer, "bias", 1, &units, TRUE, p + (gsize) units * c * k * k);
+            break;
+          }
+        case CONVOLVE_LAYER_DENSE:
+          {
+            int kshape[2] = { c, units };
+
+            add_tensor (model, layer, "kernel", 2, kshape, TRUE, p);
+            add_tensor (model, layer, "bias", 1, &units, TRUE, p + (gsize) c * units);
+            break;
+          }
+        case CONVOLVE_LAYER_BATCH_NORM:
+          add_tensor (model, layer, "gamma", 1, &c, TRUE, p);
+          add_tensor (model, layer, "beta", 1, &c, TRUE, p + (gsize) c);
+          add_tensor (model, layer, "moving_mean", 1, &c, FALSE, s);
+          add_tensor (model, layer, "moving_variance", 1, &c, FALSE, s + (gsize) c);
+          break;
+        default:
+          break;
+        }
+      p += layer->n_params;
+      s += layer->n_state;
+    }
+  g_assert (p == model->n_params && s == model->n_state);
 }
 
 /* Carves parameters, gradients, state and activations out of their blocks. */
@@ -251,47 +306,33 @@ plan_memory (ConvolveModel *model, GError **error)
   if (model->workspace == NULL)
     return FALSE;
 
-  model->tensors = g_new0 (ConvolveTensorInfo, 4 * (gsize) model->n_layers);
+  for (int i = 0; i < model->n_tensors; i++)
+    model->tensors[i].data = (model->tensors[i].trainable ? model->params : model->state)
+                             + model->tensor_offsets[i];
   for (int i = 0; i < model->n_layers; i++)
     {
       ConvolveLayer *layer = &model->layers[i];
       int c = layer->in_shape.c;
-      int units = layer->spec.units;
 
       switch (layer->spec.kind)
         {
         case CONVOLVE_LAYER_CONV2D:
           {
             int k = layer->spec.kernel_size;
-            int kshape[4] = { units, c, k, k };
-            gsize nk = (gsize) units * c * k * k;
 
             layer->kernel = model->params + p;
-            layer->bias = layer->kernel + nk;
-            add_tensor (model, layer, "kernel", 4, kshape, TRUE, layer->kernel, NULL);
-            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, NULL);
+            layer->bias = layer->kernel + (gsize) layer->spec.units * c * k * k;
             break;
           }
         case CONVOLVE_LAYER_DENSE:
-          {
-            int kshape[2] = { c, units };
-            gsize nk = (gsize) c * units;
-
-            layer->kernel = model->params + p;
-            layer->bias = layer->kernel + nk;
-            add_tensor (model, layer, "kernel", 2, kshape, TRUE, layer->kernel, NULL);
-            add_tensor (model, layer, "bias", 1, &units, TRUE, layer->bias, NULL);
-            break;
-          }
+          layer->kernel = model->params + p;
+          layer->bias = layer->kernel + (gsize) c * layer->spec.units;
+          break;
         case CONVOLVE_LAYER_BATCH_NORM:
           layer->gamma = model->params + p;
           layer->beta = layer->gamma + c;
           layer->moving_mean = model->state + s;
           layer->moving_variance = layer->moving_mean + c;
-          add_tensor (model, layer, "gamma", 1, &c, TRUE, layer->gamma, NULL);
-          add_tensor (model, layer, "beta", 1, &c, TRUE, layer->beta, NULL);
-          add_tensor (model, layer, "moving_mean", 1, &c, FALSE, layer->moving_mean, NULL);
-          add_tensor (model, layer, "moving_variance", 1, &c, FALSE, layer->moving_variance, NULL);
           break;
         default:
           break;
@@ -299,7 +340,6 @@ plan_memory (ConvolveModel *model, GError **error)
       p += layer->n_params;
       s += layer->n_state;
     }
-  g_assert (p == model->n_params && s == model->n_state);
 
   /* Activations: offsets first, then one allocation. */
   out_offset = g_new0 (gsize, model->n_layers);
@@ -460,10 +500,54 @@ fail:
   return FALSE;
 }
 
-/* Allocates and plans a model without initialising its weights. */
+/* The memory a planned model will ask for, against the limits: the
+ * header of a model file sizes all of it, so this runs before any of it
+ * is allocated. The sums cannot overflow: each term is below 2^31 (see
+ * plan_shapes) and there are at most a few per layer. */
+static gboolean
+check_model_limits (ConvolveModel *model, GError **error)
+{
+  guint64 floats = (guint64) model->n_params + model->n_state;
+  guint64 activations = model->layers[0].in_size + (guint64) model->workspace_size;
+
+  for (int i = 0; i < model->n_layers; i++)
+    {
+      const ConvolveLayer *layer = &model->layers[i];
+
+      if (layer->spec.kind == CONVOLVE_LAYER_FLATTEN)
+        continue;
+      activations += layer->out_size;
+      if (layer->spec.kind == CONVOLVE_LAYER_DROPOUT || layer->spec.kind == CONVOLVE_LAYER_MAX_POOL)
+        activations += layer->out_size;
+      else if (layer->spec.kind == CONVOLVE_LAYER_BATCH_NORM)
+        activations += 2 * (guint64) layer->out_shape.c;
+    }
+
+  if (floats > CONVOLVE_LIMIT_MODEL_FLOATS)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
+                   _("The model has %" PRIu64 " weights, more than the limit of %"
+                     PRIu64 " weights for a model"),
+                   floats, (guint64) CONVOLVE_LIMIT_MODEL_FLOATS);
+      return FALSE;
+    }
+  if (activations > CONVOLVE_LIMIT_ACTIVATION_FLOATS)
+    {
+      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_UNSUPPORTED,
+                   _("The model needs %" PRIu64 " values of working memory per image, "
+                     "more than the limit of %" PRIu64),
+                   activations, (guint64) CONVOLVE_LIMIT_ACTIVATION_FLOATS);
+      return FALSE;
+    }
+  model->activation_floats = activations;
+  return TRUE;
+}
+
+/* Checks and plans a model: shapes, tensors, limits, nothing allocated
+ * beyond the plan itself. */
 static ConvolveModel *
-model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
-             GError **error)
+model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
+            GError **error)
 {
   g_autoptr(ConvolveModel) model = NULL;
 
@@ -474,16 +558,17 @@ model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_
       return NULL;
     }
   if (input == NULL || input->c < 1 || input->h < 1 || input->w < 1
-      || (gint64) input->c * input->h * input->w > (1 << 26))
+      || input->h > CONVOLVE_LIMIT_INPUT_SIDE || input->w > CONVOLVE_LIMIT_INPUT_SIDE
+      || (gint64) input->c * input->h * input->w > CONVOLVE_LIMIT_INPUT_FLOATS)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("The input shape must have a positive number of channels, rows and columns"));
       return NULL;
     }
-  if (max_batch < 1 || max_batch > (1 << 20))
+  if (max_batch < 1 || max_batch > CONVOLVE_LIMIT_BATCH)
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                   _("The batch size %d is out of range (1 to %d)"), max_batch, 1 << 20);
+                   _("The batch size %d is out of range (1 to %d)"), max_batch, CONVOLVE_LIMIT_BATCH);
       return NULL;
     }
 
@@ -496,9 +581,28 @@ model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_
   for (int i = 0; i < spec->n_layers; i++)
     model->layers[i].spec = spec->layers[i];
 
-  if (!plan_shapes (model, error))
+  if (!plan_shapes (model, error) || !check_model_limits (model, error))
     return NULL;
-  if (!plan_memory (model, error))
+  plan_tensors (model);
+  return g_steal_pointer (&model);
+}
+
+ConvolveModel *
+_convolve_model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input, GError **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return model_plan (spec, input, 1, error);
+}
+
+/* Allocates and plans a model without initialising its weights. */
+static ConvolveModel *
+model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
+             GError **error)
+{
+  g_autoptr(ConvolveModel) model = model_plan (spec, input, max_batch, error);
+
+  if (model == NULL || !plan_memory (model, error))
     return NULL;
   return g_steal_pointer (&model);
 }
@@ -629,6 +733,7 @@ convolve_model_free (ConvolveModel *model)
   for (int i = 0; i < model->n_tensors; i++)
     g_free ((char *) model->tensors[i].name);
   g_free (model->tensors);
+  g_free (model->tensor_offsets);
   if (model->layers != NULL)
     for (int i = 0; i < model->n_layers; i++)
       g_free (model->layers[i].name);
