@@ -1154,7 +1154,11 @@ test_trainer_early_stopping_resume (void)
   assert_same_history (convolve_trainer_get_history (reference), convolve_trainer_get_history (resumed));
   resumed_model = convolve_trainer_get_weights_snapshot (resumed, 1, &error);
   assert_same_params (resumed_model, reference_model);
-  g_assert_true (convolve_trainer_get_progress (resumed)->restored_best);
+  {
+    g_autoptr(ConvolveProgress) progress = convolve_trainer_get_progress (resumed);
+
+    g_assert_true (progress->restored_best);
+  }
   g_assert_finalize_object (g_steal_pointer (&resumed));
 
   /* A checkpoint saved once patience ran out stops at once when resumed. */
