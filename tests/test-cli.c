@@ -1234,6 +1234,51 @@ test_cli_train_early_stopping (void)
     }
 }
 
+/* lr-find: both suggestions printed for scripts, inside the sweep; the
+ * plot as SVG and PNG; bad options refused. */
+static void
+test_cli_lr_find (void)
+{
+  g_autofree char *svg = g_build_filename (work_dir, "lr.svg", NULL);
+  g_autofree char *png = g_build_filename (work_dir, "lr.png", NULL);
+  const char *outs[] = { svg, png };
+
+  assert_fails ("between 2 and 100000 batches", "lr-find", "--data", cifar_dir, "--batches", "1", NULL);
+  assert_fails (".png or .svg", "lr-find", "--data", cifar_dir, "--out", "plot.txt", NULL);
+  assert_fails ("--start-lr", "lr-find", "--data", cifar_dir, "--start-lr", "abc", NULL);
+  assert_fails ("learning rate sweep", "lr-find", "--data", cifar_dir, "--start-lr", "1", "--end-lr", "0.1", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (outs); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autofree char *contents = NULL;
+      const char *steep, *valley;
+      double steep_lr, valley_lr;
+
+      g_assert_cmpint (run_cli (&out, &err, "lr-find", "--data", cifar_dir, "--spec", SPEC,
+                                "--threads", "1", "--batches", "60", "--out", outs[i], NULL), ==, 0);
+      g_assert_cmpstr (err, ==, "");
+      steep = strstr (out, "\nsteep: ");
+      valley = strstr (out, "\nvalley: ");
+      g_assert_nonnull (steep);
+      g_assert_nonnull (valley);
+      steep_lr = g_ascii_strtod (steep + strlen ("\nsteep: "), NULL);
+      valley_lr = g_ascii_strtod (valley + strlen ("\nvalley: "), NULL);
+      g_assert_cmpfloat (steep_lr, >=, 1e-7);
+      g_assert_cmpfloat (steep_lr, <=, 10.0);
+      g_assert_cmpfloat (valley_lr, >=, 1e-7);
+      g_assert_cmpfloat (valley_lr, <=, 10.0);
+      g_assert_nonnull (strstr (out, "Plot saved to"));
+
+      contents = read_file (outs[i]);
+      if (i == 0)
+        g_assert_nonnull (strstr (contents, "<svg"));
+      else
+        g_assert_true (memcmp (contents, "\x89PNG", 4) == 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1271,6 +1316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/output-fails-midway", test_cli_output_fails_midway);
   g_test_add_func ("/cli/explain", test_cli_explain);
   g_test_add_func ("/cli/train/early-stopping", test_cli_train_early_stopping);
+  g_test_add_func ("/cli/lr-find", test_cli_lr_find);
 
   status = g_test_run ();
 
