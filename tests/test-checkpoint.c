@@ -53,14 +53,17 @@ typedef enum {
   REAL,      /* a finite number */
   SEED,      /* digits only */
   OPTIMIZER, /* adam or sgd */
+  MONITOR,   /* val_loss or val_accuracy */
 } Kind;
 
-/* Every entry a checkpoint must hold, with what the reader accepts. */
+/* Every entry a checkpoint holds, with what the reader accepts; the
+ * optional ones came after checkpoint-v1 and may be missing. */
 static const struct {
   const char *key;
   Kind        kind;
   gint64      min;
   gint64      max;
+  gboolean    optional;
 } checkpoint_entries[] = {
   { "convolve.config.epochs", INTEGER, 0, 100000 },
   { "convolve.config.augment_epochs", INTEGER, 0, 100000 },
@@ -85,6 +88,29 @@ static const struct {
   { "convolve.position.n_seen", INTEGER, 0, G_MAXINT64 },
   { "convolve.position.epoch_seconds", REAL, 0, 0 },
   { "convolve.position.elapsed_seconds", REAL, 0, 0 },
+  { "convolve.config.early_stopping_patience", INTEGER, 0, 100000, TRUE },
+  { "convolve.config.early_stopping_monitor", MONITOR, 0, 0, TRUE },
+  { "convolve.config.early_stopping_min_delta", REAL, 0, 0, TRUE },
+  { "convolve.config.restore_best_weights", INTEGER, 0, 1, TRUE },
+  { "convolve.config.restore_best_at_end", INTEGER, 0, 1, TRUE },
+  { "convolve.position.best_epoch", INTEGER, 0, 200000, TRUE },
+  { "convolve.position.best_value", REAL, 0, 0, TRUE },
+  { "convolve.position.wait", INTEGER, 0, 200000, TRUE },
+};
+
+/* What a checkpoint without the optional entries reads as. */
+static const struct {
+  const char *key;
+  const char *value;
+} optional_defaults[] = {
+  { "convolve.config.early_stopping_patience", "0" },
+  { "convolve.config.early_stopping_monitor", "val_loss" },
+  { "convolve.config.early_stopping_min_delta", "0" },
+  { "convolve.config.restore_best_weights", "0" },
+  { "convolve.config.restore_best_at_end", "0" },
+  { "convolve.position.best_epoch", "0" },
+  { "convolve.position.best_value", "0" },
+  { "convolve.position.wait", "0" },
 };
 
 static GHashTable *
@@ -139,6 +165,14 @@ make_state (ConvolveCheckpointState *state)
   state->position.n_seen = G_MAXINT64;
   state->position.epoch_seconds = 5e-324;  /* the smallest subnormal */
   state->position.elapsed_seconds = 123456.789012345678;
+  state->config.early_stopping_patience = 100000;
+  state->config.early_stopping_monitor = CONVOLVE_MONITOR_VAL_ACCURACY;
+  state->config.early_stopping_min_delta = 1e-3;
+  state->config.restore_best_weights = TRUE;
+  state->config.restore_best_at_end = TRUE;
+  state->position.best_epoch = 199999;
+  state->position.best_value = 0.8125;
+  state->position.wait = 1;
 }
 
 static void
@@ -168,6 +202,14 @@ assert_same_state (const ConvolveCheckpointState *a,
   g_assert_cmpint (a->position.n_seen, ==, b->position.n_seen);
   g_assert_true (a->position.epoch_seconds == b->position.epoch_seconds);
   g_assert_true (a->position.elapsed_seconds == b->position.elapsed_seconds);
+  g_assert_cmpint (a->config.early_stopping_patience, ==, b->config.early_stopping_patience);
+  g_assert_cmpint (a->config.early_stopping_monitor, ==, b->config.early_stopping_monitor);
+  g_assert_true (a->config.early_stopping_min_delta == b->config.early_stopping_min_delta);
+  g_assert_cmpint (a->config.restore_best_weights, ==, b->config.restore_best_weights);
+  g_assert_cmpint (a->config.restore_best_at_end, ==, b->config.restore_best_at_end);
+  g_assert_cmpint (a->position.best_epoch, ==, b->position.best_epoch);
+  g_assert_true (a->position.best_value == b->position.best_value);
+  g_assert_cmpint (a->position.wait, ==, b->position.wait);
 }
 
 /* A checkpoint written before the key table reads as it was meant, and
@@ -216,12 +258,24 @@ test_checkpoint_fixture (void)
   for (gsize i = 0; i < G_N_ELEMENTS (fixture_entries); i++)
     g_assert_cmpstr (g_hash_table_lookup (extra, fixture_entries[i].key), ==, fixture_entries[i].value);
 
+  /* Written before early stopping: off, no best epoch. */
+  g_assert_cmpint (state.config.early_stopping_patience, ==, 0);
+  g_assert_cmpint (state.config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_LOSS);
+  g_assert_false (state.config.restore_best_weights);
+  g_assert_cmpint (state.position.best_epoch, ==, 0);
+  g_assert_cmpint (state.position.wait, ==, 0);
+
+  /* Written again: the same entries to the byte, and the newer ones with
+   * their defaults. */
   _convolve_checkpoint_write (written, &state, history);
-  g_assert_cmpuint (g_hash_table_size (written), ==, g_hash_table_size (extra));
-  g_assert_cmpuint (g_hash_table_size (written), ==, G_N_ELEMENTS (fixture_entries) + 2);
+  g_assert_cmpuint (g_hash_table_size (extra), ==, G_N_ELEMENTS (fixture_entries) + 2);
+  g_assert_cmpuint (g_hash_table_size (written), ==,
+                    G_N_ELEMENTS (fixture_entries) + 2 + G_N_ELEMENTS (optional_defaults));
   g_hash_table_iter_init (&iter, extra);
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_assert_cmpstr (g_hash_table_lookup (written, key), ==, value);
+  for (gsize i = 0; i < G_N_ELEMENTS (optional_defaults); i++)
+    g_assert_cmpstr (g_hash_table_lookup (written, optional_defaults[i].key), ==, optional_defaults[i].value);
 }
 
 static void
@@ -330,8 +384,8 @@ test_checkpoint_bad_entries (void)
       gint64 max = checkpoint_entries[i].max;
       char text[32];
 
-      /* missing, empty, not of its kind */
-      assert_entry (key, NULL, FALSE);
+      /* missing (fine for the newer entries), empty, not of its kind */
+      assert_entry (key, NULL, checkpoint_entries[i].optional);
       assert_entry (key, "", FALSE);
       assert_entry (key, "x", FALSE);
       assert_entry (key, "1 x", FALSE);
@@ -376,6 +430,12 @@ test_checkpoint_bad_entries (void)
           assert_entry (key, "Adam", FALSE);
           assert_entry (key, "adam", TRUE);
           assert_entry (key, "sgd", TRUE);
+          break;
+        case MONITOR:
+          assert_entry (key, "loss", FALSE);
+          assert_entry (key, "Val_Loss", FALSE);
+          assert_entry (key, "val_loss", TRUE);
+          assert_entry (key, "val_accuracy", TRUE);
           break;
         default:
           g_assert_not_reached ();

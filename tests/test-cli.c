@@ -1157,6 +1157,128 @@ remove_tree (const char *path)
     g_unlink (path);
 }
 
+static gboolean
+same_weights (const char *path_a,
+              const char *path_b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModel) a = convolve_model_load (path_a, 1, NULL, NULL, &error);
+  g_autoptr(ConvolveModel) b = NULL;
+  gsize na = 0, nb = 0;
+  float *pa, *pb;
+
+  g_assert_no_error (error);
+  b = convolve_model_load (path_b, 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  pa = convolve_model_get_params (a, &na);
+  pb = convolve_model_get_params (b, &nb);
+  return na == nb && memcmp (pa, pb, na * sizeof (float)) == 0;
+}
+
+/* --early-stopping on a rule that cannot be met after the first epoch (an
+ * improvement of more than 1000): the run stops after epoch 2 of 5, the
+ * best is epoch 1, --save-best writes it, and --restore-best makes it the
+ * saved model. */
+static void
+test_cli_train_early_stopping (void)
+{
+  g_autofree char *model = g_build_filename (work_dir, "early.safetensors", NULL);
+  g_autofree char *best = g_build_filename (work_dir, "early-best-out.safetensors", NULL);
+  g_autofree char *checkpoint = g_build_filename (work_dir, "early-ckpt.safetensors", NULL);
+  g_autofree char *checkpoint_best = g_build_filename (work_dir, "early-ckpt-best.safetensors", NULL);
+  g_autofree char *no_test = g_build_filename (work_dir, "cifar-no-test", NULL);
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+
+  assert_fails ("--early-stopping", "train", "--data", cifar_dir, "--early-stopping", "-1", NULL);
+  assert_fails ("val_loss or val_accuracy", "train", "--data", cifar_dir, "--monitor", "loss", NULL);
+  assert_fails ("--min-delta", "train", "--data", cifar_dir, "--min-delta", "nan", NULL);
+  assert_fails ("--min-delta", "train", "--data", cifar_dir, "--min-delta", "-0.1", NULL);
+  write_cifar_dir (no_test, 40, 0);
+  assert_fails ("test set", "train", "--data", no_test, "--early-stopping", "2", "--spec", SPEC,
+                "--threads", "1", NULL);
+  assert_fails ("--save-best needs a test set", "train", "--data", no_test, "--epochs", "1", "--spec", SPEC,
+                "--threads", "1", "--save-best", best, NULL);
+
+  for (int restore = 0; restore < 2; restore++)
+    {
+      const char *monitor = restore ? "val_accuracy" : "val_loss";
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+
+      g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--epochs", "5",
+                                "--batch-size", "20", "--learning-rate", "0.01", "--seed", "3",
+                                "--threads", "1", "--spec", SPEC, "--early-stopping", "1",
+                                "--monitor", monitor, "--min-delta", "1000",
+                                /* a harmless repeat where --restore-best is not given */
+                                restore ? "--restore-best" : "--seed=3",
+                                "--checkpoint", checkpoint,
+                                "--save", model, "--save-best", best, NULL), ==, 0);
+      g_assert_cmpstr (err, ==, "");
+      g_assert_nonnull (strstr (out, "Epoch 2/5"));
+      g_assert_null (strstr (out, "Epoch 3/5"));
+      g_assert_nonnull (strstr (out, "stopped after epoch 2"));
+      g_assert_nonnull (strstr (out, "\nbest_epoch: 1\n"));
+      g_assert_cmpint (strstr (out, "Restored the weights of epoch 1") != NULL, ==, restore);
+      g_assert_true (g_str_has_prefix (last_line (out), "val_accuracy: "));
+
+      loaded = convolve_model_load (best, 1, &meta, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (meta->epoch, ==, 1);
+      g_clear_pointer (&loaded, convolve_model_free);
+      g_clear_pointer (&meta, convolve_model_meta_free);
+      /* Kept beside the per-epoch checkpoint too. */
+      g_assert_true (same_weights (best, checkpoint_best));
+      g_assert_cmpint (same_weights (model, best), ==, restore);
+    }
+}
+
+/* lr-find: both suggestions printed for scripts, inside the sweep; the
+ * plot as SVG and PNG; bad options refused. */
+static void
+test_cli_lr_find (void)
+{
+  g_autofree char *svg = g_build_filename (work_dir, "lr.svg", NULL);
+  g_autofree char *png = g_build_filename (work_dir, "lr.png", NULL);
+  const char *outs[] = { svg, png };
+
+  assert_fails ("between 2 and 100000 batches", "lr-find", "--data", cifar_dir, "--batches", "1", NULL);
+  assert_fails (".png or .svg", "lr-find", "--data", cifar_dir, "--out", "plot.txt", NULL);
+  assert_fails ("--start-lr", "lr-find", "--data", cifar_dir, "--start-lr", "abc", NULL);
+  assert_fails ("learning rate sweep", "lr-find", "--data", cifar_dir, "--start-lr", "1", "--end-lr", "0.1", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (outs); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      g_autofree char *contents = NULL;
+      const char *steep, *valley;
+      double steep_lr, valley_lr;
+
+      g_assert_cmpint (run_cli (&out, &err, "lr-find", "--data", cifar_dir, "--spec", SPEC,
+                                "--threads", "1", "--batches", "60", "--out", outs[i], NULL), ==, 0);
+      g_assert_cmpstr (err, ==, "");
+      steep = strstr (out, "\nsteep: ");
+      valley = strstr (out, "\nvalley: ");
+      g_assert_nonnull (steep);
+      g_assert_nonnull (valley);
+      steep_lr = g_ascii_strtod (steep + strlen ("\nsteep: "), NULL);
+      valley_lr = g_ascii_strtod (valley + strlen ("\nvalley: "), NULL);
+      g_assert_cmpfloat (steep_lr, >=, 1e-7);
+      g_assert_cmpfloat (steep_lr, <=, 10.0);
+      g_assert_cmpfloat (valley_lr, >=, 1e-7);
+      g_assert_cmpfloat (valley_lr, <=, 10.0);
+      g_assert_nonnull (strstr (out, "Plot saved to"));
+
+      contents = read_file (outs[i]);
+      if (i == 0)
+        g_assert_nonnull (strstr (contents, "<svg"));
+      else
+        g_assert_true (memcmp (contents, "\x89PNG", 4) == 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1193,6 +1315,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/large-batch", test_cli_large_batch);
   g_test_add_func ("/cli/train/output-fails-midway", test_cli_output_fails_midway);
   g_test_add_func ("/cli/explain", test_cli_explain);
+  g_test_add_func ("/cli/train/early-stopping", test_cli_train_early_stopping);
+  g_test_add_func ("/cli/lr-find", test_cli_lr_find);
 
   status = g_test_run ();
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "convolve-train.h"
+#include "convolve-trainer-private.h"
 
 #define SMALL_SPEC  "conv2d(4,3,same,relu),maxpool(2),flatten,dense(4,softmax)"
 #define DROPOUT_SPEC "conv2d(4,3,same,relu),batchnorm,maxpool(2),flatten,dense(16,relu),dropout(0.3),dense(4,softmax)"
@@ -825,6 +826,357 @@ test_trainer_errors (void)
   remove_temp_dir (dir);
 }
 
+/* --- early stopping and the best epoch ----------------------------------- */
+
+/* A scripted validation curve, fed through the test hook so the epochs at
+ * which the rule must stop are known exactly. */
+typedef struct {
+  const double *val_loss;      /* by epoch - 1; NULL: keep the measured */
+  const double *val_accuracy;
+  int           n;
+  int           calls;
+} Curve;
+
+static void
+scripted_validation (int      epoch,
+                     double  *val_loss,
+                     double  *val_accuracy,
+                     gpointer user_data)
+{
+  Curve *curve = user_data;
+
+  g_assert_cmpint (epoch, >=, 1);
+  g_assert_cmpint (epoch, <=, curve->n);
+  curve->calls++;
+  if (curve->val_loss != NULL)
+    *val_loss = curve->val_loss[epoch - 1];
+  if (curve->val_accuracy != NULL)
+    *val_accuracy = curve->val_accuracy[epoch - 1];
+}
+
+static const double loss_curve[] = { 1.0, 0.8, 0.78, 0.7, 0.69, 0.69, 0.68, 0.9, 0.9, 0.9 };
+static const double accuracy_curve[] = { 0.5, 0.6, 0.6, 0.55, 0.7, 0.65, 0.6, 0.6, 0.6, 0.6 };
+
+static void
+early_config (ConvolveTrainConfig *config,
+              int                  epochs)
+{
+  small_config (config);
+  config->epochs = epochs;
+  config->augment_epochs = 0;
+  config->batch_size = 50;   /* 4 steps an epoch */
+}
+
+static ConvolveTrainer *
+new_early_trainer (ConvolveDataset           *train,
+                   ConvolveDataset           *test,
+                   const ConvolveTrainConfig *config,
+                   Curve                     *curve)
+{
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainer *trainer;
+
+  trainer = convolve_trainer_new (make_model (DROPOUT_SPEC, 1, 8, 50, 5), NULL, train, test, config, &error);
+  g_assert_no_error (error);
+  if (curve != NULL)
+    _convolve_trainer_set_validation_hook (trainer, scripted_validation, curve);
+  return trainer;
+}
+
+static void
+assert_early_stop (ConvolveTrainer *trainer,
+                   int              stopped_epoch,
+                   int              best_epoch)
+{
+  g_autoptr(ConvolveProgress) progress = convolve_trainer_get_progress (trainer);
+
+  g_assert_cmpint (convolve_trainer_get_state (trainer), ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpint (convolve_trainer_get_stop_reason (trainer), ==,
+                   stopped_epoch > 0 ? CONVOLVE_STOP_REASON_EARLY_STOPPED : CONVOLVE_STOP_REASON_FINISHED);
+  g_assert_cmpint (progress->stop_reason, ==, convolve_trainer_get_stop_reason (trainer));
+  g_assert_cmpint (progress->stopped_epoch, ==, stopped_epoch);
+  if (stopped_epoch > 0)
+    {
+      g_assert_cmpuint (convolve_history_get_n_epochs (convolve_trainer_get_history (trainer)), ==, stopped_epoch);
+      g_assert_cmpint (progress->epoch, ==, stopped_epoch);
+      g_assert_cmpint (progress->step, ==, progress->steps_per_epoch);
+    }
+  g_assert_cmpint (convolve_trainer_get_best_epoch (trainer), ==, best_epoch);
+  g_assert_cmpint (progress->best_epoch, ==, best_epoch);
+}
+
+/* Keras's rule on scripted curves: patience, min_delta, both monitors, a
+ * tie that is no improvement, and patience off. */
+static void
+test_trainer_early_stopping (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (200, 1, 8, 31);
+  g_autoptr(ConvolveDataset) test = make_dataset (40, 1, 8, 32);
+  static const struct {
+    ConvolveMonitor monitor;
+    double          min_delta;
+    int             patience;
+    int             stopped_epoch;  /* 0: runs all 10 */
+    int             best_epoch;
+  } cases[] = {
+    /* 0.69 twice: the tie waits; 0.68 improves; 0.9, 0.9 run out */
+    { CONVOLVE_MONITOR_VAL_LOSS, 0.0, 2, 9, 7 },
+    /* the tie alone runs out a patience of 1 */
+    { CONVOLVE_MONITOR_VAL_LOSS, 0.0, 1, 6, 5 },
+    /* 0.78 and 0.69 are within 0.05 of the best */
+    { CONVOLVE_MONITOR_VAL_LOSS, 0.05, 2, 6, 4 },
+    /* patience runs out with the last epoch: that is the end, not a stop */
+    { CONVOLVE_MONITOR_VAL_LOSS, 0.0, 3, 0, 7 },
+    { CONVOLVE_MONITOR_VAL_ACCURACY, 0.0, 2, 4, 2 },
+    { CONVOLVE_MONITOR_VAL_ACCURACY, 0.0, 3, 8, 5 },
+    { CONVOLVE_MONITOR_VAL_LOSS, 0.0, 0, 0, 7 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(ConvolveTrainer) trainer = NULL;
+      g_autoptr(ConvolveProgress) progress = NULL;
+      Curve curve = { loss_curve, accuracy_curve, 10, 0 };
+      ConvolveTrainConfig config;
+
+      early_config (&config, 10);
+      config.early_stopping_monitor = cases[i].monitor;
+      config.early_stopping_min_delta = cases[i].min_delta;
+      config.early_stopping_patience = cases[i].patience;
+      trainer = new_early_trainer (train, test, &config, &curve);
+      run_to_end (trainer);
+      assert_early_stop (trainer, cases[i].stopped_epoch, cases[i].best_epoch);
+      g_assert_cmpint (curve.calls, ==, cases[i].stopped_epoch > 0 ? cases[i].stopped_epoch : 10);
+
+      progress = convolve_trainer_get_progress (trainer);
+      g_assert_true (progress->best_val_loss == loss_curve[cases[i].best_epoch - 1]);
+      g_assert_true (progress->best_val_accuracy == accuracy_curve[cases[i].best_epoch - 1]);
+      g_assert_false (progress->restored_best);
+      g_assert_finalize_object (g_steal_pointer (&trainer));
+    }
+}
+
+/* The weights of a run cut after epoch n: what the best epoch's must be,
+ * bit for bit. */
+static ConvolveModel *
+weights_after (ConvolveDataset *train,
+               ConvolveDataset *test,
+               int              epochs)
+{
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+  ConvolveModel *model;
+
+  early_config (&config, epochs);
+  trainer = new_early_trainer (train, test, &config, NULL);
+  run_to_end (trainer);
+  model = convolve_trainer_get_weights_snapshot (trainer, 1, &error);
+  g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+  return model;
+}
+
+static gboolean
+same_params (ConvolveModel *a,
+             ConvolveModel *b)
+{
+  gsize na = 0, nb = 0;
+  float *pa = convolve_model_get_params (a, &na);
+  float *pb = convolve_model_get_params (b, &nb);
+
+  return na == nb && memcmp (pa, pb, na * sizeof (float)) == 0;
+}
+
+/* restore_best_weights puts the best epoch's weights back exactly; the
+ * best file beside the checkpoint holds them too, and save_best writes
+ * them anywhere. */
+static void
+test_trainer_restore_best (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (200, 1, 8, 31);
+  g_autoptr(ConvolveDataset) test = make_dataset (40, 1, 8, 32);
+  g_autoptr(ConvolveModel) at_best = weights_after (train, test, 4);
+  g_autoptr(ConvolveModel) at_stop = weights_after (train, test, 6);
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *checkpoint = g_build_filename (dir, "run.safetensors", NULL);
+  g_autofree char *best_file = g_build_filename (dir, "run-best.safetensors", NULL);
+  g_autofree char *saved_best = g_build_filename (dir, "saved-best.safetensors", NULL);
+  g_autofree char *derived = convolve_trainer_best_path_for (checkpoint);
+  g_autofree char *bare = convolve_trainer_best_path_for ("/tmp/.hidden");
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+
+  g_assert_cmpstr (derived, ==, best_file);
+  g_assert_cmpstr (bare, ==, "/tmp/.hidden-best");
+  /* Else the test could not tell a restore from none. */
+  g_assert_false (same_params (at_best, at_stop));
+
+  for (int restore = 0; restore < 2; restore++)
+    {
+      g_autoptr(ConvolveTrainer) trainer = NULL;
+      g_autoptr(ConvolveProgress) progress = NULL;
+      g_autoptr(ConvolveModel) final = NULL;
+      g_autoptr(ConvolveModel) best = NULL;
+      g_autoptr(ConvolveModel) loaded = NULL;
+      g_autoptr(ConvolveModelMeta) meta = NULL;
+      Curve curve = { loss_curve, NULL, 10, 0 };
+
+      early_config (&config, 10);
+      config.early_stopping_patience = 2;
+      config.early_stopping_min_delta = 0.05;
+      config.restore_best_weights = restore;
+      trainer = new_early_trainer (train, test, &config, &curve);
+      g_assert_true (convolve_trainer_set_checkpoint_path (trainer, checkpoint, &error));
+      run_to_end (trainer);
+      assert_early_stop (trainer, 6, 4);
+      progress = convolve_trainer_get_progress (trainer);
+      g_assert_cmpint (progress->restored_best, ==, restore);
+
+      final = convolve_trainer_get_weights_snapshot (trainer, 1, &error);
+      g_assert_no_error (error);
+      assert_same_params (final, restore ? at_best : at_stop);
+      best = convolve_trainer_get_best_weights (trainer, 3, &error);
+      g_assert_no_error (error);
+      assert_same_params (best, at_best);
+
+      /* The best file beside the checkpoint: a plain, loadable model. */
+      loaded = convolve_model_load (best_file, 1, &meta, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (meta->epoch, ==, 4);
+      g_assert_cmpstr (meta->dataset, ==, "bands");
+      assert_same_params (loaded, at_best);
+      g_clear_pointer (&loaded, convolve_model_free);
+      g_clear_pointer (&meta, convolve_model_meta_free);
+
+      g_assert_true (convolve_trainer_save_best (trainer, saved_best, &error));
+      g_assert_no_error (error);
+      loaded = convolve_model_load (saved_best, 1, &meta, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (meta->epoch, ==, 4);
+      assert_same_params (loaded, at_best);
+      g_assert_finalize_object (g_steal_pointer (&trainer));
+    }
+
+  /* restore_best_at_end: also after the last epoch, without early stopping. */
+  {
+    g_autoptr(ConvolveTrainer) trainer = NULL;
+    g_autoptr(ConvolveModel) final = NULL;
+    static const double rising[] = { 0.9, 0.5, 0.6, 0.7, 0.8, 0.9 };
+    Curve curve = { rising, NULL, 6, 0 };
+
+    early_config (&config, 6);
+    config.restore_best_at_end = TRUE;
+    trainer = new_early_trainer (train, test, &config, &curve);
+    run_to_end (trainer);
+    assert_early_stop (trainer, 0, 2);
+    final = convolve_trainer_get_weights_snapshot (trainer, 1, &error);
+    g_assert_no_error (error);
+    g_clear_pointer (&at_best, convolve_model_free);
+    at_best = weights_after (train, test, 2);
+    assert_same_params (final, at_best);
+    g_assert_finalize_object (g_steal_pointer (&trainer));
+  }
+
+  /* Without a test set: no best epoch, and early stopping is refused. */
+  {
+    g_autoptr(ConvolveTrainer) trainer = NULL;
+    ConvolveModel *none;
+
+    early_config (&config, 1);
+    trainer = new_early_trainer (train, NULL, &config, NULL);
+    none = convolve_trainer_get_best_weights (trainer, 1, &error);
+    g_assert_null (none);
+    g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_NO_BEST);
+    g_clear_error (&error);
+    g_assert_false (convolve_trainer_save_best (trainer, saved_best, &error));
+    g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_NO_BEST);
+    g_clear_error (&error);
+    config.early_stopping_patience = 1;
+    g_assert_true (convolve_trainer_set_config (trainer, &config, &error));
+    g_assert_false (convolve_trainer_start (trainer, &error));
+    g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG);
+    g_clear_error (&error);
+    g_assert_finalize_object (g_steal_pointer (&trainer));
+  }
+
+  remove_temp_dir (dir);
+}
+
+/* A run cut in the middle of its patience (wait 1 after epoch 8, the best
+ * at 7) and resumed stops after epoch 9 like the uninterrupted one, with
+ * the same history, the same best epoch and the same restored weights,
+ * which come from the best file beside the checkpoint. */
+static void
+test_trainer_early_stopping_resume (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (200, 1, 8, 31);
+  g_autoptr(ConvolveDataset) test = make_dataset (40, 1, 8, 32);
+  g_autoptr(ConvolveTrainer) reference = NULL;
+  g_autoptr(ConvolveTrainer) first = NULL;
+  g_autoptr(ConvolveTrainer) resumed = NULL;
+  g_autoptr(ConvolveModel) reference_model = NULL;
+  g_autoptr(ConvolveModel) resumed_model = NULL;
+  g_autoptr(ConvolveModel) at_best = weights_after (train, test, 7);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *checkpoint = g_build_filename (dir, "cut.safetensors", NULL);
+  Curve curve = { loss_curve, NULL, 10, 0 };
+  Curve resumed_curve = { loss_curve, NULL, 10, 0 };
+  ConvolveTrainConfig config, short_config;
+
+  early_config (&config, 10);
+  config.early_stopping_patience = 2;
+  config.restore_best_weights = TRUE;
+  reference = new_early_trainer (train, test, &config, &curve);
+  run_to_end (reference);
+  assert_early_stop (reference, 9, 7);
+  reference_model = convolve_trainer_get_weights_snapshot (reference, 1, &error);
+  assert_same_params (reference_model, at_best);
+
+  short_config = config;
+  short_config.epochs = 8;
+  first = new_early_trainer (train, test, &short_config, &curve);
+  g_assert_true (convolve_trainer_set_checkpoint_path (first, checkpoint, &error));
+  run_to_end (first);
+  assert_early_stop (first, 0, 7);
+  g_assert_finalize_object (g_steal_pointer (&first));
+
+  resumed = convolve_trainer_new_from_checkpoint (checkpoint, train, test, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_trainer_get_best_epoch (resumed), ==, 7);
+  g_assert_cmpint (convolve_trainer_get_config (resumed)->early_stopping_patience, ==, 2);
+  g_assert_true (convolve_trainer_set_config (resumed, &config, &error));
+  _convolve_trainer_set_validation_hook (resumed, scripted_validation, &resumed_curve);
+  run_to_end (resumed);
+  assert_early_stop (resumed, 9, 7);
+  g_assert_cmpint (resumed_curve.calls, ==, 1);
+  assert_same_history (convolve_trainer_get_history (reference), convolve_trainer_get_history (resumed));
+  resumed_model = convolve_trainer_get_weights_snapshot (resumed, 1, &error);
+  assert_same_params (resumed_model, reference_model);
+  {
+    g_autoptr(ConvolveProgress) progress = convolve_trainer_get_progress (resumed);
+
+    g_assert_true (progress->restored_best);
+  }
+  g_assert_finalize_object (g_steal_pointer (&resumed));
+
+  /* A checkpoint saved once patience ran out stops at once when resumed. */
+  g_assert_true (convolve_trainer_save (reference, checkpoint, TRUE, &error));
+  g_assert_no_error (error);
+  resumed = convolve_trainer_new_from_checkpoint (checkpoint, train, test, &error);
+  g_assert_no_error (error);
+  run_to_end (resumed);
+  assert_early_stop (resumed, 9, 7);
+  g_clear_pointer (&resumed_model, convolve_model_free);
+  resumed_model = convolve_trainer_get_weights_snapshot (resumed, 1, &error);
+  assert_same_params (resumed_model, reference_model);
+  g_assert_finalize_object (g_steal_pointer (&resumed));
+
+  g_assert_finalize_object (g_steal_pointer (&reference));
+  remove_temp_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -839,6 +1191,9 @@ main (int argc, char **argv)
   g_test_add_func ("/train/trainer/progress-signal", test_trainer_progress_signal);
   g_test_add_func ("/train/trainer/weights-snapshot", test_trainer_weights_snapshot);
   g_test_add_func ("/train/trainer/errors", test_trainer_errors);
+  g_test_add_func ("/train/trainer/early-stopping", test_trainer_early_stopping);
+  g_test_add_func ("/train/trainer/restore-best", test_trainer_restore_best);
+  g_test_add_func ("/train/trainer/early-stopping-resume", test_trainer_early_stopping_resume);
 
   return g_test_run ();
 }

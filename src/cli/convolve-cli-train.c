@@ -345,6 +345,33 @@ check_output_path (const char  *option,
   return TRUE;
 }
 
+/* How early stopping ended the run, and which epoch was best: a sentence
+ * for people, then "best_epoch: N" for scripts (like "val_accuracy:"). */
+static void
+print_best_epoch (ConvolveTrainer  *trainer,
+                  ConvolveProgress *progress)
+{
+  const ConvolveTrainConfig *config = convolve_trainer_get_config (trainer);
+  const char *monitor = convolve_monitor_to_string (config->early_stopping_monitor);
+  char a[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (progress->best_epoch == 0)
+    return;
+  if (progress->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED)
+    printf (ngettext ("Early stopping: %s did not improve for %d epoch; stopped after epoch %d\n",
+                      "Early stopping: %s did not improve for %d epochs; stopped after epoch %d\n",
+                      config->early_stopping_patience),
+            monitor, config->early_stopping_patience, progress->stopped_epoch);
+  printf (_("Best epoch: %d (%s %s)\n"), progress->best_epoch, monitor,
+          fixed4 (a, config->early_stopping_monitor == CONVOLVE_MONITOR_VAL_ACCURACY
+                     ? progress->best_val_accuracy : progress->best_val_loss));
+  if (progress->restored_best)
+    printf (_("Restored the weights of epoch %d\n"), progress->best_epoch);
+  else if (progress->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED && config->restore_best_weights)
+    printf (_("The best epoch’s weights were not found beside the checkpoint; the model keeps the last epoch’s\n"));
+  printf ("best_epoch: %d\n", progress->best_epoch);
+}
+
 int
 convolve_cli_train (int argc, char **argv)
 {
@@ -357,9 +384,14 @@ convolve_cli_train (int argc, char **argv)
   g_autofree char *optimizer_name = NULL;
   g_autofree char *seed_text = NULL;
   g_autofree char *learning_rate_text = NULL;
+  g_autofree char *monitor_name = NULL;
+  g_autofree char *min_delta_text = NULL;
+  g_autofree char *save_best_path = NULL;
+  gboolean restore_best = FALSE;
   /* G_MININT / NAN: not given (so a checkpoint's value stays). */
   int epochs = G_MININT, augment_epochs = G_MININT, batch_size = G_MININT;
-  int limit = G_MININT;
+  int limit = G_MININT, patience = G_MININT;
+  double min_delta = NAN;
   double learning_rate = NAN;
   guint64 seed = 0;
   GOptionEntry entries[] = {
@@ -392,6 +424,16 @@ convolve_cli_train (int argc, char **argv)
       N_("Continue the run saved in a checkpoint"), N_("FILE") },
     { "log-json", 0, 0, G_OPTION_ARG_FILENAME, &log_json_path,
       N_("Write one JSON object per epoch (one per line) to FILE"), N_("FILE") },
+    { "early-stopping", 0, 0, G_OPTION_ARG_INT, &patience,
+      N_("Stop after N epochs in a row without a better validation figure (default 0: never)"), N_("N") },
+    { "monitor", 0, 0, G_OPTION_ARG_STRING, &monitor_name,
+      N_("The validation figure that decides the best epoch: val_loss (default) or val_accuracy"), N_("NAME") },
+    { "min-delta", 0, 0, G_OPTION_ARG_STRING, &min_delta_text,
+      N_("An improvement must beat the best by more than this (default 0)"), N_("X") },
+    { "restore-best", 0, 0, G_OPTION_ARG_NONE, &restore_best,
+      N_("When early stopping ends the run, go back to the best epoch’s weights"), NULL },
+    { "save-best", 0, 0, G_OPTION_ARG_FILENAME, &save_best_path,
+      N_("Save the best epoch’s model (by --monitor) to FILE"), N_("FILE") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -432,17 +474,34 @@ convolve_cli_train (int argc, char **argv)
         return convolve_cli_fail (_("--learning-rate must be a number greater than 0 and at most 10, not “%s”"),
                                   learning_rate_text);
     }
+  if (patience != G_MININT && (patience < 0 || patience > 100000))
+    return convolve_cli_fail (_("--early-stopping must be a number of epochs from 0 (off) to 100000, not %d"),
+                              patience);
+  if (monitor_name != NULL && !convolve_monitor_from_string (monitor_name, &(ConvolveMonitor) { 0 }))
+    return convolve_cli_fail (_("unknown monitor “%s”: use val_loss or val_accuracy"), monitor_name);
+  if (min_delta_text != NULL)
+    {
+      char *end = NULL;
+
+      min_delta = g_ascii_strtod (min_delta_text, &end);
+      if (end == min_delta_text || *end != '\0' || !(min_delta >= 0.0) || !isfinite (min_delta))
+        return convolve_cli_fail (_("--min-delta must be a number of at least 0, not “%s”"), min_delta_text);
+    }
   if (optimizer_name != NULL && g_strcmp0 (optimizer_name, "adam") != 0 && g_strcmp0 (optimizer_name, "sgd") != 0)
     return convolve_cli_fail (_("unknown optimizer “%s”: use adam or sgd"), optimizer_name);
   if (resume_path != NULL && spec_text != NULL)
     return convolve_cli_fail (_("--spec cannot be combined with --resume: the checkpoint holds the model"));
   if (!check_output_path ("--save", save_path, &error) ||
       !check_output_path ("--checkpoint", checkpoint_path, &error) ||
-      !check_output_path ("--log-json", log_json_path, &error))
+      !check_output_path ("--log-json", log_json_path, &error) ||
+      !check_output_path ("--save-best", save_best_path, &error))
     return convolve_cli_fail ("%s", error->message);
 
   if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
+
+  if (save_best_path != NULL && (test == NULL || convolve_dataset_get_n_images (test) == 0))
+    return convolve_cli_fail (_("--save-best needs a test set: the best epoch is the one with the best validation"));
 
   if (resume_path != NULL)
     {
@@ -471,6 +530,14 @@ convolve_cli_train (int argc, char **argv)
     config.threads = options.threads;
   if (limit != G_MININT)
     config.train_limit = (guint) limit;
+  if (patience != G_MININT)
+    config.early_stopping_patience = patience;
+  if (monitor_name != NULL)
+    convolve_monitor_from_string (monitor_name, &config.early_stopping_monitor);
+  if (min_delta_text != NULL)
+    config.early_stopping_min_delta = min_delta;
+  if (restore_best)
+    config.restore_best_weights = TRUE;
   config.snapshot_every_steps = 0;   /* nobody predicts while the CLI trains */
   config.progress_interval_ms = 100; /* at most ~10 redraws a second */
 
@@ -605,12 +672,21 @@ convolve_cli_train (int argc, char **argv)
         fprintf (stderr, _("Checkpoint saved to “%s”\n"), checkpoint_path);
       g_clear_error (&error);
     }
+  print_best_epoch (trainer, progress);
   if (save_path != NULL)
     {
       if (!convolve_trainer_save (trainer, save_path, TRUE, &error))
         status = convolve_cli_fail ("%s", error->message);
       else
         printf (_("Model saved to “%s”\n"), save_path);
+      g_clear_error (&error);
+    }
+  if (save_best_path != NULL)
+    {
+      if (!convolve_trainer_save_best (trainer, save_best_path, &error))
+        status = convolve_cli_fail ("%s", error->message);
+      else
+        printf (_("Best epoch’s model saved to “%s”\n"), save_best_path);
       g_clear_error (&error);
     }
   if (run.log_error != NULL)

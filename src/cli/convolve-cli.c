@@ -20,6 +20,7 @@ static const Command commands[] = {
   { "summary",  convolve_cli_summary,  N_("Print the model's layers and parameter counts") },
   { "bench",    convolve_cli_bench,    N_("Measure training and prediction speed") },
   { "train",    convolve_cli_train,    N_("Train a model on a dataset") },
+  { "lr-find",  convolve_cli_lr_find,  N_("Suggest a learning rate from a short sweep") },
   { "evaluate", convolve_cli_evaluate, N_("Measure a saved model on a dataset’s test set") },
   { "predict",  convolve_cli_predict,  N_("Print the most probable classes of image files") },
   { "explain",  convolve_cli_explain,  N_("Show where in image files the model sees a class (saliency, Grad-CAM)") },

@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 int convolve_cli_summary  (int argc, char **argv);
 int convolve_cli_bench    (int argc, char **argv);
 int convolve_cli_train    (int argc, char **argv);
+int convolve_cli_lr_find  (int argc, char **argv);
 int convolve_cli_evaluate (int argc, char **argv);
 int convolve_cli_predict  (int argc, char **argv);
 int convolve_cli_explain  (int argc, char **argv);

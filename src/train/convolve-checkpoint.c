@@ -31,6 +31,7 @@ typedef enum {
   KEY_FLOAT,      /* float, finite */
   KEY_DOUBLE,     /* double, finite */
   KEY_OPTIMIZER,  /* ConvolveOptimizerKind, "adam" or "sgd" */
+  KEY_MONITOR,    /* ConvolveMonitor, "val_loss" or "val_accuracy" */
 } KeyType;
 
 typedef struct {
@@ -39,6 +40,7 @@ typedef struct {
   gsize       offset;  /* into ConvolveCheckpointState */
   gint64      min;     /* KEY_INT, KEY_UINT and KEY_INT64; 0 for the rest */
   gint64      max;
+  gboolean    optional; /* newer than the format: missing keeps the default */
 } CheckpointKey;
 
 #define FIELD(member) G_STRUCT_OFFSET (ConvolveCheckpointState, member)
@@ -70,6 +72,15 @@ static const CheckpointKey checkpoint_keys[] = {
   { "convolve.position.n_seen",                   KEY_INT64,     FIELD (position.n_seen),                   0, G_MAXINT64 },
   { "convolve.position.epoch_seconds",            KEY_DOUBLE,    FIELD (position.epoch_seconds),            0, 0 },
   { "convolve.position.elapsed_seconds",          KEY_DOUBLE,    FIELD (position.elapsed_seconds),          0, 0 },
+
+  { "convolve.config.early_stopping_patience",    KEY_INT,       FIELD (config.early_stopping_patience),    0, 100000, TRUE },
+  { "convolve.config.early_stopping_monitor",     KEY_MONITOR,   FIELD (config.early_stopping_monitor),     0, 0, TRUE },
+  { "convolve.config.early_stopping_min_delta",   KEY_DOUBLE,    FIELD (config.early_stopping_min_delta),   0, 0, TRUE },
+  { "convolve.config.restore_best_weights",       KEY_BOOLEAN,   FIELD (config.restore_best_weights),       0, 1, TRUE },
+  { "convolve.config.restore_best_at_end",        KEY_BOOLEAN,   FIELD (config.restore_best_at_end),        0, 1, TRUE },
+  { "convolve.position.best_epoch",               KEY_INT,       FIELD (position.best_epoch),               0, 200000, TRUE },
+  { "convolve.position.best_value",               KEY_DOUBLE,    FIELD (position.best_value),               0, 0, TRUE },
+  { "convolve.position.wait",                     KEY_INT,       FIELD (position.wait),                     0, 200000, TRUE },
 };
 
 #undef FIELD
@@ -113,6 +124,8 @@ format_key (const CheckpointKey *key,
       return format_double (*(const double *) field);
     case KEY_OPTIMIZER:
       return g_strdup (*(const ConvolveOptimizerKind *) field == CONVOLVE_OPTIMIZER_SGD ? "sgd" : "adam");
+    case KEY_MONITOR:
+      return g_strdup (convolve_monitor_to_string (*(const ConvolveMonitor *) field));
     default:
       g_assert_not_reached ();
     }
@@ -221,6 +234,8 @@ parse_key (const CheckpointKey *key,
       else
         return FALSE;
       return TRUE;
+    case KEY_MONITOR:
+      return convolve_monitor_from_string (text, (ConvolveMonitor *) field);
     default:
       g_assert_not_reached ();
     }
@@ -244,6 +259,8 @@ _convolve_checkpoint_read (GHashTable               *extra,
     {
       const CheckpointKey *key = &checkpoint_keys[i];
 
+      if (key->optional && !g_hash_table_contains (extra, key->name))
+        continue;
       if (!parse_key (key, g_hash_table_lookup (extra, key->name),
                       G_STRUCT_MEMBER_P (state, key->offset)))
         {

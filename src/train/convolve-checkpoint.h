@@ -6,7 +6,9 @@
  * one "convolve.config.*" or "convolve.position.*" entry per field of
  * ConvolveCheckpointState, and the history as two CSV texts. Each entry is
  * named once, in the key table of convolve-checkpoint.c, which both the
- * writer and the reader walk.
+ * writer and the reader walk. The early stopping entries came later: a
+ * checkpoint without them reads as a run with early stopping off and no
+ * best epoch yet.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -29,6 +31,10 @@ typedef struct {
   gint64  n_seen;           /* images this epoch */
   double  epoch_seconds;    /* active time in this epoch before this session */
   double  elapsed_seconds;  /* active time in the run before this session */
+  /* early stopping: a resumed run stops where an uninterrupted one would */
+  int     best_epoch;       /* 1-based epoch with the best monitored figure; 0: none yet */
+  double  best_value;       /* that figure (0 while best_epoch is 0) */
+  int     wait;             /* epochs since the best one without an improvement */
 } ConvolveTrainPosition;
 
 /* What a checkpoint records besides the model, the optimizer and the

@@ -26,6 +26,18 @@ typedef enum {
   CONVOLVE_TRAINER_CANCELLED,  /* stopped before the end; the model is consistent */
 } ConvolveTrainerState;
 
+/* Why a run ended (NONE while it has not). */
+typedef enum {
+  CONVOLVE_STOP_REASON_NONE,
+  CONVOLVE_STOP_REASON_FINISHED,       /* every epoch done */
+  CONVOLVE_STOP_REASON_EARLY_STOPPED,  /* early stopping ended it after stopped_epoch */
+  CONVOLVE_STOP_REASON_STOPPED,        /* convolve_trainer_stop() */
+  CONVOLVE_STOP_REASON_FAILED,
+} ConvolveStopReason;
+
+#define CONVOLVE_TYPE_STOP_REASON (convolve_stop_reason_get_type ())
+GType convolve_stop_reason_get_type (void) G_GNUC_CONST;
+
 #define CONVOLVE_TYPE_TRAINER_STATE (convolve_trainer_state_get_type ())
 GType convolve_trainer_state_get_type (void) G_GNUC_CONST;
 
@@ -61,6 +73,12 @@ typedef struct {
   guint            history_n_steps;    /* the consistent prefix of history at this snapshot */
   guint            history_n_epochs;
   GError          *error;              /* FAILED only, else NULL */
+  int              best_epoch;         /* 1-based epoch with the best monitored figure; 0: none yet */
+  double           best_val_loss;      /* that epoch's (NaN while best_epoch is 0) */
+  double           best_val_accuracy;
+  ConvolveStopReason stop_reason;      /* set in the final snapshot */
+  int              stopped_epoch;      /* EARLY_STOPPED: the last epoch trained, else 0 */
+  gboolean         restored_best;      /* the model now holds the best epoch's weights */
 } ConvolveProgress;
 
 #define CONVOLVE_TYPE_PROGRESS (convolve_progress_get_type ())

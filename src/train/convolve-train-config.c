@@ -27,6 +27,32 @@ convolve_train_config_init (ConvolveTrainConfig *config)
   config->snapshot_every_steps = 200;
   config->progress_interval_ms = 100;
   convolve_augment_init_tutorial (&config->augment);
+  config->early_stopping_patience = 0;
+  config->early_stopping_monitor = CONVOLVE_MONITOR_VAL_LOSS;
+  config->early_stopping_min_delta = 0.0;
+  config->restore_best_weights = FALSE;
+  config->restore_best_at_end = FALSE;
+}
+
+const char *
+convolve_monitor_to_string (ConvolveMonitor monitor)
+{
+  return monitor == CONVOLVE_MONITOR_VAL_ACCURACY ? "val_accuracy" : "val_loss";
+}
+
+gboolean
+convolve_monitor_from_string (const char      *text,
+                              ConvolveMonitor *monitor)
+{
+  g_return_val_if_fail (monitor != NULL, FALSE);
+
+  if (g_strcmp0 (text, "val_loss") == 0)
+    *monitor = CONVOLVE_MONITOR_VAL_LOSS;
+  else if (g_strcmp0 (text, "val_accuracy") == 0)
+    *monitor = CONVOLVE_MONITOR_VAL_ACCURACY;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 gboolean
@@ -64,6 +90,14 @@ convolve_train_config_validate (const ConvolveTrainConfig  *config,
   if (!(config->augment.width_shift_range >= 0.0f && config->augment.width_shift_range < 1.0f) ||
       !(config->augment.height_shift_range >= 0.0f && config->augment.height_shift_range < 1.0f))
     BAD (_("Augmentation shift ranges must be at least 0 and below 1"));
+  if (config->early_stopping_patience < 0 || config->early_stopping_patience > 100000)
+    BAD (_("The early stopping patience must be between 0 (off) and 100000 epochs, not %d"),
+         config->early_stopping_patience);
+  if (config->early_stopping_monitor != CONVOLVE_MONITOR_VAL_LOSS &&
+      config->early_stopping_monitor != CONVOLVE_MONITOR_VAL_ACCURACY)
+    BAD (_("Unknown early stopping monitor %d"), (int) config->early_stopping_monitor);
+  if (!(config->early_stopping_min_delta >= 0.0) || !isfinite (config->early_stopping_min_delta))
+    BAD (_("The early stopping minimum improvement must be a number of at least 0"));
 
 #undef BAD
   return TRUE;

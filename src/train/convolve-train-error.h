@@ -17,6 +17,7 @@ typedef enum {
   CONVOLVE_TRAIN_ERROR_CHECKPOINT,     /* a model file that is not a usable checkpoint */
   CONVOLVE_TRAIN_ERROR_HISTORY,        /* a damaged history table */
   CONVOLVE_TRAIN_ERROR_CANCELLED,      /* stopped or cancelled before the end */
+  CONVOLVE_TRAIN_ERROR_NO_BEST,        /* no best epoch's weights to give (no validation yet, or lost) */
 } ConvolveTrainError;
 
 GQuark convolve_train_error_quark (void);

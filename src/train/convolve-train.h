@@ -8,6 +8,7 @@
 #include "convolve-history.h"
 #include "convolve-evaluation.h"
 #include "convolve-explain.h"
+#include "convolve-lr-finder.h"
 #include "convolve-metrics.h"
 #include "convolve-model-check.h"
 #include "convolve-session.h"

@@ -24,6 +24,16 @@
 
 G_BEGIN_DECLS
 
+/* Tests only: called on the trainer thread after each epoch's validation
+ * with that epoch's number (1-based) and its measured figures, which it may
+ * replace: a scripted validation curve for the early stopping tests. The
+ * real evaluation (confusion matrix and so on) is left as measured.
+ * Production code never sets one. */
+typedef void (*ConvolveTrainerValidationHook) (int       epoch,
+                                               double   *val_loss,
+                                               double   *val_accuracy,
+                                               gpointer  user_data);
+
 /* Where the run is (see convolve-checkpoint.h), by a shorter name. */
 typedef ConvolveTrainPosition Position;
 
@@ -50,6 +60,16 @@ struct _ConvolveTrainer {
   ConvolveEvaluation  *last_evaluation; /* trainer thread only; shared read-only through progress */
   guint                validation_done; /* images of the running validation, trainer thread only */
   guint                validation_total;
+  /* the best epoch: under model_mutex, written by the trainer thread */
+  ConvolveModel       *best_model;     /* its weights (max_batch 1), NULL: unknown */
+  char                *best_written_path; /* the best file last written, and for which epoch */
+  int                  best_written_epoch;
+  int                  best_epoch_atomic; /* position.best_epoch, for lock-free readers */
+  ConvolveStopReason   stop_reason;    /* set once the run ends */
+  int                  stopped_epoch;
+  gboolean             restored_best;
+  ConvolveTrainerValidationHook validation_hook; /* tests only, see below */
+  gpointer             validation_hook_data;
 
   GMutex               weights_mutex;
   ConvolveModel       *published;
@@ -130,6 +150,11 @@ gboolean              _convolve_trainer_save_locked      (ConvolveTrainer      *
                                                           const char           *path,
                                                           gboolean              with_optimizer,
                                                           GError              **error);
+
+/* Only before start. See ConvolveTrainerValidationHook. */
+void                  _convolve_trainer_set_validation_hook (ConvolveTrainer               *self,
+                                                             ConvolveTrainerValidationHook  hook,
+                                                             gpointer                       user_data);
 
 /* The trainer thread's body; data is a reference to the trainer, which it
  * drops at the end. */

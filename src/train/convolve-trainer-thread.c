@@ -131,6 +131,9 @@ validate_epoch (ConvolveTrainer  *self,
   self->has_validation = TRUE;
   self->last_val_loss = evaluation->loss;
   self->last_val_accuracy = evaluation->accuracy;
+  if (self->validation_hook != NULL)
+    self->validation_hook (self->position.epoch + 1, &self->last_val_loss, &self->last_val_accuracy,
+                           self->validation_hook_data);
   /* Kept whole: views show its confusion matrix and per-image results. */
   g_clear_pointer (&self->last_evaluation, convolve_evaluation_free);
   self->last_evaluation = g_steal_pointer (&evaluation);
@@ -154,6 +157,34 @@ epoch_seconds_now (ConvolveTrainer *self)
                                           g_get_monotonic_time ());
 }
 
+/* Keras's EarlyStopping._is_improvement: beats the best by more than
+ * min_delta in the monitor's direction; the first finite figure always
+ * does, NaN never. */
+static gboolean
+is_improvement (const ConvolveTrainConfig *config,
+                const Position            *pos,
+                double                     current)
+{
+  if (!isfinite (current))
+    return FALSE;
+  if (pos->best_epoch == 0)
+    return TRUE;
+  if (config->early_stopping_monitor == CONVOLVE_MONITOR_VAL_ACCURACY)
+    return current > pos->best_value + config->early_stopping_min_delta;
+  return current < pos->best_value - config->early_stopping_min_delta;
+}
+
+/* TRUE when patience has run out between two epochs with epochs left. */
+static gboolean
+early_stop_due (ConvolveTrainer *self)
+{
+  const Position *pos = &self->position;
+
+  return self->config.early_stopping_patience > 0 && pos->best_epoch > 0 &&
+         pos->wait >= self->config.early_stopping_patience &&
+         pos->step == 0 && pos->epoch < _convolve_trainer_epochs_total (self);
+}
+
 /* Everything after an epoch's last step: validation, history, weights,
  * checkpoint. Returns FALSE on error. */
 static gboolean
@@ -163,6 +194,9 @@ finish_epoch (ConvolveTrainer  *self,
   ConvolveHistoryEpoch record = { 0 };
   Position *pos = &self->position;
   double val_loss = NAN, val_accuracy = NAN;
+  gboolean validated = FALSE;
+  gboolean improved = FALSE;
+  gboolean ok = TRUE;
 
   if (self->test != NULL)
     {
@@ -176,6 +210,7 @@ finish_epoch (ConvolveTrainer  *self,
         {
           val_loss = self->last_val_loss;
           val_accuracy = self->last_val_accuracy;
+          validated = TRUE;
         }
       else
         self->has_validation = had;
@@ -198,7 +233,35 @@ finish_epoch (ConvolveTrainer  *self,
   pos->n_correct = 0;
   pos->n_seen = 0;
   pos->epoch_seconds = 0.0;
+  /* The best epoch moves with the position, so a save sees them agree. */
+  if (validated)
+    {
+      double current = self->config.early_stopping_monitor == CONVOLVE_MONITOR_VAL_ACCURACY
+                       ? val_accuracy : val_loss;
+
+      improved = is_improvement (&self->config, pos, current);
+      if (improved)
+        {
+          pos->best_epoch = pos->epoch;
+          pos->best_value = current;
+          pos->wait = 0;
+          if (self->best_model == NULL)
+            {
+              self->best_model = convolve_model_copy (self->model, 1, error);
+              ok = self->best_model != NULL;
+            }
+          else
+            ok = convolve_model_copy_weights (self->best_model, self->model, error);
+          if (!ok)
+            pos->best_epoch = 0;  /* a failed copy must not name weights it lacks */
+          g_atomic_int_set (&self->best_epoch_atomic, pos->best_epoch);
+        }
+      else if (pos->best_epoch > 0)
+        pos->wait++;
+    }
   g_mutex_unlock (&self->model_mutex);
+  if (!ok)
+    return FALSE;
 
   /* Elapsed time is now counted in pos->elapsed_seconds. */
   self->session_start = g_get_monotonic_time ();
@@ -210,8 +273,6 @@ finish_epoch (ConvolveTrainer  *self,
 
   if (self->checkpoint_path != NULL)
     {
-      gboolean ok;
-
       g_mutex_lock (&self->model_mutex);
       ok = _convolve_trainer_save_locked (self, self->checkpoint_path, TRUE, error);
       g_mutex_unlock (&self->model_mutex);
@@ -226,6 +287,7 @@ finish_epoch (ConvolveTrainer  *self,
 static gboolean
 run_epochs (ConvolveTrainer  *self,
             gboolean         *stopped,
+            gboolean         *early_stopped,
             GError          **error)
 {
   Position *pos = &self->position;
@@ -249,8 +311,16 @@ run_epochs (ConvolveTrainer  *self,
   permutation = g_new (guint32, self->n_train);
 
   *stopped = FALSE;
+  *early_stopped = FALSE;
   while (pos->epoch < _convolve_trainer_epochs_total (self))
     {
+      /* Also at the start: a resumed run whose patience had run out. */
+      if (early_stop_due (self))
+        {
+          *early_stopped = TRUE;
+          return TRUE;
+        }
+
       ConvolveRng rng;
       gboolean augmented = pos->epoch >= c->epochs;
 
@@ -333,6 +403,25 @@ run_epochs (ConvolveTrainer  *self,
   return TRUE;
 }
 
+/* The best epoch's weights become the model's (Keras's
+ * restore_best_weights). Without them (a resumed run whose best file was
+ * lost) the model keeps its own and progress->restored_best says so. */
+static gboolean
+restore_best (ConvolveTrainer  *self,
+              GError          **error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&self->model_mutex);
+  if (self->best_model != NULL && self->position.best_epoch > 0)
+    {
+      ok = convolve_model_copy_weights (self->model, self->best_model, error);
+      self->restored_best = ok;
+    }
+  g_mutex_unlock (&self->model_mutex);
+  return ok;
+}
+
 gpointer
 _convolve_trainer_thread (gpointer data)
 {
@@ -340,6 +429,7 @@ _convolve_trainer_thread (gpointer data)
   g_autoptr(GError) error = NULL;
   ConvolveTrainerState final_state;
   gboolean stopped = FALSE;
+  gboolean early_stopped = FALSE;
   gboolean ok;
 
   convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
@@ -349,7 +439,7 @@ _convolve_trainer_thread (gpointer data)
   self->paused_us = 0;
   begin_epoch_timing (self);
 
-  ok = run_epochs (self, &stopped, &error);
+  ok = run_epochs (self, &stopped, &early_stopped, &error);
 
   /* Fold this session's time into the position, so a save after the end
    * (e.g. a checkpoint after Ctrl-C) resumes with the right clock. */
@@ -363,8 +453,20 @@ _convolve_trainer_thread (gpointer data)
     }
   g_mutex_unlock (&self->model_mutex);
 
+  if (ok && !stopped &&
+      (early_stopped ? self->config.restore_best_weights : self->config.restore_best_at_end))
+    ok = restore_best (self, &error);
+
   if (ok)
     ok = _convolve_trainer_publish_weights (self, &error);
+
+  g_mutex_lock (&self->model_mutex);
+  self->stop_reason = !ok ? CONVOLVE_STOP_REASON_FAILED
+                      : stopped ? CONVOLVE_STOP_REASON_STOPPED
+                      : early_stopped ? CONVOLVE_STOP_REASON_EARLY_STOPPED
+                      : CONVOLVE_STOP_REASON_FINISHED;
+  self->stopped_epoch = ok && early_stopped ? self->position.epoch : 0;
+  g_mutex_unlock (&self->model_mutex);
 
   if (!ok)
     final_state = CONVOLVE_TRAINER_FAILED;

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "convolve-model-check.h"
 #include "convolve-progress-private.h"
@@ -22,6 +23,9 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ConvolveTrainer, convolve_trainer, G_TYPE_OBJECT)
+
+static gboolean check_idle (ConvolveTrainer  *self,
+                            GError          **error);
 
 /* --- progress snapshots -------------------------------------------------- */
 
@@ -56,7 +60,14 @@ _convolve_trainer_make_progress (ConvolveTrainer      *self,
   p->elapsed_seconds = pos->elapsed_seconds;
   p->validating = validating;
 
-  if (pos->epoch >= total && pos->epoch > 0)
+  if (self->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED)
+    {
+      /* Ended after this epoch, before the total. */
+      p->epoch = pos->epoch;
+      p->step = spe;
+    }
+
+  if ((pos->epoch >= total || self->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED) && pos->epoch > 0)
     {
       /* Finished: the last epoch's figures come from the history. */
       guint n_epochs = convolve_history_get_n_epochs (self->history);
@@ -107,6 +118,20 @@ _convolve_trainer_make_progress (ConvolveTrainer      *self,
   p->history_n_epochs = convolve_history_get_n_epochs (self->history);
   if (state == CONVOLVE_TRAINER_FAILED && self->error != NULL)
     p->error = g_error_copy (self->error);
+
+  p->best_epoch = pos->best_epoch;
+  p->best_val_loss = NAN;
+  p->best_val_accuracy = NAN;
+  if (pos->best_epoch > 0 && (guint) pos->best_epoch <= p->history_n_epochs)
+    {
+      const ConvolveHistoryEpoch *best = convolve_history_get_epoch (self->history, pos->best_epoch - 1);
+
+      p->best_val_loss = best->val_loss;
+      p->best_val_accuracy = best->val_accuracy;
+    }
+  p->stop_reason = self->stop_reason;
+  p->stopped_epoch = self->stopped_epoch;
+  p->restored_best = self->restored_best;
   return p;
 }
 
@@ -230,15 +255,34 @@ convolve_trainer_get_weights_snapshot (ConvolveTrainer  *self,
 
 /* --- checkpoints --------------------------------------------------------- */
 
-/* Called with model_mutex held (or by the thread that owns the model). */
-gboolean
-_convolve_trainer_save_locked (ConvolveTrainer  *self,
-                               const char       *path,
-                               gboolean          with_optimizer,
-                               GError          **error)
+char *
+convolve_trainer_best_path_for (const char *checkpoint_path)
 {
-  g_autoptr(ConvolveModelMeta) meta = convolve_model_meta_new ();
-  const Position *pos = &self->position;
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *name = NULL;
+  const char *dot;
+
+  g_return_val_if_fail (checkpoint_path != NULL, NULL);
+
+  dir = g_path_get_dirname (checkpoint_path);
+  base = g_path_get_basename (checkpoint_path);
+  dot = strrchr (base, '.');
+  /* A leading dot is a hidden file's name, not an extension. */
+  if (dot != NULL && dot != base)
+    name = g_strdup_printf ("%.*s-best%s", (int) (dot - base), base, dot);
+  else
+    name = g_strdup_printf ("%s-best", base);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* The metadata every file of this run carries, at epoch and step. */
+static ConvolveModelMeta *
+make_meta (ConvolveTrainer *self,
+           int              epoch,
+           gint64           step)
+{
+  ConvolveModelMeta *meta = convolve_model_meta_new ();
 
   g_strfreev (meta->class_names);
   meta->class_names = g_strdupv (self->class_names);
@@ -246,14 +290,64 @@ _convolve_trainer_save_locked (ConvolveTrainer  *self,
   meta->dataset = g_strdup (convolve_dataset_get_name (self->train));
   meta->input_scale = 1.0f / 255.0f;
   meta->input_offset = 0.0f;
-  meta->epoch = MIN (pos->epoch, _convolve_trainer_epochs_total (self));
-  meta->step = pos->global_step;
+  meta->epoch = epoch;
+  meta->step = step;
+  return meta;
+}
+
+/* The best epoch's weights as a plain model file. model_mutex held. */
+static gboolean
+save_best_locked (ConvolveTrainer  *self,
+                  const char       *path,
+                  GError          **error)
+{
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  int best_epoch = self->position.best_epoch;
+
+  if (self->best_model == NULL || best_epoch == 0)
+    {
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_NO_BEST,
+                           _("There is no best epoch yet: no epoch has been validated on a test set"));
+      return FALSE;
+    }
+  meta = make_meta (self, best_epoch, (gint64) best_epoch * _convolve_trainer_steps_per_epoch (self));
+  return convolve_model_save (self->best_model, meta, NULL, path, error);
+}
+
+/* Called with model_mutex held (or by the thread that owns the model). A
+ * checkpoint gets the best epoch's file beside it, written once per best
+ * epoch and place, and before it: a checkpoint never names a best epoch
+ * its neighbour does not hold. */
+gboolean
+_convolve_trainer_save_locked (ConvolveTrainer  *self,
+                               const char       *path,
+                               gboolean          with_optimizer,
+                               GError          **error)
+{
+  const Position *pos = &self->position;
+  g_autoptr(ConvolveModelMeta) meta = make_meta (self, MIN (pos->epoch, _convolve_trainer_epochs_total (self)),
+                                                 pos->global_step);
 
   if (with_optimizer)
     {
       ConvolveCheckpointState state = { .config = self->config,
                                         .position = self->position,
                                         .n_train = self->n_train };
+
+      if (self->best_model != NULL && pos->best_epoch > 0)
+        {
+          g_autofree char *best_path = convolve_trainer_best_path_for (path);
+
+          if (self->best_written_epoch != pos->best_epoch ||
+              g_strcmp0 (self->best_written_path, best_path) != 0)
+            {
+              if (!save_best_locked (self, best_path, error))
+                return FALSE;
+              g_free (self->best_written_path);
+              self->best_written_path = g_steal_pointer (&best_path);
+              self->best_written_epoch = pos->best_epoch;
+            }
+        }
 
       if (meta->extra == NULL)
         meta->extra = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -263,6 +357,77 @@ _convolve_trainer_save_locked (ConvolveTrainer  *self,
   return convolve_model_save (self->model, meta,
                               with_optimizer ? self->optimizer : NULL,
                               path, error);
+}
+
+int
+convolve_trainer_get_best_epoch (ConvolveTrainer *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), 0);
+
+  return g_atomic_int_get (&self->best_epoch_atomic);
+}
+
+ConvolveStopReason
+convolve_trainer_get_stop_reason (ConvolveTrainer *self)
+{
+  ConvolveStopReason reason;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), CONVOLVE_STOP_REASON_NONE);
+
+  g_mutex_lock (&self->control_mutex);
+  reason = self->ended ? self->stop_reason : CONVOLVE_STOP_REASON_NONE;
+  g_mutex_unlock (&self->control_mutex);
+  return reason;
+}
+
+ConvolveModel *
+convolve_trainer_get_best_weights (ConvolveTrainer  *self,
+                                   int               max_batch,
+                                   GError          **error)
+{
+  ConvolveModel *copy = NULL;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+  g_return_val_if_fail (max_batch > 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&self->model_mutex);
+  if (self->best_model == NULL || self->position.best_epoch == 0)
+    g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_NO_BEST,
+                         _("There is no best epoch yet: no epoch has been validated on a test set"));
+  else
+    copy = convolve_model_copy (self->best_model, max_batch, error);
+  g_mutex_unlock (&self->model_mutex);
+  return copy;
+}
+
+gboolean
+convolve_trainer_save_best (ConvolveTrainer  *self,
+                            const char       *path,
+                            GError          **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->model_mutex);
+  ok = save_best_locked (self, path, error);
+  g_mutex_unlock (&self->model_mutex);
+  return ok;
+}
+
+void
+_convolve_trainer_set_validation_hook (ConvolveTrainer               *self,
+                                       ConvolveTrainerValidationHook  hook,
+                                       gpointer                       user_data)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+  g_return_if_fail (check_idle (self, NULL));
+
+  self->validation_hook = hook;
+  self->validation_hook_data = user_data;
 }
 
 gboolean
@@ -365,6 +530,8 @@ convolve_trainer_finalize (GObject *object)
   g_clear_pointer (&self->model, convolve_model_free);
   g_clear_pointer (&self->optimizer, convolve_optimizer_free);
   g_clear_pointer (&self->eval_model, convolve_model_free);
+  g_clear_pointer (&self->best_model, convolve_model_free);
+  g_clear_pointer (&self->best_written_path, g_free);
   g_clear_pointer (&self->last_evaluation, convolve_evaluation_free);
   g_clear_pointer (&self->published, convolve_model_free);
   g_clear_pointer (&self->train, convolve_dataset_unref);
@@ -532,6 +699,46 @@ convolve_trainer_new (ConvolveModel              *model,
   return g_steal_pointer (&self);
 }
 
+/* The best epoch's weights of a resumed run: the model's own when the
+ * checkpoint was saved right after it, else the file beside the
+ * checkpoint. A missing or foreign file only loses those weights (the
+ * counters go on), so a run whose best file was deleted still resumes. */
+static gboolean
+resume_best (ConvolveTrainer  *self,
+             const char       *path,
+             GError          **error)
+{
+  const Position *pos = &self->position;
+  g_autofree char *best_path = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(ConvolveModel) best = NULL;
+
+  g_atomic_int_set (&self->best_epoch_atomic, pos->best_epoch);
+  if (pos->best_epoch == 0)
+    return TRUE;
+
+  best = convolve_model_copy (self->model, 1, error);
+  if (best == NULL)
+    return FALSE;
+  if (pos->best_epoch == pos->epoch && pos->step == 0)
+    {
+      self->best_model = g_steal_pointer (&best);
+      return TRUE;
+    }
+
+  best_path = convolve_trainer_best_path_for (path);
+  loaded = convolve_model_load (best_path, 1, &meta, NULL, NULL);
+  if (loaded != NULL && meta->epoch == pos->best_epoch &&
+      convolve_model_copy_weights (best, loaded, NULL))
+    {
+      self->best_model = g_steal_pointer (&best);
+      self->best_written_path = g_steal_pointer (&best_path);
+      self->best_written_epoch = pos->best_epoch;
+    }
+  return TRUE;
+}
+
 ConvolveTrainer *
 convolve_trainer_new_from_checkpoint (const char       *path,
                                       ConvolveDataset  *train,
@@ -599,6 +806,16 @@ convolve_trainer_new_from_checkpoint (const char       *path,
                    _("Cannot resume from “%s”: its position in the run is inconsistent"), display);
       return NULL;
     }
+
+  if (state.position.best_epoch > state.position.epoch ||
+      (state.position.best_epoch == 0 && state.position.wait != 0))
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("Cannot resume from “%s”: its best epoch is inconsistent"), display);
+      return NULL;
+    }
+  if (!resume_best (self, path, error))
+    return NULL;
 
   /* Show where the run stands. */
   {
@@ -716,6 +933,13 @@ convolve_trainer_start (ConvolveTrainer  *self,
 
   if (!check_idle (self, error))
     return FALSE;
+
+  if (self->config.early_stopping_patience > 0 && self->test == NULL)
+    {
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
+                           _("Early stopping needs a test set to validate on"));
+      return FALSE;
+    }
 
   /* The model must hold a whole batch; the optimizer must match the config. */
   if (convolve_model_get_max_batch (self->model) < _convolve_trainer_largest_batch (self))

@@ -32,6 +32,18 @@
  * checkpoint (model, optimizer, position, running sums, history) resumes it
  * bit for bit.
  *
+ * Early stopping and the best epoch. After each validated epoch the
+ * trainer compares the monitored figure (config.early_stopping_monitor)
+ * with the best so far, Keras's EarlyStopping rule: an improvement beats
+ * it by more than min_delta. The best epoch's weights are always kept, in
+ * memory and, with every checkpoint, in a plain model file beside it
+ * (convolve_trainer_best_path_for). After early_stopping_patience epochs in
+ * a row without an improvement the run ends FINISHED with stop reason
+ * EARLY_STOPPED; with restore_best_weights the best weights then become the
+ * model's (restore_best_at_end: also after the last epoch). A checkpoint
+ * carries the counters, so a resumed run stops where an uninterrupted one
+ * would.
+ *
  * Weights for prediction. Every config.snapshot_every_steps steps and at
  * each epoch end the trainer publishes a copy of its weights;
  * convolve_trainer_get_weights_snapshot() returns a private model built
@@ -134,6 +146,28 @@ void     convolve_trainer_save_async  (ConvolveTrainer     *trainer,
 gboolean convolve_trainer_save_finish (ConvolveTrainer     *trainer,
                                        GAsyncResult        *result,
                                        GError             **error);
+
+/* The best epoch so far (1-based; 0: none yet, e.g. without a test set).
+ * Any thread, any state. */
+int                convolve_trainer_get_best_epoch   (ConvolveTrainer *trainer);
+/* Why the run ended; NONE while it has not. */
+ConvolveStopReason convolve_trainer_get_stop_reason  (ConvolveTrainer *trainer);
+/* A new model (caller owns it) with the best epoch's weights, for
+ * max_batch images. CONVOLVE_TRAIN_ERROR_NO_BEST when there is none (no
+ * validated epoch yet, or a resumed run whose best file was missing).
+ * Any thread; while running it waits for the current step. */
+ConvolveModel     *convolve_trainer_get_best_weights (ConvolveTrainer  *trainer,
+                                                      int               max_batch,
+                                                      GError          **error);
+/* Saves the best epoch's weights as a plain model file, atomically, with
+ * the metadata of convolve_trainer_save() and that epoch's number. Errors
+ * as convolve_trainer_get_best_weights(), or the engine's. */
+gboolean           convolve_trainer_save_best        (ConvolveTrainer  *trainer,
+                                                      const char       *path,
+                                                      GError          **error);
+/* Where a checkpoint's best-epoch file goes: "run.safetensors" gives
+ * "run-best.safetensors", "run" gives "run-best". */
+char              *convolve_trainer_best_path_for    (const char       *checkpoint_path);
 
 /* Signals:
  * "progress" (ConvolveTrainer *trainer, ConvolveProgress *progress):
