@@ -985,6 +985,7 @@ reader_thread (gpointer user_data)
       /* Never locked out, never a torn batch: always a prefix 1..n. */
       g_assert_no_error (error);
       g_assert_cmpuint (runs->len, ==, 1);
+      g_assert_cmpint (((ConvolveRunRecord *) runs->pdata[0])->status, ==, CONVOLVE_RUN_STATUS_RUNNING);
       g_assert_cmpuint (steps->len, >=, reader->max_seen);
       g_assert_cmpuint (steps->len % 10, ==, 0);  /* whole add_progress batches only */
       assert_steps_prefix (steps);
@@ -1189,6 +1190,53 @@ test_other_boot (Fixture      *fixture,
   g_assert_cmpint (run->status, ==, CONVOLVE_RUN_STATUS_RUNNING);
 }
 
+/* The owner is the connection: a store closed with its run still
+ * running leaves it interrupted although the process lives on; one kept
+ * open keeps it running for every other connection. */
+static void
+test_owner_lock (Fixture      *fixture,
+                 gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveRunStore) owner = convolve_run_store_open (fixture->path, &error);
+  g_autoptr(ConvolveRunStore) other = NULL;
+  g_autoptr(ConvolveRunRecord) run = NULL;
+  ConvolveTrainConfig config;
+  ConvolveRunInfo info;
+  gint64 kept, dropped;
+
+  test_config (&config);
+  test_info (&info, NULL, "MNIST");
+  kept = convolve_run_store_create_run (owner, &info, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (fixture->path, "SELECT owner_locked FROM runs"), ==, 1);
+
+  other = convolve_run_store_open (fixture->path, &error);
+  g_assert_no_error (error);
+  dropped = convolve_run_store_create_run (other, &info, &config, &error);
+  g_assert_cmpuint (convolve_run_store_mark_interrupted (owner, &error), ==, 0);
+  g_assert_cmpuint (convolve_run_store_mark_interrupted (other, &error), ==, 0);
+  g_clear_pointer (&other, convolve_run_store_unref);
+
+  g_assert_cmpuint (convolve_run_store_mark_interrupted (owner, &error), ==, 1);
+  run = convolve_run_store_get_run (owner, dropped, &error);
+  g_assert_cmpint (run->status, ==, CONVOLVE_RUN_STATUS_INTERRUPTED);
+  g_clear_pointer (&run, convolve_run_record_free);
+  run = convolve_run_store_get_run (owner, kept, &error);
+  g_assert_cmpint (run->status, ==, CONVOLVE_RUN_STATUS_RUNNING);
+  g_clear_pointer (&run, convolve_run_record_free);
+
+  /* Reopened for a resume, it is owned (and locked) again. */
+  g_assert_true (convolve_run_store_reopen_run (owner, dropped, &error));
+  other = convolve_run_store_open (fixture->path, &error);
+  g_assert_cmpuint (convolve_run_store_mark_interrupted (other, &error), ==, 0);
+  /* Finished, the lock goes; nothing is marked. */
+  g_assert_true (convolve_run_store_finish_run (owner, kept, CONVOLVE_RUN_STATUS_FINISHED, NULL, NULL, &error));
+  g_assert_true (convolve_run_store_finish_run (owner, dropped, CONVOLVE_RUN_STATUS_STOPPED, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (convolve_run_store_mark_interrupted (other, &error), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1214,6 +1262,7 @@ main (int   argc,
   ADD ("concurrent-reads", test_concurrent_reads);
   ADD ("interrupted/killed", test_killed_run);
   ADD ("interrupted/other-boot", test_other_boot);
+  ADD ("interrupted/owner-lock", test_owner_lock);
 
   return g_test_run ();
 }

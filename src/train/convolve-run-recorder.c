@@ -240,22 +240,23 @@ writer_thread (gpointer data)
 
 /* Caller side ------------------------------------------------------------- */
 
-static ConvolveRunRecorder *
-recorder_start (ConvolveRunStore *store,
-                gint64            run_id,
-                GError          **error)
+/* The writer's own connection, so it never waits for the caller's; it
+ * also holds the run's owner lock (convolve-run-store.h) until finish. */
+static ConvolveRunStore *
+open_writer_store (ConvolveRunStore *store,
+                   GError          **error)
 {
-  ConvolveRunRecorder *self;
-  ConvolveRunStore *writer_store;
+  return convolve_run_store_open_full (convolve_run_store_get_path (store),
+                                       convolve_run_store_get_busy_timeout (store),
+                                       error);
+}
 
-  /* Its own connection, so the writer never waits for the caller's. */
-  writer_store = convolve_run_store_open_full (convolve_run_store_get_path (store),
-                                               convolve_run_store_get_busy_timeout (store),
-                                               error);
-  if (writer_store == NULL)
-    return NULL;
+static ConvolveRunRecorder *
+recorder_start (ConvolveRunStore *writer_store,
+                gint64            run_id)
+{
+  ConvolveRunRecorder *self = g_new0 (ConvolveRunRecorder, 1);
 
-  self = g_new0 (ConvolveRunRecorder, 1);
   self->writer_store = writer_store;
   self->run_id = run_id;
   self->queue = g_async_queue_new_full ((GDestroyNotify) message_free);
@@ -273,26 +274,23 @@ convolve_run_recorder_new (ConvolveRunStore          *store,
                            const ConvolveTrainConfig *config,
                            GError                   **error)
 {
-  ConvolveRunRecorder *self;
-  GError *local_error = NULL;
+  ConvolveRunStore *writer_store;
   gint64 run_id;
 
   g_return_val_if_fail (store != NULL, NULL);
   g_return_val_if_fail (info != NULL, NULL);
   g_return_val_if_fail (config != NULL, NULL);
 
-  run_id = convolve_run_store_create_run (store, info, config, error);
-  if (run_id == 0)
+  writer_store = open_writer_store (store, error);
+  if (writer_store == NULL)
     return NULL;
-  self = recorder_start (store, run_id, &local_error);
-  if (self == NULL)
+  run_id = convolve_run_store_create_run (writer_store, info, config, error);
+  if (run_id == 0)
     {
-      /* Nobody will record it: do not leave it "running". */
-      convolve_run_store_finish_run (store, run_id, CONVOLVE_RUN_STATUS_FAILED, NULL,
-                                     local_error->message, NULL);
-      g_propagate_error (error, local_error);
+      convolve_run_store_unref (writer_store);
+      return NULL;
     }
-  return self;
+  return recorder_start (writer_store, run_id);
 }
 
 ConvolveRunRecorder *
@@ -301,15 +299,22 @@ convolve_run_recorder_new_for_run (ConvolveRunStore *store,
                                    GError          **error)
 {
   g_autoptr(ConvolveRunRecord) run = NULL;
+  ConvolveRunStore *writer_store;
   ConvolveRunRecorder *self;
 
   g_return_val_if_fail (store != NULL, NULL);
 
-  run = convolve_run_store_get_run (store, run_id, error);
-  if (run == NULL || !convolve_run_store_reopen_run (store, run_id, error))
+  writer_store = open_writer_store (store, error);
+  if (writer_store == NULL)
     return NULL;
-  self = recorder_start (store, run_id, error);
-  if (self != NULL && run->best_epoch > 0)
+  run = convolve_run_store_get_run (writer_store, run_id, error);
+  if (run == NULL || !convolve_run_store_reopen_run (writer_store, run_id, error))
+    {
+      convolve_run_store_unref (writer_store);
+      return NULL;
+    }
+  self = recorder_start (writer_store, run_id);
+  if (run->best_epoch > 0)
     {
       self->best_epoch = run->best_epoch;
       self->best_val_loss = isnan (run->best_val_loss) ? INFINITY : run->best_val_loss;

@@ -41,8 +41,9 @@ G_BEGIN_DECLS
 
 typedef struct _ConvolveRunRecorder ConvolveRunRecorder;
 
-/* Creates the run (convolve_run_store_create_run, on the caller's thread)
- * and starts the writer. NULL with error when either fails. */
+/* Opens the writer's connection to store's file, creates the run there
+ * (on the caller's thread; that connection holds its owner lock) and
+ * starts the writer. NULL with error when any of it fails. */
 ConvolveRunRecorder *convolve_run_recorder_new         (ConvolveRunStore          *store,
                                                         const ConvolveRunInfo     *info,
                                                         const ConvolveTrainConfig *config,

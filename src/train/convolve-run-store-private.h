@@ -21,6 +21,10 @@ struct _ConvolveRunStore {
   sqlite3_stmt   *insert_step;
   sqlite3_stmt   *insert_epoch;
   sqlite3_stmt   *touch_run;
+  /* Owner locks: byte run_id of PATH-owners, an OFD lock held while this
+   * connection runs that run (see convolve-run-store.c). */
+  int             owner_fd;      /* -1 until needed, or when it cannot be opened */
+  GArray         *held_runs;     /* gint64 ids locked through owner_fd */
 };
 
 /* Sets error from SQLite's result code rc, naming store->path (the
@@ -36,6 +40,22 @@ gboolean _convolve_run_store_exec       (ConvolveRunStore *store,
 sqlite3_stmt *_convolve_run_store_prepare (ConvolveRunStore *store,
                                            const char       *sql,
                                            GError          **error);
+
+/* Steps a statement that returns no rows, then resets it and clears its
+ * bindings. */
+gboolean _convolve_run_store_step_done  (ConvolveRunStore *store,
+                                         sqlite3_stmt     *stmt,
+                                         GError          **error);
+/* Rolls back the open transaction, if any. */
+void     _convolve_run_store_rollback   (ConvolveRunStore *store);
+
+/* Owner locks (convolve-run-store-owner.c; the caller holds the lock):
+ * take or drop this connection's lock on run_id. lock_run is FALSE when
+ * the lock file cannot be made or another connection holds the lock. */
+gboolean _convolve_run_store_lock_run   (ConvolveRunStore *store,
+                                         gint64            run_id);
+void     _convolve_run_store_unlock_run (ConvolveRunStore *store,
+                                         gint64            run_id);
 
 /* Steps and epochs of one run in one transaction (the recorder's batch).
  * Either array may be empty. */

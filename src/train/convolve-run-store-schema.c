@@ -61,7 +61,8 @@ static const char schema_current[] =
   "  model_path           TEXT,"
   "  owner_pid            INTEGER,"
   "  owner_boot_id        TEXT,"
-  "  owner_start_ticks    INTEGER"
+  "  owner_start_ticks    INTEGER,"
+  "  owner_locked         INTEGER NOT NULL DEFAULT 0"
   ");"
   "CREATE INDEX runs_by_dataset ON runs (dataset_name, created_at);"
   "CREATE INDEX runs_by_status ON runs (status);"
@@ -87,7 +88,7 @@ static const char schema_current[] =
   ") WITHOUT ROWID;";
 
 /* The prototype's layout: no failure message, no heartbeat, no best
- * epoch, no boot id, and epochs without their augmentation flag and time. */
+ * epoch, no boot id or owner lock, and epochs without their augmentation flag and time. */
 const char *const _convolve_run_store_schema_v0 =
   "CREATE TABLE runs ("
   "  id                   INTEGER PRIMARY KEY,"
@@ -154,6 +155,7 @@ static const char *const migrations[] = {
   "ALTER TABLE runs ADD COLUMN best_checkpoint_path TEXT;"
   "ALTER TABLE runs ADD COLUMN owner_boot_id TEXT;"
   "ALTER TABLE runs ADD COLUMN owner_start_ticks INTEGER;"
+  "ALTER TABLE runs ADD COLUMN owner_locked INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE epochs ADD COLUMN augmented INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE epochs ADD COLUMN seconds REAL;"
   "UPDATE runs SET updated_at = coalesce (ended_at, started_at, created_at);"

@@ -5,6 +5,10 @@
  * only SQL built at run time is the schema's own text and PRAGMAs with
  * our constants.
  *
+ * Owners and interrupted runs are in convolve-run-store-owner.c, the
+ * schema in convolve-run-store-schema.c, reads in
+ * convolve-run-store-query.c.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-run-store-private.h"
@@ -14,9 +18,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 G_DEFINE_QUARK (convolve-run-store-error-quark, convolve_run_store_error)
@@ -160,10 +162,10 @@ _convolve_run_store_prepare (ConvolveRunStore *store,
 }
 
 /* Steps a statement that returns no rows, then resets it. */
-static gboolean
-step_done (ConvolveRunStore *store,
-           sqlite3_stmt     *stmt,
-           GError          **error)
+gboolean
+_convolve_run_store_step_done (ConvolveRunStore *store,
+                               sqlite3_stmt     *stmt,
+                               GError          **error)
 {
   int rc = sqlite3_step (stmt);
 
@@ -177,161 +179,11 @@ step_done (ConvolveRunStore *store,
   return TRUE;
 }
 
-static void
-rollback (ConvolveRunStore *store)
+void
+_convolve_run_store_rollback (ConvolveRunStore *store)
 {
   if (!sqlite3_get_autocommit (store->db))
     sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Owners ------------------------------------------------------------------ */
-
-static char *
-read_boot_id (void)
-{
-  char *text = NULL;
-
-  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &text, NULL, NULL))
-    return g_strdup ("");
-  return g_strstrip (text);
-}
-
-/* The start time of pid in clock ticks since boot (field 22 of
- * /proc/PID/stat), 0 when unknown; *zombie when it has exited but is not
- * reaped yet. */
-static gint64
-read_start_ticks (gint64    pid,
-                  gboolean *zombie)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%" G_GINT64_FORMAT "/stat", pid);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) fields = NULL;
-  const char *rest;
-
-  *zombie = FALSE;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  /* The command name (field 2) may hold spaces and parentheses: the
-   * fields after it start at the last ')'. */
-  rest = strrchr (text, ')');
-  if (rest == NULL)
-    return 0;
-  fields = g_strsplit (g_strstrip ((char *) rest + 1), " ", 0);
-  if (g_strv_length (fields) < 20)
-    return 0;
-  /* fields[0] is field 3, the state */
-  *zombie = fields[0][0] == 'Z' || fields[0][0] == 'X';
-  return g_ascii_strtoll (fields[19], NULL, 10);
-}
-
-void
-_convolve_run_store_get_owner (gint64  *pid,
-                               char   **boot_id,
-                               gint64  *start_ticks)
-{
-  gboolean zombie;
-
-  *pid = getpid ();
-  *boot_id = read_boot_id ();
-  *start_ticks = read_start_ticks (*pid, &zombie);
-}
-
-/* FALSE when the process that owned a run is certainly gone: another
- * boot, no such process, a zombie, or a process that started at another
- * time (its pid was reused). */
-static gboolean
-owner_is_alive (gint64      pid,
-                const char *boot_id,
-                gint64      start_ticks,
-                const char *our_boot_id)
-{
-  gboolean zombie = FALSE;
-  gint64 ticks;
-
-  if (pid <= 0)
-    return FALSE;
-  if (boot_id != NULL && boot_id[0] != '\0' && our_boot_id[0] != '\0' &&
-      strcmp (boot_id, our_boot_id) != 0)
-    return FALSE;
-  if (kill ((pid_t) pid, 0) != 0 && errno == ESRCH)
-    return FALSE;
-  ticks = read_start_ticks (pid, &zombie);
-  if (zombie)
-    return FALSE;
-  if (start_ticks > 0 && ticks > 0 && ticks != start_ticks)
-    return FALSE;
-  return TRUE;
-}
-
-guint
-convolve_run_store_mark_interrupted (ConvolveRunStore *store,
-                                     GError          **error)
-{
-  g_autoptr(GArray) dead = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autofree char *our_boot_id = read_boot_id ();
-  sqlite3_stmt *stmt;
-  int rc;
-  guint n = 0;
-
-  g_return_val_if_fail (store != NULL, 0);
-
-  g_mutex_lock (&store->lock);
-  stmt = _convolve_run_store_prepare (store,
-    "SELECT id, owner_pid, owner_boot_id, owner_start_ticks FROM runs WHERE status = 'running'",
-    error);
-  if (stmt == NULL)
-    goto out;
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 id = sqlite3_column_int64 (stmt, 0);
-
-      if (!owner_is_alive (sqlite3_column_int64 (stmt, 1),
-                           (const char *) sqlite3_column_text (stmt, 2),
-                           sqlite3_column_int64 (stmt, 3), our_boot_id))
-        g_array_append_val (dead, id);
-    }
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      _convolve_run_store_set_error (store, rc, error);
-      goto out;
-    }
-  if (dead->len == 0)
-    goto out;
-
-  /* Only now a write lock: most opens find nothing to mark. */
-  if (!_convolve_run_store_exec (store, "BEGIN IMMEDIATE", error))
-    goto out;
-  stmt = _convolve_run_store_prepare (store,
-    "UPDATE runs SET status = 'interrupted', ended_at = coalesce (updated_at, started_at, created_at)"
-    " WHERE id = ?1 AND status = 'running'",
-    error);
-  if (stmt == NULL)
-    {
-      rollback (store);
-      goto out;
-    }
-  for (guint i = 0; i < dead->len; i++)
-    {
-      sqlite3_bind_int64 (stmt, 1, g_array_index (dead, gint64, i));
-      if (!step_done (store, stmt, error))
-        {
-          sqlite3_finalize (stmt);
-          rollback (store);
-          goto out;
-        }
-      n += sqlite3_changes (store->db);
-    }
-  sqlite3_finalize (stmt);
-  if (!_convolve_run_store_exec (store, "COMMIT", error))
-    {
-      rollback (store);
-      n = 0;
-    }
-
-out:
-  g_mutex_unlock (&store->lock);
-  return n;
 }
 
 /* Opening --------------------------------------------------------------- */
@@ -355,13 +207,20 @@ read_be32 (const guint8 *p)
 /* SQLite trusts the file size when the header's page count is stale, so a
  * truncated file opens and fails only when a missing page is read. Catch
  * it at once: a header whose page count is valid (its version-valid-for
- * number matches the change counter) but larger than the file. */
+ * number matches the change counter) but larger than the file. Not
+ * while a write-ahead log is left: a checkpoint cut short by a crash may
+ * have written page 1 before the pages after it, and SQLite finishes it
+ * from the log. */
 static gboolean
 check_not_truncated (const char *path,
                      GError    **error)
 {
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
   guint8 header[100];
   GStatBuf st;
+
+  if (g_stat (wal, &st) == 0 && st.st_size > 0)
+    return TRUE;
   guint32 page_size, n_pages;
   int fd;
   gssize got;
@@ -437,6 +296,8 @@ convolve_run_store_open_full (const char  *path,
   g_mutex_init (&store->lock);
   store->path = path != NULL ? g_strdup (path) : convolve_run_store_get_default_path ();
   store->busy_timeout_ms = MAX (busy_timeout_ms, 0);
+  store->owner_fd = -1;
+  store->held_runs = g_array_new (FALSE, FALSE, sizeof (gint64));
 
   dir = g_path_get_dirname (store->path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
@@ -522,6 +383,11 @@ convolve_run_store_unref (ConvolveRunStore *store)
   sqlite3_finalize (store->touch_run);
   /* close_v2: closes once the last statement is gone, never fails busy. */
   sqlite3_close_v2 (store->db);
+  /* Closing the lock file drops the owner locks: runs left running
+   * become interrupted for the next open. */
+  if (store->owner_fd >= 0)
+    close (store->owner_fd);
+  g_array_unref (store->held_runs);
   g_mutex_clear (&store->lock);
   g_free (store->path);
   g_free (store);
@@ -588,6 +454,7 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
     " VALUES (?1, 'running', ?2, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
     " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
     " ?24, ?25, ?26)";
+  static const char lock_sql[] = "UPDATE runs SET owner_locked = 1 WHERE id = ?1";
   g_autofree char *boot_id = NULL;
   sqlite3_stmt *stmt;
   gint64 pid, start_ticks, id = 0;
@@ -631,13 +498,29 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
   sqlite3_bind_int64 (stmt, 24, pid);
   sqlite3_bind_text (stmt, 25, boot_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 26, start_ticks);
-  if (!step_done (store, stmt, error))
+  if (!_convolve_run_store_step_done (store, stmt, error))
     {
       sqlite3_finalize (stmt);
       goto fail;
     }
   sqlite3_finalize (stmt);
   id = sqlite3_last_insert_rowid (store->db);
+
+  /* In the same transaction, so no one sees the run running and
+   * unlocked. Without a lock (no lock file) the pid stands in. */
+  if (_convolve_run_store_lock_run (store, id))
+    {
+      stmt = _convolve_run_store_prepare (store, lock_sql, error);
+      if (stmt == NULL)
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, id);
+      if (!_convolve_run_store_step_done (store, stmt, error))
+        {
+          sqlite3_finalize (stmt);
+          goto fail;
+        }
+      sqlite3_finalize (stmt);
+    }
 
   /* The default name needs the id. */
   if (info->name == NULL)
@@ -649,7 +532,7 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
         goto fail;
       sqlite3_bind_int64 (stmt, 1, id);
       sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
-      if (!step_done (store, stmt, error))
+      if (!_convolve_run_store_step_done (store, stmt, error))
         {
           sqlite3_finalize (stmt);
           goto fail;
@@ -661,7 +544,9 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
   goto out;
 
 fail:
-  rollback (store);
+  _convolve_run_store_rollback (store);
+  if (id != 0)
+    _convolve_run_store_unlock_run (store, id);
   id = 0;
 out:
   g_mutex_unlock (&store->lock);
@@ -685,7 +570,7 @@ insert_steps (ConvolveRunStore          *store,
       sqlite3_bind_int (stmt, 4, steps[i].step);
       bind_double_or_null (stmt, 5, steps[i].loss);
       bind_double_or_null (stmt, 6, steps[i].accuracy);
-      if (!step_done (store, stmt, error))
+      if (!_convolve_run_store_step_done (store, stmt, error))
         return FALSE;
     }
   return TRUE;
@@ -710,7 +595,7 @@ insert_epochs (ConvolveRunStore           *store,
       bind_double_or_null (stmt, 6, epochs[i].val_loss);
       bind_double_or_null (stmt, 7, epochs[i].val_accuracy);
       bind_double_or_null (stmt, 8, epochs[i].seconds);
-      if (!step_done (store, stmt, error))
+      if (!_convolve_run_store_step_done (store, stmt, error))
         return FALSE;
     }
   return TRUE;
@@ -737,10 +622,10 @@ _convolve_run_store_write_rows (ConvolveRunStore           *store,
       sqlite3_bind_int64 (store->touch_run, 2, g_get_real_time ());
       ok = insert_steps (store, run_id, steps, n_steps, error) &&
            insert_epochs (store, run_id, epochs, n_epochs, error) &&
-           step_done (store, store->touch_run, error) &&
+           _convolve_run_store_step_done (store, store->touch_run, error) &&
            _convolve_run_store_exec (store, "COMMIT", error);
       if (!ok)
-        rollback (store);
+        _convolve_run_store_rollback (store);
     }
   g_mutex_unlock (&store->lock);
   return ok;
@@ -787,7 +672,7 @@ update_run (ConvolveRunStore *store,
     {
       sqlite3_bind_int64 (stmt, 1, run_id);
       bind (stmt, data);
-      ok = step_done (store, stmt, error);
+      ok = _convolve_run_store_step_done (store, stmt, error);
       if (ok && sqlite3_changes (store->db) == 0)
         {
           g_set_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_NOT_FOUND,
@@ -906,19 +791,25 @@ convolve_run_store_finish_run (ConvolveRunStore         *store,
   g_return_val_if_fail (store != NULL, FALSE);
   g_return_val_if_fail (status != CONVOLVE_RUN_STATUS_RUNNING &&
                         convolve_run_status_to_string (status) != NULL, FALSE);
-  return update_run (store, run_id,
-                     "UPDATE runs SET status = ?2, ended_at = ?3, updated_at = ?3,"
-                     " final_loss = CASE WHEN ?4 THEN ?5 ELSE final_loss END,"
-                     " final_accuracy = CASE WHEN ?4 THEN ?6 ELSE final_accuracy END,"
-                     " error_message = ?7"
-                     " WHERE id = ?1",
-                     bind_finish, &data, error);
+  if (!update_run (store, run_id,
+                   "UPDATE runs SET status = ?2, ended_at = ?3, updated_at = ?3,"
+                   " final_loss = CASE WHEN ?4 THEN ?5 ELSE final_loss END,"
+                   " final_accuracy = CASE WHEN ?4 THEN ?6 ELSE final_accuracy END,"
+                   " error_message = ?7"
+                   " WHERE id = ?1",
+                   bind_finish, &data, error))
+    return FALSE;
+  g_mutex_lock (&store->lock);
+  _convolve_run_store_unlock_run (store, run_id);
+  g_mutex_unlock (&store->lock);
+  return TRUE;
 }
 
 typedef struct {
   gint64      pid;
   const char *boot_id;
   gint64      start_ticks;
+  gboolean    locked;
 } OwnerData;
 
 static void
@@ -931,6 +822,7 @@ bind_owner (sqlite3_stmt *stmt,
   sqlite3_bind_text (stmt, 3, owner->boot_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 4, owner->start_ticks);
   sqlite3_bind_int64 (stmt, 5, g_get_real_time ());
+  sqlite3_bind_int (stmt, 6, owner->locked);
 }
 
 gboolean
@@ -944,11 +836,22 @@ convolve_run_store_reopen_run (ConvolveRunStore *store,
   g_return_val_if_fail (store != NULL, FALSE);
   _convolve_run_store_get_owner (&data.pid, &boot_id, &data.start_ticks);
   data.boot_id = boot_id;
-  return update_run (store, run_id,
-                     "UPDATE runs SET status = 'running', ended_at = NULL, updated_at = ?5,"
-                     " error_message = NULL, owner_pid = ?2, owner_boot_id = ?3, owner_start_ticks = ?4"
-                     " WHERE id = ?1",
-                     bind_owner, &data, error);
+  g_mutex_lock (&store->lock);
+  data.locked = _convolve_run_store_lock_run (store, run_id);
+  g_mutex_unlock (&store->lock);
+  if (!update_run (store, run_id,
+                   "UPDATE runs SET status = 'running', ended_at = NULL, updated_at = ?5,"
+                   " error_message = NULL, owner_pid = ?2, owner_boot_id = ?3, owner_start_ticks = ?4,"
+                   " owner_locked = ?6"
+                   " WHERE id = ?1",
+                   bind_owner, &data, error))
+    {
+      g_mutex_lock (&store->lock);
+      _convolve_run_store_unlock_run (store, run_id);
+      g_mutex_unlock (&store->lock);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void

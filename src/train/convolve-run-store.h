@@ -4,9 +4,17 @@
  * $XDG_DATA_HOME/convolve/runs.sqlite; $CONVOLVE_RUNS_DB overrides it).
  * Opening it creates or migrates the schema (PRAGMA user_version, see
  * convolve-run-store-schema.c), turns on foreign keys and WAL, and marks
- * runs whose owning process is gone (killed, power loss) as
+ * runs whose owner is gone (killed, power loss) as
  * CONVOLVE_RUN_STATUS_INTERRUPTED, so they can be offered for resume from
  * their checkpoint_path.
+ *
+ * Owners. The connection that creates (or reopens) a run holds a lock on
+ * it (an OFD lock on one byte of PATH-owners) until it finishes the run or
+ * is closed; the kernel drops it when the process dies, however it dies.
+ * A RUNNING run whose lock nobody holds, or that was started on another
+ * boot, is interrupted. Where the lock file cannot be made, the owner's
+ * pid and its start time stand in. So: keep the store that created a run
+ * open until convolve_run_store_finish_run (a ConvolveRunRecorder does).
  *
  * Threads. Every call is safe from any thread (one mutex per store), and
  * each call is one transaction. Other connections (another store on the
