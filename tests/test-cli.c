@@ -1279,6 +1279,87 @@ test_cli_lr_find (void)
     }
 }
 
+/* Every run is recorded; `runs` lists, shows, compares, exports and
+ * deletes them, and --resume-run continues one from its checkpoint. */
+static void
+test_cli_runs (void)
+{
+  g_autofree char *db = g_build_filename (work_dir, "runs-test.sqlite", NULL);
+  g_autofree char *checkpoint = g_build_filename (work_dir, "runs-test.safetensors", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *spec = "conv2d(4,3,same,relu),maxpool(2),flatten,dense(10,softmax)";
+
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--epochs", "1", "--spec", spec,
+                            "--threads", "1", "--runs-db", db, "--checkpoint", checkpoint, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Recording as run 1"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (NULL, NULL, "train", "--data", cifar_dir, "--epochs", "1", "--spec", spec,
+                            "--threads", "1", "--seed", "9", "--runs-db", db, NULL), ==, 0);
+
+  g_assert_cmpint (run_cli (&out, &err, "runs", "list", "--runs-db", db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Run 1"));
+  g_assert_nonnull (strstr (out, "Run 2"));
+  g_assert_nonnull (strstr (out, "finished"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_cli (&out, NULL, "runs", "show", "1", "--runs-db", db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, spec));
+  g_assert_nonnull (strstr (out, checkpoint));
+  g_assert_nonnull (strstr (out, "epochs_done      1"));
+  g_clear_pointer (&out, g_free);
+
+  /* Only the seed differs, and compare says so. */
+  g_assert_cmpint (run_cli (&out, NULL, "runs", "compare", "1", "2", "--runs-db", db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "* seed"));
+  g_assert_nonnull (strstr (out, "  epochs"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_cli (&out, NULL, "runs", "export", "1", "--runs-db", db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\"history\""));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "runs", "export", "1", "--format", "csv", "--runs-db", db, NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "epoch,loss,accuracy"));
+  g_clear_pointer (&out, g_free);
+
+  /* Resume continues the same run: two epochs recorded in run 1. */
+  g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--epochs", "2", "--resume-run", "1",
+                            "--runs-db", db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Recording as run 1"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (&out, NULL, "runs", "show", "1", "--runs-db", db, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "epochs_done      2"));
+  g_clear_pointer (&out, g_free);
+
+  /* Delete asks for --yes, then deletes. */
+  g_assert_cmpint (run_cli (NULL, &err, "runs", "delete", "2", "--runs-db", db, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "--yes"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (NULL, NULL, "runs", "delete", "2", "--yes", "--runs-db", db, NULL), ==, 0);
+  g_assert_cmpint (run_cli (&out, NULL, "runs", "list", "--runs-db", db, NULL), ==, 0);
+  g_assert_null (strstr (out, "Run 2"));
+  g_clear_pointer (&out, g_free);
+
+  /* Bad input: one clear line each. */
+  assert_fails ("not a run number", "runs", "show", "x", "--runs-db", db, NULL);
+  assert_fails ("no run 99", "runs", "show", "99", "--runs-db", db, NULL);
+  assert_fails ("unknown command", "runs", "frobnicate", "--runs-db", db, NULL);
+  assert_fails ("There is no run 3", "train", "--data", cifar_dir, "--resume-run", "3", "--runs-db", db, NULL);
+
+  /* A damaged store does not stop training: the run is simply not recorded. */
+  {
+    g_autofree char *bad = g_build_filename (work_dir, "not-a-store.sqlite", NULL);
+
+    g_assert_true (g_file_set_contents (bad, "this is not a database, not at all, no", -1, NULL));
+    g_assert_cmpint (run_cli (&out, &err, "train", "--data", cifar_dir, "--epochs", "1", "--spec", spec,
+                              "--threads", "1", "--runs-db", bad, NULL), ==, 0);
+    g_assert_null (strstr (out, "Recording as run"));
+    g_assert_nonnull (strstr (err, "not-a-store.sqlite"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1307,6 +1388,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/bad-input", test_cli_train_bad_input);
   g_test_add_func ("/cli/predict-evaluate/bad-input", test_cli_predict_evaluate_bad_input);
   g_test_add_func ("/cli/options/shared", test_cli_shared_options);
+  g_test_add_func ("/cli/runs", test_cli_runs);
   g_test_add_func ("/cli/train/predict-evaluate", test_cli_train_predict_evaluate);
   g_test_add_func ("/cli/train/dataset-by-name", test_cli_dataset_by_name);
   g_test_add_func ("/cli/train/interrupt", test_cli_train_interrupt);

@@ -39,6 +39,7 @@ typedef struct {
   GString         *log_json;
   GError          *log_error;
   gboolean         interrupted;
+  ConvolveRunRecorder *recorder;    /* the run store's record, or NULL */
 } TrainRun;
 
 /* Figures with '.' whatever the locale: scripts read these lines. */
@@ -248,6 +249,8 @@ on_progress (ConvolveTrainer  *trainer,
 {
   TrainRun *run = user_data;
 
+  if (run->recorder != NULL)
+    convolve_run_recorder_add_progress (run->recorder, progress);
   print_history (run, progress);
   if (run->tty && !convolve_trainer_state_is_final (progress->state))
     draw_bar (run, progress);
@@ -387,6 +390,8 @@ convolve_cli_train (int argc, char **argv)
   g_autofree char *monitor_name = NULL;
   g_autofree char *min_delta_text = NULL;
   g_autofree char *save_best_path = NULL;
+  g_autofree char *runs_db = NULL;
+  gint64 resume_run = 0;
   gboolean restore_best = FALSE;
   /* G_MININT / NAN: not given (so a checkpoint's value stays). */
   int epochs = G_MININT, augment_epochs = G_MININT, batch_size = G_MININT;
@@ -434,6 +439,10 @@ convolve_cli_train (int argc, char **argv)
       N_("When early stopping ends the run, go back to the best epoch’s weights"), NULL },
     { "save-best", 0, 0, G_OPTION_ARG_FILENAME, &save_best_path,
       N_("Save the best epoch’s model (by --monitor) to FILE"), N_("FILE") },
+    { "runs-db", 0, 0, G_OPTION_ARG_FILENAME, &runs_db,
+      N_("Record the run in this run store (default: Convolve’s data folder, or $CONVOLVE_RUNS_DB)"), N_("FILE") },
+    { "resume-run", 0, 0, G_OPTION_ARG_INT64, &resume_run,
+      N_("Continue a stopped or interrupted run of the run store from its last checkpoint"), N_("ID") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -496,6 +505,32 @@ convolve_cli_train (int argc, char **argv)
       !check_output_path ("--log-json", log_json_path, &error) ||
       !check_output_path ("--save-best", save_best_path, &error))
     return convolve_cli_fail ("%s", error->message);
+
+  g_autoptr(ConvolveRunStore) store = NULL;
+  g_autoptr(GError) store_error = NULL;
+
+  /* The run store is a record, not a condition: without it the run goes on. */
+  store = convolve_run_store_open (runs_db, &store_error);
+  if (resume_run != 0)
+    {
+      g_autoptr(ConvolveRunRecord) record = NULL;
+
+      if (store == NULL)
+        return convolve_cli_fail ("%s", store_error->message);
+      if (resume_path != NULL)
+        return convolve_cli_fail (_("--resume-run and --resume cannot be combined"));
+      record = convolve_run_store_get_run (store, resume_run, &error);
+      if (record == NULL)
+        return convolve_cli_fail ("%s", error->message);
+      if (record->checkpoint_path == NULL || record->checkpoint_path[0] == '\0')
+        return convolve_cli_fail (_("run %" PRId64 " has no checkpoint to resume from: "
+                                    "train with --checkpoint to make runs resumable"), resume_run);
+      resume_path = g_strdup (record->checkpoint_path);
+      if (checkpoint_path == NULL)
+        checkpoint_path = g_strdup (record->checkpoint_path);
+    }
+  else if (store == NULL)
+    fprintf (stderr, "convolve-cli: %s\n", store_error->message);
 
   if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
@@ -625,6 +660,34 @@ convolve_cli_train (int argc, char **argv)
   }
   fflush (stdout);
 
+  if (store != NULL)
+    {
+      g_autoptr(GError) record_error = NULL;
+      ConvolveRunInfo info;
+
+      convolve_trainer_describe_run (trainer, &info);
+      info.dataset_path = options.data_dir;
+      if (resume_run != 0)
+        {
+          run.recorder = convolve_run_recorder_new_for_run (store, resume_run, &record_error);
+          if (run.recorder == NULL)
+            return convolve_cli_fail ("%s", record_error->message);
+        }
+      else
+        run.recorder = convolve_run_recorder_new (store, &info, convolve_trainer_get_config (trainer),
+                                                  &record_error);
+      if (run.recorder == NULL)
+        fprintf (stderr, "convolve-cli: %s\n", record_error->message);
+      else
+        {
+          g_autofree char *best = checkpoint_path != NULL ? convolve_trainer_best_path_for (checkpoint_path) : NULL;
+
+          convolve_run_recorder_set_paths (run.recorder, checkpoint_path, best, save_path);
+          printf (_("Recording as run %" PRId64 " in “%s”\n"),
+                  convolve_run_recorder_get_run_id (run.recorder), convolve_run_store_get_path (store));
+        }
+    }
+
   g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &run);
   sigint_id = g_unix_signal_add (SIGINT, on_interrupt, &run);
   sigterm_id = g_unix_signal_add (SIGTERM, on_interrupt, &run);
@@ -648,6 +711,16 @@ convolve_cli_train (int argc, char **argv)
   joined = convolve_trainer_join (trainer, &error);
   g_clear_pointer (&progress, convolve_progress_unref);
   progress = convolve_trainer_get_progress (trainer);
+  if (run.recorder != NULL)
+    {
+      g_autoptr(GError) record_error = NULL;
+
+      convolve_run_recorder_add_progress (run.recorder, progress);
+      if (!convolve_run_recorder_finish (run.recorder, progress->state, progress->evaluation,
+                                         progress->error, &record_error))
+        fprintf (stderr, "convolve-cli: %s\n", record_error->message);
+      g_clear_pointer (&run.recorder, convolve_run_recorder_free);
+    }
 
   if (!joined)
     {

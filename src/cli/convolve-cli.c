@@ -24,6 +24,7 @@ static const Command commands[] = {
   { "evaluate", convolve_cli_evaluate, N_("Measure a saved model on a dataset’s test set") },
   { "predict",  convolve_cli_predict,  N_("Print the most probable classes of image files") },
   { "explain",  convolve_cli_explain,  N_("Show where in image files the model sees a class (saliency, Grad-CAM)") },
+  { "runs",     convolve_cli_runs,     N_("List, show, compare, export or delete recorded training runs") },
   { "download", convolve_cli_download, N_("Download CIFAR-10 into Convolve's data folder") },
 };
 

@@ -46,6 +46,8 @@ struct _ConvolveTrainer {
   ConvolveDataset     *test;
   guint                n_train;        /* images used: train_limit applied */
   char               **class_names;
+  char                *model_spec;     /* immutable after construction */
+  gint64               n_parameters;
 
   /* the trainer thread's; others only read them under model_mutex */
   GMutex               model_mutex;

@@ -537,6 +537,7 @@ convolve_trainer_finalize (GObject *object)
   g_clear_pointer (&self->train, convolve_dataset_unref);
   g_clear_pointer (&self->test, convolve_dataset_unref);
   g_clear_pointer (&self->class_names, g_strfreev);
+  g_clear_pointer (&self->model_spec, g_free);
   g_clear_pointer (&self->checkpoint_path, g_free);
   g_clear_pointer (&self->progress, convolve_progress_unref);
   g_clear_pointer (&self->history, convolve_history_unref);
@@ -621,6 +622,8 @@ trainer_setup (ConvolveTrainer  *self,
     }
 
   self->class_names = g_strdupv ((char **) convolve_dataset_get_class_names (self->train));
+  self->model_spec = convolve_model_spec_to_string (convolve_model_get_spec (self->model));
+  self->n_parameters = (gint64) convolve_model_get_n_trainable (self->model);
   self->published = convolve_model_copy (self->model, 1, error);
   if (self->published == NULL)
     return FALSE;
@@ -1107,4 +1110,20 @@ convolve_trainer_get_class_names (ConvolveTrainer *self)
   g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
 
   return (const char * const *) self->class_names;
+}
+
+void
+convolve_trainer_describe_run (ConvolveTrainer *self,
+                               ConvolveRunInfo *info)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+  g_return_if_fail (info != NULL);
+
+  memset (info, 0, sizeof *info);
+  info->dataset_name = convolve_dataset_get_name (self->train);
+  info->n_train = self->n_train;
+  info->n_test = self->test != NULL ? convolve_dataset_get_n_images (self->test) : 0;
+  info->n_classes = convolve_dataset_get_n_classes (self->train);
+  info->model_spec = self->model_spec;
+  info->n_parameters = self->n_parameters;
 }

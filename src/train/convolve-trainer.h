@@ -59,6 +59,7 @@
 #include "convolve-dataset.h"
 #include "convolve-history.h"
 #include "convolve-progress.h"
+#include "convolve-run-store.h"
 #include "convolve-train-config.h"
 #include "convolve-train-error.h"
 
@@ -168,6 +169,13 @@ gboolean           convolve_trainer_save_best        (ConvolveTrainer  *trainer,
 /* Where a checkpoint's best-epoch file goes: "run.safetensors" gives
  * "run-best.safetensors", "run" gives "run-best". */
 char              *convolve_trainer_best_path_for    (const char       *checkpoint_path);
+
+/* What the run store records of this run (see convolve-run-store.h): the
+ * dataset's name and sizes, the model spec and its trainable parameter
+ * count. Strings are the trainer's (valid while it lives); name and
+ * dataset_path are left NULL for the caller. Any thread. */
+void convolve_trainer_describe_run (ConvolveTrainer *trainer,
+                                    ConvolveRunInfo *info);
 
 /* Signals:
  * "progress" (ConvolveTrainer *trainer, ConvolveProgress *progress):
