@@ -650,6 +650,33 @@ test_session_train (void)
     g_assert_cmpfloat (convolve_session_get_evaluation_fraction (session), ==, -1.0);
   }
 
+  /* Both runs were recorded in the run store, finished, with their epochs. */
+  {
+    g_autoptr(ConvolveRunStore) store = NULL;
+    g_autoptr(ConvolveRunRecord) record = NULL;
+    gint64 id = convolve_session_get_run_id (session);
+    gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+
+    g_assert_cmpint (id, >, 0);
+    store = convolve_run_store_open (NULL, &error);
+    g_assert_no_error (error);
+    /* The record is finished off the main thread: wait for it. */
+    do
+      {
+        g_clear_pointer (&record, convolve_run_record_free);
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+        record = convolve_run_store_get_run (store, id, &error);
+        g_assert_no_error (error);
+      }
+    while (record->status == CONVOLVE_RUN_STATUS_RUNNING && g_get_monotonic_time () < deadline);
+    g_assert_cmpint (record->status, ==, CONVOLVE_RUN_STATUS_FINISHED);
+    g_assert_cmpint (record->n_epochs_done, ==, 1);
+    g_assert_cmpstr (record->model_spec, ==, SPEC);
+    g_assert_cmpuint (record->n_train, ==, 160);
+    g_assert_cmpfloat_with_epsilon (record->final_accuracy, convolve_session_get_evaluation (session)->accuracy, 1e-9);
+  }
+
   /* Forgetting the run keeps the weights and drops the predictions. */
   {
     float trained = first_weight (session);
@@ -663,6 +690,7 @@ test_session_train (void)
   }
   g_assert_cmpuint (counts.errors, ==, 0);
   g_assert_cmpuint (counts.training, >=, 4);
+
   g_unlink (path);
 }
 
@@ -858,6 +886,12 @@ main (int argc, char *argv[])
   convolve_engine_set_threads (1);
   tmp_dir = g_dir_make_tmp ("convolve-session-XXXXXX", &error);
   g_assert_no_error (error);
+  {
+    /* The session records its runs in the default store: a private one. */
+    g_autofree char *db = g_build_filename (tmp_dir, "runs.sqlite", NULL);
+
+    g_setenv ("CONVOLVE_RUNS_DB", db, TRUE);
+  }
 
   g_test_add_func ("/train/session/check-model", test_check_model);
   g_test_add_func ("/train/session/datasets", test_session_datasets);

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "convolve-run-recorder.h"
 #include "convolve-session.h"
 
 G_BEGIN_DECLS
@@ -37,6 +38,10 @@ struct _ConvolveSession
   GCancellable        *run_cancellable;   /* this run's snapshots and evaluation */
   gboolean             snapshot_running;
   gboolean             snapshot_again;
+  ConvolveRunStore    *run_store;         /* opened at the first run */
+  gboolean             run_store_failed;  /* said once; runs go unrecorded */
+  ConvolveRunRecorder *recorder;          /* the running run's record */
+  gint64               last_run_id;
 
   /* the test set's predictions: each epoch's, or the session's own */
   ConvolveEvaluation  *evaluation;

@@ -43,6 +43,114 @@ snapshot_thread (GTask        *task,
 
 static void request_snapshot (ConvolveSession *self);
 
+/* ---- the run store ------------------------------------------------------- */
+
+typedef struct {
+  ConvolveRunRecorder  *recorder;
+  ConvolveTrainerState  state;
+  ConvolveEvaluation   *evaluation;
+  GError               *error;
+} FinishData;
+
+static void
+finish_data_free (FinishData *data)
+{
+  g_clear_pointer (&data->recorder, convolve_run_recorder_free);
+  g_clear_pointer (&data->evaluation, convolve_evaluation_free);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+finish_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  FinishData *data = task_data;
+  GError *error = NULL;
+
+  if (convolve_run_recorder_finish (data->recorder, data->state, data->evaluation, data->error, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+finished_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    _convolve_session_emit_error (CONVOLVE_SESSION (source), _("The run was not fully recorded: %s"),
+                                  error->message);
+}
+
+/* Ends the run's record off the main thread: the last rows are written in
+ * one transaction, which may wait for a busy database. */
+static void
+finish_record (ConvolveSession  *self,
+               ConvolveTrainerState state,
+               ConvolveProgress *progress)
+{
+  g_autoptr(GTask) task = NULL;
+  FinishData *data;
+
+  if (self->recorder == NULL)
+    return;
+  if (progress != NULL)
+    convolve_run_recorder_add_progress (self->recorder, progress);
+  data = g_new0 (FinishData, 1);
+  data->recorder = g_steal_pointer (&self->recorder);
+  data->state = state;
+  if (progress != NULL && progress->evaluation != NULL)
+    data->evaluation = convolve_evaluation_ref (progress->evaluation);
+  if (progress != NULL && progress->error != NULL)
+    data->error = g_error_copy (progress->error);
+  task = g_task_new (self, NULL, finished_cb, NULL);
+  g_task_set_name (task, "convolve-finish-record");
+  g_task_set_task_data (task, data, (GDestroyNotify) finish_data_free);
+  g_task_run_in_thread (task, finish_thread);
+}
+
+/* Records the new run; without a usable store it trains unrecorded, and
+ * says so once. */
+static void
+start_record (ConvolveSession *self)
+{
+  g_autoptr(GError) error = NULL;
+  ConvolveRunInfo info;
+
+  if (self->run_store == NULL && !self->run_store_failed)
+    {
+      self->run_store = convolve_run_store_open (NULL, &error);
+      if (self->run_store == NULL)
+        {
+          self->run_store_failed = TRUE;
+          _convolve_session_emit_error (self, _("Training runs are not recorded: %s"), error->message);
+          return;
+        }
+    }
+  if (self->run_store == NULL)
+    return;
+
+  convolve_trainer_describe_run (self->trainer, &info);
+  info.dataset_path = self->dataset_path;
+  self->recorder = convolve_run_recorder_new (self->run_store, &info,
+                                              convolve_trainer_get_config (self->trainer), &error);
+  if (self->recorder == NULL)
+    _convolve_session_emit_error (self, _("Training runs are not recorded: %s"), error->message);
+}
+
+gint64
+convolve_session_get_run_id (ConvolveSession *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), 0);
+  return self->recorder != NULL ? convolve_run_recorder_get_run_id (self->recorder) : self->last_run_id;
+}
+
 static void
 snapshot_cb (GObject      *source,
              GAsyncResult *result,
@@ -107,6 +215,16 @@ progress_cb (ConvolveTrainer  *trainer,
 
   g_clear_pointer (&self->progress, convolve_progress_unref);
   self->progress = convolve_progress_ref (progress);
+  if (self->recorder != NULL)
+    {
+      if (convolve_trainer_state_is_final (progress->state))
+        {
+          self->last_run_id = convolve_run_recorder_get_run_id (self->recorder);
+          finish_record (self, progress->state, progress);
+        }
+      else
+        convolve_run_recorder_add_progress (self->recorder, progress);
+    }
   if (progress->global_step != self->trained_steps)
     {
       self->trained_steps = progress->global_step;
@@ -130,6 +248,9 @@ progress_cb (ConvolveTrainer  *trainer,
 static void
 forget_run (ConvolveSession *self)
 {
+  /* A run forgotten while it goes on was stopped. */
+  finish_record (self, CONVOLVE_TRAINER_CANCELLED, self->progress);
+  self->last_run_id = 0;
   if (self->trainer != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->trainer, self);
@@ -231,6 +352,7 @@ start_cb (GObject      *source,
   self->run_cancellable = g_cancellable_new ();
   self->progress = convolve_trainer_get_progress (self->trainer);
   g_signal_connect (self->trainer, "progress", G_CALLBACK (progress_cb), self);
+  start_record (self);
   g_signal_emit (self, _convolve_session_signals[RUN_CHANGED], 0);
   _convolve_session_update_state (self);
   g_task_return_boolean (outer, TRUE);

@@ -470,6 +470,8 @@ convolve_session_dispose (GObject *object)
   g_clear_pointer (&self->progress, convolve_progress_unref);
   g_clear_pointer (&self->evaluation, convolve_evaluation_free);
   _convolve_session_dispose_evaluation (self);
+  g_clear_pointer (&self->recorder, convolve_run_recorder_free);
+  g_clear_pointer (&self->run_store, convolve_run_store_unref);
 
   G_OBJECT_CLASS (convolve_session_parent_class)->dispose (object);
 }

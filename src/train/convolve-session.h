@@ -170,6 +170,9 @@ ConvolveTrainerState convolve_session_get_state       (ConvolveSession  *session
 ConvolveProgress *convolve_session_get_progress       (ConvolveSession  *session);
 /* The run's history (transfer none), or NULL without a run. */
 ConvolveHistory *convolve_session_get_history         (ConvolveSession  *session);
+/* The run store's number for the latest run (recorded in
+ * convolve-run-store.h's default store), or 0 when it is not recorded. */
+gint64           convolve_session_get_run_id          (ConvolveSession  *session);
 /* The run's trainer (transfer none), or NULL: for views that need more. */
 ConvolveTrainer *convolve_session_get_trainer         (ConvolveSession  *session);
 
