@@ -37,7 +37,9 @@ run_suite build-tests
 
 echo "== sanitizer build (address, undefined) =="
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1"
-export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+# Full stacks for leaks, so the suppressions (by library) match allocations
+# made deep inside fontconfig too.
+export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
