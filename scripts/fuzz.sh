@@ -34,12 +34,15 @@ fuzz_dir=tests/fuzz
 
 # clang (libFuzzer and the sanitizer runtimes) and llvm-symbolizer for the
 # stack traces, on Debian 12 as scripts/install-deps.sh installs the rest.
-if ! command -v clang >/dev/null || ! command -v llvm-symbolizer >/dev/null; then
+# libclang-rt-dev holds libFuzzer and the sanitizer runtimes; clang only
+# recommends it.
+if ! command -v clang >/dev/null || ! command -v llvm-symbolizer >/dev/null ||
+   { command -v dpkg >/dev/null && ! dpkg -s libclang-rt-dev >/dev/null 2>&1; }; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends clang llvm
+  $sudo apt-get install -y -qq --no-install-recommends clang libclang-rt-dev llvm
 fi
 
 if [ $# -gt 0 ]; then
@@ -51,6 +54,9 @@ fi
 if [ ! -d "$build" ]; then
   CC=clang meson setup "$build" -Dfuzzing=enabled -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debugoptimized -Dgui=false
+elif ! meson configure "$build" | grep -qE '^ *fuzzing +enabled'; then
+  echo "fuzz: $build is not a fuzzing build dir (CC=clang, -Dfuzzing=enabled); remove it or set CONVOLVE_FUZZ_BUILD" >&2
+  exit 2
 fi
 meson compile -C "$build" "${targets[@]/#/fuzz-}"
 
@@ -85,7 +91,7 @@ run_target() {
   echo 1 > "$dir/rc"
   local rc=0
   # shellcheck disable=SC2046
-  ASAN_OPTIONS=detect_leaks=1:symbolize=1:allocator_may_return_null=1 \
+  ASAN_OPTIONS=detect_leaks=1:symbolize=1:allocator_may_return_null=1:handle_sigtrap=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     nice -n "${CONVOLVE_FUZZ_NICE:-10}" "$build/tests/fuzz/fuzz-$target" \
       "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
@@ -121,7 +127,7 @@ for target in "${targets[@]}"; do
   printf '%-16s %-6s %12s %8s %8s  %s\n' "$target" "$(cat "$dir/mode")" \
     "${execs:-?}" "${cov:-?}" "${ft:-?}" "$result"
   if [ "$result" != ok ]; then
-    grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|.*(GLib|Convolve)[^ ]*-(CRITICAL|WARNING|ERROR))' "$log" \
+    grep -E '^(==[0-9]+== ?ERROR|SUMMARY|.*runtime error|fuzz: .*-(CRITICAL|WARNING|ERROR))' "$log" \
       | head -n 5 | sed 's/^/    /' || true
     for file in $artifacts; do echo "    input: $file"; done
     echo "    log: $log"

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <stdio.h>
@@ -98,14 +99,44 @@ convolve_fuzz_init (void)
   g_once_init_leave (&initialised, 1);
 }
 
+/* A process that crashed (the point of fuzzing) left its folder, named
+ * convolve-fuzz-<pid>-…: remove those whose process is gone. */
+static void
+remove_stale_temp_dirs (void)
+{
+  g_autoptr(GDir) listing = g_dir_open (g_get_tmp_dir (), 0, NULL);
+  const char *name;
+
+  if (listing == NULL)
+    return;
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      char *end = NULL;
+      gint64 pid;
+
+      if (!g_str_has_prefix (name, "convolve-fuzz-"))
+        continue;
+      pid = g_ascii_strtoll (name + strlen ("convolve-fuzz-"), &end, 10);
+      if (end == NULL || *end != '-' || pid <= 0 || pid > G_MAXINT ||
+          kill ((pid_t) pid, 0) == 0 || errno != ESRCH)
+        continue;
+      path = g_build_filename (g_get_tmp_dir (), name, NULL);
+      convolve_fuzz_clear_dir (path);
+      g_rmdir (path);
+    }
+}
+
 const char *
 convolve_fuzz_temp_dir (void)
 {
   if (temp_dir == NULL)
     {
       g_autoptr(GError) error = NULL;
+      g_autofree char *template = g_strdup_printf ("convolve-fuzz-%d-XXXXXX", (int) getpid ());
 
-      temp_dir = g_dir_make_tmp ("convolve-fuzz-XXXXXX", &error);
+      remove_stale_temp_dirs ();
+      temp_dir = g_dir_make_tmp (template, &error);
       if (temp_dir == NULL)
         {
           fprintf (stderr, "fuzz: no temporary folder: %s\n", error->message);
