@@ -43,5 +43,20 @@ export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0:fast
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
+# --- fuzzing (issue 9) ---
+# Each libFuzzer target for a minute, two at a time, in a clang build
+# (build-fuzz); any crash, leak, timeout or OOM fails the run and counts as
+# one failed test. CONVOLVE_SKIP_FUZZ=1 leaves it out.
+if [ "${CONVOLVE_SKIP_FUZZ:-}" != 1 ]; then
+  echo "== fuzzing (scripts/fuzz.sh 60) =="
+  if bash scripts/fuzz.sh 60; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    status=1
+  fi
+fi
+# --- end fuzzing ---
+
 echo "tests: $passed passed, $failed failed"
 exit $status

@@ -66,9 +66,9 @@ convolve_cifar10_class_names_from (const char * const *names,
 /* batches.meta.txt: one class name a line, in label order. A missing file
  * means the standard names; a file with another number of names is an
  * error, as labels could not be named. */
-static char **
-read_meta_txt (const char  *dir,
-               GError     **error)
+char **
+convolve_cifar10_read_meta_txt (const char  *dir,
+                                GError     **error)
 {
   g_autofree char *path = g_build_filename (dir, "batches.meta.txt", NULL);
   g_autofree char *contents = NULL;
@@ -413,7 +413,7 @@ convolve_cifar10_load_binary (const char       *dir,
       return FALSE;
     }
 
-  class_names = read_meta_txt (dir, error);
+  class_names = convolve_cifar10_read_meta_txt (dir, error);
   if (class_names == NULL)
     return FALSE;
 

@@ -126,6 +126,13 @@ gboolean convolve_cifar10_python_read_batch (GBytes               *contents,
                                              const char           *path,
                                              ConvolveCifar10Batch *batch,
                                              GError              **error);
+/* batches.meta.txt in dir: one class name a line, in label order; a
+ * missing file gives the standard names, another number of names than 10
+ * is CONVOLVE_DATA_ERROR_FORMAT. The one rule for the binary loader and for
+ * checking a downloaded archive. */
+char **convolve_cifar10_read_meta_txt (const char  *dir,
+                                       GError     **error);
+
 /* batches.meta: label_names. Returns a NULL-terminated vector. */
 char   **convolve_cifar10_python_read_label_names (GBytes      *contents,
                                                    const char  *path,

@@ -1,0 +1,46 @@
+/* fuzz-idx.c: IDX files (MNIST, Fashion-MNIST) as they are on disk. The
+ * input holds up to four files, split at CONVOLVE_FUZZ_SEPARATOR:
+ * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte. A part that starts with gzip's magic is read
+ * through the decompressor, as the loader detects it by content.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "convolve-loaders.h"
+#include "fuzz-common.h"
+
+static const char * const file_names[] = {
+  "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+};
+
+int
+CONVOLVE_FUZZ_ENTRY (const uint8_t *data,
+                     size_t         size)
+{
+  const char *dir = convolve_fuzz_temp_dir ();
+  const uint8_t *parts[G_N_ELEMENTS (file_names)];
+  size_t sizes[G_N_ELEMENTS (file_names)];
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveDataset) test = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_parts;
+
+  convolve_fuzz_init ();
+  n_parts = convolve_fuzz_split (data, size, G_N_ELEMENTS (file_names), parts, sizes);
+  for (guint i = 0; i < n_parts; i++)
+    g_free (convolve_fuzz_write_file (dir, file_names[i], parts[i], sizes[i]));
+
+  if (convolve_idx_load_dir (dir, &train, &test, NULL, &error))
+    {
+      g_assert (train != NULL && test != NULL);
+      for (guint i = 0; i < convolve_dataset_get_n_images (train); i++)
+        g_assert (convolve_dataset_get_label (train, i) < convolve_dataset_get_n_classes (train));
+    }
+  else
+    {
+      g_assert (error != NULL);
+    }
+  convolve_fuzz_clear_dir (dir);
+  return 0;
+}

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of tests/fuzz/corpus/<target>/ (committed).
+
+Python's standard library only: tiny, valid files of each format (and a few
+near misses), so the fuzzer starts from inputs that reach deep into each
+parser. The model-load corpus also copies a checkpoint that Convolve's own
+writer made (tests/fixtures/checkpoint-v1.safetensors).
+
+usage: make-corpus.py [OUTPUT-DIR]   (default: the corpus folder beside this script)
+
+SPDX-License-Identifier: GPL-3.0-or-later
+"""
+import gzip
+import io
+import json
+import os
+import shutil
+import struct
+import sys
+import tarfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEPARATOR = b"\n--convolve-fuzz-next-file--\n"  # CONVOLVE_FUZZ_SEPARATOR
+
+
+def write(out, target, name, data):
+    folder = os.path.join(out, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+# ---------------------------------------------------------------- json
+
+JSON_SEEDS = {
+    "empty-object": b"{}",
+    "header": json.dumps({
+        "__metadata__": {"format": "convolve-model", "spec": "flatten,dense(2,softmax)"},
+        "dense/kernel": {"dtype": "F32", "shape": [4, 2], "data_offsets": [0, 32]},
+    }).encode(),
+    "scalars": b'[null,true,false,0,-1,1.5e3,18446744073709551615,"x"]',
+    "escapes": b'{"a\\u00e9\\ud83d\\ude00\\n\\t\\"\\\\\\/":"\\b\\f\\r"}',
+    "nested": b'[[[[{"a":[{}]}]]]]',
+    "utf8": '{"ключ":"значение","名":"値"}'.encode(),
+}
+
+# ---------------------------------------------------------------- model spec
+
+SPEC_SEEDS = {
+    "tutorial": b"conv2d(32,3,same,relu),batchnorm,maxpool(2),flatten,dense(1024,relu),dropout(0.2),dense(10,softmax)",
+    "small": b"flatten,dense(2,softmax)",
+    "valid-padding": b"conv2d(4,5,valid,linear),relu,maxpool(3),flatten,dense(3)",
+    "spaces": b" conv2d( 8 , 3 , same , relu ) , flatten , dense( 10 , softmax ) ",
+}
+
+# ---------------------------------------------------------------- safetensors
+
+
+def safetensors(metadata, tensors):
+    """tensors: list of (name, shape, float values)."""
+    header = {"__metadata__": metadata}
+    blob = b""
+    for name, shape, values in tensors:
+        data = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": shape,
+                        "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + blob
+
+
+RNG = "2d55c5957916c96abb7eeb525f96ce3a9b9378ea5eaa59ef1474b457d317498d"  # as convolve_rng_to_string writes
+
+
+def tiny_model(**extra):
+    metadata = {
+        "format": "convolve-model", "format_version": "1", "generator": "make-corpus.py",
+        "spec": "flatten,dense(2,softmax)", "input_shape": "[1,2,2]",
+        "class_names": '["a","b"]', "dataset": "seed",
+        "input_scale": "0.00392156886", "input_offset": "0", "epoch": "1", "step": "2", "rng": RNG,
+    }
+    metadata.update(extra)
+    return safetensors(metadata, [
+        ("dense/kernel", [4, 2], [0.5, -0.25, 0.125, 1.0, -1.0, 2.0, 0.0, 0.75]),
+        ("dense/bias", [2], [0.1, -0.1]),
+    ])
+
+
+def bn_model():
+    metadata = {
+        "format": "convolve-model", "format_version": "1",
+        "spec": "conv2d(1,1,same,relu),batchnorm,maxpool(2),flatten,dropout(0.5),dense(2,softmax)",
+        "input_shape": "[1,2,2]", "input_scale": "1", "input_offset": "0",
+        "epoch": "0", "step": "0", "rng": RNG,
+        "optimizer": "adam", "optimizer.learning_rate": "0.001", "optimizer.beta_1": "0.9",
+        "optimizer.beta_2": "0.999", "optimizer.epsilon": "1e-07", "optimizer.momentum": "0",
+        "optimizer.nesterov": "false", "optimizer.iterations": "0",
+    }
+    trainable = [
+        ("conv2d/kernel", [1, 1, 1, 1], [1.0]),
+        ("conv2d/bias", [1], [0.0]),
+        ("batch_normalization/gamma", [1], [1.0]),
+        ("batch_normalization/beta", [1], [0.0]),
+        ("dense/kernel", [1, 2], [1.0, -1.0]),
+        ("dense/bias", [2], [0.0, 0.0]),
+    ]
+    state = [
+        ("batch_normalization/moving_mean", [1], [0.0]),
+        ("batch_normalization/moving_variance", [1], [1.0]),
+    ]
+    slots = [("optimizer/%s/%s" % (slot, name), shape, [0.01] * len(values))
+             for slot in ("m", "v") for name, shape, values in trainable]
+    return safetensors(metadata, trainable + state + slots)
+
+# ---------------------------------------------------------------- pickles
+
+
+def p_short(text):
+    return b"U" + bytes([len(text)]) + text
+
+
+def p_unicode(text):
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data
+
+
+def p_int(v):
+    if 0 <= v < 256:
+        return b"K" + bytes([v])
+    if 0 <= v < 65536:
+        return b"M" + struct.pack("<H", v)
+    return b"J" + struct.pack("<i", v)
+
+
+def p_ndarray(rows, columns, payload, python3=False):
+    """numpy.core.multiarray._reconstruct + BUILD, as numpy pickles a uint8 array."""
+    out = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + p_int(0) + b"\x85" + p_short(b"b") + b"\x87R"
+    out += b"(" + p_int(1) + p_int(rows) + p_int(columns) + b"\x86"
+    out += b"cnumpy\ndtype\n" + p_short(b"u1") + b"\x89\x88\x87R"
+    out += b"(" + p_int(3) + p_short(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    out += b"\x89"
+    if python3:
+        out += b"c_codecs\nencode\n" + p_unicode(payload.decode("latin1")) + p_short(b"latin1") + b"\x86R"
+    else:
+        out += b"T" + struct.pack("<I", len(payload)) + payload
+    out += b"tb"
+    return out
+
+
+def cifar_batch_pickle(n, python3=False):
+    pixels = bytes((i * 7) % 256 for i in range(n * 3072))
+    out = b"\x80\x02}q\x00("
+    out += p_short(b"batch_label") + p_short(b"training batch 1 of 5")
+    out += p_short(b"labels") + b"]q\x01(" + b"".join(p_int(i % 10) for i in range(n)) + b"e"
+    out += p_short(b"data") + p_ndarray(n, 3072, pixels, python3)
+    out += p_short(b"filenames") + b"]" + b"(" + b"".join(p_short(b"f%d.png" % i) for i in range(n)) + b"e"
+    out += b"u."
+    return out
+
+
+def cifar_meta_pickle():
+    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    out = b"\x80\x02}q\x00(" + p_short(b"num_cases_per_batch") + p_int(10000)
+    out += p_short(b"label_names") + b"]q\x01(" + b"".join(p_short(n) for n in names) + b"e"
+    out += p_short(b"num_vis") + p_int(3072) + b"u."
+    return out
+
+
+PICKLE_SEEDS = {
+    "scalars": b"\x80\x02(N\x88\x89K\x01M\x00\x01J\xff\xff\xff\xff\x8a\x02\x00\x80" + p_short(b"s") + p_unicode("é") + b"t.",
+    "memo": b"\x80\x02]q\x01(K\x01h\x01e.",
+    "dict": b"\x80\x02}(" + p_short(b"a") + b"K\x01" + p_unicode("b") + b")u.",
+    "ndarray": b"\x80\x02" + p_ndarray(2, 3, b"\x01\x02\x03\x04\xff\x00") + b".",
+    "ndarray-py3": b"\x80\x02" + p_ndarray(2, 3, b"\x01\x02\x03\x04\xff\x00", python3=True) + b".",
+    "binbytes": b"\x80\x03C\x03abcB\x02\x00\x00\x00xy\x86.",
+}
+
+# ---------------------------------------------------------------- IDX
+
+
+def idx_images(n, h, w):
+    return struct.pack(">BBBBIII", 0, 0, 8, 3, n, h, w) + bytes((i * 37) % 256 for i in range(n * h * w))
+
+
+def idx_labels(n):
+    return struct.pack(">BBBBI", 0, 0, 8, 1, n) + bytes(i % 10 for i in range(n))
+
+# ---------------------------------------------------------------- images
+
+
+def png(width, height, colour_type, rows):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + row for row in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def bmp(width, height):
+    row = bytes([0, 0, 255] * width)
+    row += b"\x00" * (-len(row) % 4)
+    pixels = row * height
+    header = struct.pack("<2sIHHI", b"BM", 54 + len(pixels), 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+    return header + info + pixels
+
+
+def gif(width, height):
+    out = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0)
+    out += b"\x00\x00\x00\xff\xff\xff"  # two colours
+    out += b"," + struct.pack("<HHHHB", 0, 0, width, height, 0)
+    out += b"\x02\x02\x44\x01\x00;"  # LZW min code 2, one tiny data block
+    return out
+
+
+def ppm(width, height):
+    return b"P6\n%d %d\n255\n" % (width, height) + bytes(range(3 * width * height))
+
+# ---------------------------------------------------------------- tar
+
+
+def cifar_archive(records=1, compress=True, extra=None):
+    buffer = io.BytesIO()
+    mode = "w:gz" if compress else "w"
+    with tarfile.open(fileobj=buffer, mode=mode, format=tarfile.GNU_FORMAT) as tar:
+        def add(name, data, kind=tarfile.REGTYPE):
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.size = len(data) if kind == tarfile.REGTYPE else 0
+            info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+            tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+        add("cifar-10-batches-bin", b"", tarfile.DIRTYPE)
+        batch = b"".join(bytes([i % 10]) + bytes(3072) for i in range(records))
+        for name in ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                     "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"]:
+            add("cifar-10-batches-bin/" + name, batch)
+        add("cifar-10-batches-bin/batches.meta.txt",
+            b"airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n")
+        add("cifar-10-batches-bin/readme.html", b"<html></html>\n")
+        for item in extra or []:
+            add(*item)
+    return buffer.getvalue()
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+
+    for name, data in JSON_SEEDS.items():
+        write(out, "json", name + ".json", data)
+    for name, data in SPEC_SEEDS.items():
+        write(out, "model-spec", name + ".txt", data)
+
+    write(out, "model-load", "tiny.safetensors", tiny_model())
+    write(out, "model-load", "batchnorm.safetensors", bn_model())
+    write(out, "model-load", "header-only.safetensors", struct.pack("<Q", 2) + b"{}")
+    shutil.copy(os.path.join(HERE, "..", "fixtures", "checkpoint-v1.safetensors"),
+                os.path.join(out, "model-load", "checkpoint-v1.safetensors"))
+
+    for name, data in PICKLE_SEEDS.items():
+        write(out, "pickle", name + ".pickle", data)
+    write(out, "pickle", "cifar-batch.pickle", cifar_batch_pickle(1))
+    write(out, "pickle", "cifar-meta.pickle", cifar_meta_pickle())
+
+    meta = b"airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n"
+    record = lambda label: bytes([label]) + bytes((i * 3) % 256 for i in range(3072))
+    write(out, "cifar10-binary", "one-record", record(3))
+    write(out, "cifar10-binary", "with-meta-and-test", record(1) + record(9) + SEPARATOR + meta + SEPARATOR + record(0))
+
+    write(out, "cifar10-python", "batch-only", cifar_batch_pickle(1))
+    write(out, "cifar10-python", "batch-meta-test",
+          cifar_batch_pickle(2) + SEPARATOR + cifar_meta_pickle() + SEPARATOR + cifar_batch_pickle(1, python3=True))
+
+    write(out, "idx", "train", idx_images(2, 3, 2) + SEPARATOR + idx_labels(2))
+    write(out, "idx", "train-test", idx_images(2, 2, 2) + SEPARATOR + idx_labels(2) + SEPARATOR +
+          idx_images(1, 2, 2) + SEPARATOR + idx_labels(1))
+    write(out, "idx", "gzip", gzip.compress(idx_images(2, 2, 3), mtime=0) + SEPARATOR +
+          gzip.compress(idx_labels(2), mtime=0))
+    write(out, "idx-gzip", "train", idx_images(3, 2, 2) + SEPARATOR + idx_labels(3))
+    write(out, "idx-gzip", "square", idx_images(1, 4, 4) + SEPARATOR + idx_labels(1))
+
+    write(out, "image", "rgb.png", png(3, 2, 2, [bytes(range(9)), bytes(range(9, 18))]))
+    write(out, "image", "grey.png", png(2, 2, 0, [b"\x00\xff", b"\x80\x40"]))
+    write(out, "image", "rgba.png", png(1, 1, 6, [b"\xff\x00\x00\x80"]))
+    write(out, "image", "red.bmp", bmp(2, 2))
+    write(out, "image", "dot.gif", gif(1, 1))
+    write(out, "image", "ramp.ppm", ppm(2, 2))
+
+    write(out, "tar", "cifar.tar.gz", cifar_archive())
+    write(out, "tar", "cifar.tar", cifar_archive(compress=False))
+    write(out, "tar", "unsafe.tar.gz", cifar_archive(extra=[("../escape", b"x")]))
+
+
+if __name__ == "__main__":
+    main()
