@@ -10,71 +10,14 @@
 #include <string.h>
 
 #include "convolve-train.h"
+#include "test-cifar-folder.h"
 
 #define TIMEOUT_US (120 * G_USEC_PER_SEC)
-#define RECORD     3073
 /* Small enough to train in moments on 32x32x3 images. */
 #define SPEC       "conv2d(4,3,same,relu),maxpool(2),flatten,dense(10,softmax)"
 #define OTHER_SPEC "flatten,dense(10,softmax)"
 
 static char *tmp_dir;
-
-static const char *class_names[] = {
-  "airplane", "automobile", "bird", "cat", "deer",
-  "dog", "frog", "horse", "ship", "truck", NULL
-};
-
-/* ---- fixtures -------------------------------------------------------------- */
-
-/* Each class has its own band of brightness plus noise, so a model can
- * learn something. */
-static void
-write_batch (const char *path,
-             guint       n,
-             guint32     seed)
-{
-  g_autofree guint8 *data = g_malloc (RECORD * (gsize) n);
-  g_autoptr(GError) error = NULL;
-  ConvolveRng rng;
-
-  convolve_rng_init (&rng, seed);
-  for (guint i = 0; i < n; i++)
-    {
-      guint8 *record = data + (gsize) i * RECORD;
-      guint label = i % 10;
-
-      record[0] = label;
-      for (int c = 0; c < 3; c++)
-        for (int y = 0; y < 32; y++)
-          for (int x = 0; x < 32; x++)
-            {
-              int band = (y / 4 + c) % 10 == (int) label ? 180 : 40;
-              record[1 + c * 1024 + y * 32 + x] = (guint8) (band + convolve_rng_below (&rng, 60));
-            }
-    }
-  g_file_set_contents (path, (const char *) data, RECORD * (gssize) n, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-make_dataset_dir (const char *name,
-                  guint       n_train,
-                  guint       n_test)
-{
-  char *dir = g_build_filename (tmp_dir, name, NULL);
-  g_autofree char *train = g_build_filename (dir, "data_batch_1.bin", NULL);
-  g_autofree char *test = g_build_filename (dir, "test_batch.bin", NULL);
-  g_autofree char *meta = g_build_filename (dir, "batches.meta.txt", NULL);
-  g_autofree char *names = g_strjoinv ("\n", (char **) class_names);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  write_batch (train, n_train, 1);
-  write_batch (test, n_test, 2);
-  g_file_set_contents (meta, names, -1, &error);
-  g_assert_no_error (error);
-  return dir;
-}
 
 /* A plain in-memory dataset of n grey size x size images in k classes. */
 static ConvolveDataset *
@@ -313,7 +256,7 @@ test_check_model (void)
 static void
 test_session_datasets (void)
 {
-  g_autofree char *dir = make_dataset_dir ("datasets", 40, 20);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "datasets", 40, 20);
   g_autofree char *missing = g_build_filename (tmp_dir, "no-such-folder", NULL);
   g_autoptr(ConvolveDataset) grey = make_grey_dataset (8, 6, 3);
   g_autoptr(GError) error = NULL;
@@ -408,7 +351,7 @@ test_session_datasets (void)
 static void
 test_session_files (void)
 {
-  g_autofree char *dir = make_dataset_dir ("files", 40, 20);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "files", 40, 20);
   g_autofree char *path = g_build_filename (tmp_dir, "session.safetensors", NULL);
   g_autofree char *junk = g_build_filename (tmp_dir, "junk.safetensors", NULL);
   g_autofree char *grey_path = g_build_filename (tmp_dir, "grey.safetensors", NULL);
@@ -507,7 +450,7 @@ test_session_files (void)
 static void
 test_session_train (void)
 {
-  g_autofree char *dir = make_dataset_dir ("train", 160, 50);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "train", 160, 50);
   g_autofree char *path = g_build_filename (tmp_dir, "trained.safetensors", NULL);
   g_autoptr(GError) error = NULL;
   Counts counts;
@@ -697,7 +640,7 @@ test_session_train (void)
 static void
 test_session_pause_stop (void)
 {
-  g_autofree char *dir = make_dataset_dir ("pause", 800, 20);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "pause", 800, 20);
   g_autoptr(GError) error = NULL;
   Counts counts;
   g_autoptr(ConvolveSession) session = new_session (&counts);
@@ -782,7 +725,7 @@ on_fraction (ConvolveSession *session,
 static void
 test_session_evaluate (void)
 {
-  g_autofree char *dir = make_dataset_dir ("evaluate", 40, 1200);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "evaluate", 40, 1200);
   g_autoptr(GError) error = NULL;
   Counts counts;
   g_autoptr(ConvolveSession) session = new_session (&counts);
@@ -846,7 +789,7 @@ test_session_evaluate (void)
 static void
 test_session_shutdown (void)
 {
-  g_autofree char *dir = make_dataset_dir ("shutdown", 800, 20);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "shutdown", 800, 20);
   g_autoptr(GError) error = NULL;
   Counts counts;
   ConvolveSession *session = new_session (&counts);

@@ -14,60 +14,15 @@
 
 #include "convolve-window-private.h"
 #include "test-watchdog.h"
+#include "test-cifar-folder.h"
 
 #define N_CYCLES 50
-#define RECORD   3073
 #define TEST_SPEC "conv2d(8,3,same,relu),maxpool(2),flatten,dense(32,relu),dropout(0.2),dense(10,softmax)"
 /* A cycle is held to the first; the watchdog fires at the second. */
 #define CYCLE_LIMIT_US    (10 * G_USEC_PER_SEC)
 #define WATCHDOG_LIMIT_US (60 * G_USEC_PER_SEC)
 
 static char *tmp_dir;
-
-static const char *class_names[] = {
-  "airplane", "automobile", "bird", "cat", "deer",
-  "dog", "frog", "horse", "ship", "truck", NULL
-};
-
-static void
-write_batch (const char *path,
-             guint       n,
-             guint32     seed)
-{
-  g_autofree guint8 *data = g_malloc (RECORD * (gsize) n);
-  g_autoptr(GError) error = NULL;
-  ConvolveRng rng;
-
-  convolve_rng_init (&rng, seed);
-  for (guint i = 0; i < n; i++)
-    {
-      guint8 *record = data + (gsize) i * RECORD;
-
-      record[0] = (guint8) (i % 10);
-      for (int p = 0; p < 3 * 1024; p++)
-        record[1 + p] = (guint8) ((p / 128) % 10 == (int) (i % 10) ? 180 : convolve_rng_below (&rng, 100));
-    }
-  g_file_set_contents (path, (const char *) data, RECORD * (gssize) n, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-make_dataset (void)
-{
-  char *dir = g_build_filename (tmp_dir, "stress", NULL);
-  g_autofree char *train = g_build_filename (dir, "data_batch_1.bin", NULL);
-  g_autofree char *test = g_build_filename (dir, "test_batch.bin", NULL);
-  g_autofree char *meta = g_build_filename (dir, "batches.meta.txt", NULL);
-  g_autofree char *names = g_strjoinv ("\n", (char **) class_names);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  write_batch (train, 200, 1);
-  write_batch (test, 40, 2);
-  g_file_set_contents (meta, names, -1, &error);
-  g_assert_no_error (error);
-  return dir;
-}
 
 static void
 remove_tree (const char *path)
@@ -190,7 +145,7 @@ run_cycle (ConvolveWindow *self,
 static void
 test_window_stress_cycles (void)
 {
-  g_autofree char *dir = make_dataset ();
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "stress", 200, 40);
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   g_autoptr(ConvolveSampleRef) ref = NULL;
   g_auto(GValue) value = G_VALUE_INIT;

@@ -13,69 +13,14 @@
 #include "convolve-preferences-window.h"
 #include "convolve-sample-view.h"
 #include "convolve-window-private.h"
+#include "test-cifar-folder.h"
 
 #define TIMEOUT_US (120 * G_USEC_PER_SEC)
-#define RECORD 3073
 
 /* A small model that trains in moments on 32x32x3 images. */
 #define TEST_SPEC "conv2d(8,3,same,relu),maxpool(2),flatten,dense(32,relu),dropout(0.2),dense(10,softmax)"
 
 static char *tmp_dir;
-
-static const char *class_names[] = {
-  "airplane", "automobile", "bird", "cat", "deer",
-  "dog", "frog", "horse", "ship", "truck", NULL
-};
-
-/* Each class has its own brightness pattern plus noise, so a model can
- * learn something. */
-static void
-write_batch (const char *path,
-             guint       n,
-             guint32     seed)
-{
-  g_autofree guint8 *data = g_malloc (RECORD * (gsize) n);
-  g_autoptr(GError) error = NULL;
-  ConvolveRng rng;
-
-  convolve_rng_init (&rng, seed);
-  for (guint i = 0; i < n; i++)
-    {
-      guint8 *record = data + (gsize) i * RECORD;
-      guint label = i % 10;
-
-      record[0] = label;
-      for (int c = 0; c < 3; c++)
-        for (int y = 0; y < 32; y++)
-          for (int x = 0; x < 32; x++)
-            {
-              int band = (y / 4 + c) % 10 == (int) label ? 180 : 40;
-              record[1 + c * 1024 + y * 32 + x] = (guint8) (band + convolve_rng_below (&rng, 60));
-            }
-    }
-  g_file_set_contents (path, (const char *) data, RECORD * (gssize) n, &error);
-  g_assert_no_error (error);
-}
-
-static char *
-make_dataset (const char *name,
-              guint       n_train,
-              guint       n_test)
-{
-  char *dir = g_build_filename (tmp_dir, name, NULL);
-  g_autofree char *train = g_build_filename (dir, "data_batch_1.bin", NULL);
-  g_autofree char *test = g_build_filename (dir, "test_batch.bin", NULL);
-  g_autofree char *meta = g_build_filename (dir, "batches.meta.txt", NULL);
-  g_autofree char *names = g_strjoinv ("\n", (char **) class_names);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  write_batch (train, n_train, 1);
-  write_batch (test, n_test, 2);
-  g_file_set_contents (meta, names, -1, &error);
-  g_assert_no_error (error);
-  return dir;
-}
 
 static gboolean
 iterate_until (gboolean (*done) (gpointer), gpointer data)
@@ -147,7 +92,7 @@ close_window (ConvolveWindow *self)
 static void
 test_window_open (void)
 {
-  g_autofree char *dir = make_dataset ("open", 60, 20);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "open", 60, 20);
   ConvolveWindow *self;
 
   reset_settings ();
@@ -221,7 +166,7 @@ settle (void)
 static void
 test_window_layout (void)
 {
-  g_autofree char *dir = make_dataset ("layout", 50, 10);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "layout", 50, 10);
   ConvolveWindow *self;
   GtkAdjustment *vadjustment;
   graphene_rect_t image, bounds;
@@ -292,7 +237,7 @@ test_window_no_dataset (void)
 
   /* Opening a folder by hand leads to the workspace. */
   {
-    g_autofree char *dir = make_dataset ("by-hand", 30, 10);
+    g_autofree char *dir = test_cifar_folder_new (tmp_dir, "by-hand", 30, 10);
 
     convolve_window_open_dataset (self, dir);
     g_autofree char *last = NULL;
@@ -309,7 +254,7 @@ test_window_no_dataset (void)
 static void
 test_window_bad_dataset (void)
 {
-  g_autofree char *dir = make_dataset ("good", 30, 10);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "good", 30, 10);
   g_autofree char *bad = g_build_filename (tmp_dir, "bad", NULL);
   g_autofree char *bad_batch = g_build_filename (bad, "data_batch_1.bin", NULL);
   ConvolveWindow *self;
@@ -474,7 +419,7 @@ check_plot_export (ConvolveWindow *self)
 static void
 test_window_train (void)
 {
-  g_autofree char *dir = make_dataset ("train", 2400, 200);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "train", 2400, 200);
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   g_autoptr(ConvolveSampleRef) ref = NULL;
   g_auto(GValue) value = G_VALUE_INIT;
@@ -638,7 +583,7 @@ model_path_is (gpointer data)
 static void
 test_window_model_files (void)
 {
-  g_autofree char *dir = make_dataset ("files", 40, 10);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "files", 40, 10);
   g_autofree char *path = g_build_filename (tmp_dir, "model.safetensors", NULL);
   g_autofree char *garbage = g_build_filename (tmp_dir, "garbage.safetensors", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -692,7 +637,7 @@ download_ended (gpointer data)
 static void
 test_window_download_failure (void)
 {
-  g_autofree char *dir = make_dataset ("download", 30, 10);
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "download", 30, 10);
   ConvolveDownload *download;
   GtkStack *page_stack;
   AdwStatusPage *failed_page;
