@@ -25,6 +25,8 @@
 #endif
 
 /* The largest resident size this process has had, in KiB. */
+#define RESOURCE_TEST_TIME_SLACK 10
+
 static inline gint64
 resource_test_peak_rss_kib (void)
 {
@@ -61,6 +63,9 @@ resource_probe_check (const ResourceProbe *probe,
 
   g_test_message ("%s: %" G_GINT64_FORMAT " ms, peak RSS grew by %" G_GINT64_FORMAT " KiB",
                   what, ms, grown_kib);
-  g_assert_cmpint (ms, <, max_ms * RESOURCE_TEST_SANITIZER_FACTOR);
+  /* Time only guards against a hang or a quadratic blow-up: a loaded
+   * machine (CI runs builds and fuzzers side by side) is easily 10x slow.
+   * The speed itself is a benchmark's business; memory is checked tightly. */
+  g_assert_cmpint (ms, <, max_ms * RESOURCE_TEST_TIME_SLACK * RESOURCE_TEST_SANITIZER_FACTOR);
   g_assert_cmpint (grown_kib, <, max_mib * 1024 * RESOURCE_TEST_SANITIZER_FACTOR);
 }

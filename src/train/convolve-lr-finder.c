@@ -388,7 +388,17 @@ forward_progress (guint                  done,
   call->done = done;
   call->total = total;
   call->point = *point;
-  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, deliver_progress, call, g_free);
+  /* Always through the caller's loop: g_main_context_invoke() would run it
+   * right here whenever that context happens to be free. */
+  {
+    GSource *source = g_idle_source_new ();
+
+    g_source_set_priority (source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (source, deliver_progress, call, g_free);
+    g_source_set_static_name (source, "[convolve] lr-finder progress");
+    g_source_attach (source, job->context);
+    g_source_unref (source);
+  }
 }
 
 static void
