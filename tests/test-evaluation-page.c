@@ -122,7 +122,8 @@ row_name (GListModel *model,
 }
 
 /* A point in the view over cell (t, p), found by hit-testing a grid of
- * points: what a click there would land on. */
+ * points: what a click there would land on. The view may not have its
+ * size yet on a busy machine: the main loop runs until it has (or 10 s). */
 static gboolean
 find_cell_point (ConvolveConfusionView *view,
                  int                    t,
@@ -130,21 +131,29 @@ find_cell_point (ConvolveConfusionView *view,
                  double                *x,
                  double                *y)
 {
-  int width = gtk_widget_get_width (GTK_WIDGET (view));
-  int height = gtk_widget_get_height (GTK_WIDGET (view));
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
-  for (int py = 0; py < height; py += 3)
-    for (int px = 0; px < width; px += 3)
-      {
-        int ht, hp;
+  do
+    {
+      int width = gtk_widget_get_width (GTK_WIDGET (view));
+      int height = gtk_widget_get_height (GTK_WIDGET (view));
 
-        if (convolve_confusion_view_get_cell_at (view, px, py, &ht, &hp) && ht == t && hp == p)
+      for (int py = 0; py < height; py += 3)
+        for (int px = 0; px < width; px += 3)
           {
-            *x = px;
-            *y = py;
-            return TRUE;
+            int ht, hp;
+
+            if (convolve_confusion_view_get_cell_at (view, px, py, &ht, &hp) && ht == t && hp == p)
+              {
+                *x = px;
+                *y = py;
+                return TRUE;
+              }
           }
-      }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+    }
+  while (g_get_monotonic_time () < end);
   return FALSE;
 }
 
