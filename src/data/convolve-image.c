@@ -346,6 +346,10 @@ sniff_gif (const guint8 *data,
             h = read_le16 (data + at + 6);
             if (w == 0 || h == 0)
               return SNIFF_EMPTY;
+            /* The module clips each frame to the screen: one wholly
+             * outside it becomes a frame of width 0 (found by fuzzing). */
+            if (read_le16 (data + at) >= header->width || read_le16 (data + at + 2) >= header->height)
+              return SNIFF_DAMAGED;
             if (w * h > header->frame_width * header->frame_height)
               {
                 header->frame_width = w;
