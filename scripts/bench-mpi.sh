@@ -41,7 +41,9 @@ EOF
 
 export OPENBLAS_NUM_THREADS=1
 export OMPI_MCA_btl=${OMPI_MCA_btl:-self,vader}
-export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+# Shared memory with cross-memory attach (CMA, the default) is about 5x as
+# fast for 33.6 MB as without (OMPI_MCA_btl_vader_single_copy_mechanism=none,
+# which containers without ptrace rights need).
 export OMPI_MCA_plm=${OMPI_MCA_plm:-isolated}
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_hwloc_base_binding_policy=none

@@ -184,7 +184,6 @@ convolve_distributed_abort (ConvolveDistributed *dist,
 {
   fflush (stdout);
   fflush (stderr);
-  MPI_Abort (MPI_COMM_WORLD, status);
   end_job (dist, status);
 }
 

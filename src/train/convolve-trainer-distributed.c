@@ -111,8 +111,9 @@ _convolve_trainer_distributed_step (ConvolveTrainer  *self,
         return FALSE;
       local_loss = convolve_model_loss (self->model, labels, &local_hits);
       convolve_model_backward (self->model);
-      for (gsize i = 0; i < n_params; i++)
-        grads[i] *= share;
+      if (local_count != global_count)
+        for (gsize i = 0; i < n_params; i++)
+          grads[i] *= share;
       sums[0] = (double) local_loss * local_count;
       sums[1] = local_hits;
     }
@@ -132,16 +133,21 @@ _convolve_trainer_distributed_step (ConvolveTrainer  *self,
   return TRUE;
 }
 
-/* FNV-1a over the bytes: identical weights give identical sums. */
+/* FNV-1a over the 32-bit words (a word at a time: 33.6 MB in a few ms):
+ * identical weights give identical sums. */
 static guint64
 checksum (const float *data,
           gsize        n)
 {
-  const guint8 *bytes = (const guint8 *) data;
   guint64 hash = 0xcbf29ce484222325ULL;
 
-  for (gsize i = 0; i < n * sizeof (float); i++)
-    hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  for (gsize i = 0; i < n; i++)
+    {
+      guint32 word;
+
+      memcpy (&word, data + i, sizeof word);
+      hash = (hash ^ word) * 0x100000001b3ULL;
+    }
   return hash;
 }
 
