@@ -207,6 +207,16 @@ with tempfile.TemporaryDirectory() as tmp:
             worst = max(abs(x[key] - y[key]) for x, y in zip(a, b))
             check(worst < 1e-5, 'the %s curves match' % key, 'max |difference| %g' % worst)
 
+    # 1b. a last batch of one image: rank 0's slice is empty, rank 1's holds it
+    tail = ['--epochs', '1', '--limit', '49', '--batch-size', '24', '--spec', SPEC, '--runs-db', out('runs.sqlite')]
+    tail_single = train(data, tail + ['--save', out('tail-single.safetensors')])
+    tail_dist = train(data, tail + ['--save', out('tail-dist.safetensors')], n=2)
+    check(tail_single.returncode == 0 and tail_dist.returncode == 0, 'runs whose last batch is one image')
+    if tail_single.returncode == 0 and tail_dist.returncode == 0:
+        difference = max_difference(out('tail-single.safetensors'), out('tail-dist.safetensors'))
+        check(difference < 2e-5, 'a rank without images in a step adds nothing',
+              'max |difference| %g' % difference)
+
     # 2. the global batch per rank: 12 per rank on 2 ranks is the same run
     per_rank = train(data, ['--epochs', '3', '--batch-size-per-rank', '12', '--spec', SPEC,
                             '--runs-db', out('runs.sqlite'), '--save', out('per-rank.safetensors')], n=2)

@@ -22,6 +22,7 @@
 #include "convolve-cli-dataset.h"
 #include "convolve-cli-options.h"
 #include "convolve-train.h"
+#include "convolve-distributed-mpi.h"
 
 #define BAR_WIDTH           30
 #define PLAIN_STEP_INTERVAL 200   /* a plain line every N steps when not on a terminal */
@@ -423,9 +424,9 @@ convolve_cli_train (int argc, char **argv)
 
   fflush (stdout);
   if (dist != NULL && (status == 0 || status == 130))
-    convolve_distributed_free (dist);
+    convolve_distributed_mpi_free (dist);
   else if (dist != NULL)
-    convolve_distributed_abort (dist, status);
+    convolve_distributed_mpi_abort (dist, status);
   return status;
 }
 
@@ -579,7 +580,7 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
     return convolve_cli_fail (_("--mpi-timeout must be from 1 to 86400 seconds"));
   if (distributed)
     {
-      dist = convolve_distributed_new (&argc, &argv, mpi_timeout, &error);
+      dist = convolve_distributed_mpi_new (&argc, &argv, mpi_timeout, &error);
       if (dist == NULL)
         return convolve_cli_fail ("%s", error->message);
       *dist_out = dist;

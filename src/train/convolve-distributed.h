@@ -1,19 +1,11 @@
 /* convolve-distributed.h: the few collective operations that data-parallel
- * training needs, over MPI (the only file that includes mpi.h).
+ * training needs, over a transport (convolve-distributed-mpi.h makes one
+ * over MPI).
  *
- * One ConvolveDistributed per process, made on the main thread after the
- * options are parsed and ended there after the run. The trainer thread
- * calls the collectives; every rank must call the same ones in the same
- * order. Every collective runs under a watchdog: one that has waited
- * longer than the timeout for the other ranks (a rank stopped, or the
- * network broke without MPI noticing) prints why on stderr and ends the
- * whole job, so no rank hangs. MPI errors are returned (MPI_ERRORS_RETURN)
- * and become GErrors; the caller then ends the job with
- * convolve_distributed_abort().
- *
- * Built without MPI (-Dmpi=disabled, or auto without OpenMPI),
- * convolve_distributed_available() is FALSE and _new() fails with a clear
- * error; nothing else may be called.
+ * One ConvolveDistributed per process; the trainer thread calls the
+ * collectives, and every rank must call the same ones in the same order.
+ * A failed collective sets a GError (CONVOLVE_TRAIN_ERROR_DISTRIBUTED); the
+ * program then ends the whole job.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -25,25 +17,43 @@ G_BEGIN_DECLS
 
 typedef struct _ConvolveDistributed ConvolveDistributed;
 
-/* The default for _new()'s timeout: long enough for a slow rank to load a
- * large dataset before the first broadcast. */
-#define CONVOLVE_DISTRIBUTED_DEFAULT_TIMEOUT 300.0
+typedef enum {
+  CONVOLVE_DISTRIBUTED_FLOAT,
+  CONVOLVE_DISTRIBUTED_DOUBLE,
+  CONVOLVE_DISTRIBUTED_UINT,
+  CONVOLVE_DISTRIBUTED_INT32,
+} ConvolveDistributedType;
 
-gboolean             convolve_distributed_available (void);
+/* What a transport does (convolve-distributed-mpi.c: MPI). Each call is
+ * collective; n fits an int. */
+typedef struct {
+  gboolean (*broadcast) (ConvolveDistributed      *dist,
+                         gpointer                  data,
+                         gsize                     n_bytes,
+                         GError                  **error);
+  gboolean (*sum)       (ConvolveDistributed      *dist,
+                         gpointer                  data,
+                         gsize                     n,
+                         ConvolveDistributedType   type,
+                         GError                  **error);
+  gboolean (*all)       (ConvolveDistributed      *dist,
+                         gboolean                  local,
+                         gboolean                 *all,
+                         GError                  **error);
+} ConvolveDistributedOps;
 
-/* MPI_Init_thread (once per process); timeout_seconds > 0. */
-ConvolveDistributed *convolve_distributed_new       (int          *argc,
-                                                     char       ***argv,
-                                                     double        timeout_seconds,
-                                                     GError      **error);
-/* MPI_Finalize after a run that every rank finished. */
-void                 convolve_distributed_free      (ConvolveDistributed *dist);
-/* Ends every rank of the job (MPI_Abort); does not return. */
-G_NORETURN void      convolve_distributed_abort     (ConvolveDistributed *dist,
-                                                     int                  status);
+/* Filled in by the transport; the rest of the train layer only calls the
+ * functions below, so that only programs that start a transport (the CLI)
+ * link one: the app and the tests do not link MPI. */
+struct _ConvolveDistributed {
+  const ConvolveDistributedOps *ops;
+  int                           rank, size;
+  double                        sum_seconds;  /* in convolve_distributed_sum_gradients */
+  guint64                       sum_calls;
+};
 
-int                  convolve_distributed_get_rank  (const ConvolveDistributed *dist);
-int                  convolve_distributed_get_size  (const ConvolveDistributed *dist);
+int      convolve_distributed_get_rank (const ConvolveDistributed *dist);
+int      convolve_distributed_get_size (const ConvolveDistributed *dist);
 
 /* Rank 0's n floats (bytes) become every rank's. */
 gboolean convolve_distributed_broadcast_floats (ConvolveDistributed *dist,
