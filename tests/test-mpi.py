@@ -2,10 +2,12 @@
 """Data-parallel training over MPI: `convolve-cli train --distributed` run by
 mpirun with 2 ranks on this machine, on a CIFAR-10 folder this test writes.
 
-- 2 ranks give the weights (to float tolerance) and the loss curve of one
+- 2 ranks give the weights (to float tolerance) and the loss curves (per
+  epoch and, from the run store that rank 0 alone writes, per step) of one
   process with the same global batch and data order (a spec without
   BatchNorm and Dropout, whose per-rank behaviour differs by design), and
-  check at each epoch end that both ranks hold identical weights;
+  check at each epoch end that both ranks hold identical weights; a last
+  batch of one image leaves one rank without images in that step;
 - the global batch can be given per rank (--batch-size-per-rank);
 - a BatchNorm model trains, and --resume continues a distributed run to
   the weights of an uninterrupted one;
@@ -185,12 +187,14 @@ with tempfile.TemporaryDirectory() as tmp:
     data = os.path.join(tmp, 'cifar')
     write_cifar(data, 192, 50)
     out = lambda name: os.path.join(tmp, name)
-    common = ['--epochs', '3', '--batch-size', '24', '--spec', SPEC, '--runs-db', out('runs.sqlite')]
+    common = ['--epochs', '3', '--batch-size', '24', '--spec', SPEC]
 
     # 1. 2 ranks against 1 process, same global batch and order
-    single = train(data, common + ['--save', out('single.safetensors'), '--log-json', out('single.json')])
+    single = train(data, common + ['--save', out('single.safetensors'), '--log-json', out('single.json'),
+                                   '--runs-db', out('single-runs.sqlite')])
     check(single.returncode == 0, 'single-process run')
-    dist = train(data, common + ['--save', out('dist.safetensors'), '--log-json', out('dist.json')], n=2)
+    dist = train(data, common + ['--save', out('dist.safetensors'), '--log-json', out('dist.json'),
+                                 '--runs-db', out('dist-runs.sqlite')], n=2)
     check(dist.returncode == 0, 'distributed run with 2 ranks')
     if single.returncode == 0 and dist.returncode == 0:
         check('Distributed over 2 ranks: 24 images per step, about 12 per rank' in dist.stdout,
@@ -206,6 +210,20 @@ with tempfile.TemporaryDirectory() as tmp:
         for key in ('loss', 'accuracy', 'val_loss', 'val_accuracy'):
             worst = max(abs(x[key] - y[key]) for x, y in zip(a, b))
             check(worst < 1e-5, 'the %s curves match' % key, 'max |difference| %g' % worst)
+        # every step's loss, from the run store entry that rank 0 alone wrote
+        runs = subprocess.run([CLI, 'runs', 'list', '--runs-db', out('dist-runs.sqlite')],
+                              stdout=subprocess.PIPE, text=True).stdout
+        check(len([l for l in runs.splitlines()[1:] if l.strip()]) == 1,
+              'one run store entry for the 2 ranks', runs)
+        steps = []
+        for db in ('single-runs.sqlite', 'dist-runs.sqlite'):
+            csv = subprocess.run([CLI, 'runs', 'export', '1', '--format', 'steps-csv', '--runs-db', out(db)],
+                                 stdout=subprocess.PIPE, text=True).stdout.splitlines()[1:]
+            steps.append([float(line.split(',')[3]) for line in csv if line])
+        check(len(steps[0]) == len(steps[1]) == 24, 'both run stores hold 24 steps',
+              '%d, %d' % (len(steps[0]), len(steps[1])))
+        worst = max((abs(x - y) for x, y in zip(*steps)), default=1.0)
+        check(worst < 1e-5, 'the per-step loss curves match', 'max |difference| %g' % worst)
 
     # 1b. a last batch of one image: rank 0's slice is empty, rank 1's holds it
     tail = ['--epochs', '1', '--limit', '49', '--batch-size', '24', '--spec', SPEC, '--runs-db', out('runs.sqlite')]
