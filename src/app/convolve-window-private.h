@@ -17,6 +17,7 @@
 #include "convolve-loaders.h"
 #include "convolve-plot.h"
 #include "convolve-predictor.h"
+#include "convolve-runs-page.h"
 #include "convolve-sample-grid.h"
 #include "convolve-train.h"
 #include "convolve-training-panel.h"
@@ -54,6 +55,7 @@ struct _ConvolveWindow
   AdwViewSwitcherBar    *view_switcher_bar;
   AdwViewStack          *view_stack;
   ConvolveEvaluationPage *evaluation_page;
+  ConvolveRunsPage      *runs_page;
 
   /* What the window shows: the datasets, the weights, the run. */
   ConvolveSession       *session;

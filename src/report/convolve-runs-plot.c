@@ -340,7 +340,8 @@ convolve_runs_plot_draw (cairo_t                     *cr,
 
   if (!isfinite (low) || n_epochs == 0)
     {
-      show_text_at (cr, _("No validation figures recorded"), width / 2.0, height / 2.0 - FONT_SIZE, 0.5);
+      show_text_at (cr, style->empty_text != NULL ? style->empty_text : _("No validation figures recorded"),
+                    width / 2.0, height / 2.0 - FONT_SIZE, 0.5);
       cairo_restore (cr);
       return;
     }

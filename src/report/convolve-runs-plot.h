@@ -31,6 +31,7 @@ typedef struct {
   ConvolveReportColor background;  /* painted first unless alpha is 0; legend box */
   ConvolveReportColor grid;
   gboolean            dark;        /* the palette's variant for dark backgrounds */
+  const char         *empty_text;  /* without any figure; NULL: "No validation figures recorded" */
 } ConvolveRunsPlotStyle;
 
 /* Black on white (dark FALSE), or light on dark. */

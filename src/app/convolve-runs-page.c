@@ -1,0 +1,1337 @@
+/* convolve-runs-page.c: the runs page, see the header.
+ *
+ * Store work (list, compare, rename, delete) runs in GTasks on worker
+ * threads against one connection the page keeps (a ConvolveRunStore is
+ * safe from any thread). Each result comes back with a weak reference to
+ * the page and a serial number: a page that is gone, or a newer request of
+ * the same kind, drops it.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <adwaita.h>
+#include <inttypes.h>
+#include <math.h>
+
+#include "convolve-runs-page.h"
+#include "convolve-runs-plot.h"
+
+/* The plots' export size, as the training page's. */
+#define EXPORT_WIDTH  1000
+#define EXPORT_HEIGHT 600
+/* The most runs compared at once. */
+#define MAX_COMPARED  64
+/* How long after a run's epoch or state changed the list is read again:
+ * the recorder commits every half second. */
+#define LIVE_RELOAD_MS 800
+
+/* ---- one row ---------------------------------------------------------------- */
+
+#define CONVOLVE_TYPE_RUN_ROW (convolve_run_row_get_type ())
+G_DECLARE_FINAL_TYPE (ConvolveRunRow, convolve_run_row, CONVOLVE, RUN_ROW, GObject)
+
+struct _ConvolveRunRow
+{
+  GObject            parent_instance;
+  ConvolveRunRecord *record;
+  char              *settings;   /* the key hyperparameters, one line */
+  double             duration;   /* seconds */
+};
+
+G_DEFINE_FINAL_TYPE (ConvolveRunRow, convolve_run_row, G_TYPE_OBJECT)
+
+enum {
+  ROW_PROP_0,
+  ROW_PROP_ID,
+  ROW_PROP_NAME,
+  ROW_PROP_STARTED,
+  ROW_PROP_DATASET,
+  ROW_PROP_MODEL,
+  ROW_PROP_SETTINGS,
+  ROW_PROP_EPOCHS,
+  ROW_PROP_BEST_ACCURACY,
+  ROW_PROP_FINAL_ACCURACY,
+  ROW_PROP_DURATION,
+  ROW_PROP_STATUS,
+  ROW_N_PROPS
+};
+
+static GParamSpec *row_properties[ROW_N_PROPS];
+
+static const char *
+status_title (ConvolveRunStatus status)
+{
+  switch (status)
+    {
+    case CONVOLVE_RUN_STATUS_RUNNING:     return _("Running");
+    case CONVOLVE_RUN_STATUS_FINISHED:    return _("Finished");
+    case CONVOLVE_RUN_STATUS_STOPPED:     return _("Stopped");
+    case CONVOLVE_RUN_STATUS_FAILED:      return _("Failed");
+    case CONVOLVE_RUN_STATUS_INTERRUPTED: return _("Interrupted");
+    default:                              return "";
+    }
+}
+
+/* NaN sorts below every figure. */
+static double
+sortable (double value)
+{
+  return isnan (value) ? -1.0 : value;
+}
+
+static void
+convolve_run_row_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  ConvolveRunRow *self = CONVOLVE_RUN_ROW (object);
+  const ConvolveRunRecord *run = self->record;
+
+  switch (prop_id)
+    {
+    case ROW_PROP_ID:             g_value_set_int64 (value, run->id); break;
+    case ROW_PROP_NAME:           g_value_set_string (value, run->name); break;
+    case ROW_PROP_STARTED:        g_value_set_int64 (value, run->started_at); break;
+    case ROW_PROP_DATASET:        g_value_set_string (value, run->dataset_name); break;
+    case ROW_PROP_MODEL:          g_value_set_string (value, run->model_spec); break;
+    case ROW_PROP_SETTINGS:       g_value_set_string (value, self->settings); break;
+    case ROW_PROP_EPOCHS:         g_value_set_int (value, run->n_epochs_done); break;
+    case ROW_PROP_BEST_ACCURACY:  g_value_set_double (value, sortable (run->best_val_accuracy)); break;
+    case ROW_PROP_FINAL_ACCURACY: g_value_set_double (value, sortable (run->final_accuracy)); break;
+    case ROW_PROP_DURATION:       g_value_set_double (value, self->duration); break;
+    case ROW_PROP_STATUS:         g_value_set_string (value, status_title (run->status)); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+convolve_run_row_finalize (GObject *object)
+{
+  ConvolveRunRow *self = CONVOLVE_RUN_ROW (object);
+
+  convolve_run_record_free (self->record);
+  g_free (self->settings);
+  G_OBJECT_CLASS (convolve_run_row_parent_class)->finalize (object);
+}
+
+static void
+convolve_run_row_class_init (ConvolveRunRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+
+  object_class->get_property = convolve_run_row_get_property;
+  object_class->finalize = convolve_run_row_finalize;
+  row_properties[ROW_PROP_ID] = g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0, flags);
+  row_properties[ROW_PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL, flags);
+  row_properties[ROW_PROP_STARTED] = g_param_spec_int64 ("started", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
+  row_properties[ROW_PROP_DATASET] = g_param_spec_string ("dataset", NULL, NULL, NULL, flags);
+  row_properties[ROW_PROP_MODEL] = g_param_spec_string ("model", NULL, NULL, NULL, flags);
+  row_properties[ROW_PROP_SETTINGS] = g_param_spec_string ("settings", NULL, NULL, NULL, flags);
+  row_properties[ROW_PROP_EPOCHS] = g_param_spec_int ("epochs", NULL, NULL, 0, G_MAXINT, 0, flags);
+  row_properties[ROW_PROP_BEST_ACCURACY] = g_param_spec_double ("best-accuracy", NULL, NULL, -1, 1, -1, flags);
+  row_properties[ROW_PROP_FINAL_ACCURACY] = g_param_spec_double ("final-accuracy", NULL, NULL, -1, 1, -1, flags);
+  row_properties[ROW_PROP_DURATION] = g_param_spec_double ("duration", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
+  row_properties[ROW_PROP_STATUS] = g_param_spec_string ("status", NULL, NULL, NULL, flags);
+  g_object_class_install_properties (object_class, ROW_N_PROPS, row_properties);
+}
+
+static void
+convolve_run_row_init (ConvolveRunRow *self)
+{
+}
+
+static ConvolveRunRow *
+convolve_run_row_new (ConvolveRunRecord *record)  /* takes it */
+{
+  ConvolveRunRow *row = g_object_new (CONVOLVE_TYPE_RUN_ROW, NULL);
+  g_autofree char *optimizer = convolve_run_setting_format (CONVOLVE_RUN_SETTING_OPTIMIZER, record);
+  g_autofree char *rate = convolve_run_setting_format (CONVOLVE_RUN_SETTING_LEARNING_RATE, record);
+  g_autofree char *seed = convolve_run_setting_format (CONVOLVE_RUN_SETTING_SEED, record);
+  gint64 end = record->ended_at > 0 ? record->ended_at : record->updated_at;
+
+  row->record = record;
+  /* Translators: a run's key settings in the runs list: optimizer, learning rate, batch size, seed */
+  row->settings = g_strdup_printf (_("%s, lr %s, batch %d, seed %s"), optimizer, rate,
+                                   record->config.batch_size, seed);
+  row->duration = record->started_at > 0 && end > record->started_at
+                  ? (end - record->started_at) / (double) G_USEC_PER_SEC : 0.0;
+  return row;
+}
+
+/* ---- the page --------------------------------------------------------------- */
+
+struct _ConvolveRunsPage
+{
+  GtkWidget              parent_instance;
+
+  AdwToastOverlay       *toast_overlay;
+  GtkStack              *stack;
+  AdwStatusPage         *empty_page;
+  GtkRevealer           *interrupted_revealer;
+  GtkLabel              *interrupted_label;
+  GtkLabel              *subtitle_label;
+  GtkDropDown           *dataset_dropdown;
+  GtkStringList         *dataset_list;
+  GtkToggleButton       *group_button;
+  GtkColumnView         *run_view;
+  GtkDrawingArea        *accuracy_area;
+  GtkDrawingArea        *loss_area;
+  GtkGrid               *compare_grid;
+
+  GListStore            *rows;       /* ConvolveRunRow, as read */
+  GtkFilterListModel    *filtered;
+  GtkSortListModel      *sorted;
+  GtkMultiSelection     *selection;
+  char                  *dataset_filter;  /* NULL: every dataset */
+
+  char                  *store_path;
+  ConvolveRunStore      *store;      /* opened by the first read */
+  GCancellable          *cancellable;
+  guint                  n_pending;  /* store tasks under way */
+  guint64                list_serial;
+  guint64                compare_serial;
+  ConvolveRunComparison *comparison;
+
+  ConvolveSession       *session;    /* weak: disconnected on dispose */
+  gulong                 run_changed_handler;
+  gulong                 progress_handler;
+  int                    live_epoch;
+  ConvolveTrainerState   live_state;
+  guint                  reload_source;
+};
+
+G_DEFINE_FINAL_TYPE (ConvolveRunsPage, convolve_runs_page, GTK_TYPE_WIDGET)
+
+enum {
+  OPEN_MODEL,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void update_comparison (ConvolveRunsPage *self);
+static void selection_changed_cb (ConvolveRunsPage *self);
+
+static GWeakRef *
+weak_ref_new (gpointer object)
+{
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (ref, object);
+  return ref;
+}
+
+static gpointer
+weak_ref_steal (GWeakRef *ref)
+{
+  gpointer object = g_weak_ref_get (ref);
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  return object;
+}
+
+static void
+show_toast (ConvolveRunsPage *self,
+            const char       *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+/* ---- store work on worker threads -------------------------------------------- */
+
+typedef enum {
+  JOB_LIST,
+  JOB_COMPARE,
+  JOB_RENAME,
+  JOB_DELETE,
+} JobKind;
+
+typedef struct {
+  JobKind            kind;
+  char              *store_path;
+  ConvolveRunStore  *store;     /* nullable: opened by the job */
+  guint64            serial;
+  GArray            *ids;       /* gint64: compare, rename (one), delete */
+  char              *name;      /* rename */
+  gboolean           group_seeds;
+  /* results */
+  GPtrArray         *records;   /* list: ConvolveRunRecord* */
+  ConvolveRunComparison *comparison;
+  guint              n_files_deleted;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_free (job->store_path);
+  g_clear_pointer (&job->store, convolve_run_store_unref);
+  g_clear_pointer (&job->ids, g_array_unref);
+  g_free (job->name);
+  g_clear_pointer (&job->records, g_ptr_array_unref);
+  g_clear_pointer (&job->comparison, convolve_run_comparison_free);
+  g_free (job);
+}
+
+/* A run's files, each once. */
+static void
+delete_run_files (const ConvolveRunRecord *run,
+                  guint                   *n_deleted)
+{
+  const char *paths[] = { run->checkpoint_path, run->best_checkpoint_path, run->model_path };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      gboolean seen = FALSE;
+
+      if (paths[i] == NULL || paths[i][0] == '\0')
+        continue;
+      for (guint j = 0; j < i; j++)
+        seen |= g_strcmp0 (paths[i], paths[j]) == 0;
+      if (!seen && g_unlink (paths[i]) == 0)
+        (*n_deleted)++;
+    }
+}
+
+static void
+job_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+
+  if (job->store == NULL)
+    {
+      job->store = convolve_run_store_open (job->store_path, &error);
+      if (job->store == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  switch (job->kind)
+    {
+    case JOB_LIST:
+      job->records = convolve_run_store_list_runs (job->store, NULL, CONVOLVE_RUN_SORT_NEWEST, &error);
+      break;
+    case JOB_COMPARE:
+      job->comparison = convolve_run_comparison_load (job->store, (const gint64 *) job->ids->data,
+                                                      job->ids->len, job->group_seeds, &error);
+      break;
+    case JOB_RENAME:
+      convolve_run_store_rename_run (job->store, g_array_index (job->ids, gint64, 0), job->name, &error);
+      break;
+    case JOB_DELETE:
+      for (guint i = 0; i < job->ids->len && error == NULL; i++)
+        {
+          gint64 id = g_array_index (job->ids, gint64, i);
+          g_autoptr(ConvolveRunRecord) run = convolve_run_store_get_run (job->store, id, &error);
+
+          if (run == NULL)
+            break;
+          if (convolve_run_store_delete_run (job->store, id, &error))
+            delete_run_files (run, &job->n_files_deleted);
+        }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void job_done_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+start_job (ConvolveRunsPage *self,
+           Job              *job)
+{
+  g_autoptr(GTask) task = NULL;
+
+  job->store_path = g_strdup (self->store_path);
+  job->store = self->store != NULL ? convolve_run_store_ref (self->store) : NULL;
+  self->n_pending++;
+  task = g_task_new (NULL, self->cancellable, job_done_cb, weak_ref_new (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_name (task, "convolve-runs-page");
+  g_task_run_in_thread (task, job_thread);
+}
+
+static void
+set_datasets (ConvolveRunsPage *self)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  guint selected = 0;
+
+  g_ptr_array_add (names, g_strdup (_("All Datasets")));
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->rows)); i++)
+    {
+      g_autoptr(ConvolveRunRow) row = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
+      const char *name = row->record->dataset_name;
+
+      if (name != NULL && g_hash_table_add (seen, (gpointer) name))
+        {
+          if (g_strcmp0 (name, self->dataset_filter) == 0)
+            selected = names->len;
+          g_ptr_array_add (names, g_strdup (name));
+        }
+    }
+  g_ptr_array_add (names, NULL);
+  /* Replacing the items moves the selection: keep the filter as it is. */
+  g_signal_handlers_block_matched (self->dataset_dropdown, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  gtk_string_list_splice (self->dataset_list, 0, g_list_model_get_n_items (G_LIST_MODEL (self->dataset_list)),
+                          (const char * const *) names->pdata);
+  gtk_drop_down_set_selected (self->dataset_dropdown, selected);
+  g_signal_handlers_unblock_matched (self->dataset_dropdown, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  if (selected == 0 && self->dataset_filter != NULL)
+    {
+      g_clear_pointer (&self->dataset_filter, g_free);
+      gtk_filter_changed (gtk_filter_list_model_get_filter (self->filtered), GTK_FILTER_CHANGE_LESS_STRICT);
+    }
+}
+
+static void
+update_header (ConvolveRunsPage *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->rows));
+  guint n_interrupted = 0;
+  g_autofree char *subtitle = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(ConvolveRunRow) row = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
+
+      n_interrupted += row->record->status == CONVOLVE_RUN_STATUS_INTERRUPTED;
+    }
+  subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u run recorded in %s", "%u runs recorded in %s", n),
+                              n, self->store != NULL ? convolve_run_store_get_path (self->store) : "");
+  gtk_label_set_text (self->subtitle_label, subtitle);
+  gtk_stack_set_visible_child_name (self->stack, n > 0 ? "runs" : "empty");
+  if (n_interrupted > 0)
+    {
+      g_autofree char *text =
+        g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                      "%u run was interrupted: its process ended while it trained. "
+                                      "Continue it from its last checkpoint with “convolve-cli train --resume-run ID”.",
+                                      "%u runs were interrupted: their process ended while they trained. "
+                                      "Continue one from its last checkpoint with “convolve-cli train --resume-run ID”.",
+                                      n_interrupted), n_interrupted);
+
+      gtk_label_set_text (self->interrupted_label, text);
+    }
+  gtk_revealer_set_reveal_child (self->interrupted_revealer, n_interrupted > 0);
+}
+
+static GArray *
+selected_ids (ConvolveRunsPage *self)
+{
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GListModel *model = G_LIST_MODEL (self->selection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model) && ids->len < MAX_COMPARED; i++)
+    if (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), i))
+      {
+        g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
+
+        g_array_append_val (ids, row->record->id);
+      }
+  return ids;
+}
+
+static void
+list_done (ConvolveRunsPage *self,
+           Job              *job)
+{
+  g_autoptr(GArray) keep = selected_ids (self);
+  GListModel *model;
+
+  g_list_store_remove_all (self->rows);
+  for (guint i = 0; i < job->records->len; i++)
+    {
+      g_autoptr(ConvolveRunRow) row = convolve_run_row_new (g_steal_pointer (&g_ptr_array_index (job->records, i)));
+
+      g_list_store_append (self->rows, row);
+    }
+  set_datasets (self);
+  update_header (self);
+
+  /* The runs selected before stay selected. */
+  model = G_LIST_MODEL (self->selection);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
+
+      for (guint k = 0; k < keep->len; k++)
+        if (g_array_index (keep, gint64, k) == row->record->id)
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, FALSE);
+    }
+  selection_changed_cb (self);
+}
+
+static void
+job_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(ConvolveRunsPage) self = weak_ref_steal (user_data);
+  GTask *task = G_TASK (result);
+  Job *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (task, &error);
+
+  if (self == NULL)
+    return;
+  self->n_pending--;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (self->store == NULL && job->store != NULL &&
+      g_strcmp0 (job->store_path, self->store_path) == 0)
+    self->store = convolve_run_store_ref (job->store);
+
+  switch (job->kind)
+    {
+    case JOB_LIST:
+      if (job->serial != self->list_serial)
+        return;
+      if (!ok)
+        {
+          /* Translators: %s says why, e.g. the file is damaged */
+          g_autofree char *message = g_strdup_printf (_("Could not read the runs: %s"), error->message);
+
+          gtk_label_set_text (self->subtitle_label, message);
+          return;
+        }
+      list_done (self, job);
+      break;
+    case JOB_COMPARE:
+      if (job->serial != self->compare_serial)
+        return;
+      g_clear_pointer (&self->comparison, convolve_run_comparison_free);
+      if (ok)
+        self->comparison = g_steal_pointer (&job->comparison);
+      else
+        show_toast (self, error->message);
+      gtk_widget_queue_draw (GTK_WIDGET (self->accuracy_area));
+      gtk_widget_queue_draw (GTK_WIDGET (self->loss_area));
+      {
+        /* The table of what differs. */
+        GtkWidget *child;
+
+        while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid))) != NULL)
+          gtk_grid_remove (self->compare_grid, child);
+        if (self->comparison != NULL)
+          {
+            const GArray *differing = convolve_run_comparison_get_differing (self->comparison);
+            guint n_runs = convolve_run_comparison_get_n_runs (self->comparison);
+
+            for (guint r = 0; r < n_runs; r++)
+              {
+                const ConvolveRunRecord *run = convolve_run_comparison_get_run (self->comparison, r);
+                GtkWidget *label = gtk_label_new (run->name);
+
+                gtk_widget_add_css_class (label, "heading");
+                gtk_label_set_xalign (GTK_LABEL (label), 1.0);
+                gtk_grid_attach (self->compare_grid, label, r + 1, 0, 1, 1);
+              }
+            for (guint d = 0; d < differing->len; d++)
+              {
+                ConvolveRunSetting setting = g_array_index (differing, guint, d);
+                GtkWidget *title = gtk_label_new (convolve_run_setting_get_title (setting));
+
+                gtk_label_set_xalign (GTK_LABEL (title), 0.0);
+                gtk_widget_add_css_class (title, "dim-label");
+                gtk_grid_attach (self->compare_grid, title, 0, d + 1, 1, 1);
+                for (guint r = 0; r < n_runs; r++)
+                  {
+                    g_autofree char *value =
+                      convolve_run_setting_format (setting, convolve_run_comparison_get_run (self->comparison, r));
+                    GtkWidget *label = gtk_label_new (value);
+
+                    gtk_label_set_xalign (GTK_LABEL (label), 1.0);
+                    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+                    gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
+                    gtk_widget_set_tooltip_text (label, value);
+                    gtk_widget_add_css_class (label, "accent");
+                    gtk_widget_add_css_class (label, "numeric");
+                    gtk_grid_attach (self->compare_grid, label, r + 1, d + 1, 1, 1);
+                  }
+              }
+            if (differing->len == 0)
+              {
+                GtkWidget *label = gtk_label_new (n_runs > 1 ? _("Every setting is the same.")
+                                                             : _("Select two or more runs to compare them."));
+
+                gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+                gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+                gtk_widget_add_css_class (label, "dim-label");
+                gtk_grid_attach (self->compare_grid, label, 0, 1, n_runs + 1, 1);
+              }
+          }
+      }
+      break;
+    case JOB_RENAME:
+    case JOB_DELETE:
+      if (!ok)
+        show_toast (self, error->message);
+      else if (job->kind == JOB_DELETE)
+        {
+          g_autofree char *message =
+            g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Deleted %u run", "Deleted %u runs", job->ids->len),
+                             job->ids->len);
+
+          show_toast (self, message);
+        }
+      convolve_runs_page_reload (self);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+void
+convolve_runs_page_reload (ConvolveRunsPage *self)
+{
+  Job *job;
+
+  g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_LIST;
+  job->serial = ++self->list_serial;
+  start_job (self, job);
+}
+
+static void
+update_comparison (ConvolveRunsPage *self)
+{
+  g_autoptr(GArray) ids = selected_ids (self);
+  Job *job;
+
+  if (ids->len == 0)
+    {
+      self->compare_serial++;
+      g_clear_pointer (&self->comparison, convolve_run_comparison_free);
+      gtk_widget_queue_draw (GTK_WIDGET (self->accuracy_area));
+      gtk_widget_queue_draw (GTK_WIDGET (self->loss_area));
+      {
+        GtkWidget *child;
+        GtkWidget *label = gtk_label_new (_("Select runs to see their curves; Ctrl or Shift and click selects several."));
+
+        while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid))) != NULL)
+          gtk_grid_remove (self->compare_grid, child);
+        gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+        gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+        gtk_widget_add_css_class (label, "dim-label");
+        gtk_grid_attach (self->compare_grid, label, 0, 0, 1, 1);
+      }
+      return;
+    }
+  job = g_new0 (Job, 1);
+  job->kind = JOB_COMPARE;
+  job->serial = ++self->compare_serial;
+  job->ids = g_steal_pointer (&ids);
+  job->group_seeds = gtk_toggle_button_get_active (self->group_button);
+  start_job (self, job);
+}
+
+void
+convolve_runs_page_rename_run (ConvolveRunsPage *self,
+                               gint64            id,
+                               const char       *name)
+{
+  Job *job;
+
+  g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
+  g_return_if_fail (name != NULL);
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_RENAME;
+  job->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_val (job->ids, id);
+  job->name = g_strdup (name);
+  start_job (self, job);
+}
+
+void
+convolve_runs_page_delete_runs (ConvolveRunsPage *self,
+                                const gint64     *ids,
+                                guint             n_ids)
+{
+  Job *job;
+
+  g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
+  g_return_if_fail (ids != NULL || n_ids == 0);
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_DELETE;
+  job->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_vals (job->ids, ids, n_ids);
+  start_job (self, job);
+}
+
+/* ---- the list ----------------------------------------------------------------- */
+
+static void
+name_editing_cb (GtkEditableLabel *label,
+                 GParamSpec       *pspec,
+                 ConvolveRunsPage *self)
+{
+  ConvolveRunRow *row = g_object_get_data (G_OBJECT (label), "convolve-run-row");
+  const char *text;
+
+  if (gtk_editable_label_get_editing (label) || row == NULL)
+    return;
+  text = gtk_editable_get_text (GTK_EDITABLE (label));
+  if (text[0] == '\0')
+    {
+      gtk_editable_set_text (GTK_EDITABLE (label), row->record->name != NULL ? row->record->name : "");
+      return;
+    }
+  if (g_strcmp0 (text, row->record->name) == 0)
+    return;
+  g_free (row->record->name);
+  row->record->name = g_strdup (text);
+  convolve_runs_page_rename_run (self, row->record->id, text);
+}
+
+static void
+setup_cell_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *item,
+               ConvolveRunsPage         *self)
+{
+  const char *property = g_object_get_data (G_OBJECT (factory), "convolve-property");
+  GtkWidget *child;
+
+  if (g_strcmp0 (property, "name") == 0)
+    {
+      child = gtk_editable_label_new ("");
+      gtk_widget_set_tooltip_text (child, _("Double-click to rename"));
+      g_signal_connect_object (child, "notify::editing", G_CALLBACK (name_editing_cb), self, 0);
+    }
+  else
+    {
+      gboolean text = g_strcmp0 (property, "dataset") == 0 || g_strcmp0 (property, "model") == 0 ||
+                      g_strcmp0 (property, "settings") == 0 || g_strcmp0 (property, "status") == 0;
+
+      /* Room for what the cells hold, so dates and figures are never cut. */
+      static const struct { const char *property; int chars; } widths[] = {
+        { "started", 16 }, { "dataset", 10 }, { "epochs", 5 }, { "best-accuracy", 7 },
+        { "final-accuracy", 7 }, { "duration", 7 }, { "status", 10 },
+      };
+
+      child = gtk_label_new (NULL);
+      gtk_label_set_xalign (GTK_LABEL (child), text ? 0.0 : 1.0);
+      for (guint i = 0; i < G_N_ELEMENTS (widths); i++)
+        if (g_strcmp0 (property, widths[i].property) == 0)
+          gtk_label_set_width_chars (GTK_LABEL (child), widths[i].chars);
+      gtk_label_set_ellipsize (GTK_LABEL (child), PANGO_ELLIPSIZE_END);
+      if (!text)
+        gtk_widget_add_css_class (child, "numeric");
+    }
+  gtk_list_item_set_child (item, child);
+}
+
+static char *
+format_duration (double seconds)
+{
+  gint64 s = (gint64) round (seconds);
+
+  if (s <= 0)
+    return g_strdup ("–");
+  if (s < 3600)
+    return g_strdup_printf ("%" PRId64 ":%02" PRId64, s / 60, s % 60);
+  return g_strdup_printf ("%" PRId64 ":%02" PRId64 ":%02" PRId64, s / 3600, s / 60 % 60, s % 60);
+}
+
+static char *
+format_accuracy (double value)
+{
+  if (isnan (value))
+    return g_strdup ("–");
+  /* Translators: an accuracy in percent in the runs list */
+  return g_strdup_printf (_("%.1f %%"), 100.0 * value);
+}
+
+static void
+bind_cell_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *item,
+              ConvolveRunsPage         *self)
+{
+  const char *property = g_object_get_data (G_OBJECT (factory), "convolve-property");
+  ConvolveRunRow *row = gtk_list_item_get_item (item);
+  const ConvolveRunRecord *run = row->record;
+  GtkWidget *child = gtk_list_item_get_child (item);
+  g_autofree char *text = NULL;
+
+  if (g_strcmp0 (property, "name") == 0)
+    {
+      g_object_set_data (G_OBJECT (child), "convolve-run-row", NULL);
+      gtk_editable_set_text (GTK_EDITABLE (child), run->name != NULL ? run->name : "");
+      g_object_set_data_full (G_OBJECT (child), "convolve-run-row", g_object_ref (row), g_object_unref);
+      return;
+    }
+  if (g_strcmp0 (property, "started") == 0)
+    {
+      g_autoptr(GDateTime) time = run->started_at > 0
+                                  ? g_date_time_new_from_unix_local (run->started_at / G_USEC_PER_SEC) : NULL;
+
+      text = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M") : g_strdup ("–");
+    }
+  else if (g_strcmp0 (property, "dataset") == 0)
+    text = g_strdup (run->dataset_name != NULL ? run->dataset_name : "–");
+  else if (g_strcmp0 (property, "model") == 0)
+    text = g_strdup (run->model_spec != NULL ? run->model_spec : "–");
+  else if (g_strcmp0 (property, "settings") == 0)
+    text = g_strdup (row->settings);
+  else if (g_strcmp0 (property, "epochs") == 0)
+    text = g_strdup_printf ("%d/%d", run->n_epochs_done, run->config.epochs + run->config.augment_epochs);
+  else if (g_strcmp0 (property, "best-accuracy") == 0)
+    text = format_accuracy (run->best_val_accuracy);
+  else if (g_strcmp0 (property, "final-accuracy") == 0)
+    text = format_accuracy (run->final_accuracy);
+  else if (g_strcmp0 (property, "duration") == 0)
+    text = format_duration (row->duration);
+  else
+    text = g_strdup (status_title (run->status));
+  gtk_label_set_text (GTK_LABEL (child), text);
+  gtk_widget_set_tooltip_text (child, g_strcmp0 (property, "model") == 0 ||
+                                      g_strcmp0 (property, "settings") == 0 ? text : NULL);
+  if (g_strcmp0 (property, "status") == 0)
+    {
+      gtk_widget_remove_css_class (child, "warning");
+      gtk_widget_remove_css_class (child, "error");
+      gtk_widget_remove_css_class (child, "accent");
+      if (run->status == CONVOLVE_RUN_STATUS_INTERRUPTED)
+        gtk_widget_add_css_class (child, "warning");
+      else if (run->status == CONVOLVE_RUN_STATUS_FAILED)
+        gtk_widget_add_css_class (child, "error");
+      else if (run->status == CONVOLVE_RUN_STATUS_RUNNING)
+        gtk_widget_add_css_class (child, "accent");
+    }
+}
+
+static void
+add_column (ConvolveRunsPage *self,
+            const char       *title,
+            const char       *property,
+            gboolean          expand)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkColumnViewColumn *column;
+  GtkExpression *expression = gtk_property_expression_new (CONVOLVE_TYPE_RUN_ROW, NULL, property);
+  GParamSpec *pspec = row_properties[0];
+  GtkSorter *sorter;
+
+  for (guint p = 1; p < ROW_N_PROPS; p++)
+    if (g_strcmp0 (g_param_spec_get_name (row_properties[p]), property) == 0)
+      pspec = row_properties[p];
+  g_object_set_data (G_OBJECT (factory), "convolve-property", (gpointer) g_param_spec_get_name (pspec));
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_cell_cb), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_cell_cb), self);
+  column = gtk_column_view_column_new (title, factory);
+  gtk_column_view_column_set_expand (column, expand);
+  gtk_column_view_column_set_resizable (column, TRUE);
+  if (G_IS_PARAM_SPEC_STRING (pspec))
+    sorter = GTK_SORTER (gtk_string_sorter_new (expression));
+  else
+    sorter = GTK_SORTER (gtk_numeric_sorter_new (expression));
+  gtk_column_view_column_set_sorter (column, sorter);
+  g_object_unref (sorter);
+  gtk_column_view_append_column (self->run_view, column);
+  g_object_unref (column);
+}
+
+static gboolean
+dataset_filter_func (gpointer item,
+                     gpointer user_data)
+{
+  ConvolveRunsPage *self = user_data;
+
+  return self->dataset_filter == NULL ||
+         g_strcmp0 (CONVOLVE_RUN_ROW (item)->record->dataset_name, self->dataset_filter) == 0;
+}
+
+static void
+dataset_selected_cb (ConvolveRunsPage *self)
+{
+  guint selected = gtk_drop_down_get_selected (self->dataset_dropdown);
+
+  g_clear_pointer (&self->dataset_filter, g_free);
+  if (selected != GTK_INVALID_LIST_POSITION && selected > 0)
+    self->dataset_filter = g_strdup (gtk_string_list_get_string (self->dataset_list, selected));
+  gtk_filter_changed (gtk_filter_list_model_get_filter (self->filtered), GTK_FILTER_CHANGE_DIFFERENT);
+  update_comparison (self);
+}
+
+static void
+selection_changed_cb (ConvolveRunsPage *self)
+{
+  g_autoptr(GArray) ids = selected_ids (self);
+  gboolean any_running = FALSE;
+  gboolean has_model = FALSE;
+  GListModel *model = G_LIST_MODEL (self->selection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    if (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), i))
+      {
+        g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
+
+        any_running |= row->record->status == CONVOLVE_RUN_STATUS_RUNNING;
+        has_model = row->record->model_path != NULL || row->record->best_checkpoint_path != NULL ||
+                    row->record->checkpoint_path != NULL;
+      }
+  /* A run that trains now cannot be deleted under its recorder. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.delete", ids->len > 0 && !any_running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.open-model", ids->len == 1 && has_model);
+  update_comparison (self);
+}
+
+/* ---- the plots ---------------------------------------------------------------- */
+
+static void
+draw_plot (GtkDrawingArea *area,
+           cairo_t        *cr,
+           int             width,
+           int             height,
+           gpointer        user_data)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (user_data);
+  ConvolveRunsPlotStyle style;
+  GdkRGBA foreground;
+  double luminance;
+  g_autoptr(ConvolveRunComparison) empty = NULL;
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (area)), &foreground);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  luminance = 0.2126 * foreground.red + 0.7152 * foreground.green + 0.0722 * foreground.blue;
+  convolve_runs_plot_style_init (&style, luminance > 0.5);
+  style.foreground = (ConvolveReportColor) { foreground.red, foreground.green, foreground.blue, foreground.alpha };
+  style.grid = (ConvolveReportColor) { foreground.red, foreground.green, foreground.blue, 0.12 };
+  /* The card paints the background; the dots' rims take the card's shade. */
+  style.background.alpha = 0.0;
+
+  if (self->comparison == NULL)
+    {
+      empty = convolve_run_comparison_new (NULL, NULL, 0, FALSE);
+      style.empty_text = _("No run selected");
+    }
+  convolve_runs_plot_draw (cr, width, height, self->comparison != NULL ? self->comparison : empty,
+                           area == self->loss_area ? CONVOLVE_RUNS_PLOT_VAL_LOSS : CONVOLVE_RUNS_PLOT_VAL_ACCURACY,
+                           &style);
+}
+
+static void
+exported_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(ConvolveRunsPage) self = weak_ref_steal (user_data);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
+    {
+      if (self != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
+
+          show_toast (self, message);
+        }
+      return;
+    }
+  if (self != NULL)
+    show_toast (self, _("Plot exported"));
+}
+
+static void
+export_response_cb (GtkNativeDialog  *chooser,
+                    int               response,
+                    ConvolveRunsPage *self)
+{
+  const char *target = g_object_get_data (G_OBJECT (chooser), "convolve-target");
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT && self->comparison != NULL &&
+      (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) != NULL)
+    {
+      bytes = convolve_runs_plot_render_metric (g_str_has_suffix (target, "svg") ? CONVOLVE_REPORT_FORMAT_SVG
+                                                                                : CONVOLVE_REPORT_FORMAT_PNG,
+                                                EXPORT_WIDTH, EXPORT_HEIGHT, self->comparison,
+                                                g_str_has_prefix (target, "loss") ? CONVOLVE_RUNS_PLOT_VAL_LOSS
+                                                                                  : CONVOLVE_RUNS_PLOT_VAL_ACCURACY,
+                                                &error);
+      if (bytes == NULL)
+        show_toast (self, error->message);
+      else
+        g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                                             self->cancellable, exported_cb, weak_ref_new (self));
+    }
+  g_object_unref (chooser);
+  g_object_unref (self);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (widget);
+  const char *target = g_variant_get_string (parameter, NULL);
+  gboolean svg = g_str_has_suffix (target, "svg");
+  gboolean loss = g_str_has_prefix (target, "loss");
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  if (self->comparison == NULL)
+    {
+      show_toast (self, _("Select runs to export their curves"));
+      return;
+    }
+  chooser = gtk_file_chooser_native_new (loss ? _("Export Validation Loss Plot") : _("Export Validation Accuracy Plot"),
+                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, svg ? _("SVG Images") : _("PNG Images"));
+  gtk_file_filter_add_suffix (filter, svg ? "svg" : "png");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser),
+                                     loss ? (svg ? "runs-loss.svg" : "runs-loss.png")
+                                          : (svg ? "runs-accuracy.svg" : "runs-accuracy.png"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data_full (G_OBJECT (chooser), "convolve-target", g_strdup (target), g_free);
+  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* ---- actions ------------------------------------------------------------------ */
+
+static ConvolveRunRow *
+first_selected (ConvolveRunsPage *self)
+{
+  GListModel *model = G_LIST_MODEL (self->selection);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    if (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), i))
+      return g_list_model_get_item (model, i);
+  return NULL;
+}
+
+static void
+open_model_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (widget);
+  g_autoptr(ConvolveRunRow) row = first_selected (self);
+  const char *paths[3];
+
+  if (row == NULL)
+    return;
+  /* The saved model, else the best epoch's weights, else the last ones. */
+  paths[0] = row->record->model_path;
+  paths[1] = row->record->best_checkpoint_path;
+  paths[2] = row->record->checkpoint_path;
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    if (paths[i] != NULL && paths[i][0] != '\0' && g_file_test (paths[i], G_FILE_TEST_IS_REGULAR))
+      {
+        g_signal_emit (self, signals[OPEN_MODEL], 0, paths[i]);
+        return;
+      }
+  show_toast (self, _("The run’s model file is gone"));
+}
+
+static void
+delete_response_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    ConvolveRunsPage *self)
+{
+  GArray *ids = g_object_get_data (G_OBJECT (dialog), "convolve-ids");
+
+  if (g_strcmp0 (response, "delete") == 0)
+    convolve_runs_page_delete_runs (self, (const gint64 *) ids->data, ids->len);
+  g_object_unref (self);
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (widget);
+  g_autoptr(GArray) ids = selected_ids (self);
+  g_autoptr(GString) files = g_string_new (NULL);
+  GListModel *model = G_LIST_MODEL (self->selection);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  if (ids->len == 0)
+    return;
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    if (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), i))
+      {
+        g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
+        const char *paths[] = { row->record->checkpoint_path, row->record->best_checkpoint_path,
+                                row->record->model_path };
+
+        for (guint p = 0; p < G_N_ELEMENTS (paths); p++)
+          if (paths[p] != NULL && paths[p][0] != '\0' && g_file_test (paths[p], G_FILE_TEST_EXISTS))
+            g_string_append_printf (files, "\n%s", paths[p]);
+      }
+
+  heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Delete %u Run?", "Delete %u Runs?", ids->len), ids->len);
+  if (files->len > 0)
+    /* Translators: %s is a list of file names, one a line */
+    body = g_strdup_printf (_("The runs’ records and these files are deleted for good:%s"), files->str);
+  else
+    body = g_strdup (_("The runs’ records are deleted for good. They have no files left."));
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading, body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "delete", _("_Delete"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "convolve-ids", g_steal_pointer (&ids), (GDestroyNotify) g_array_unref);
+  g_signal_connect (dialog, "response", G_CALLBACK (delete_response_cb), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- following the session ---------------------------------------------------- */
+
+static gboolean
+live_reload_cb (gpointer user_data)
+{
+  ConvolveRunsPage *self = user_data;
+
+  self->reload_source = 0;
+  convolve_runs_page_reload (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reload (ConvolveRunsPage *self)
+{
+  if (self->reload_source == 0)
+    self->reload_source = g_timeout_add (LIVE_RELOAD_MS, live_reload_cb, self);
+}
+
+static void
+session_progress_cb (ConvolveRunsPage *self,
+                     ConvolveProgress *progress)
+{
+  /* An epoch's end, or the run's state, changes the row; steps do not. */
+  if (progress->epoch != self->live_epoch || progress->state != self->live_state ||
+      progress->history_n_epochs != (guint) MAX (self->live_epoch, 0))
+    {
+      self->live_epoch = progress->epoch;
+      self->live_state = progress->state;
+      schedule_reload (self);
+    }
+}
+
+void
+convolve_runs_page_set_session (ConvolveRunsPage *self,
+                                ConvolveSession  *session)
+{
+  g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
+  g_return_if_fail (session == NULL || CONVOLVE_IS_SESSION (session));
+
+  if (self->session != NULL)
+    {
+      g_clear_signal_handler (&self->run_changed_handler, self->session);
+      g_clear_signal_handler (&self->progress_handler, self->session);
+      g_object_remove_weak_pointer (G_OBJECT (self->session), (gpointer *) &self->session);
+    }
+  self->session = session;
+  if (session == NULL)
+    return;
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &self->session);
+  self->run_changed_handler = g_signal_connect_swapped (session, "run-changed", G_CALLBACK (schedule_reload), self);
+  self->progress_handler = g_signal_connect_swapped (session, "progress", G_CALLBACK (session_progress_cb), self);
+}
+
+/* ---- the rest ----------------------------------------------------------------- */
+
+void
+convolve_runs_page_set_store_path (ConvolveRunsPage *self,
+                                   const char       *path)
+{
+  g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
+
+  g_free (self->store_path);
+  self->store_path = g_strdup (path);
+  g_clear_pointer (&self->store, convolve_run_store_unref);
+  convolve_runs_page_reload (self);
+}
+
+gboolean
+convolve_runs_page_is_busy (ConvolveRunsPage *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_RUNS_PAGE (self), FALSE);
+  return self->n_pending > 0 || self->reload_source != 0;
+}
+
+GListModel *
+convolve_runs_page_get_runs (ConvolveRunsPage *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_RUNS_PAGE (self), NULL);
+  return G_LIST_MODEL (self->selection);
+}
+
+void
+convolve_runs_page_select_runs (ConvolveRunsPage *self,
+                                const gint64     *ids,
+                                guint             n_ids)
+{
+  GListModel *model;
+  g_autoptr(GtkBitset) selected = gtk_bitset_new_empty ();
+  g_autoptr(GtkBitset) mask = NULL;
+
+  g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
+
+  model = G_LIST_MODEL (self->selection);
+  mask = gtk_bitset_new_range (0, g_list_model_get_n_items (model));
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
+
+      for (guint k = 0; k < n_ids; k++)
+        if (ids[k] == row->record->id)
+          gtk_bitset_add (selected, i);
+    }
+  gtk_selection_model_set_selection (GTK_SELECTION_MODEL (self->selection), selected, mask);
+}
+
+const ConvolveRunComparison *
+convolve_runs_page_get_comparison (ConvolveRunsPage *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_RUNS_PAGE (self), NULL);
+  return self->comparison;
+}
+
+static void
+convolve_runs_page_dispose (GObject *object)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  convolve_runs_page_set_session (self, NULL);
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_RUNS_PAGE);
+  g_clear_object (&self->selection);
+  G_OBJECT_CLASS (convolve_runs_page_parent_class)->dispose (object);
+}
+
+static void
+convolve_runs_page_finalize (GObject *object)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (object);
+
+  g_clear_object (&self->rows);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->store, convolve_run_store_unref);
+  g_clear_pointer (&self->comparison, convolve_run_comparison_free);
+  g_free (self->store_path);
+  g_free (self->dataset_filter);
+  G_OBJECT_CLASS (convolve_runs_page_parent_class)->finalize (object);
+}
+
+static void
+convolve_runs_page_class_init (ConvolveRunsPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = convolve_runs_page_dispose;
+  object_class->finalize = convolve_runs_page_finalize;
+  /* The columns' sorters look up the rows' properties. */
+  g_type_class_ref (CONVOLVE_TYPE_RUN_ROW);
+
+  signals[OPEN_MODEL] =
+    g_signal_new ("open-model", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-runs-page.ui");
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, interrupted_revealer);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, interrupted_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, dataset_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, dataset_list);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, group_button);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, run_view);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, accuracy_area);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, loss_area);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, compare_grid);
+
+  gtk_widget_class_install_action (widget_class, "runs.export", "s", export_action);
+  gtk_widget_class_install_action (widget_class, "runs.open-model", NULL, open_model_action);
+  gtk_widget_class_install_action (widget_class, "runs.delete", NULL, delete_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "runs.delete", NULL);
+}
+
+static void
+convolve_runs_page_init (ConvolveRunsPage *self)
+{
+  GtkCustomFilter *filter;
+  GtkSorter *sorter;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->live_epoch = -1;
+  self->live_state = CONVOLVE_TRAINER_IDLE;
+
+  self->rows = g_list_store_new (CONVOLVE_TYPE_RUN_ROW);
+  filter = gtk_custom_filter_new (dataset_filter_func, self, NULL);
+  self->filtered = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->rows)), GTK_FILTER (filter));
+  sorter = gtk_column_view_get_sorter (self->run_view);
+  self->sorted = gtk_sort_list_model_new (G_LIST_MODEL (self->filtered), g_object_ref (sorter));
+  self->selection = gtk_multi_selection_new (G_LIST_MODEL (self->sorted));
+  gtk_column_view_set_model (self->run_view, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect_swapped (self->selection, "selection-changed", G_CALLBACK (selection_changed_cb), self);
+
+  /* Translators: column titles of the runs list */
+  add_column (self, _("Name"), "name", TRUE);
+  add_column (self, _("Started"), "started", FALSE);
+  add_column (self, _("Dataset"), "dataset", FALSE);
+  add_column (self, _("Model"), "model", TRUE);
+  add_column (self, _("Settings"), "settings", TRUE);
+  add_column (self, _("Epochs"), "epochs", FALSE);
+  add_column (self, _("Best"), "best-accuracy", FALSE);
+  add_column (self, _("Final"), "final-accuracy", FALSE);
+  add_column (self, _("Duration"), "duration", FALSE);
+  add_column (self, _("Status"), "status", FALSE);
+
+  g_signal_connect_swapped (self->dataset_dropdown, "notify::selected", G_CALLBACK (dataset_selected_cb), self);
+  g_signal_connect_swapped (self->group_button, "toggled", G_CALLBACK (update_comparison), self);
+  gtk_drawing_area_set_draw_func (self->accuracy_area, draw_plot, self, NULL);
+  gtk_drawing_area_set_draw_func (self->loss_area, draw_plot, self, NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.delete", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.open-model", FALSE);
+  update_comparison (self);
+  update_header (self);
+}
+
+GtkWidget *
+convolve_runs_page_new (void)
+{
+  return g_object_new (CONVOLVE_TYPE_RUNS_PAGE, NULL);
+}
