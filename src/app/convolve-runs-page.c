@@ -16,6 +16,7 @@
 
 #include "convolve-runs-page.h"
 #include "convolve-runs-plot.h"
+#include "convolve-training-panel.h"
 
 /* The plots' export size, as the training page's. */
 #define EXPORT_WIDTH  1000
@@ -726,7 +727,7 @@ setup_cell_cb (GtkSignalListItemFactory *factory,
       /* Room for what the cells hold, so dates and figures are never cut. */
       static const struct { const char *property; int chars; } widths[] = {
         { "started", 16 }, { "dataset", 10 }, { "epochs", 5 }, { "best-accuracy", 7 },
-        { "final-accuracy", 7 }, { "duration", 7 }, { "status", 10 },
+        { "final-accuracy", 7 }, { "duration", 10 }, { "status", 10 },
       };
 
       child = gtk_label_new (NULL);
@@ -739,18 +740,6 @@ setup_cell_cb (GtkSignalListItemFactory *factory,
         gtk_widget_add_css_class (child, "numeric");
     }
   gtk_list_item_set_child (item, child);
-}
-
-static char *
-format_duration (double seconds)
-{
-  gint64 s = (gint64) round (seconds);
-
-  if (s <= 0)
-    return g_strdup ("–");
-  if (s < 3600)
-    return g_strdup_printf ("%" PRId64 ":%02" PRId64, s / 60, s % 60);
-  return g_strdup_printf ("%" PRId64 ":%02" PRId64 ":%02" PRId64, s / 3600, s / 60 % 60, s % 60);
 }
 
 static char *
@@ -800,7 +789,7 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
   else if (g_strcmp0 (property, "final-accuracy") == 0)
     text = format_accuracy (run->final_accuracy);
   else if (g_strcmp0 (property, "duration") == 0)
-    text = format_duration (row->duration);
+    text = row->duration > 0 ? convolve_format_duration (row->duration) : g_strdup ("–");
   else
     text = g_strdup (status_title (run->status));
   gtk_label_set_text (GTK_LABEL (child), text);

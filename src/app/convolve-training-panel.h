@@ -18,7 +18,8 @@ G_DECLARE_FINAL_TYPE (ConvolveTrainingPanel, convolve_training_panel, CONVOLVE, 
 GtkWidget *convolve_training_panel_new          (void);
 
 /* Fills the fields the panel controls (epochs, augmented epochs, batch
- * size, learning rate, seed); leaves the others as they are. */
+ * size, learning rate, seed; early stopping's patience, monitor and
+ * restoring the best weights); leaves the others as they are. */
 void       convolve_training_panel_get_config   (ConvolveTrainingPanel *self,
                                                  ConvolveTrainConfig   *config);
 /* Shows a run's snapshot; NULL: no run yet. */
