@@ -9,9 +9,9 @@ static const char *class_names[] = { "left", "middle-left", "middle-right", "rig
 
 /* Class k has a bright vertical band in the k-th quarter of the image on
  * a noisy background (as test-trainer.c's): learnable in a few epochs. */
-static ConvolveDataset *
-make_bands (guint   n,
-            guint64 seed)
+ConvolveDataset *
+test_bands_dataset (guint   n,
+                    guint64 seed)
 {
   const int size = 8;
   ConvolveDataset *dataset = convolve_dataset_new ("bands", n, 1, size, size, class_names);
@@ -41,8 +41,8 @@ test_record_run (ConvolveRunStore *store,
                  float             learning_rate,
                  int               epochs)
 {
-  g_autoptr(ConvolveDataset) train = make_bands (64, 1);
-  g_autoptr(ConvolveDataset) test = make_bands (32, 2);
+  g_autoptr(ConvolveDataset) train = test_bands_dataset (64, 1);
+  g_autoptr(ConvolveDataset) test = test_bands_dataset (32, 2);
   g_autoptr(ConvolveModelSpec) spec = NULL;
   g_autoptr(ConvolveTrainer) trainer = NULL;
   g_autoptr(ConvolveProgress) progress = NULL;

@@ -126,6 +126,16 @@ convolve_training_panel_get_config (ConvolveTrainingPanel *self,
   config->restore_best_at_end = config->restore_best_weights;
 }
 
+void
+convolve_training_panel_set_learning_rate (ConvolveTrainingPanel *self,
+                                           double                 rate)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
+  g_return_if_fail (isfinite (rate) && rate > 0);
+
+  gtk_adjustment_set_value (self->rate_adjustment, rate);
+}
+
 static const char *
 state_to_text (ConvolveTrainerState state)
 {

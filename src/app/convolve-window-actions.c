@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "convolve-lr-dialog.h"
 #include "convolve-window-private.h"
 
 #define MODEL_SUFFIX ".safetensors"
@@ -43,6 +44,7 @@ convolve_window_update_actions (ConvolveWindow *self)
   set_enabled (self, "open-dataset-folder", !training);
   set_enabled (self, "download-dataset", !training);
   set_enabled (self, "train", has_train && has_model && !training);
+  set_enabled (self, "find-learning-rate", has_train && has_model && !training);
   set_enabled (self, "pause", state == CONVOLVE_TRAINER_RUNNING);
   set_enabled (self, "resume", state == CONVOLVE_TRAINER_PAUSED);
   set_enabled (self, "stop", state == CONVOLVE_TRAINER_RUNNING || state == CONVOLVE_TRAINER_PAUSED);
@@ -706,6 +708,40 @@ evaluate_action (GSimpleAction *action,
 }
 
 static void
+use_learning_rate_cb (ConvolveWindow *self,
+                      double          rate)
+{
+  convolve_training_panel_set_learning_rate (self->training_panel, rate);
+}
+
+/* The LR finder's dialog on the current weights and the training set, with
+ * the panel's batch size and seed. */
+static void
+find_learning_rate_action (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  ConvolveModel *model = convolve_session_get_model (self->session);
+  ConvolveDataset *train = convolve_session_get_train (self->session);
+  ConvolveTrainConfig train_config;
+  ConvolveLrFinderConfig config;
+  ConvolveLrDialog *dialog;
+
+  if (model == NULL || train == NULL || convolve_session_is_training (self->session))
+    return;
+  convolve_train_config_init (&train_config);
+  convolve_training_panel_get_config (self->training_panel, &train_config);
+  convolve_lr_finder_config_init (&config);
+  config.batch_size = train_config.batch_size;
+  config.seed = train_config.seed;
+  dialog = convolve_lr_dialog_new (GTK_WINDOW (self), model, train, &config);
+  g_signal_connect_object (dialog, "use-learning-rate", G_CALLBACK (use_learning_rate_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 stop_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
@@ -728,6 +764,7 @@ static const GActionEntry window_actions[] = {
   { "resume", resume_action },
   { "stop", stop_action },
   { "evaluate", evaluate_action },
+  { "find-learning-rate", find_learning_rate_action },
   { "show-view", show_view_action, "s" },
 };
 
