@@ -516,6 +516,45 @@ test_window_train (void)
 
   check_plot_export (self);
 
+  /* The best epoch saves as a model of its own; the Runs page lists the
+   * run as it ended. */
+  {
+    g_autofree char *best = g_build_filename (tmp_dir, "best.safetensors", NULL);
+    g_autoptr(GFile) file = g_file_new_for_path (best);
+    g_autoptr(ConvolveModel) loaded = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 id = convolve_session_get_run_id (convolve_window_get_session (self));
+    gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+
+    g_assert_true (action_enabled (self, "save-best-model"));
+    convolve_window_save_best_model (self, file);
+    while (!g_file_test (best, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+    loaded = convolve_model_load (best, 1, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (loaded);
+    g_unlink (best);
+
+    g_assert_cmpint (id, >, 0);
+    for (gboolean listed = FALSE; !listed;)
+      {
+        GListModel *runs = convolve_runs_page_get_runs (self->runs_page);
+
+        for (guint i = 0; i < g_list_model_get_n_items (runs) && !listed; i++)
+          {
+            g_autoptr(GObject) row = g_list_model_get_item (runs, i);
+            g_autofree char *status = NULL;
+            gint64 row_id;
+
+            g_object_get (row, "id", &row_id, "status", &status, NULL);
+            listed = row_id == id && g_strcmp0 (status, "Finished") == 0;
+          }
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+      }
+  }
+
   /* The predictor got the trained weights and predicted again. */
   g_assert_true (iterate_until (snapshots_settled, self));
   after = convolve_predictor_get_probabilities (self->predictor, NULL);

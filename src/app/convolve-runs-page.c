@@ -15,195 +15,22 @@
 #include <math.h>
 
 #include "convolve-runs-page.h"
+#include "convolve-run-row.h"
+#include "convolve-runs-page-private.h"
 #include "convolve-runs-plot.h"
 #include "convolve-training-panel.h"
 
-/* The plots' export size, as the training page's. */
-#define EXPORT_WIDTH  1000
-#define EXPORT_HEIGHT 600
 /* The most runs compared at once. */
 #define MAX_COMPARED  64
 /* How long after a run's epoch or state changed the list is read again:
  * the recorder commits every half second. */
 #define LIVE_RELOAD_MS 800
-
-/* ---- one row ---------------------------------------------------------------- */
-
-#define CONVOLVE_TYPE_RUN_ROW (convolve_run_row_get_type ())
-G_DECLARE_FINAL_TYPE (ConvolveRunRow, convolve_run_row, CONVOLVE, RUN_ROW, GObject)
-
-struct _ConvolveRunRow
-{
-  GObject            parent_instance;
-  ConvolveRunRecord *record;
-  char              *settings;   /* the key hyperparameters, one line */
-  double             duration;   /* seconds */
-};
-
-G_DEFINE_FINAL_TYPE (ConvolveRunRow, convolve_run_row, G_TYPE_OBJECT)
-
-enum {
-  ROW_PROP_0,
-  ROW_PROP_ID,
-  ROW_PROP_NAME,
-  ROW_PROP_STARTED,
-  ROW_PROP_DATASET,
-  ROW_PROP_MODEL,
-  ROW_PROP_SETTINGS,
-  ROW_PROP_EPOCHS,
-  ROW_PROP_BEST_ACCURACY,
-  ROW_PROP_FINAL_ACCURACY,
-  ROW_PROP_DURATION,
-  ROW_PROP_STATUS,
-  ROW_N_PROPS
-};
-
-static GParamSpec *row_properties[ROW_N_PROPS];
-
-static const char *
-status_title (ConvolveRunStatus status)
-{
-  switch (status)
-    {
-    case CONVOLVE_RUN_STATUS_RUNNING:     return _("Running");
-    case CONVOLVE_RUN_STATUS_FINISHED:    return _("Finished");
-    case CONVOLVE_RUN_STATUS_STOPPED:     return _("Stopped");
-    case CONVOLVE_RUN_STATUS_FAILED:      return _("Failed");
-    case CONVOLVE_RUN_STATUS_INTERRUPTED: return _("Interrupted");
-    default:                              return "";
-    }
-}
-
-/* NaN sorts below every figure. */
-static double
-sortable (double value)
-{
-  return isnan (value) ? -1.0 : value;
-}
-
-static void
-convolve_run_row_get_property (GObject    *object,
-                               guint       prop_id,
-                               GValue     *value,
-                               GParamSpec *pspec)
-{
-  ConvolveRunRow *self = CONVOLVE_RUN_ROW (object);
-  const ConvolveRunRecord *run = self->record;
-
-  switch (prop_id)
-    {
-    case ROW_PROP_ID:             g_value_set_int64 (value, run->id); break;
-    case ROW_PROP_NAME:           g_value_set_string (value, run->name); break;
-    case ROW_PROP_STARTED:        g_value_set_int64 (value, run->started_at); break;
-    case ROW_PROP_DATASET:        g_value_set_string (value, run->dataset_name); break;
-    case ROW_PROP_MODEL:          g_value_set_string (value, run->model_spec); break;
-    case ROW_PROP_SETTINGS:       g_value_set_string (value, self->settings); break;
-    case ROW_PROP_EPOCHS:         g_value_set_int (value, run->n_epochs_done); break;
-    case ROW_PROP_BEST_ACCURACY:  g_value_set_double (value, sortable (run->best_val_accuracy)); break;
-    case ROW_PROP_FINAL_ACCURACY: g_value_set_double (value, sortable (run->final_accuracy)); break;
-    case ROW_PROP_DURATION:       g_value_set_double (value, self->duration); break;
-    case ROW_PROP_STATUS:         g_value_set_string (value, status_title (run->status)); break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-convolve_run_row_finalize (GObject *object)
-{
-  ConvolveRunRow *self = CONVOLVE_RUN_ROW (object);
-
-  convolve_run_record_free (self->record);
-  g_free (self->settings);
-  G_OBJECT_CLASS (convolve_run_row_parent_class)->finalize (object);
-}
-
-static void
-convolve_run_row_class_init (ConvolveRunRowClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
-
-  object_class->get_property = convolve_run_row_get_property;
-  object_class->finalize = convolve_run_row_finalize;
-  row_properties[ROW_PROP_ID] = g_param_spec_int64 ("id", NULL, NULL, 0, G_MAXINT64, 0, flags);
-  row_properties[ROW_PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL, flags);
-  row_properties[ROW_PROP_STARTED] = g_param_spec_int64 ("started", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
-  row_properties[ROW_PROP_DATASET] = g_param_spec_string ("dataset", NULL, NULL, NULL, flags);
-  row_properties[ROW_PROP_MODEL] = g_param_spec_string ("model", NULL, NULL, NULL, flags);
-  row_properties[ROW_PROP_SETTINGS] = g_param_spec_string ("settings", NULL, NULL, NULL, flags);
-  row_properties[ROW_PROP_EPOCHS] = g_param_spec_int ("epochs", NULL, NULL, 0, G_MAXINT, 0, flags);
-  row_properties[ROW_PROP_BEST_ACCURACY] = g_param_spec_double ("best-accuracy", NULL, NULL, -1, 1, -1, flags);
-  row_properties[ROW_PROP_FINAL_ACCURACY] = g_param_spec_double ("final-accuracy", NULL, NULL, -1, 1, -1, flags);
-  row_properties[ROW_PROP_DURATION] = g_param_spec_double ("duration", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
-  row_properties[ROW_PROP_STATUS] = g_param_spec_string ("status", NULL, NULL, NULL, flags);
-  g_object_class_install_properties (object_class, ROW_N_PROPS, row_properties);
-}
-
-static void
-convolve_run_row_init (ConvolveRunRow *self)
-{
-}
-
-static ConvolveRunRow *
-convolve_run_row_new (ConvolveRunRecord *record)  /* takes it */
-{
-  ConvolveRunRow *row = g_object_new (CONVOLVE_TYPE_RUN_ROW, NULL);
-  g_autofree char *optimizer = convolve_run_setting_format (CONVOLVE_RUN_SETTING_OPTIMIZER, record);
-  g_autofree char *rate = convolve_run_setting_format (CONVOLVE_RUN_SETTING_LEARNING_RATE, record);
-  g_autofree char *seed = convolve_run_setting_format (CONVOLVE_RUN_SETTING_SEED, record);
-  gint64 end = record->ended_at > 0 ? record->ended_at : record->updated_at;
-
-  row->record = record;
-  /* Translators: a run's key settings in the runs list: optimizer, learning rate, batch size, seed */
-  row->settings = g_strdup_printf (_("%s, lr %s, batch %d, seed %s"), optimizer, rate,
-                                   record->config.batch_size, seed);
-  row->duration = record->started_at > 0 && end > record->started_at
-                  ? (end - record->started_at) / (double) G_USEC_PER_SEC : 0.0;
-  return row;
-}
+/* While a listed run is running (here or in another process), the list
+ * is read again this often. */
+#define POLL_RUNNING_MS 2000
 
 /* ---- the page --------------------------------------------------------------- */
 
-struct _ConvolveRunsPage
-{
-  GtkWidget              parent_instance;
-
-  AdwToastOverlay       *toast_overlay;
-  GtkStack              *stack;
-  AdwStatusPage         *empty_page;
-  GtkRevealer           *interrupted_revealer;
-  GtkLabel              *interrupted_label;
-  GtkLabel              *subtitle_label;
-  GtkDropDown           *dataset_dropdown;
-  GtkStringList         *dataset_list;
-  GtkToggleButton       *group_button;
-  GtkColumnView         *run_view;
-  GtkDrawingArea        *accuracy_area;
-  GtkDrawingArea        *loss_area;
-  GtkGrid               *compare_grid;
-
-  GListStore            *rows;       /* ConvolveRunRow, as read */
-  GtkFilterListModel    *filtered;
-  GtkSortListModel      *sorted;
-  GtkMultiSelection     *selection;
-  char                  *dataset_filter;  /* NULL: every dataset */
-
-  char                  *store_path;
-  ConvolveRunStore      *store;      /* opened by the first read */
-  GCancellable          *cancellable;
-  guint                  n_pending;  /* store tasks under way */
-  guint64                list_serial;
-  guint64                compare_serial;
-  ConvolveRunComparison *comparison;
-
-  ConvolveSession       *session;    /* weak: disconnected on dispose */
-  gulong                 run_changed_handler;
-  gulong                 progress_handler;
-  int                    live_epoch;
-  ConvolveTrainerState   live_state;
-  guint                  reload_source;
-};
 
 G_DEFINE_FINAL_TYPE (ConvolveRunsPage, convolve_runs_page, GTK_TYPE_WIDGET)
 
@@ -215,10 +42,11 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void update_comparison (ConvolveRunsPage *self);
+static gboolean poll_cb (gpointer user_data);
 static void selection_changed_cb (ConvolveRunsPage *self);
 
-static GWeakRef *
-weak_ref_new (gpointer object)
+GWeakRef *
+_convolve_runs_page_weak_ref_new (gpointer object)
 {
   GWeakRef *ref = g_new0 (GWeakRef, 1);
 
@@ -226,8 +54,8 @@ weak_ref_new (gpointer object)
   return ref;
 }
 
-static gpointer
-weak_ref_steal (GWeakRef *ref)
+gpointer
+_convolve_runs_page_weak_ref_steal (GWeakRef *ref)
 {
   gpointer object = g_weak_ref_get (ref);
 
@@ -236,9 +64,9 @@ weak_ref_steal (GWeakRef *ref)
   return object;
 }
 
-static void
-show_toast (ConvolveRunsPage *self,
-            const char       *message)
+void
+_convolve_runs_page_show_toast (ConvolveRunsPage *self,
+                                const char       *message)
 {
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
@@ -361,7 +189,7 @@ start_job (ConvolveRunsPage *self,
   job->store_path = g_strdup (self->store_path);
   job->store = self->store != NULL ? convolve_run_store_ref (self->store) : NULL;
   self->n_pending++;
-  task = g_task_new (NULL, self->cancellable, job_done_cb, weak_ref_new (self));
+  task = g_task_new (NULL, self->cancellable, job_done_cb, _convolve_runs_page_weak_ref_new (self));
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "convolve-runs-page");
   g_task_run_in_thread (task, job_thread);
@@ -378,7 +206,7 @@ set_datasets (ConvolveRunsPage *self)
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->rows)); i++)
     {
       g_autoptr(ConvolveRunRow) row = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
-      const char *name = row->record->dataset_name;
+      const char *name = convolve_run_row_get_record (row)->dataset_name;
 
       if (name != NULL && g_hash_table_add (seen, (gpointer) name))
         {
@@ -412,7 +240,7 @@ update_header (ConvolveRunsPage *self)
     {
       g_autoptr(ConvolveRunRow) row = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
 
-      n_interrupted += row->record->status == CONVOLVE_RUN_STATUS_INTERRUPTED;
+      n_interrupted += convolve_run_row_get_record (row)->status == CONVOLVE_RUN_STATUS_INTERRUPTED;
     }
   subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u run recorded in %s", "%u runs recorded in %s", n),
                               n, self->store != NULL ? convolve_run_store_get_path (self->store) : "");
@@ -444,7 +272,7 @@ selected_ids (ConvolveRunsPage *self)
       {
         g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
 
-        g_array_append_val (ids, row->record->id);
+        g_array_append_val (ids, convolve_run_row_get_record (row)->id);
       }
   return ids;
 }
@@ -465,6 +293,19 @@ list_done (ConvolveRunsPage *self,
     }
   set_datasets (self);
   update_header (self);
+  g_clear_handle_id (&self->poll_source, g_source_remove);
+  {
+    gboolean running = FALSE;
+
+    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->rows)) && !running; i++)
+      {
+        g_autoptr(ConvolveRunRow) row = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
+
+        running = convolve_run_row_get_record (row)->status == CONVOLVE_RUN_STATUS_RUNNING;
+      }
+    if (running)
+      self->poll_source = g_timeout_add (POLL_RUNNING_MS, poll_cb, self);
+  }
 
   /* The runs selected before stay selected. */
   model = G_LIST_MODEL (self->selection);
@@ -473,7 +314,7 @@ list_done (ConvolveRunsPage *self,
       g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
 
       for (guint k = 0; k < keep->len; k++)
-        if (g_array_index (keep, gint64, k) == row->record->id)
+        if (g_array_index (keep, gint64, k) == convolve_run_row_get_record (row)->id)
           gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), i, FALSE);
     }
   selection_changed_cb (self);
@@ -484,7 +325,7 @@ job_done_cb (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(ConvolveRunsPage) self = weak_ref_steal (user_data);
+  g_autoptr(ConvolveRunsPage) self = _convolve_runs_page_weak_ref_steal (user_data);
   GTask *task = G_TASK (result);
   Job *job = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
@@ -521,76 +362,20 @@ job_done_cb (GObject      *source,
       if (ok)
         self->comparison = g_steal_pointer (&job->comparison);
       else
-        show_toast (self, error->message);
-      gtk_widget_queue_draw (GTK_WIDGET (self->accuracy_area));
-      gtk_widget_queue_draw (GTK_WIDGET (self->loss_area));
-      {
-        /* The table of what differs. */
-        GtkWidget *child;
-
-        while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid))) != NULL)
-          gtk_grid_remove (self->compare_grid, child);
-        if (self->comparison != NULL)
-          {
-            const GArray *differing = convolve_run_comparison_get_differing (self->comparison);
-            guint n_runs = convolve_run_comparison_get_n_runs (self->comparison);
-
-            for (guint r = 0; r < n_runs; r++)
-              {
-                const ConvolveRunRecord *run = convolve_run_comparison_get_run (self->comparison, r);
-                GtkWidget *label = gtk_label_new (run->name);
-
-                gtk_widget_add_css_class (label, "heading");
-                gtk_label_set_xalign (GTK_LABEL (label), 1.0);
-                gtk_grid_attach (self->compare_grid, label, r + 1, 0, 1, 1);
-              }
-            for (guint d = 0; d < differing->len; d++)
-              {
-                ConvolveRunSetting setting = g_array_index (differing, guint, d);
-                GtkWidget *title = gtk_label_new (convolve_run_setting_get_title (setting));
-
-                gtk_label_set_xalign (GTK_LABEL (title), 0.0);
-                gtk_widget_add_css_class (title, "dim-label");
-                gtk_grid_attach (self->compare_grid, title, 0, d + 1, 1, 1);
-                for (guint r = 0; r < n_runs; r++)
-                  {
-                    g_autofree char *value =
-                      convolve_run_setting_format (setting, convolve_run_comparison_get_run (self->comparison, r));
-                    GtkWidget *label = gtk_label_new (value);
-
-                    gtk_label_set_xalign (GTK_LABEL (label), 1.0);
-                    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-                    gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
-                    gtk_widget_set_tooltip_text (label, value);
-                    gtk_widget_add_css_class (label, "accent");
-                    gtk_widget_add_css_class (label, "numeric");
-                    gtk_grid_attach (self->compare_grid, label, r + 1, d + 1, 1, 1);
-                  }
-              }
-            if (differing->len == 0)
-              {
-                GtkWidget *label = gtk_label_new (n_runs > 1 ? _("Every setting is the same.")
-                                                             : _("Select two or more runs to compare them."));
-
-                gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-                gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-                gtk_widget_add_css_class (label, "dim-label");
-                gtk_grid_attach (self->compare_grid, label, 0, 1, n_runs + 1, 1);
-              }
-          }
-      }
+        _convolve_runs_page_show_toast (self, error->message);
+      _convolve_runs_page_show_differing (self);
       break;
     case JOB_RENAME:
     case JOB_DELETE:
       if (!ok)
-        show_toast (self, error->message);
+        _convolve_runs_page_show_toast (self, error->message);
       else if (job->kind == JOB_DELETE)
         {
           g_autofree char *message =
             g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Deleted %u run", "Deleted %u runs", job->ids->len),
                              job->ids->len);
 
-          show_toast (self, message);
+          _convolve_runs_page_show_toast (self, message);
         }
       convolve_runs_page_reload (self);
       break;
@@ -622,19 +407,7 @@ update_comparison (ConvolveRunsPage *self)
     {
       self->compare_serial++;
       g_clear_pointer (&self->comparison, convolve_run_comparison_free);
-      gtk_widget_queue_draw (GTK_WIDGET (self->accuracy_area));
-      gtk_widget_queue_draw (GTK_WIDGET (self->loss_area));
-      {
-        GtkWidget *child;
-        GtkWidget *label = gtk_label_new (_("Select runs to see their curves; Ctrl or Shift and click selects several."));
-
-        while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_grid))) != NULL)
-          gtk_grid_remove (self->compare_grid, child);
-        gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-        gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-        gtk_widget_add_css_class (label, "dim-label");
-        gtk_grid_attach (self->compare_grid, label, 0, 0, 1, 1);
-      }
+      _convolve_runs_page_show_differing (self);
       return;
     }
   job = g_new0 (Job, 1);
@@ -695,14 +468,14 @@ name_editing_cb (GtkEditableLabel *label,
   text = gtk_editable_get_text (GTK_EDITABLE (label));
   if (text[0] == '\0')
     {
-      gtk_editable_set_text (GTK_EDITABLE (label), row->record->name != NULL ? row->record->name : "");
+      gtk_editable_set_text (GTK_EDITABLE (label), convolve_run_row_get_record (row)->name != NULL ? convolve_run_row_get_record (row)->name : "");
       return;
     }
-  if (g_strcmp0 (text, row->record->name) == 0)
+  if (g_strcmp0 (text, convolve_run_row_get_record (row)->name) == 0)
     return;
-  g_free (row->record->name);
-  row->record->name = g_strdup (text);
-  convolve_runs_page_rename_run (self, row->record->id, text);
+  g_free (convolve_run_row_get_record (row)->name);
+  convolve_run_row_get_record (row)->name = g_strdup (text);
+  convolve_runs_page_rename_run (self, convolve_run_row_get_record (row)->id, text);
 }
 
 static void
@@ -758,7 +531,7 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
 {
   const char *property = g_object_get_data (G_OBJECT (factory), "convolve-property");
   ConvolveRunRow *row = gtk_list_item_get_item (item);
-  const ConvolveRunRecord *run = row->record;
+  const ConvolveRunRecord *run = convolve_run_row_get_record (row);
   GtkWidget *child = gtk_list_item_get_child (item);
   g_autofree char *text = NULL;
 
@@ -781,7 +554,7 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
   else if (g_strcmp0 (property, "model") == 0)
     text = g_strdup (run->model_spec != NULL ? run->model_spec : "–");
   else if (g_strcmp0 (property, "settings") == 0)
-    text = g_strdup (row->settings);
+    text = g_strdup (convolve_run_row_get_settings (row));
   else if (g_strcmp0 (property, "epochs") == 0)
     text = g_strdup_printf ("%d/%d", run->n_epochs_done, run->config.epochs + run->config.augment_epochs);
   else if (g_strcmp0 (property, "best-accuracy") == 0)
@@ -789,9 +562,9 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
   else if (g_strcmp0 (property, "final-accuracy") == 0)
     text = format_accuracy (run->final_accuracy);
   else if (g_strcmp0 (property, "duration") == 0)
-    text = row->duration > 0 ? convolve_format_duration (row->duration) : g_strdup ("–");
+    text = convolve_run_row_get_duration (row) > 0 ? convolve_format_duration (convolve_run_row_get_duration (row)) : g_strdup ("–");
   else
-    text = g_strdup (status_title (run->status));
+    text = g_strdup (convolve_run_status_get_title (run->status));
   gtk_label_set_text (GTK_LABEL (child), text);
   gtk_widget_set_tooltip_text (child, g_strcmp0 (property, "model") == 0 ||
                                       g_strcmp0 (property, "settings") == 0 ? text : NULL);
@@ -818,12 +591,11 @@ add_column (ConvolveRunsPage *self,
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
   GtkColumnViewColumn *column;
   GtkExpression *expression = gtk_property_expression_new (CONVOLVE_TYPE_RUN_ROW, NULL, property);
-  GParamSpec *pspec = row_properties[0];
+  GObjectClass *row_class = g_type_class_peek (CONVOLVE_TYPE_RUN_ROW);
+  GParamSpec *pspec = g_object_class_find_property (row_class, property);
   GtkSorter *sorter;
 
-  for (guint p = 1; p < ROW_N_PROPS; p++)
-    if (g_strcmp0 (g_param_spec_get_name (row_properties[p]), property) == 0)
-      pspec = row_properties[p];
+  g_assert (pspec != NULL);
   g_object_set_data (G_OBJECT (factory), "convolve-property", (gpointer) g_param_spec_get_name (pspec));
   g_signal_connect (factory, "setup", G_CALLBACK (setup_cell_cb), self);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_cell_cb), self);
@@ -847,7 +619,7 @@ dataset_filter_func (gpointer item,
   ConvolveRunsPage *self = user_data;
 
   return self->dataset_filter == NULL ||
-         g_strcmp0 (CONVOLVE_RUN_ROW (item)->record->dataset_name, self->dataset_filter) == 0;
+         g_strcmp0 (convolve_run_row_get_record (CONVOLVE_RUN_ROW (item))->dataset_name, self->dataset_filter) == 0;
 }
 
 static void
@@ -875,133 +647,14 @@ selection_changed_cb (ConvolveRunsPage *self)
       {
         g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
 
-        any_running |= row->record->status == CONVOLVE_RUN_STATUS_RUNNING;
-        has_model = row->record->model_path != NULL || row->record->best_checkpoint_path != NULL ||
-                    row->record->checkpoint_path != NULL;
+        any_running |= convolve_run_row_get_record (row)->status == CONVOLVE_RUN_STATUS_RUNNING;
+        has_model = convolve_run_row_get_record (row)->model_path != NULL || convolve_run_row_get_record (row)->best_checkpoint_path != NULL ||
+                    convolve_run_row_get_record (row)->checkpoint_path != NULL;
       }
   /* A run that trains now cannot be deleted under its recorder. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.delete", ids->len > 0 && !any_running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.open-model", ids->len == 1 && has_model);
   update_comparison (self);
-}
-
-/* ---- the plots ---------------------------------------------------------------- */
-
-static void
-draw_plot (GtkDrawingArea *area,
-           cairo_t        *cr,
-           int             width,
-           int             height,
-           gpointer        user_data)
-{
-  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (user_data);
-  ConvolveRunsPlotStyle style;
-  GdkRGBA foreground;
-  double luminance;
-  g_autoptr(ConvolveRunComparison) empty = NULL;
-
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (area)), &foreground);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  luminance = 0.2126 * foreground.red + 0.7152 * foreground.green + 0.0722 * foreground.blue;
-  convolve_runs_plot_style_init (&style, luminance > 0.5);
-  style.foreground = (ConvolveReportColor) { foreground.red, foreground.green, foreground.blue, foreground.alpha };
-  style.grid = (ConvolveReportColor) { foreground.red, foreground.green, foreground.blue, 0.12 };
-  /* The card paints the background; the dots' rims take the card's shade. */
-  style.background.alpha = 0.0;
-
-  if (self->comparison == NULL)
-    {
-      empty = convolve_run_comparison_new (NULL, NULL, 0, FALSE);
-      style.empty_text = _("No run selected");
-    }
-  convolve_runs_plot_draw (cr, width, height, self->comparison != NULL ? self->comparison : empty,
-                           area == self->loss_area ? CONVOLVE_RUNS_PLOT_VAL_LOSS : CONVOLVE_RUNS_PLOT_VAL_ACCURACY,
-                           &style);
-}
-
-static void
-exported_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(ConvolveRunsPage) self = weak_ref_steal (user_data);
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    {
-      if (self != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *message = g_strdup_printf (_("Could not export the plot: %s"), error->message);
-
-          show_toast (self, message);
-        }
-      return;
-    }
-  if (self != NULL)
-    show_toast (self, _("Plot exported"));
-}
-
-static void
-export_response_cb (GtkNativeDialog  *chooser,
-                    int               response,
-                    ConvolveRunsPage *self)
-{
-  const char *target = g_object_get_data (G_OBJECT (chooser), "convolve-target");
-  g_autoptr(GFile) file = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (response == GTK_RESPONSE_ACCEPT && self->comparison != NULL &&
-      (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) != NULL)
-    {
-      bytes = convolve_runs_plot_render_metric (g_str_has_suffix (target, "svg") ? CONVOLVE_REPORT_FORMAT_SVG
-                                                                                : CONVOLVE_REPORT_FORMAT_PNG,
-                                                EXPORT_WIDTH, EXPORT_HEIGHT, self->comparison,
-                                                g_str_has_prefix (target, "loss") ? CONVOLVE_RUNS_PLOT_VAL_LOSS
-                                                                                  : CONVOLVE_RUNS_PLOT_VAL_ACCURACY,
-                                                &error);
-      if (bytes == NULL)
-        show_toast (self, error->message);
-      else
-        g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                             self->cancellable, exported_cb, weak_ref_new (self));
-    }
-  g_object_unref (chooser);
-  g_object_unref (self);
-}
-
-static void
-export_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
-{
-  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (widget);
-  const char *target = g_variant_get_string (parameter, NULL);
-  gboolean svg = g_str_has_suffix (target, "svg");
-  gboolean loss = g_str_has_prefix (target, "loss");
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-
-  if (self->comparison == NULL)
-    {
-      show_toast (self, _("Select runs to export their curves"));
-      return;
-    }
-  chooser = gtk_file_chooser_native_new (loss ? _("Export Validation Loss Plot") : _("Export Validation Accuracy Plot"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  gtk_file_filter_set_name (filter, svg ? _("SVG Images") : _("PNG Images"));
-  gtk_file_filter_add_suffix (filter, svg ? "svg" : "png");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser),
-                                     loss ? (svg ? "runs-loss.svg" : "runs-loss.png")
-                                          : (svg ? "runs-accuracy.svg" : "runs-accuracy.png"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_object_set_data_full (G_OBJECT (chooser), "convolve-target", g_strdup (target), g_free);
-  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), g_object_ref (self));
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* ---- actions ------------------------------------------------------------------ */
@@ -1029,16 +682,16 @@ open_model_action (GtkWidget  *widget,
   if (row == NULL)
     return;
   /* The saved model, else the best epoch's weights, else the last ones. */
-  paths[0] = row->record->model_path;
-  paths[1] = row->record->best_checkpoint_path;
-  paths[2] = row->record->checkpoint_path;
+  paths[0] = convolve_run_row_get_record (row)->model_path;
+  paths[1] = convolve_run_row_get_record (row)->best_checkpoint_path;
+  paths[2] = convolve_run_row_get_record (row)->checkpoint_path;
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     if (paths[i] != NULL && paths[i][0] != '\0' && g_file_test (paths[i], G_FILE_TEST_IS_REGULAR))
       {
         g_signal_emit (self, signals[OPEN_MODEL], 0, paths[i]);
         return;
       }
-  show_toast (self, _("The run’s model file is gone"));
+  _convolve_runs_page_show_toast (self, _("The run’s model file is gone"));
 }
 
 static void
@@ -1073,8 +726,8 @@ delete_action (GtkWidget  *widget,
     if (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), i))
       {
         g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
-        const char *paths[] = { row->record->checkpoint_path, row->record->best_checkpoint_path,
-                                row->record->model_path };
+        const char *paths[] = { convolve_run_row_get_record (row)->checkpoint_path, convolve_run_row_get_record (row)->best_checkpoint_path,
+                                convolve_run_row_get_record (row)->model_path };
 
         for (guint p = 0; p < G_N_ELEMENTS (paths); p++)
           if (paths[p] != NULL && paths[p][0] != '\0' && g_file_test (paths[p], G_FILE_TEST_EXISTS))
@@ -1108,6 +761,16 @@ live_reload_cb (gpointer user_data)
   ConvolveRunsPage *self = user_data;
 
   self->reload_source = 0;
+  convolve_runs_page_reload (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+poll_cb (gpointer user_data)
+{
+  ConvolveRunsPage *self = user_data;
+
+  self->poll_source = 0;
   convolve_runs_page_reload (self);
   return G_SOURCE_REMOVE;
 }
@@ -1200,7 +863,7 @@ convolve_runs_page_select_runs (ConvolveRunsPage *self,
       g_autoptr(ConvolveRunRow) row = g_list_model_get_item (model, i);
 
       for (guint k = 0; k < n_ids; k++)
-        if (ids[k] == row->record->id)
+        if (ids[k] == convolve_run_row_get_record (row)->id)
           gtk_bitset_add (selected, i);
     }
   gtk_selection_model_set_selection (GTK_SELECTION_MODEL (self->selection), selected, mask);
@@ -1221,6 +884,7 @@ convolve_runs_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   convolve_runs_page_set_session (self, NULL);
   g_clear_handle_id (&self->reload_source, g_source_remove);
+  g_clear_handle_id (&self->poll_source, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_RUNS_PAGE);
   g_clear_object (&self->selection);
   G_OBJECT_CLASS (convolve_runs_page_parent_class)->dispose (object);
@@ -1271,7 +935,7 @@ convolve_runs_page_class_init (ConvolveRunsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, loss_area);
   gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, compare_grid);
 
-  gtk_widget_class_install_action (widget_class, "runs.export", "s", export_action);
+  gtk_widget_class_install_action (widget_class, "runs.export", "s", _convolve_runs_page_export_action);
   gtk_widget_class_install_action (widget_class, "runs.open-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "runs.delete", NULL, delete_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "runs.delete", NULL);
@@ -1311,8 +975,8 @@ convolve_runs_page_init (ConvolveRunsPage *self)
 
   g_signal_connect_swapped (self->dataset_dropdown, "notify::selected", G_CALLBACK (dataset_selected_cb), self);
   g_signal_connect_swapped (self->group_button, "toggled", G_CALLBACK (update_comparison), self);
-  gtk_drawing_area_set_draw_func (self->accuracy_area, draw_plot, self, NULL);
-  gtk_drawing_area_set_draw_func (self->loss_area, draw_plot, self, NULL);
+  gtk_drawing_area_set_draw_func (self->accuracy_area, _convolve_runs_page_draw_plot, self, NULL);
+  gtk_drawing_area_set_draw_func (self->loss_area, _convolve_runs_page_draw_plot, self, NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.delete", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.open-model", FALSE);
   update_comparison (self);

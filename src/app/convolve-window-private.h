@@ -91,6 +91,12 @@ void     convolve_window_export_plot        (ConvolveWindow *self,
                                              const char     *target,
                                              GFile          *file);
 
+/* What win.save-best-model does once the file is chosen: the run's best
+ * epoch as a plain model file, written off the main thread; the outcome
+ * is a toast. */
+void     convolve_window_save_best_model    (ConvolveWindow *self,
+                                             GFile          *file);
+
 /* convolve-window-training.c */
 /* Connects the panel, plots and grid to the session. */
 void     convolve_window_init_training      (ConvolveWindow *self);
