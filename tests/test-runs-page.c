@@ -138,6 +138,26 @@ test_runs_page (void)
     gtk_column_view_sort_by_column (view, NULL, GTK_SORT_ASCENDING);
   }
 
+  /* Filtered by dataset: only the runs on "stripes", then all again. */
+  {
+    GtkDropDown *dropdown = GTK_DROP_DOWN (gtk_widget_get_template_child (page, CONVOLVE_TYPE_RUNS_PAGE,
+                                                                          "dataset_dropdown"));
+    GListModel *datasets = gtk_drop_down_get_model (dropdown);
+    guint stripes = G_MAXUINT;
+
+    g_assert_cmpuint (g_list_model_get_n_items (datasets), ==, 3);  /* all, stripes, bands */
+    for (guint i = 0; i < 3; i++)
+      if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (datasets), i), "stripes") == 0)
+        stripes = i;
+    g_assert_cmpuint (stripes, !=, G_MAXUINT);
+    gtk_drop_down_set_selected (dropdown, stripes);
+    g_assert_cmpuint (g_list_model_get_n_items (runs), ==, 1);
+    g_assert_cmpint (row_id (runs, 0), ==, d);
+    gtk_drop_down_set_selected (dropdown, 0);
+    g_assert_cmpuint (g_list_model_get_n_items (runs), ==, 4);
+    wait_idle (runs_page);
+  }
+
   /* Three seeds selected: one curve, their mean. */
   convolve_runs_page_select_runs (runs_page, (gint64[]) { a, b, c }, 3);
   wait_idle (runs_page);

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 #include "convolve-runs-page-private.h"
 #include "convolve-runs-plot.h"
@@ -39,36 +40,38 @@ _convolve_runs_page_show_differing (ConvolveRunsPage *self)
   differing = convolve_run_comparison_get_differing (self->comparison);
   n_runs = convolve_run_comparison_get_n_runs (self->comparison);
 
+  /* A row per run, a column per setting that differs (highlighted). */
+  for (guint d = 0; d < differing->len; d++)
+    {
+      GtkWidget *title = gtk_label_new (convolve_run_setting_get_title (g_array_index (differing, guint, d)));
+
+      gtk_label_set_xalign (GTK_LABEL (title), 1.0);
+      gtk_widget_add_css_class (title, "dim-label");
+      gtk_grid_attach (self->compare_grid, title, d + 1, 0, 1, 1);
+    }
   for (guint r = 0; r < n_runs; r++)
     {
       const ConvolveRunRecord *run = convolve_run_comparison_get_run (self->comparison, r);
-      GtkWidget *label = gtk_label_new (run->name);
+      g_autofree char *tooltip = g_strdup_printf (_("Run %" PRId64), run->id);
+      GtkWidget *name = gtk_label_new (run->name);
 
-      gtk_widget_add_css_class (label, "heading");
-      gtk_label_set_xalign (GTK_LABEL (label), 1.0);
-      gtk_grid_attach (self->compare_grid, label, r + 1, 0, 1, 1);
-    }
-  for (guint d = 0; d < differing->len; d++)
-    {
-      ConvolveRunSetting setting = g_array_index (differing, guint, d);
-      GtkWidget *title = gtk_label_new (convolve_run_setting_get_title (setting));
-
-      gtk_label_set_xalign (GTK_LABEL (title), 0.0);
-      gtk_widget_add_css_class (title, "dim-label");
-      gtk_grid_attach (self->compare_grid, title, 0, d + 1, 1, 1);
-      for (guint r = 0; r < n_runs; r++)
+      gtk_label_set_xalign (GTK_LABEL (name), 0.0);
+      gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+      gtk_label_set_max_width_chars (GTK_LABEL (name), 18);
+      gtk_widget_set_tooltip_text (name, tooltip);
+      gtk_grid_attach (self->compare_grid, name, 0, r + 1, 1, 1);
+      for (guint d = 0; d < differing->len; d++)
         {
-          g_autofree char *value =
-            convolve_run_setting_format (setting, convolve_run_comparison_get_run (self->comparison, r));
+          g_autofree char *value = convolve_run_setting_format (g_array_index (differing, guint, d), run);
           GtkWidget *label = gtk_label_new (value);
 
           gtk_label_set_xalign (GTK_LABEL (label), 1.0);
           gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-          gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
+          gtk_label_set_max_width_chars (GTK_LABEL (label), 16);
           gtk_widget_set_tooltip_text (label, value);
           gtk_widget_add_css_class (label, "accent");
           gtk_widget_add_css_class (label, "numeric");
-          gtk_grid_attach (self->compare_grid, label, r + 1, d + 1, 1, 1);
+          gtk_grid_attach (self->compare_grid, label, d + 1, r + 1, 1, 1);
         }
     }
   if (differing->len == 0)
@@ -79,7 +82,7 @@ _convolve_runs_page_show_differing (ConvolveRunsPage *self)
       gtk_label_set_xalign (GTK_LABEL (label), 0.0);
       gtk_label_set_wrap (GTK_LABEL (label), TRUE);
       gtk_widget_add_css_class (label, "dim-label");
-      gtk_grid_attach (self->compare_grid, label, 0, 1, n_runs + 1, 1);
+      gtk_grid_attach (self->compare_grid, label, 0, n_runs + 1, 1, 1);
     }
 }
 

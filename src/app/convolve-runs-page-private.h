@@ -36,6 +36,7 @@ struct _ConvolveRunsPage
   GtkSortListModel      *sorted;
   GtkMultiSelection     *selection;
   char                  *dataset_filter;  /* NULL: every dataset */
+  GPtrArray             *dataset_keys;    /* the dropdown's datasets as stored (0: NULL, all) */
 
   char                  *store_path;
   ConvolveRunStore      *store;      /* opened by the first read */

@@ -202,7 +202,10 @@ set_datasets (ConvolveRunsPage *self)
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   guint selected = 0;
 
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+
   g_ptr_array_add (names, g_strdup (_("All Datasets")));
+  g_ptr_array_add (keys, NULL);
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->rows)); i++)
     {
       g_autoptr(ConvolveRunRow) row = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
@@ -212,10 +215,13 @@ set_datasets (ConvolveRunsPage *self)
         {
           if (g_strcmp0 (name, self->dataset_filter) == 0)
             selected = names->len;
-          g_ptr_array_add (names, g_strdup (name));
+          g_ptr_array_add (names, g_strdup (convolve_format_dataset_name (name)));
+          g_ptr_array_add (keys, g_strdup (name));
         }
     }
   g_ptr_array_add (names, NULL);
+  g_clear_pointer (&self->dataset_keys, g_ptr_array_unref);
+  self->dataset_keys = g_steal_pointer (&keys);
   /* Replacing the items moves the selection: keep the filter as it is. */
   g_signal_handlers_block_matched (self->dataset_dropdown, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_string_list_splice (self->dataset_list, 0, g_list_model_get_n_items (G_LIST_MODEL (self->dataset_list)),
@@ -499,7 +505,7 @@ setup_cell_cb (GtkSignalListItemFactory *factory,
 
       /* Room for what the cells hold, so dates and figures are never cut. */
       static const struct { const char *property; int chars; } widths[] = {
-        { "started", 16 }, { "dataset", 10 }, { "epochs", 5 }, { "best-accuracy", 7 },
+        { "started", 16 }, { "dataset", 13 }, { "epochs", 5 }, { "best-accuracy", 7 },
         { "final-accuracy", 7 }, { "duration", 10 }, { "status", 10 },
       };
 
@@ -550,7 +556,7 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
       text = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M") : g_strdup ("–");
     }
   else if (g_strcmp0 (property, "dataset") == 0)
-    text = g_strdup (run->dataset_name != NULL ? run->dataset_name : "–");
+    text = g_strdup (run->dataset_name != NULL ? convolve_format_dataset_name (run->dataset_name) : "–");
   else if (g_strcmp0 (property, "model") == 0)
     text = g_strdup (run->model_spec != NULL ? run->model_spec : "–");
   else if (g_strcmp0 (property, "settings") == 0)
@@ -628,8 +634,9 @@ dataset_selected_cb (ConvolveRunsPage *self)
   guint selected = gtk_drop_down_get_selected (self->dataset_dropdown);
 
   g_clear_pointer (&self->dataset_filter, g_free);
-  if (selected != GTK_INVALID_LIST_POSITION && selected > 0)
-    self->dataset_filter = g_strdup (gtk_string_list_get_string (self->dataset_list, selected));
+  if (selected != GTK_INVALID_LIST_POSITION && selected > 0 && self->dataset_keys != NULL &&
+      selected < self->dataset_keys->len)
+    self->dataset_filter = g_strdup (g_ptr_array_index (self->dataset_keys, selected));
   gtk_filter_changed (gtk_filter_list_model_get_filter (self->filtered), GTK_FILTER_CHANGE_DIFFERENT);
   update_comparison (self);
 }
@@ -901,6 +908,7 @@ convolve_runs_page_finalize (GObject *object)
   g_clear_pointer (&self->comparison, convolve_run_comparison_free);
   g_free (self->store_path);
   g_free (self->dataset_filter);
+  g_clear_pointer (&self->dataset_keys, g_ptr_array_unref);
   G_OBJECT_CLASS (convolve_runs_page_parent_class)->finalize (object);
 }
 
