@@ -60,6 +60,13 @@ find_row (GListModel *runs,
 }
 
 static void
+store_id (gint64 *out,
+          gint64  id)
+{
+  *out = id;
+}
+
+static void
 test_runs_page (void)
 {
   g_autoptr(GError) error = NULL;
@@ -198,6 +205,36 @@ test_runs_page (void)
   comparison = convolve_runs_page_get_comparison (runs_page);
   g_assert_nonnull (comparison);
   g_assert_cmpuint (convolve_run_comparison_get_n_runs (comparison), ==, 3);
+
+  /* A stopped run with a checkpoint is offered for resume. */
+  {
+    g_autofree char *checkpoint = g_build_filename (dir, "stopped.safetensors", NULL);
+    ConvolveRunInfo info = { .name = "stopped", .dataset_name = "bands", .n_classes = 4 };
+    ConvolveTrainConfig config;
+    gint64 resumed = 0;
+    gint64 stopped;
+
+    convolve_train_config_init (&config);
+    stopped = convolve_run_store_create_run (store, &info, &config, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_file_set_contents (checkpoint, "checkpoint", -1, NULL));
+    g_assert_true (convolve_run_store_set_paths (store, stopped, checkpoint, NULL, NULL, &error));
+    g_assert_true (convolve_run_store_finish_run (store, stopped, CONVOLVE_RUN_STATUS_STOPPED, NULL, NULL, &error));
+    convolve_runs_page_reload (runs_page);
+    wait_idle (runs_page);
+    g_signal_connect_swapped (page, "resume-run", G_CALLBACK (store_id), &resumed);
+    convolve_runs_page_select_runs (runs_page, &a, 1);
+    wait_idle (runs_page);
+    g_assert_false (gtk_widget_activate_action (page, "runs.resume", NULL) && resumed != 0);
+    g_assert_cmpint (resumed, ==, 0);  /* a finished run is not resumed */
+    convolve_runs_page_select_runs (runs_page, &stopped, 1);
+    wait_idle (runs_page);
+    g_assert_true (gtk_widget_activate_action (page, "runs.resume", NULL));
+    g_assert_cmpint (resumed, ==, stopped);
+    convolve_runs_page_delete_runs (runs_page, &stopped, 1);
+    wait_idle (runs_page);
+    g_assert_false (g_file_test (checkpoint, G_FILE_TEST_EXISTS));
+  }
 
   /* A run recorded elsewhere (the CLI) appears on reload. */
   {

@@ -36,6 +36,7 @@ G_DEFINE_FINAL_TYPE (ConvolveRunsPage, convolve_runs_page, GTK_TYPE_WIDGET)
 
 enum {
   OPEN_MODEL,
+  RESUME_RUN,
   N_SIGNALS
 };
 
@@ -44,6 +45,7 @@ static guint signals[N_SIGNALS];
 static void update_comparison (ConvolveRunsPage *self);
 static gboolean poll_cb (gpointer user_data);
 static void selection_changed_cb (ConvolveRunsPage *self);
+static gint64 resume_target (ConvolveRunsPage *self);
 
 GWeakRef *
 _convolve_runs_page_weak_ref_new (gpointer object)
@@ -257,9 +259,9 @@ update_header (ConvolveRunsPage *self)
       g_autofree char *text =
         g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                       "%u run was interrupted: its process ended while it trained. "
-                                      "Continue it from its last checkpoint with “convolve-cli train --resume-run ID”.",
+                                      "A run saved with checkpoints continues from its last one.",
                                       "%u runs were interrupted: their process ended while they trained. "
-                                      "Continue one from its last checkpoint with “convolve-cli train --resume-run ID”.",
+                                      "A run saved with checkpoints continues from its last one.",
                                       n_interrupted), n_interrupted);
 
       gtk_label_set_text (self->interrupted_label, text);
@@ -661,6 +663,7 @@ selection_changed_cb (ConvolveRunsPage *self)
   /* A run that trains now cannot be deleted under its recorder. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.delete", ids->len > 0 && !any_running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.open-model", ids->len == 1 && has_model);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "runs.resume", resume_target (self) > 0);
   update_comparison (self);
 }
 
@@ -699,6 +702,56 @@ open_model_action (GtkWidget  *widget,
         return;
       }
   _convolve_runs_page_show_toast (self, _("The run’s model file is gone"));
+}
+
+static gboolean
+is_resumable (const ConvolveRunRecord *run)
+{
+  return (run->status == CONVOLVE_RUN_STATUS_INTERRUPTED || run->status == CONVOLVE_RUN_STATUS_STOPPED) &&
+         run->checkpoint_path != NULL && run->checkpoint_path[0] != '\0';
+}
+
+/* What Resume continues: the one selected run if it can be resumed, else
+ * the newest interrupted run with a checkpoint; 0 for none. */
+static gint64
+resume_target (ConvolveRunsPage *self)
+{
+  g_autoptr(GArray) ids = selected_ids (self);
+  GListModel *rows = G_LIST_MODEL (self->rows);
+  gint64 target = 0;
+  gint64 newest = G_MININT64;
+
+  if (ids->len == 1)
+    {
+      g_autoptr(ConvolveRunRow) row = first_selected (self);
+
+      if (row != NULL && is_resumable (convolve_run_row_get_record (row)))
+        return convolve_run_row_get_record (row)->id;
+    }
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(ConvolveRunRow) row = g_list_model_get_item (rows, i);
+      const ConvolveRunRecord *run = convolve_run_row_get_record (row);
+
+      if (run->status == CONVOLVE_RUN_STATUS_INTERRUPTED && is_resumable (run) && run->created_at > newest)
+        {
+          newest = run->created_at;
+          target = run->id;
+        }
+    }
+  return target;
+}
+
+static void
+resume_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (widget);
+  gint64 id = resume_target (self);
+
+  if (id > 0)
+    g_signal_emit (self, signals[RESUME_RUN], 0, id);
 }
 
 static void
@@ -927,6 +980,10 @@ convolve_runs_page_class_init (ConvolveRunsPageClass *klass)
     g_signal_new ("open-model", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
+  signals[RESUME_RUN] =
+    g_signal_new ("resume-run", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-runs-page.ui");
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_bind_template_child (widget_class, ConvolveRunsPage, toast_overlay);
@@ -946,6 +1003,7 @@ convolve_runs_page_class_init (ConvolveRunsPageClass *klass)
   gtk_widget_class_install_action (widget_class, "runs.export", "s", _convolve_runs_page_export_action);
   gtk_widget_class_install_action (widget_class, "runs.open-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "runs.delete", NULL, delete_action);
+  gtk_widget_class_install_action (widget_class, "runs.resume", NULL, resume_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "runs.delete", NULL);
 }
 

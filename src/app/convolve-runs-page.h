@@ -11,6 +11,9 @@
  *
  * Signals:
  * "open-model" (const char *path): the model file of the selected run.
+ * "resume-run" (gint64 id): continue this interrupted or stopped run from
+ *   its last checkpoint (Resume: the selected run, else the newest
+ *   interrupted one that has a checkpoint).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

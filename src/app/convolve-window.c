@@ -470,6 +470,38 @@ runs_open_model_cb (ConvolveWindow *self,
 }
 
 static void
+resumed_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  g_autoptr(GError) error = NULL;
+
+  if (!convolve_session_train_finish (CONVOLVE_SESSION (source), result, &error))
+    {
+      if (self != NULL)
+        {
+          /* Translators: %s says why, e.g. the run has no checkpoint */
+          g_autofree char *message = g_strdup_printf (_("Could not resume the run: %s"), error->message);
+
+          convolve_window_show_error (self, message);
+        }
+      return;
+    }
+  if (self != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, "training");
+}
+
+/* The runs page's Resume: the run goes on in this session, on the open
+ * dataset, from its last checkpoint. */
+static void
+runs_resume_run_cb (ConvolveWindow *self,
+                    gint64          run_id)
+{
+  convolve_session_resume_run_async (self->session, run_id, resumed_cb, convolve_weak_ref_new (self));
+}
+
+static void
 evaluation_show_top_losses_cb (ConvolveWindow *self)
 {
   show_evaluation_images (self, -1, -1);
@@ -652,6 +684,7 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, evaluation_show_images_cb);
   gtk_widget_class_bind_template_callback (widget_class, evaluation_show_top_losses_cb);
   gtk_widget_class_bind_template_callback (widget_class, runs_open_model_cb);
+  gtk_widget_class_bind_template_callback (widget_class, runs_resume_run_cb);
 }
 
 static void
