@@ -262,6 +262,28 @@ test_runs_page (void)
   g_rmdir (dir);
 }
 
+/* A damaged database: the page says so instead of listing, no crash. */
+static void
+test_runs_page_damaged (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("convolve-runs-page-XXXXXX", &error);
+  g_autofree char *db = g_build_filename (dir, "runs.sqlite", NULL);
+  GtkWidget *page = g_object_ref_sink (convolve_runs_page_new ());
+  AdwStatusPage *empty;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (db, "this is not a database, it only has a name like one", -1, NULL));
+  convolve_runs_page_set_store_path (CONVOLVE_RUNS_PAGE (page), db);
+  wait_idle (CONVOLVE_RUNS_PAGE (page));
+  g_assert_cmpuint (g_list_model_get_n_items (convolve_runs_page_get_runs (CONVOLVE_RUNS_PAGE (page))), ==, 0);
+  empty = ADW_STATUS_PAGE (gtk_widget_get_template_child (page, CONVOLVE_TYPE_RUNS_PAGE, "empty_page"));
+  g_assert_nonnull (strstr (adw_status_page_get_description (empty), "Could not read the runs"));
+  g_assert_finalize_object (page);
+  g_unlink (db);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -270,6 +292,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/app/runs-page/page", test_runs_page);
+  g_test_add_func ("/app/runs-page/damaged", test_runs_page_damaged);
 
   return g_test_run ();
 }

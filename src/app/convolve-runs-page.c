@@ -359,6 +359,8 @@ job_done_cb (GObject      *source,
           g_autofree char *message = g_strdup_printf (_("Could not read the runs: %s"), error->message);
 
           gtk_label_set_text (self->subtitle_label, message);
+          /* Without a list the empty page shows: it says why. */
+          adw_status_page_set_description (self->empty_page, message);
           return;
         }
       list_done (self, job);
