@@ -2,13 +2,17 @@
 # Soak benchmark: trains in the app for MINUTES (default 30) under Xvfb,
 # with an image in the predictor and the Training and Evaluation views
 # taking turns on screen, and samples the app's memory (VmRSS, and VmHWM,
-# the peak) every 10 s. Prints the series as JSON and whether RSS stayed
-# flat over the second half of the run: max - min of VmRSS there within
-# 5 % of the min plus 20 MB. Exits 1 when it did not.
+# the peak) every 10 s, with the epochs finished so far (read from the
+# run store the app records into, a private one in the output folder).
+# Prints the series as JSON and whether RSS stayed flat after the first
+# epoch (when the evaluation's buffers arrive): max - min of VmRSS from the
+# first sample after it on within 5 % of the min plus 20 MB. Exits 1 when
+# it did not, or when no epoch finished.
 #
 #   scripts/soak.sh [MINUTES]
 #
-# Environment: BUILD (default build), SOAK_DATASET (a dataset folder, or
+# Environment: BUILD (default build), SOAK_APP (the app binary, default
+# BUILD/src/app/convolve), SOAK_DATASET (a dataset folder, or
 # "generated" for a CIFAR-10 folder of 5000 images made here, whose epochs
 # take about a minute; default /usr/share/datasets/fashion-mnist when it
 # is there, else generated), SOAK_INTERVAL (seconds between samples, default 10),
@@ -23,7 +27,7 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 minutes=${1:-30}
 build=${BUILD:-$top/build}
-app=$build/src/app/convolve
+app=${SOAK_APP:-$build/src/app/convolve}
 app_id=io.github.convolve.Convolve
 window_path=/io/github/convolve/Convolve/window/1
 
@@ -64,6 +68,7 @@ fi
 
 export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data
 export NO_AT_BRIDGE=1 GTK_A11Y=none
+export CONVOLVE_RUNS_DB=$out/runs.sqlite
 "$app" "$dataset" >"$out/app.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
@@ -112,8 +117,12 @@ while [ "$(date +%s)" -lt "$end" ]; do
   now=$(($(date +%s) - start))
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
   hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-  samples+=("{\"t\": $now, \"rss_kb\": $rss, \"hwm_kb\": $hwm}")
-  echo "t=${now}s VmRSS=${rss} kB VmHWM=${hwm} kB"
+  epochs=$(python3 -c '
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
+print(db.execute("SELECT count(*) FROM epochs").fetchone()[0])' "$CONVOLVE_RUNS_DB" 2>/dev/null || echo 0)
+  samples+=("{\"t\": $now, \"rss_kb\": $rss, \"hwm_kb\": $hwm, \"epochs\": $epochs}")
+  echo "t=${now}s VmRSS=${rss} kB VmHWM=${hwm} kB epochs=${epochs}"
   # Both views redraw in turn: the predictor's bars, then the confusion
   # matrix and the per-class table (refreshed after every epoch).
   if [ $((now / 60 % 2)) = 1 ] && [ "$view" = training ]; then
@@ -139,16 +148,22 @@ samples = json.load(open(sys.argv[1]))
 minutes, runs, predictor = sys.argv[2], sys.argv[3], sys.argv[4]
 rss = [s["rss_kb"] for s in samples]
 hwm = [s["hwm_kb"] for s in samples]
-half = rss[len(rss) // 2:] or rss
+after = [s for s in samples if s["epochs"] >= 1]
+if not after:
+    print("no epoch finished in %s min: nothing to judge" % minutes)
+    sys.exit(1)
+settle = after[0]["t"]
+half = [s["rss_kb"] for s in after]
 low, high = min(half), max(half)
 allowed = 0.05 * low + 20 * 1024
 flat = high - low <= allowed
 print(json.dumps({"minutes": float(minutes), "runs": int(runs), "predictor": predictor,
                   "samples": samples}, indent=None))
-print("VmRSS MB: first %.1f, min %.1f, max %.1f; second half %.1f..%.1f (spread %.1f MB, allowed %.1f MB)"
-      % (rss[0] / 1024, min(rss) / 1024, max(rss) / 1024, low / 1024, high / 1024,
+print("epochs finished: %d, the first by %d s" % (samples[-1]["epochs"], settle))
+print("VmRSS MB: first %.1f, min %.1f, max %.1f; from %d s on %.1f..%.1f (spread %.1f MB, allowed %.1f MB)"
+      % (rss[0] / 1024, min(rss) / 1024, max(rss) / 1024, settle, low / 1024, high / 1024,
          (high - low) / 1024, allowed / 1024))
 print("VmHWM MB: at the half %.1f, at the end %.1f" % (hwm[len(hwm) // 2] / 1024, hwm[-1] / 1024))
-print("RSS flat over the second half:", "yes" if flat else "NO")
+print("RSS flat after the first epoch:", "yes" if flat else "NO")
 sys.exit(0 if flat else 1)
 EOF

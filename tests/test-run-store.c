@@ -628,6 +628,64 @@ test_corrupt_garbage (Fixture      *fixture,
   g_clear_error (&error);
 }
 
+/* A file whose tables are views (one that never ends) or that carries
+ * triggers was not written by Convolve: refused, without hanging. And
+ * values a hand edit can leave (invalid UTF-8, a float beyond float's
+ * range) read back as valid text and an infinity. Both found by
+ * fuzz-run-store. */
+static void
+test_corrupt_foreign_layout (Fixture      *fixture,
+                             gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveRunStore) store = NULL;
+  g_autoptr(ConvolveRunRecord) record = NULL;
+  ConvolveRunInfo info;
+  ConvolveTrainConfig config;
+  sqlite3 *db = NULL;
+  gint64 id;
+
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_no_error (error);
+  test_info (&info, "edited", "cifar10");
+  test_config (&config);
+  id = convolve_run_store_create_run (store, &info, &config, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&store, convolve_run_store_unref);
+
+  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
+  exec_raw (db, "UPDATE runs SET name = X'41C328FF42', learning_rate = 1e300, model_spec = X'FF';");
+  sqlite3_close (db);
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_no_error (error);
+  record = convolve_run_store_get_run (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_utf8_validate (record->name, -1, NULL));
+  g_assert_true (g_str_has_prefix (record->name, "A"));
+  g_assert_true (g_utf8_validate (record->model_spec, -1, NULL));
+  g_assert_true (isinf (record->config.learning_rate));
+  g_assert_false (convolve_train_config_validate (&record->config, NULL));
+  g_clear_pointer (&store, convolve_run_store_unref);
+
+  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
+  exec_raw (db, "DROP TABLE epochs; CREATE VIEW epochs AS WITH RECURSIVE r(x) AS"
+                " (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT 1 AS run_id, x AS epoch FROM r;");
+  sqlite3_close (db);
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_null (store);
+  g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, fixture->path));
+  g_clear_error (&error);
+
+  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
+  exec_raw (db, "DROP VIEW epochs; CREATE TABLE epochs (run_id, epoch);"
+                "CREATE TRIGGER t AFTER UPDATE ON runs BEGIN DELETE FROM steps; END;");
+  sqlite3_close (db);
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_null (store);
+  g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT);
+}
+
 static void
 test_corrupt_truncated (Fixture      *fixture,
                         gconstpointer data)
@@ -1254,6 +1312,7 @@ main (int   argc,
   ADD ("newer-version", test_newer_version);
   ADD ("corrupt/garbage", test_corrupt_garbage);
   ADD ("corrupt/truncated", test_corrupt_truncated);
+  ADD ("corrupt/foreign-layout", test_corrupt_foreign_layout);
   ADD ("locked/exclusive", test_locked_exclusive);
   ADD ("locked/writer", test_locked_writer);
   ADD ("disk-full", test_disk_full);

@@ -368,7 +368,11 @@ sniff_gif (const guint8 *data,
           return n_frames > 0 ? SNIFF_OK : SNIFF_EMPTY;
 
         default:
-          return n_frames > 0 ? SNIFF_OK : SNIFF_DAMAGED;
+          /* The module skips any other byte between blocks, looking for
+           * the next one, and so does the sniffer: stopping here would let
+           * a later frame of width 0 reach the module unseen (found by
+           * fuzzing). */
+          break;
         }
     }
 }

@@ -5,6 +5,7 @@
 #include "convolve-run-store-private.h"
 
 #include <glib/gi18n.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,11 +23,40 @@
   " (SELECT max (epoch) FROM epochs WHERE run_id = runs.id)," \
   " (SELECT max (global_step) FROM steps WHERE run_id = runs.id)"
 
+/* Paths: the bytes as stored (a file name need not be UTF-8). */
 static char *
 column_strdup (sqlite3_stmt *stmt,
                int           column)
 {
   return g_strdup ((const char *) sqlite3_column_text (stmt, column));
+}
+
+/* Text shown as it is (names, messages, the spec): always valid UTF-8,
+ * whatever a damaged or hand-edited file holds, so no label or JSON
+ * writer downstream sees broken text. NULL stays NULL. */
+static char *
+column_text (sqlite3_stmt *stmt,
+             int           column)
+{
+  const char *text = (const char *) sqlite3_column_text (stmt, column);
+
+  if (text == NULL)
+    return NULL;
+  return g_utf8_make_valid (text, sqlite3_column_bytes (stmt, column));
+}
+
+/* A REAL stored for a float field: a value beyond float's range becomes
+ * an infinity instead of an undefined conversion (validation then
+ * refuses it where it matters). */
+static float
+column_float (sqlite3_stmt *stmt,
+              int           column)
+{
+  double value = sqlite3_column_double (stmt, column);
+
+  if (isfinite (value) && fabs (value) > FLT_MAX)
+    return value > 0 ? INFINITY : -INFINITY;
+  return (float) value;
 }
 
 /* NULL reads back as NaN. */
@@ -47,20 +77,20 @@ record_from_row (sqlite3_stmt *stmt)
   const char *optimizer;
 
   record->id = sqlite3_column_int64 (stmt, 0);
-  record->name = column_strdup (stmt, 1);
+  record->name = column_text (stmt, 1);
   if (!convolve_run_status_from_string ((const char *) sqlite3_column_text (stmt, 2), &record->status))
     record->status = CONVOLVE_RUN_STATUS_FAILED;
-  record->error_message = column_strdup (stmt, 3);
+  record->error_message = column_text (stmt, 3);
   record->created_at = sqlite3_column_int64 (stmt, 4);
   record->started_at = sqlite3_column_int64 (stmt, 5);
   record->ended_at = sqlite3_column_int64 (stmt, 6);
   record->updated_at = sqlite3_column_int64 (stmt, 7);
-  record->dataset_name = column_strdup (stmt, 8);
+  record->dataset_name = column_text (stmt, 8);
   record->dataset_path = column_strdup (stmt, 9);
   record->n_train = (guint) sqlite3_column_int64 (stmt, 10);
   record->n_test = (guint) sqlite3_column_int64 (stmt, 11);
   record->n_classes = sqlite3_column_int (stmt, 12);
-  record->model_spec = column_strdup (stmt, 13);
+  record->model_spec = column_text (stmt, 13);
   record->n_parameters = sqlite3_column_int64 (stmt, 14);
 
   convolve_train_config_init (config);
@@ -70,15 +100,15 @@ record_from_row (sqlite3_stmt *stmt)
   optimizer = (const char *) sqlite3_column_text (stmt, 18);
   config->optimizer = g_strcmp0 (optimizer, "sgd") == 0 ? CONVOLVE_OPTIMIZER_SGD
                                                         : CONVOLVE_OPTIMIZER_ADAM;
-  config->learning_rate = (float) sqlite3_column_double (stmt, 19);
+  config->learning_rate = column_float (stmt, 19);
   config->seed = (guint64) sqlite3_column_int64 (stmt, 20);
   config->threads = sqlite3_column_int (stmt, 21);
   config->train_limit = (guint) sqlite3_column_int64 (stmt, 22);
   config->eval_batch_size = sqlite3_column_int (stmt, 23);
   config->snapshot_every_steps = sqlite3_column_int (stmt, 24);
   config->progress_interval_ms = sqlite3_column_int (stmt, 25);
-  config->augment.width_shift_range = (float) sqlite3_column_double (stmt, 26);
-  config->augment.height_shift_range = (float) sqlite3_column_double (stmt, 27);
+  config->augment.width_shift_range = column_float (stmt, 26);
+  config->augment.height_shift_range = column_float (stmt, 27);
   config->augment.horizontal_flip = sqlite3_column_int (stmt, 28) != 0;
 
   record->final_loss = column_double (stmt, 29);

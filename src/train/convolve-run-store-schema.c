@@ -192,6 +192,31 @@ read_int (ConvolveRunStore *store,
   return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
+/* Convolve's tables are tables, and it makes no views or triggers: a file
+ * where "runs" is a view (which may recurse without end) or a trigger
+ * fires on its writes was not written by Convolve, and reading it could
+ * hang (found by fuzzing the store). */
+static gboolean
+check_layout (ConvolveRunStore  *store,
+              GError           **error)
+{
+  gint64 tables = 0, others = 0;
+
+  if (!read_int (store,
+                 "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                 " AND name IN ('runs', 'steps', 'epochs')", &tables, error) ||
+      !read_int (store,
+                 "SELECT count(*) FROM sqlite_schema WHERE type IN ('view', 'trigger')",
+                 &others, error))
+    return FALSE;
+  if (tables == 3 && others == 0)
+    return TRUE;
+  g_set_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT,
+               _("The run database “%s” is damaged: its tables are not the ones Convolve writes"),
+               store->path);
+  return FALSE;
+}
+
 gboolean
 _convolve_run_store_migrate (ConvolveRunStore *store,
                              GError          **error)
@@ -204,7 +229,7 @@ _convolve_run_store_migrate (ConvolveRunStore *store,
   if (!read_int (store, "PRAGMA user_version", &version, error))
     return FALSE;
   if (version == CONVOLVE_RUN_STORE_SCHEMA_VERSION)
-    return TRUE;
+    return check_layout (store, error);
 
   if (!_convolve_run_store_exec (store, "BEGIN IMMEDIATE", error))
     return FALSE;
@@ -221,7 +246,11 @@ _convolve_run_store_migrate (ConvolveRunStore *store,
       goto fail;
     }
   if (version == CONVOLVE_RUN_STORE_SCHEMA_VERSION)
-    return _convolve_run_store_exec (store, "COMMIT", error);
+    {
+      if (!check_layout (store, error))
+        goto fail;
+      return _convolve_run_store_exec (store, "COMMIT", error);
+    }
 
   if (version == 0 && !has_runs)
     {
@@ -237,7 +266,8 @@ _convolve_run_store_migrate (ConvolveRunStore *store,
 
   /* PRAGMA takes no parameters; the version is our own constant. */
   set_version = g_strdup_printf ("PRAGMA user_version = %d", CONVOLVE_RUN_STORE_SCHEMA_VERSION);
-  if (!_convolve_run_store_exec (store, set_version, error) ||
+  if (!check_layout (store, error) ||
+      !_convolve_run_store_exec (store, set_version, error) ||
       !_convolve_run_store_exec (store, "COMMIT", error))
     goto fail;
   return TRUE;

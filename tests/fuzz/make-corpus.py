@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import sys
 import tarfile
@@ -244,6 +245,47 @@ def cifar_archive(records=1, compress=True, extra=None):
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------- run-store
+# SQL run against a store holding one recorded run (fuzz-run-store.c), and
+# two database files: a newer schema's, and one whose tables are views.
+
+RUN_STORE_SQL = {
+    "bad-values": b"UPDATE runs SET name = X'C328414200', learning_rate = 1e300, epochs = -5,"
+                  b" n_train = -1, batch_size = 'many', model_spec = X'FF', best_epoch = 99;",
+    "bad-epochs": b"INSERT INTO epochs VALUES (1, 7, 1, 'x', NULL, 1e999, -1e999, 0);"
+                  b"INSERT OR REPLACE INTO epochs VALUES (1, 1, 5, NULL, NULL, NULL, NULL, NULL);",
+    "many-steps": b"WITH RECURSIVE n(i) AS (SELECT 5 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+                  b" INSERT INTO steps SELECT 1, i, i / 10, i % 10, 1.0 / i, 0.5 FROM n;",
+    "endless-view": b"DROP TABLE epochs; CREATE VIEW epochs AS WITH RECURSIVE r(x) AS"
+                    b" (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT 1 AS run_id, x AS epoch,"
+                    b" 0 AS augmented, 0.0 AS loss, 0.0 AS accuracy, 0.0 AS val_loss,"
+                    b" 0.0 AS val_accuracy, 0.0 AS seconds FROM r;",
+    "trigger": b"CREATE TRIGGER t AFTER UPDATE ON runs BEGIN DELETE FROM steps; END;",
+    "left-running": b"UPDATE runs SET status = 'running', owner_pid = 1, ended_at = NULL;",
+    "older-version": b"PRAGMA user_version = 0;",
+    "second-run": b"INSERT INTO runs (id, created_at, epochs, augment_epochs, batch_size, optimizer,"
+                  b" learning_rate, seed, threads, train_limit, eval_batch_size, snapshot_every_steps,"
+                  b" progress_interval_ms, width_shift_range, height_shift_range, horizontal_flip,"
+                  b" name, dataset_name) VALUES (2, 0, 1, 0, 32, 'sgd', 0.01, 1, 1, 0, 64, 0, 100,"
+                  b" 0.1, 0.1, 1, 'other', NULL);",
+    "nothing": b"",
+}
+
+
+def sqlite_file(statements):
+    """A small database file made by Python's sqlite3 (1 KiB pages)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "runs.sqlite")
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA page_size = 1024")
+        db.executescript(statements)
+        db.commit()
+        db.close()
+        with open(path, "rb") as f:
+            return f.read()
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     if os.path.isdir(out):
@@ -292,6 +334,13 @@ def main():
     write(out, "tar", "cifar.tar.gz", cifar_archive())
     write(out, "tar", "cifar.tar", cifar_archive(compress=False))
     write(out, "tar", "unsafe.tar.gz", cifar_archive(extra=[("../escape", b"x")]))
+
+    for name, data in RUN_STORE_SQL.items():
+        write(out, "run-store", name + ".sql", data)
+    write(out, "run-store", "newer.sqlite", sqlite_file("PRAGMA user_version = 7;"))
+    write(out, "run-store", "views.sqlite", sqlite_file(
+        "CREATE TABLE t (x); CREATE VIEW runs AS SELECT x AS id FROM t;"
+        " CREATE VIEW steps AS SELECT 1; CREATE VIEW epochs AS SELECT 1; PRAGMA user_version = 1;"))
 
 
 if __name__ == "__main__":

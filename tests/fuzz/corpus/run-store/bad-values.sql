@@ -1,0 +1,1 @@
+UPDATE runs SET name = X'C328414200', learning_rate = 1e300, epochs = -5, n_train = -1, batch_size = 'many', model_spec = X'FF', best_epoch = 99;

@@ -1,0 +1,1 @@
+UPDATE runs SET status = 'running', owner_pid = 1, ended_at = NULL;

@@ -1,0 +1,1 @@
+INSERT INTO runs (id, created_at, epochs, augment_epochs, batch_size, optimizer, learning_rate, seed, threads, train_limit, eval_batch_size, snapshot_every_steps, progress_interval_ms, width_shift_range, height_shift_range, horizontal_flip, name, dataset_name) VALUES (2, 0, 1, 0, 32, 'sgd', 0.01, 1, 1, 0, 64, 0, 100, 0.1, 0.1, 1, 'other', NULL);
