@@ -516,6 +516,45 @@ test_window_train (void)
 
   check_plot_export (self);
 
+  /* The best epoch saves as a model of its own; the Runs page lists the
+   * run as it ended. */
+  {
+    g_autofree char *best = g_build_filename (tmp_dir, "best.safetensors", NULL);
+    g_autoptr(GFile) file = g_file_new_for_path (best);
+    g_autoptr(ConvolveModel) loaded = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 id = convolve_session_get_run_id (convolve_window_get_session (self));
+    gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+
+    g_assert_true (action_enabled (self, "save-best-model"));
+    convolve_window_save_best_model (self, file);
+    while (!g_file_test (best, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+    loaded = convolve_model_load (best, 1, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (loaded);
+    g_unlink (best);
+
+    g_assert_cmpint (id, >, 0);
+    for (gboolean listed = FALSE; !listed;)
+      {
+        GListModel *runs = convolve_runs_page_get_runs (self->runs_page);
+
+        for (guint i = 0; i < g_list_model_get_n_items (runs) && !listed; i++)
+          {
+            g_autoptr(GObject) row = g_list_model_get_item (runs, i);
+            g_autofree char *status = NULL;
+            gint64 row_id;
+
+            g_object_get (row, "id", &row_id, "status", &status, NULL);
+            listed = row_id == id && g_strcmp0 (status, "Finished") == 0;
+          }
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+      }
+  }
+
   /* The predictor got the trained weights and predicted again. */
   g_assert_true (iterate_until (snapshots_settled, self));
   after = convolve_predictor_get_probabilities (self->predictor, NULL);
@@ -736,6 +775,50 @@ test_shortcuts_window (void)
   gtk_window_destroy (GTK_WINDOW (overlay));
 }
 
+/* The early-stopping rows feed the run's configuration. */
+static void
+test_training_panel_early_stopping (void)
+{
+  GtkWidget *panel;
+  GtkAdjustment *patience;
+  AdwComboRow *monitor;
+  GtkSwitch *restore;
+  GtkWidget *settings_group, *group;
+  ConvolveTrainConfig config;
+
+  reset_settings ();
+  panel = g_object_ref_sink (convolve_training_panel_new ());
+  patience = GTK_ADJUSTMENT (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "patience_adjustment"));
+  monitor = ADW_COMBO_ROW (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "monitor_row"));
+  restore = GTK_SWITCH (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "restore_best_switch"));
+  settings_group = GTK_WIDGET (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "settings_group"));
+  group = GTK_WIDGET (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "early_stopping_group"));
+
+  convolve_train_config_init (&config);
+  convolve_training_panel_get_config (CONVOLVE_TRAINING_PANEL (panel), &config);
+  g_assert_cmpint (config.early_stopping_patience, ==, 0);
+  g_assert_cmpint (config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_LOSS);
+  g_assert_false (config.restore_best_weights);
+
+  gtk_adjustment_set_value (patience, 3);
+  adw_combo_row_set_selected (monitor, 1);
+  gtk_switch_set_active (restore, TRUE);
+  convolve_training_panel_get_config (CONVOLVE_TRAINING_PANEL (panel), &config);
+  g_assert_cmpint (config.early_stopping_patience, ==, 3);
+  g_assert_cmpint (config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_ACCURACY);
+  g_assert_true (config.restore_best_weights);
+  g_assert_true (config.restore_best_at_end);
+  g_assert_true (convolve_train_config_validate (&config, NULL));
+
+  /* Locked with the other settings while a run goes on. */
+  gtk_widget_set_sensitive (settings_group, FALSE);
+  g_assert_false (gtk_widget_get_sensitive (group));
+  gtk_widget_set_sensitive (settings_group, TRUE);
+  g_assert_true (gtk_widget_get_sensitive (group));
+
+  g_assert_finalize_object (panel);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -790,6 +873,7 @@ main (int   argc,
   g_test_add_func ("/app/window/download-failure", test_window_download_failure);
   g_test_add_func ("/app/sample-view", test_sample_view);
   g_test_add_func ("/app/preferences", test_preferences);
+  g_test_add_func ("/app/training-panel/early-stopping", test_training_panel_early_stopping);
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
 
   status = g_test_run ();

@@ -17,6 +17,7 @@
 #include "convolve-loaders.h"
 #include "convolve-plot.h"
 #include "convolve-predictor.h"
+#include "convolve-runs-page.h"
 #include "convolve-sample-grid.h"
 #include "convolve-train.h"
 #include "convolve-training-panel.h"
@@ -54,6 +55,7 @@ struct _ConvolveWindow
   AdwViewSwitcherBar    *view_switcher_bar;
   AdwViewStack          *view_stack;
   ConvolveEvaluationPage *evaluation_page;
+  ConvolveRunsPage      *runs_page;
 
   /* What the window shows: the datasets, the weights, the run. */
   ConvolveSession       *session;
@@ -87,6 +89,12 @@ void     convolve_window_init_actions       (ConvolveWindow *self);
  * main thread; the outcome is a toast. */
 void     convolve_window_export_plot        (ConvolveWindow *self,
                                              const char     *target,
+                                             GFile          *file);
+
+/* What win.save-best-model does once the file is chosen: the run's best
+ * epoch as a plain model file, written off the main thread; the outcome
+ * is a toast. */
+void     convolve_window_save_best_model    (ConvolveWindow *self,
                                              GFile          *file);
 
 /* convolve-window-training.c */

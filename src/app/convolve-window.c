@@ -461,6 +461,47 @@ evaluation_show_images_cb (ConvolveWindow *self,
 }
 
 static void
+runs_open_model_cb (ConvolveWindow *self,
+                    const char     *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  convolve_window_open_model (self, file);
+}
+
+static void
+resumed_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  g_autoptr(GError) error = NULL;
+
+  if (!convolve_session_train_finish (CONVOLVE_SESSION (source), result, &error))
+    {
+      if (self != NULL)
+        {
+          /* Translators: %s says why, e.g. the run has no checkpoint */
+          g_autofree char *message = g_strdup_printf (_("Could not resume the run: %s"), error->message);
+
+          convolve_window_show_error (self, message);
+        }
+      return;
+    }
+  if (self != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, "training");
+}
+
+/* The runs page's Resume: the run goes on in this session, on the open
+ * dataset, from its last checkpoint. */
+static void
+runs_resume_run_cb (ConvolveWindow *self,
+                    gint64          run_id)
+{
+  convolve_session_resume_run_async (self->session, run_id, resumed_cb, convolve_weak_ref_new (self));
+}
+
+static void
 evaluation_show_top_losses_cb (ConvolveWindow *self)
 {
   show_evaluation_images (self, -1, -1);
@@ -609,6 +650,7 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   g_type_ensure (CONVOLVE_TYPE_PREDICTOR);
   g_type_ensure (CONVOLVE_TYPE_PLOT);
   g_type_ensure (CONVOLVE_TYPE_EVALUATION_PAGE);
+  g_type_ensure (CONVOLVE_TYPE_RUNS_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-window.ui");
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, toast_overlay);
@@ -634,12 +676,15 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, evaluation_page);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, runs_page);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_chosen_cb);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_cancelled_cb);
   gtk_widget_class_bind_template_callback (widget_class, sample_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, predictor_error_cb);
   gtk_widget_class_bind_template_callback (widget_class, evaluation_show_images_cb);
   gtk_widget_class_bind_template_callback (widget_class, evaluation_show_top_losses_cb);
+  gtk_widget_class_bind_template_callback (widget_class, runs_open_model_cb);
+  gtk_widget_class_bind_template_callback (widget_class, runs_resume_run_cb);
 }
 
 static void
@@ -679,6 +724,9 @@ convolve_window_init (ConvolveWindow *self)
                            G_CALLBACK (convolve_window_show_error), self, G_CONNECT_SWAPPED);
 
   setup_plots (self);
+  /* The runs page follows the session's runs, in the default store. */
+  convolve_runs_page_set_session (self->runs_page, self->session);
+  convolve_runs_page_reload (self->runs_page);
   convolve_window_init_actions (self);
   convolve_window_init_training (self);
 

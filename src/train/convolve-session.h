@@ -153,6 +153,16 @@ void             convolve_session_train_async         (ConvolveSession          
 gboolean         convolve_session_train_finish        (ConvolveSession     *session,
                                                        GAsyncResult        *result,
                                                        GError             **error);
+/* Continues the recorded run run_id (interrupted or stopped) exactly from
+ * its last checkpoint, with the checkpoint's settings, on the session's
+ * datasets, recorded as the same run; finish with
+ * convolve_session_train_finish. The checkpoint must hold the current
+ * model's layers (CONVOLVE_TRAIN_ERROR_MISMATCH otherwise: open the run's
+ * model first); CONVOLVE_TRAIN_ERROR_CHECKPOINT when it has none. */
+void             convolve_session_resume_run_async    (ConvolveSession     *session,
+                                                       gint64               run_id,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
 void             convolve_session_pause               (ConvolveSession  *session);
 void             convolve_session_resume              (ConvolveSession  *session);
 void             convolve_session_stop                (ConvolveSession  *session);
