@@ -285,19 +285,85 @@ selected_ids (ConvolveRunsPage *self)
   return ids;
 }
 
+/* How many runs at the front of records are new, when the rest are the
+ * list's runs in the list's order (a run started since, or none); -1 when
+ * the lists differ otherwise. */
+static int
+count_new_runs (ConvolveRunsPage *self,
+                GPtrArray        *records)
+{
+  GListModel *rows = G_LIST_MODEL (self->rows);
+  guint n_rows = g_list_model_get_n_items (rows);
+  guint n_new;
+
+  if (records->len < n_rows)
+    return -1;
+  n_new = records->len - n_rows;
+  for (guint i = 0; i < n_rows; i++)
+    {
+      g_autoptr(ConvolveRunRow) row = g_list_model_get_item (rows, i);
+      const ConvolveRunRecord *record = g_ptr_array_index (records, n_new + i);
+
+      if (convolve_run_row_get_record (row)->id != record->id)
+        return -1;
+    }
+  return (int) n_new;
+}
+
+/* Whether a row shows something else now: every write to a run moves its
+ * updated_at, and a rename or a status change is a write. */
+static gboolean
+record_changed (const ConvolveRunRecord *old,
+                const ConvolveRunRecord *now)
+{
+  return old->updated_at != now->updated_at || old->status != now->status ||
+         old->ended_at != now->ended_at || old->n_epochs_done != now->n_epochs_done ||
+         g_strcmp0 (old->name, now->name) != 0 || g_strcmp0 (old->model_path, now->model_path) != 0;
+}
+
 static void
 list_done (ConvolveRunsPage *self,
            Job              *job)
 {
   g_autoptr(GArray) keep = selected_ids (self);
   GListModel *model;
+  int n_new;
 
-  g_list_store_remove_all (self->rows);
-  for (guint i = 0; i < job->records->len; i++)
+  /* The same runs as before, maybe with new ones at the front (a run
+   * started, the poll while one runs): the new rows are inserted and only
+   * the rows that changed are replaced. Else one splice: appending row by row made the
+   * sorted and filtered models above re-sort and the column view re-bind
+   * after every row, which froze the window for seconds with a few hundred
+   * runs (seen as a main-loop stall while training). */
+  n_new = count_new_runs (self, job->records);
+  if (n_new >= 0)
     {
-      g_autoptr(ConvolveRunRow) row = convolve_run_row_new (g_steal_pointer (&g_ptr_array_index (job->records, i)));
+      g_autoptr(GPtrArray) added = g_ptr_array_new_full (n_new, g_object_unref);
 
-      g_list_store_append (self->rows, row);
+      for (int i = 0; i < n_new; i++)
+        g_ptr_array_add (added, convolve_run_row_new (g_steal_pointer (&g_ptr_array_index (job->records, i))));
+      if (n_new > 0)
+        g_list_store_splice (self->rows, 0, 0, added->pdata, added->len);
+      for (guint i = n_new; i < job->records->len; i++)
+        {
+          g_autoptr(ConvolveRunRow) old = g_list_model_get_item (G_LIST_MODEL (self->rows), i);
+          ConvolveRunRecord *record = g_ptr_array_index (job->records, i);
+          g_autoptr(ConvolveRunRow) row = NULL;
+
+          if (!record_changed (convolve_run_row_get_record (old), record))
+            continue;
+          row = convolve_run_row_new (g_steal_pointer (&g_ptr_array_index (job->records, i)));
+          g_list_store_splice (self->rows, i, 1, (gpointer *) &row, 1);
+        }
+    }
+  else
+    {
+      g_autoptr(GPtrArray) rows = g_ptr_array_new_full (job->records->len, g_object_unref);
+
+      for (guint i = 0; i < job->records->len; i++)
+        g_ptr_array_add (rows, convolve_run_row_new (g_steal_pointer (&g_ptr_array_index (job->records, i))));
+      g_list_store_splice (self->rows, 0, g_list_model_get_n_items (G_LIST_MODEL (self->rows)),
+                           rows->pdata, rows->len);
     }
   set_datasets (self);
   update_header (self);
@@ -488,6 +554,22 @@ name_editing_cb (GtkEditableLabel *label,
   convolve_runs_page_rename_run (self, convolve_run_row_get_record (row)->id, text);
 }
 
+static gboolean
+label_query_tooltip_cb (GtkWidget  *label,
+                        int         x,
+                        int         y,
+                        gboolean    keyboard,
+                        GtkTooltip *tooltip,
+                        gpointer    user_data)
+{
+  const char *text = gtk_label_get_text (GTK_LABEL (label));
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static void
 setup_cell_cb (GtkSignalListItemFactory *factory,
                GtkListItem              *item,
@@ -521,6 +603,14 @@ setup_cell_cb (GtkSignalListItemFactory *factory,
       gtk_label_set_ellipsize (GTK_LABEL (child), PANGO_ELLIPSIZE_END);
       if (!text)
         gtk_widget_add_css_class (child, "numeric");
+      /* The long cells show their whole text as a tooltip, asked for when
+       * shown: setting a tooltip in every bind asks the display server
+       * where the pointer is, a round trip per cell. */
+      if (g_strcmp0 (property, "model") == 0 || g_strcmp0 (property, "settings") == 0)
+        {
+          gtk_widget_set_has_tooltip (child, TRUE);
+          g_signal_connect (child, "query-tooltip", G_CALLBACK (label_query_tooltip_cb), NULL);
+        }
     }
   gtk_list_item_set_child (item, child);
 }
@@ -576,8 +666,6 @@ bind_cell_cb (GtkSignalListItemFactory *factory,
   else
     text = g_strdup (convolve_run_status_get_title (run->status));
   gtk_label_set_text (GTK_LABEL (child), text);
-  gtk_widget_set_tooltip_text (child, g_strcmp0 (property, "model") == 0 ||
-                                      g_strcmp0 (property, "settings") == 0 ? text : NULL);
   if (g_strcmp0 (property, "status") == 0)
     {
       gtk_widget_remove_css_class (child, "warning");
