@@ -652,56 +652,27 @@ decode_image (GBytes      *bytes,
   return gdk_pixbuf_apply_embedded_orientation (pixbuf);
 }
 
-static gboolean
-pixbuf_to_input (GdkPixbuf      *pixbuf,
-                 ConvolveShape   shape,
-                 float          *input,
-                 guint8         *preview,
-                 const char     *display,
-                 GError        **error)
+void
+convolve_image_pixbuf_to_rgb (GdkPixbuf *pixbuf,
+                              guint8    *out)
 {
-  g_autoptr(GdkPixbuf) scaled = NULL;
+  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
   int width = gdk_pixbuf_get_width (pixbuf);
   int height = gdk_pixbuf_get_height (pixbuf);
-  gsize plane = (gsize) shape.h * (gsize) shape.w;
-  const guint8 *pixels;
-  int rowstride;
-  int n_channels;
-  gboolean has_alpha;
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+  gboolean has_alpha = gdk_pixbuf_get_has_alpha (pixbuf);
+  gsize plane = (gsize) width * (gsize) height;
 
-  if (width == shape.w && height == shape.h)
-    {
-      scaled = g_object_ref (pixbuf);
-    }
-  else
-    {
-      /* TILES averages the covered area when shrinking; it would repeat
-       * pixels when enlarging, where bilinear is smoother. */
-      GdkInterpType interp = (shape.w < width || shape.h < height) ? GDK_INTERP_TILES
-                                                                   : GDK_INTERP_BILINEAR;
-
-      scaled = gdk_pixbuf_scale_simple (pixbuf, shape.w, shape.h, interp);
-      if (scaled == NULL)
-        {
-          set_image_error (error, display, _("there is not enough memory to resize it"));
-          return FALSE;
-        }
-    }
-
-  pixels = gdk_pixbuf_read_pixels (scaled);
-  rowstride = gdk_pixbuf_get_rowstride (scaled);
-  n_channels = gdk_pixbuf_get_n_channels (scaled);
-  has_alpha = gdk_pixbuf_get_has_alpha (scaled);
-
-  for (int y = 0; y < shape.h; y++)
+  for (int y = 0; y < height; y++)
     {
       const guint8 *row = pixels + (gsize) y * (gsize) rowstride;
 
-      for (int x = 0; x < shape.w; x++)
+      for (int x = 0; x < width; x++)
         {
           const guint8 *p = row + (gsize) x * (gsize) n_channels;
           guint rgb[3] = { p[0], p[1], p[2] };
-          gsize i = (gsize) y * (gsize) shape.w + (gsize) x;
+          gsize i = (gsize) y * (gsize) width + (gsize) x;
 
           if (has_alpha)
             {
@@ -711,25 +682,77 @@ pixbuf_to_input (GdkPixbuf      *pixbuf,
               for (int k = 0; k < 3; k++)
                 rgb[k] = (rgb[k] * alpha + 255u * (255u - alpha) + 127u) / 255u;
             }
+          for (int k = 0; k < 3; k++)
+            out[(gsize) k * plane + i] = (guint8) rgb[k];
+        }
+    }
+}
 
-          if (shape.c == 1)
+guint8
+convolve_image_luma (guint8 r,
+                     guint8 g,
+                     guint8 b)
+{
+  /* ITU-R BT.601 luma */
+  float luma = 0.299f * (float) r + 0.587f * (float) g + 0.114f * (float) b;
+
+  return (guint8) CLAMP (lrintf (luma), 0, 255);
+}
+
+GdkPixbuf *
+convolve_image_scale (GdkPixbuf *pixbuf,
+                      int        width,
+                      int        height)
+{
+  /* TILES averages the covered area when shrinking; it would repeat
+   * pixels when enlarging, where bilinear is smoother. */
+  GdkInterpType interp = (width < gdk_pixbuf_get_width (pixbuf) ||
+                          height < gdk_pixbuf_get_height (pixbuf)) ? GDK_INTERP_TILES
+                                                                   : GDK_INTERP_BILINEAR;
+
+  if (width == gdk_pixbuf_get_width (pixbuf) && height == gdk_pixbuf_get_height (pixbuf))
+    return g_object_ref (pixbuf);
+  return gdk_pixbuf_scale_simple (pixbuf, width, height, interp);
+}
+
+static gboolean
+pixbuf_to_input (GdkPixbuf      *pixbuf,
+                 ConvolveShape   shape,
+                 float          *input,
+                 guint8         *preview,
+                 const char     *display,
+                 GError        **error)
+{
+  g_autoptr(GdkPixbuf) scaled = NULL;
+  g_autofree guint8 *rgb = NULL;
+  gsize plane = (gsize) shape.h * (gsize) shape.w;
+
+  scaled = convolve_image_scale (pixbuf, shape.w, shape.h);
+  if (scaled == NULL)
+    {
+      set_image_error (error, display, _("there is not enough memory to resize it"));
+      return FALSE;
+    }
+
+  rgb = g_malloc (3 * plane);
+  convolve_image_pixbuf_to_rgb (scaled, rgb);
+  for (gsize i = 0; i < plane; i++)
+    {
+      if (shape.c == 1)
+        {
+          guint8 grey = convolve_image_luma (rgb[i], rgb[plane + i], rgb[2 * plane + i]);
+
+          input[i] = (float) grey / 255.0f;
+          if (preview != NULL)
+            preview[i] = grey;
+        }
+      else
+        {
+          for (int k = 0; k < 3; k++)
             {
-              /* ITU-R BT.601 luma */
-              float luma = 0.299f * (float) rgb[0] + 0.587f * (float) rgb[1] + 0.114f * (float) rgb[2];
-              guint8 grey = (guint8) CLAMP (lrintf (luma), 0, 255);
-
-              input[i] = (float) grey / 255.0f;
+              input[(gsize) k * plane + i] = (float) rgb[(gsize) k * plane + i] / 255.0f;
               if (preview != NULL)
-                preview[i] = grey;
-            }
-          else
-            {
-              for (int k = 0; k < 3; k++)
-                {
-                  input[(gsize) k * plane + i] = (float) rgb[k] / 255.0f;
-                  if (preview != NULL)
-                    preview[(gsize) k * plane + i] = (guint8) rgb[k];
-                }
+                preview[(gsize) k * plane + i] = rgb[(gsize) k * plane + i];
             }
         }
     }
@@ -972,4 +995,21 @@ convolve_image_load_file (GFile          *file,
     return FALSE;
 
   return load_bytes (bytes, display, shape, input, preview, error);
+}
+
+GdkPixbuf *
+convolve_image_decode_path (const char    *path,
+                            const char    *display,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_val_if_fail (path != NULL && display != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = read_native_file (path, display, cancellable, error);
+  if (bytes == NULL)
+    return NULL;
+  return decode_image (bytes, display, error);
 }
