@@ -8,6 +8,7 @@
  */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -172,6 +173,7 @@ test_flat_mixed (Fixture       *fixture,
 
   convolve_image_folder_options_init (&options);
   options.validation_fraction = 0.0;
+  options.shuffle = FALSE;
   g_assert_true (load (fixture->root, &options, &report, &train, &test, &error));
   g_assert_no_error (error);
 
@@ -245,6 +247,7 @@ test_train_test (Fixture       *fixture,
   g_autoptr(ConvolveDataset) train = NULL;
   g_autoptr(ConvolveDataset) test = NULL;
   g_autoptr(GError) error = NULL;
+  ConvolveImageFolderOptions options;
   g_autofree char *a = g_build_filename (test_name, "apple", "1.png", NULL);
   g_autofree char *b = g_build_filename (test_name, "banana", "1.png", NULL);
   g_autofree char *c = g_build_filename (test_name, "cherry", "1.png", NULL);
@@ -259,7 +262,9 @@ test_train_test (Fixture       *fixture,
 
   g_assert_true (convolve_image_folder_detect (fixture->root));
   /* whatever the fraction: the test folder is the test set */
-  g_assert_true (load (fixture->root, NULL, NULL, &train, &test, &error));
+  convolve_image_folder_options_init (&options);
+  options.shuffle = FALSE;
+  g_assert_true (load (fixture->root, &options, NULL, &train, &test, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (convolve_dataset_get_n_images (train), ==, 4);
   g_assert_cmpuint (convolve_dataset_get_n_images (test), ==, 3);
@@ -307,6 +312,7 @@ test_grey (Fixture       *fixture,
 
   convolve_image_folder_options_init (&options);
   options.validation_fraction = 0.0;
+  options.shuffle = FALSE;
   /* grey whichever way it is stored: RGB with R = G = B, grey with alpha */
   write_picture (fixture->root, "dark/1.png", "png", 10, 10, 40, 40, 40, FALSE, 255);
   write_picture (fixture->root, "dark/2.jpg", "jpeg", 10, 10, 60, 60, 60, FALSE, 255);
@@ -361,6 +367,7 @@ test_crop_pad (Fixture       *fixture,
 
   convolve_image_folder_options_init (&options);
   options.validation_fraction = 0.0;
+  options.shuffle = FALSE;
   for (int fit = CONVOLVE_IMAGE_FIT_CROP; fit <= CONVOLVE_IMAGE_FIT_PAD; fit++)
     {
       g_autoptr(ConvolveDataset) train = NULL;
@@ -689,6 +696,75 @@ test_split (Fixture       *fixture,
           }
       }
   g_assert_cmpuint (n_differ, ==, 4);   /* other seeds, other splits */
+
+  /* both sets shuffled, the same way for the same seed */
+  {
+    g_autoptr(ConvolveDataset) train = NULL;
+    g_autoptr(ConvolveDataset) test = NULL;
+    g_autoptr(ConvolveDataset) train2 = NULL;
+    g_autoptr(ConvolveDataset) test2 = NULL;
+    gboolean sorted = TRUE;
+
+    options.split_seed = 1;
+    g_assert_true (convolve_image_folder_load (fixture->root, &options, NULL, &train, &test, NULL, &error));
+    g_assert_true (convolve_image_folder_load (fixture->root, &options, NULL, &train2, &test2, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (convolve_dataset_get_image (train, 0), 57 * 3 * 32 * 32,
+                     convolve_dataset_get_image (train2, 0), 57 * 3 * 32 * 32);
+    g_assert_cmpmem (convolve_dataset_get_image (test, 0), 14 * 3 * 32 * 32,
+                     convolve_dataset_get_image (test2, 0), 14 * 3 * 32 * 32);
+    for (guint i = 1; i < convolve_dataset_get_n_images (train); i++)
+      sorted = sorted && convolve_dataset_get_label (train, i - 1) <= convolve_dataset_get_label (train, i);
+    g_assert_false (sorted);
+  }
+}
+
+/* A large JPEG is decoded at a fraction of its size by libjpeg; what
+ * comes out is still the picture's centre. */
+static void
+test_large_jpeg (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 800, 600);
+  g_autoptr(ConvolveDataset) train = NULL;
+  g_autoptr(ConvolveDataset) test = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (fixture->root, "halves", NULL);
+  g_autofree char *path = g_build_filename (dir, "1.jpg", NULL);
+  ConvolveImageFolderOptions options;
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  const guint8 *image;
+  gsize plane = 32 * 32;
+
+  for (int y = 0; y < 600; y++)
+    for (int x = 0; x < 800; x++)
+      {
+        guint8 *p = pixels + y * rowstride + x * 3;
+
+        p[0] = x < 400 ? 240 : 10;
+        p[1] = 10;
+        p[2] = x < 400 ? 10 : 240;
+      }
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  gdk_pixbuf_save (pixbuf, path, "jpeg", &error, "quality", "95", NULL);
+  g_assert_no_error (error);
+  write_png (fixture->root, "other/1.png", 0, 0, 0);
+
+  convolve_image_folder_options_init (&options);
+  options.validation_fraction = 0.0;
+  options.shuffle = FALSE;
+  g_assert_true (load (fixture->root, &options, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  image = pixel_of (train, 0);
+  /* the centre 600 x 600: red on the left half, blue on the right */
+  for (int y = 0; y < 32; y += 5)
+    {
+      g_assert_cmpint (abs (image[y * 32 + 2] - 240), <=, 6);
+      g_assert_cmpint (abs (image[2 * plane + y * 32 + 2] - 10), <=, 6);
+      g_assert_cmpint (abs (image[y * 32 + 29] - 10), <=, 6);
+      g_assert_cmpint (abs (image[2 * plane + y * 32 + 29] - 240), <=, 6);
+    }
 }
 
 /* The number of decoding threads changes nothing. */
@@ -876,6 +952,7 @@ main (int   argc,
   g_test_add ("/image-folder/many", Fixture, NULL, fixture_set_up, test_many, fixture_tear_down);
   g_test_add ("/image-folder/cache", Fixture, NULL, fixture_set_up, test_cache, fixture_tear_down);
   g_test_add ("/image-folder/split", Fixture, NULL, fixture_set_up, test_split, fixture_tear_down);
+  g_test_add ("/image-folder/large-jpeg", Fixture, NULL, fixture_set_up, test_large_jpeg, fixture_tear_down);
   g_test_add ("/image-folder/threads", Fixture, NULL, fixture_set_up, test_threads, fixture_tear_down);
   g_test_add ("/image-folder/cancel", Fixture, NULL, fixture_set_up, test_cancel, fixture_tear_down);
   g_test_add ("/image-folder/load-dir", Fixture, NULL, fixture_set_up, test_load_dir, fixture_tear_down);

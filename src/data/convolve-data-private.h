@@ -153,9 +153,14 @@ void convolve_augment_draw (const ConvolveAugment *augment,
 
 /* The image file at path (a native file; display names it in errors),
  * decoded with the header checks and limits of convolve_image_load_file()
- * and turned as its EXIF orientation says. */
+ * and turned as its EXIF orientation says. A JPEG may come out at 1/2,
+ * 1/4 or 1/8 of its size (libjpeg's own scaling, much quicker) when its
+ * short and long sides stay at least min_short and min_long; 0 and 0 for
+ * the full size. */
 GdkPixbuf *convolve_image_decode_path (const char    *path,
                                        const char    *display,
+                                       int            min_short,
+                                       int            min_long,
                                        GCancellable  *cancellable,
                                        GError       **error);
 /* pixbuf resized to width x height: area averaging when shrinking,

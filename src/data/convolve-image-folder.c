@@ -64,6 +64,7 @@ convolve_image_folder_options_init (ConvolveImageFolderOptions *options)
   options->fit = CONVOLVE_IMAGE_FIT_CROP;
   options->validation_fraction = 0.2;
   options->split_seed = CONVOLVE_IMAGE_FOLDER_SPLIT_SEED;
+  options->shuffle = TRUE;
 }
 
 char *
@@ -509,7 +510,11 @@ decode_file (const Decode     *decode,
   g_autofree char *display = g_filename_display_name (file->relative);
   gsize plane = (gsize) decode->side * (gsize) decode->side;
 
-  pixbuf = convolve_image_decode_path (file->path, display, decode->cancellable, &error);
+  /* twice the input's side left for the area averaging to work on */
+  pixbuf = convolve_image_decode_path (file->path, display,
+                                       decode->fit == CONVOLVE_IMAGE_FIT_CROP ? 2 * decode->side : 0,
+                                       decode->fit == CONVOLVE_IMAGE_FIT_PAD ? 2 * decode->side : 0,
+                                       decode->cancellable, &error);
   if (pixbuf == NULL)
     {
       g_debug ("%s", error->message);
@@ -785,16 +790,58 @@ split_pictures (const Walk                       *walk,
   return is_test;
 }
 
-static gboolean
-make_datasets (const char     *root,
-               const Walk     *walk,
-               const Pictures *pictures,
-               const guint8   *is_test,
-               int             side,
-               ConvolveDataset **train,
-               ConvolveDataset **test,
-               GError         **error)
+/* The kept pictures of one set, in the walk's order or shuffled. */
+static guint32 *
+set_order (const Pictures *pictures,
+           const guint8   *is_test,
+           gboolean        test_set,
+           ConvolveRng    *rng,
+           guint          *n)
 {
+  guint32 *order = g_new (guint32, MAX (pictures->n_kept, 1));
+
+  *n = 0;
+  for (guint k = 0; k < pictures->n_kept; k++)
+    if ((is_test[k] != 0) == test_set)
+      order[(*n)++] = k;
+  if (rng != NULL)
+    convolve_rng_shuffle_u32 (rng, order, *n);
+  return order;
+}
+
+static void
+fill_set (ConvolveDataset *set,
+          const Walk      *walk,
+          const Pictures  *pictures,
+          const guint32   *order,
+          guint            n,
+          gsize            image_size)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      const FolderFile *file = &g_array_index (walk->files, FolderFile, pictures->kept[order[i]]);
+
+      memcpy (convolve_dataset_get_pixels_mutable (set) + (gsize) i * image_size,
+              pictures->pixels + (gsize) order[i] * image_size, image_size);
+      convolve_dataset_get_labels_mutable (set)[i] = file->label;
+    }
+}
+
+static gboolean
+make_datasets (const char                       *root,
+               const Walk                       *walk,
+               const Pictures                   *pictures,
+               const guint8                     *is_test,
+               const ConvolveImageFolderOptions *options,
+               ConvolveDataset                 **train,
+               ConvolveDataset                 **test,
+               GError                          **error)
+{
+  int side = options->side;
+  g_autofree guint32 *train_order = NULL;
+  g_autofree guint32 *test_order = NULL;
+  guint n_train, n_test_order;
+  ConvolveRng rng;
   g_autoptr(ConvolveDataset) train_set = NULL;
   g_autoptr(ConvolveDataset) test_set = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -803,7 +850,6 @@ make_datasets (const char     *root,
   g_autofree guint *per_class = g_new0 (guint, walk->classes->len);
   gsize image_size = (gsize) pictures->channels * (gsize) side * (gsize) side;
   guint n_test = 0;
-  guint i_train = 0, i_test = 0;
 
   for (guint i = 0; i < walk->classes->len; i++)
     g_ptr_array_add (names, g_filename_display_name (g_ptr_array_index (walk->classes, i)));
@@ -835,16 +881,13 @@ make_datasets (const char     *root,
   if (test_set == NULL)
     return FALSE;
 
-  for (guint k = 0; k < pictures->n_kept; k++)
-    {
-      ConvolveDataset *set = is_test[k] ? test_set : train_set;
-      guint index = is_test[k] ? i_test++ : i_train++;
-      const FolderFile *file = &g_array_index (walk->files, FolderFile, pictures->kept[k]);
-
-      memcpy (convolve_dataset_get_pixels_mutable (set) + (gsize) index * image_size,
-              pictures->pixels + (gsize) k * image_size, image_size);
-      convolve_dataset_get_labels_mutable (set)[index] = file->label;
-    }
+  /* a stream of its own: the split's draws stay as they are */
+  convolve_rng_init (&rng, options->split_seed ^ G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+  train_order = set_order (pictures, is_test, FALSE, options->shuffle ? &rng : NULL, &n_train);
+  test_order = set_order (pictures, is_test, TRUE, options->shuffle ? &rng : NULL, &n_test_order);
+  g_assert (n_train + n_test_order == pictures->n_kept && n_test_order == n_test);
+  fill_set (train_set, walk, pictures, train_order, n_train, image_size);
+  fill_set (test_set, walk, pictures, test_order, n_test, image_size);
 
   *train = g_steal_pointer (&train_set);
   *test = g_steal_pointer (&test_set);
@@ -902,7 +945,7 @@ convolve_image_folder_load (const char                       *dir,
                        options->progress_data);
 
   is_test = split_pictures (&walk, &pictures, options);
-  if (!make_datasets (dir, &walk, &pictures, is_test, options->side, train, test, error))
+  if (!make_datasets (dir, &walk, &pictures, is_test, options, train, test, error))
     return FALSE;
 
   if (report != NULL)

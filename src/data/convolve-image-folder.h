@@ -11,6 +11,8 @@
  * class folders and the train/test folders only, never inside a class, so
  * a link loop cannot make the walk run forever. Hidden files are ignored;
  * every other file that cannot be read or decoded is skipped and counted.
+ * As Keras does, both sets come in an order shuffled with the split seed
+ * (so a grid of the first pictures shows every class), unless asked not to.
  *
  * Each picture is decoded by the predictor's decoder (its header checks and
  * limits), laid on white where transparent, resized to side x side (area
@@ -53,6 +55,7 @@ typedef struct {
   ConvolveImageFit   fit;                  /* CROP */
   double             validation_fraction;  /* 0.2, of each class, without a test folder */
   guint64            split_seed;           /* CONVOLVE_IMAGE_FOLDER_SPLIT_SEED */
+  gboolean           shuffle;              /* TRUE: both sets in a seeded order, else the walk's */
   guint              n_threads;            /* 0: one per core */
   ConvolveImageFolderProgress progress;    /* nullable */
   gpointer           progress_data;
