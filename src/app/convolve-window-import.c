@@ -40,6 +40,8 @@ load_progress_cb (ConvolveWindow *self,
       gtk_stack_set_visible_child_name (self->main_stack, "loading");
     }
   adw_status_page_set_title (self->loading_page, _("Importing Pictures…"));
+  /* the bar says it all; the spinner is for loads of unknown length */
+  gtk_widget_set_visible (GTK_WIDGET (self->loading_spinner), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->loading_progress), TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->loading_cancel), TRUE);
   gtk_progress_bar_set_fraction (self->loading_progress, total > 0 ? (double) done / total : 0.0);
@@ -72,6 +74,7 @@ convolve_window_import_done (ConvolveWindow *self,
 
   adw_status_page_set_title (self->loading_page, _("Loading Dataset…"));
   adw_status_page_set_description (self->loading_page, NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->loading_spinner), TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->loading_progress), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->loading_cancel), FALSE);
 

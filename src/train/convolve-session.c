@@ -322,9 +322,10 @@ load_dataset_cb (GObject      *source,
   GTask *task = G_TASK (result);
   LoadData *data = g_task_get_task_data (task);
   GError *error = NULL;
+  gboolean newest = g_task_get_cancellable (task) == self->load_cancellable;
 
   /* Only the newest load counts. */
-  if (g_task_get_cancellable (task) == self->load_cancellable)
+  if (newest)
     g_clear_object (&self->load_cancellable);
   else if (!g_task_had_error (task))
     {
@@ -334,7 +335,15 @@ load_dataset_cb (GObject      *source,
       return;
     }
 
-  if (!g_task_propagate_boolean (task, &error) ||
+  if (!g_task_propagate_boolean (task, &error) && newest &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* the newest load, stopped by convolve_session_cancel_load() */
+      g_clear_error (&error);
+      g_set_error_literal (&error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED,
+                           _("Loading was cancelled"));
+    }
+  if (error != NULL ||
       !_convolve_session_check_idle (self, _("Stop training before opening another dataset"), &error) ||
       !install_datasets (self, data->train, data->test, data->path, g_steal_pointer (&data->model),
                          data->spec_text, data->seed, &error))
