@@ -476,6 +476,15 @@ test_symlink_loop (Fixture       *fixture,
   g_assert_cmpuint (report.n_skipped, ==, 2);
 }
 
+static void
+count_progress (guint    done,
+                guint    total,
+                guint    skipped,
+                gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
 /* 10,000 tiny pictures: the walk, the threads and the cache at scale. */
 static void
 test_many (Fixture       *fixture,
@@ -490,6 +499,8 @@ test_many (Fixture       *fixture,
   g_autofree char *png = NULL;
   gsize png_size;
   ConvolveImageFolderReport report;
+  ConvolveImageFolderOptions options;
+  guint n_progress = 0;
 
   gdk_pixbuf_fill (pixbuf, 0x336699ff);
   gdk_pixbuf_save_to_buffer (pixbuf, &png, &png_size, "png", &error, NULL);
@@ -509,8 +520,13 @@ test_many (Fixture       *fixture,
   g_assert_cmpuint (convolve_dataset_get_n_images (test), ==, 2000);
   g_assert_cmpint (pixel_of (test, 1999)[2 * 32 * 32 + 1023], ==, 0x99);
 
-  g_assert_true (load (fixture->root, NULL, &report, &train2, &test2, &error));
+  /* from the cache: quick, so no progress is reported */
+  convolve_image_folder_options_init (&options);
+  options.progress = count_progress;
+  options.progress_data = &n_progress;
+  g_assert_true (load (fixture->root, &options, &report, &train2, &test2, &error));
   g_assert_true (report.from_cache);
+  g_assert_cmpuint (n_progress, ==, 0);
   g_assert_cmpuint (convolve_dataset_get_n_images (test2), ==, 2000);
 }
 

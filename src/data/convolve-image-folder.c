@@ -940,7 +940,8 @@ convolve_image_folder_load (const char                       *dir,
                                         pictures.pixels, &cache_error))
         g_debug ("Not caching the image folder: %s", cache_error->message);
     }
-  if (options->progress != NULL)
+  /* the end of decoding; a cached open is quick and reports nothing */
+  if (options->progress != NULL && !from_cache)
     options->progress (walk.files->len, walk.files->len, walk.files->len - pictures.n_kept,
                        options->progress_data);
 

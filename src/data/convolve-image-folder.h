@@ -43,8 +43,9 @@ typedef enum {
   CONVOLVE_IMAGE_FIT_PAD,    /* resize the long side to the input, pad with black */
 } ConvolveImageFit;
 
-/* Called on the loading thread as pictures are decoded: done of total
- * files handled, skipped of them unusable so far. */
+/* Called on the loading thread as pictures are decoded (about ten times
+ * a second, and once at the end; not at all when the cache is read): done
+ * of total files handled, skipped of them unusable so far. */
 typedef void (*ConvolveImageFolderProgress) (guint    done,
                                              guint    total,
                                              guint    skipped,
