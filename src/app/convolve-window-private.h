@@ -42,6 +42,8 @@ struct _ConvolveWindow
   GtkStack              *main_stack;
   AdwStatusPage         *loading_page;
   GtkSpinner            *loading_spinner;
+  GtkProgressBar        *loading_progress;
+  GtkButton             *loading_cancel;
   ConvolveDatasetPage   *dataset_page;
   AdwFlap               *flap;
   ConvolveTrainingPanel *training_panel;
@@ -81,6 +83,15 @@ void     convolve_window_update_title       (ConvolveWindow *self);
 /* The spec and seed the settings ask for new models. */
 char    *convolve_window_dup_spec_text      (ConvolveWindow *self);
 guint64  convolve_window_get_seed           (ConvolveWindow *self);
+
+/* convolve-window-import.c */
+void     convolve_window_init_import            (ConvolveWindow *self);
+/* The image-folder settings to the session, before a folder is opened. */
+void     convolve_window_apply_import_settings  (ConvolveWindow *self);
+void     convolve_window_cancel_import          (ConvolveWindow *self);
+/* Resets the loading page and tells of skipped files. */
+void     convolve_window_import_done            (ConvolveWindow *self,
+                                                 gboolean        opened);
 
 /* convolve-window-actions.c */
 void     convolve_window_init_actions       (ConvolveWindow *self);

@@ -217,7 +217,11 @@ dataset_opened_cb (GObject      *source,
   if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
-  if (!ok)
+  convolve_window_import_done (self, ok);
+  /* Cancelled on purpose: the dataset there was stays, no error. */
+  if (g_error_matches (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED))
+    ;
+  else if (!ok)
     {
       /* Translators: the dataset could not be opened; %s says why */
       g_autofree char *message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
@@ -257,6 +261,7 @@ convolve_window_open_dataset (ConvolveWindow *self,
     }
 
   spec_text = convolve_window_dup_spec_text (self);
+  convolve_window_apply_import_settings (self);
   convolve_session_open_dataset_async (self->session, folder, spec_text, convolve_window_get_seed (self),
                                        self->cancellable, dataset_opened_cb, convolve_weak_ref_new (self));
 }
@@ -663,6 +668,10 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_page);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_progress);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_cancel);
+  gtk_widget_class_bind_template_callback_full (widget_class, "loading_cancel_cb",
+                                                G_CALLBACK (convolve_window_cancel_import));
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_page);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, training_panel);
@@ -729,6 +738,7 @@ convolve_window_init (ConvolveWindow *self)
   convolve_runs_page_reload (self->runs_page);
   convolve_window_init_actions (self);
   convolve_window_init_training (self);
+  convolve_window_init_import (self);
 
   discover_datasets (self);
   select_dataset_in_dropdown (self, NULL);

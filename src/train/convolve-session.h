@@ -19,6 +19,8 @@
  *
  * Signals:
  * "datasets-changed" (): the training and test sets were replaced.
+ * "load-progress" (guint done, guint total, guint skipped): pictures of an
+ *   image folder decoded so far, while it is opened.
  * "model-changed" (): another model (new, opened, or one that fits a new
  *   dataset) replaced the current one, after its "weights-changed"; the
  *   run was cleared before it.
@@ -42,6 +44,7 @@
 
 #include "convolve-engine.h"
 #include "convolve-dataset.h"
+#include "convolve-image-folder.h"
 #include "convolve-evaluation.h"
 #include "convolve-trainer.h"
 
@@ -80,6 +83,18 @@ gboolean         convolve_session_open_dataset_finish (ConvolveSession     *sess
                                                        GError             **error);
 /* Whether a dataset load is under way. */
 gboolean         convolve_session_is_loading          (ConvolveSession  *session);
+/* Stops the load under way, if any: it finishes with
+ * CONVOLVE_DATA_ERROR_CANCELLED and the current datasets stay. */
+void             convolve_session_cancel_load         (ConvolveSession  *session);
+/* The settings for image folders opened from now on (side, fit,
+ * validation fraction, split seed; progress is the session's own
+ * "load-progress" signal). */
+void             convolve_session_set_image_folder_options (ConvolveSession                  *session,
+                                                            const ConvolveImageFolderOptions *options);
+/* What importing the current datasets found, when they came from an image
+ * folder (FALSE otherwise). */
+gboolean         convolve_session_get_import_report   (ConvolveSession           *session,
+                                                       ConvolveImageFolderReport *report);
 ConvolveDataset *convolve_session_get_train           (ConvolveSession  *session);
 ConvolveDataset *convolve_session_get_test            (ConvolveSession  *session);
 /* The folder the datasets came from, or NULL. */

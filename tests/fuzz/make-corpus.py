@@ -11,6 +11,7 @@ usage: make-corpus.py [OUTPUT-DIR]   (default: the corpus folder beside this scr
 SPDX-License-Identifier: GPL-3.0-or-later
 """
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -219,6 +220,19 @@ def gif(width, height):
 def ppm(width, height):
     return b"P6\n%d %d\n255\n" % (width, height) + bytes(range(3 * width * height))
 
+def image_cache(channels, side, n_files, kept):
+    """An image folder cache (convolve-image-folder-private.h)."""
+    out = b"CVIMGC\x00\x01" + struct.pack("<IIII", channels, side, n_files, len(kept))
+    out += bytes(range(32))  # the fingerprint
+    out += b"".join(struct.pack("<I", k) for k in kept)
+    out += bytes((i * 7) % 256 for i in range(len(kept) * channels * side * side))
+    return out + hashlib.sha256(out).digest()
+
+
+def folder_file(place, data):
+    """One file of an image-folder input: its place byte, then its bytes."""
+    return bytes([place]) + data
+
 # ---------------------------------------------------------------- tar
 
 
@@ -330,6 +344,18 @@ def main():
     write(out, "image", "red.bmp", bmp(2, 2))
     write(out, "image", "dot.gif", gif(1, 1))
     write(out, "image", "ramp.ppm", ppm(2, 2))
+
+    red = png(3, 2, 2, [bytes([255, 0, 0] * 3)] * 2)
+    grey = png(2, 2, 0, [b"\x00\xff", b"\x80\x40"])
+    write(out, "image-folder", "flat", SEPARATOR.join([
+        folder_file(0, red), folder_file(1, grey), folder_file(1, bmp(2, 2)), folder_file(4, gif(1, 1))]))
+    write(out, "image-folder", "train-test", SEPARATOR.join([
+        folder_file(8, red), folder_file(9, grey), folder_file(12, gif(1, 1)), folder_file(13, bmp(2, 2))]))
+    write(out, "image-folder", "one-class", folder_file(0, red) + SEPARATOR + folder_file(4, b"not a picture"))
+
+    write(out, "image-cache", "rgb", image_cache(3, 2, 3, [0, 2]))
+    write(out, "image-cache", "grey", image_cache(1, 4, 1, [0]))
+    write(out, "image-cache", "empty", image_cache(3, 32, 5, []))
 
     write(out, "tar", "cifar.tar.gz", cifar_archive())
     write(out, "tar", "cifar.tar", cifar_archive(compress=False))
