@@ -333,6 +333,9 @@ export_relu (const LayerContext *layer, GError **error)
   return TRUE;
 }
 
+/* By layer kind. A kind without an entry is refused with a clear error.
+ * A GlobalAveragePooling2D, say, would be ONNX's GlobalAveragePool
+ * ([N, C, 1, 1]) followed by a Flatten (axis 1) to give Keras' [N, C]. */
 static const LayerExporter layer_exporters[] = {
   [CONVOLVE_LAYER_CONV2D]     = export_conv2d,
   [CONVOLVE_LAYER_BATCH_NORM] = export_batch_norm,
