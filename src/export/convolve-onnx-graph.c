@@ -500,15 +500,21 @@ _convolve_onnx_graph_new (ConvolveModel           *model,
   g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
   g_autoptr(GPtrArray) outputs = g_ptr_array_new ();
   g_autoptr(GPtrArray) opsets = g_ptr_array_new ();
-  const ConvolveModelSpec *spec = convolve_model_get_spec (model);
-  ConvolveShape input = convolve_model_get_input (model);
-  int input_dims[3] = { input.c, input.h, input.w };
-  int output_dims[1] = { convolve_model_get_n_classes (model) };
+  const ConvolveModelSpec *spec;
+  ConvolveShape input;
+  int input_dims[3], output_dims[1];
   Onnx__GraphProto *graph_proto;
   Onnx__ModelProto *proto;
 
   g_return_val_if_fail (model != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  spec = convolve_model_get_spec (model);
+  input = convolve_model_get_input (model);
+  input_dims[0] = input.c;
+  input_dims[1] = input.h;
+  input_dims[2] = input.w;
+  output_dims[0] = convolve_model_get_n_classes (model);
 
   graph->allocations = g_ptr_array_new_with_free_func (g_free);
   graph->nodes = g_ptr_array_new ();
