@@ -13,6 +13,7 @@
 #include "convolve-preferences-window.h"
 #include "convolve-sample-view.h"
 #include "convolve-window-private.h"
+#include "onnx.pb-c.h"
 #include "test-cifar-folder.h"
 
 #define TIMEOUT_US (120 * G_USEC_PER_SEC)
@@ -668,6 +669,57 @@ test_window_model_files (void)
 }
 
 static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_IS_REGULAR);
+}
+
+/* Model > Export as ONNX once the file is chosen: the current weights
+ * with the dataset's shape and class names, written off the main thread. */
+static void
+test_window_export_onnx (void)
+{
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "onnx", 40, 10);
+  g_autofree char *path = g_build_filename (tmp_dir, "model.onnx", NULL);
+  g_autofree char *nowhere = g_build_filename (tmp_dir, "missing", "model.onnx", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) nowhere_file = g_file_new_for_path (nowhere);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  Onnx__ModelProto *proto;
+  const Onnx__TensorShapeProto *shape;
+  gboolean done = FALSE;
+  ConvolveWindow *self;
+
+  reset_settings ();
+  self = open_window_with (dir);
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "export-onnx"));
+
+  convolve_window_export_onnx (self, file);
+  wait_for (file_exists, path);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  proto = onnx__model_proto__unpack (NULL, length, (const guint8 *) contents);
+  g_assert_nonnull (proto);
+  shape = proto->graph->input[0]->type->tensor_type->shape;
+  g_assert_cmpuint (shape->n_dim, ==, 4);
+  g_assert_cmpstr (shape->dim[0]->dim_param, ==, "N");
+  g_assert_cmpint (shape->dim[1]->dim_value, ==, 3);
+  g_assert_cmpint (shape->dim[2]->dim_value, ==, 32);
+  for (size_t i = 0; i < proto->n_metadata_props; i++)
+    if (g_strcmp0 (proto->metadata_props[i]->key, "class_names") == 0)
+      g_assert_nonnull (strstr (proto->metadata_props[i]->value, test_cifar_class_names[0]));
+  onnx__model_proto__free_unpacked (proto, NULL);
+
+  /* A folder that does not exist: an error, no file, the window goes on. */
+  convolve_window_export_onnx (self, nowhere_file);
+  g_timeout_add (300, set_done, &done);
+  wait_for (file_idle, &done);
+  g_assert_false (g_file_test (nowhere, G_FILE_TEST_EXISTS));
+
+  close_window (self);
+}
+
+static gboolean
 download_ended (gpointer data)
 {
   return !convolve_dataset_page_is_downloading (data);
@@ -870,6 +922,7 @@ main (int   argc,
   g_test_add_func ("/app/window/bad-dataset", test_window_bad_dataset);
   g_test_add_func ("/app/window/train", test_window_train);
   g_test_add_func ("/app/window/model-files", test_window_model_files);
+  g_test_add_func ("/app/window/export-onnx", test_window_export_onnx);
   g_test_add_func ("/app/window/download-failure", test_window_download_failure);
   g_test_add_func ("/app/sample-view", test_sample_view);
   g_test_add_func ("/app/preferences", test_preferences);

@@ -108,6 +108,12 @@ void     convolve_window_export_plot        (ConvolveWindow *self,
 void     convolve_window_save_best_model    (ConvolveWindow *self,
                                              GFile          *file);
 
+/* What win.export-onnx does once the file is chosen: the newest weights
+ * with the dataset's class names and scaling, written off the main
+ * thread (convolve_onnx_export_async); the outcome is a toast. */
+void     convolve_window_export_onnx        (ConvolveWindow *self,
+                                             GFile          *file);
+
 /* convolve-window-training.c */
 /* Connects the panel, plots and grid to the session. */
 void     convolve_window_init_training      (ConvolveWindow *self);

@@ -150,6 +150,9 @@ void             convolve_session_save_model_async    (ConvolveSession     *sess
 gboolean         convolve_session_save_model_finish   (ConvolveSession     *session,
                                                        GAsyncResult        *result,
                                                        GError             **error);
+/* The metadata a saved or exported file gets (owned by the caller): the
+ * open dataset's class names and input scaling, else the opened file's. */
+ConvolveModelMeta *convolve_session_dup_model_meta    (ConvolveSession  *session);
 /* Where Save writes, or NULL (ask). */
 const char      *convolve_session_get_model_path      (ConvolveSession  *session);
 /* The weights changed since they were opened or saved. */

@@ -300,6 +300,23 @@ def sqlite_file(statements):
             return f.read()
 
 
+# ---------------------------------------------------------------- onnx-export
+
+ONNX_KINDS = {"conv2d": 0, "batchnorm": 1, "maxpool": 2, "flatten": 3, "dense": 4, "dropout": 5, "relu": 6}
+
+
+def onnx_export_seed(c, h, w, layers, softmax, weights):
+    """fuzz-onnx-export.c's input: shape, layer count (bit 4: softmax on the
+    last dense layer), two bytes per layer, then float32 weights. layers are
+    (kind, units, kernel, valid, relu) tuples."""
+    count = next(b for b in range(256) if 1 + b % 10 == len(layers) and (b >> 4) & 1 == softmax)
+    out = bytes([c - 1, h - 1, w - 1, count])
+    for kind, units, kernel, valid, relu in layers:
+        arg = next(a for a in range(256) if 1 + a % 12 == units and 1 + (a >> 4) % 4 == kernel)
+        out += bytes([ONNX_KINDS[kind] | (8 if valid else 0) | (16 if relu else 0), arg])
+    return out + struct.pack("<%df" % len(weights), *weights)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     if os.path.isdir(out):
@@ -356,6 +373,17 @@ def main():
     write(out, "image-cache", "rgb", image_cache(3, 2, 3, [0, 2]))
     write(out, "image-cache", "grey", image_cache(1, 4, 1, [0]))
     write(out, "image-cache", "empty", image_cache(3, 32, 5, []))
+    write(out, "onnx-export", "tutorial", onnx_export_seed(
+        3, 8, 8, [("conv2d", 4, 3, False, True), ("batchnorm", 1, 1, False, False), ("maxpool", 1, 2, False, False),
+                  ("flatten", 1, 1, False, False), ("dense", 8, 1, False, True), ("dropout", 3, 1, False, False),
+                  ("dense", 3, 1, False, False)], 1, [0.25, -0.5, 1.5, 0.125, -2.0, 0.75]))
+    write(out, "onnx-export", "every-kind", onnx_export_seed(
+        1, 7, 9, [("conv2d", 3, 2, True, False), ("relu", 1, 1, False, False), ("conv2d", 2, 4, False, True),
+                  ("maxpool", 1, 3, False, False), ("flatten", 1, 1, False, False), ("dense", 5, 1, False, False),
+                  ("batchnorm", 1, 1, False, False), ("dense", 2, 1, False, True)], 0, [1.0, -0.25, 3.0]))
+    write(out, "onnx-export", "not-finite", onnx_export_seed(
+        2, 3, 3, [("flatten", 1, 1, False, False), ("dense", 2, 1, False, False)], 1,
+        [0.5, float("nan"), 1.0, float("inf")]))
 
     write(out, "tar", "cifar.tar.gz", cifar_archive())
     write(out, "tar", "cifar.tar", cifar_archive(compress=False))
