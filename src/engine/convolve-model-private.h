@@ -76,6 +76,10 @@ struct _ConvolveModel {
   int                 batch;
   gboolean            training;
   gboolean            have_loss;
+
+  /* Profiling (convolve_model_train_step_profile): when set, each layer's
+   * forward time in microseconds is added to forward_us[layer]. */
+  gint64             *forward_us;
 };
 
 /* The backward pass of one layer (convolve_model_backward runs them all,

@@ -1053,7 +1053,13 @@ convolve_model_forward (ConvolveModel *model,
   if (x != model->input_buffer)
     memcpy (model->input_buffer, x, sizeof (float) * (gsize) batch * model->layers[0].in_size);
   for (int i = 0; i < model->n_layers; i++)
-    layer_forward (model, &model->layers[i], batch, training);
+    {
+      gint64 start = model->forward_us != NULL ? g_get_monotonic_time () : 0;
+
+      layer_forward (model, &model->layers[i], batch, training);
+      if (model->forward_us != NULL)
+        model->forward_us[i] += g_get_monotonic_time () - start;
+    }
 
   model->batch = batch;
   model->training = training;
@@ -1160,19 +1166,4 @@ convolve_model_evaluate (ConvolveModel *model,
   if (n_correct != NULL)
     *n_correct += hits;
   return TRUE;
-}
-
-/* --- threads ------------------------------------------------------------ */
-
-void
-convolve_engine_set_threads (int n_threads)
-{
-  g_return_if_fail (n_threads >= 1);
-  openblas_set_num_threads (n_threads);
-}
-
-int
-convolve_engine_get_threads (void)
-{
-  return openblas_get_num_threads ();
 }
