@@ -19,21 +19,6 @@
 
 #include <math.h>
 
-#include "convolve-parallel.h"
-
-/* Channels are independent: the passes are split over the engine threads
- * a run of channels each, which gives the same numbers on any count. Below
- * this many floats a layer is not worth waking a thread for. */
-#define PARALLEL_MIN_FLOATS 16384
-
-static int
-n_channel_runs (int batch, int channels, int spatial)
-{
-  if ((gsize) batch * channels * spatial < PARALLEL_MIN_FLOATS)
-    return 1;
-  return MAX (1, MIN (convolve_parallel_get_threads (), channels));
-}
-
 /* Sums of x - shift and of its squares over one channel plane. The shift
  * (a value from the channel) keeps the one-pass variance accurate when the
  * mean is large compared with the spread. */
@@ -61,29 +46,16 @@ scale_shift (float *restrict y, const float *restrict x, int n, float scale, flo
     y[i] = x[i] * scale + shift;
 }
 
-typedef struct {
-  float       *out, *mean, *invstd, *moving_mean, *moving_variance;
-  float       *din, *dgamma, *dbeta;
-  const float *in, *gamma, *beta, *dout;
-  const float *saved_mean, *saved_invstd;  /* the backward's view of mean and invstd */
-  int          batch, channels, spatial;
-  float        momentum, epsilon;
-} BatchNormJob;
-
-static void
-forward_train_run (int task, int n_tasks, gpointer data)
+void
+convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
+                                  float *moving_mean, float *moving_variance,
+                                  const float *in, const float *gamma, const float *beta,
+                                  int batch, int channels, int spatial,
+                                  float momentum, float epsilon)
 {
-  const BatchNormJob *j = data;
-  float *out = j->out, *mean = j->mean, *invstd = j->invstd;
-  float *moving_mean = j->moving_mean, *moving_variance = j->moving_variance;
-  const float *in = j->in, *gamma = j->gamma, *beta = j->beta;
-  int batch = j->batch, channels = j->channels, spatial = j->spatial;
-  float momentum = j->momentum, epsilon = j->epsilon;
   double m = (double) batch * spatial;
-  gsize first, last;
 
-  convolve_parallel_range ((gsize) channels, task, n_tasks, &first, &last);
-  for (int c = (int) first; c < (int) last; c++)
+  for (int c = 0; c < channels; c++)
     {
       float shift = in[(size_t) c * spatial];
       double sum = 0.0, squares = 0.0, mu, var;
@@ -121,21 +93,6 @@ forward_train_run (int task, int n_tasks, gpointer data)
 }
 
 void
-convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
-                                  float *moving_mean, float *moving_variance,
-                                  const float *in, const float *gamma, const float *beta,
-                                  int batch, int channels, int spatial,
-                                  float momentum, float epsilon)
-{
-  BatchNormJob job = { .out = out, .mean = mean, .invstd = invstd, .moving_mean = moving_mean,
-                       .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
-                       .batch = batch, .channels = channels, .spatial = spatial,
-                       .momentum = momentum, .epsilon = epsilon };
-
-  convolve_parallel_run (n_channel_runs (batch, channels, spatial), forward_train_run, &job, FALSE);
-}
-
-void
 convolve_batchnorm_forward_infer (float *out,
                                   const float *in, const float *gamma, const float *beta,
                                   const float *moving_mean, const float *moving_variance,
@@ -155,19 +112,15 @@ convolve_batchnorm_forward_infer (float *out,
     }
 }
 
-static void
-backward_run (int task, int n_tasks, gpointer data)
+void
+convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
+                             const float *dout, const float *in,
+                             const float *mean, const float *invstd, const float *gamma,
+                             int batch, int channels, int spatial)
 {
-  const BatchNormJob *j = data;
-  float *din = j->din, *dgamma = j->dgamma, *dbeta = j->dbeta;
-  const float *dout = j->dout, *in = j->in, *gamma = j->gamma;
-  const float *mean = j->saved_mean, *invstd = j->saved_invstd;
-  int batch = j->batch, channels = j->channels, spatial = j->spatial;
   float m = (float) batch * (float) spatial;
-  gsize first, last;
 
-  convolve_parallel_range ((gsize) channels, task, n_tasks, &first, &last);
-  for (int c = (int) first; c < (int) last; c++)
+  for (int c = 0; c < channels; c++)
     {
       double sum_d = 0.0, sum_dx = 0.0;
       float mu = mean[c], istd = invstd[c];
@@ -214,19 +167,6 @@ backward_run (int task, int n_tasks, gpointer data)
             dx[i] = k * d[i] - (x[i] - mu) * kx + bias;
         }
     }
-}
-
-void
-convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
-                             const float *dout, const float *in,
-                             const float *mean, const float *invstd, const float *gamma,
-                             int batch, int channels, int spatial)
-{
-  BatchNormJob job = { .din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = dout, .in = in,
-                       .saved_mean = mean, .saved_invstd = invstd, .gamma = gamma,
-                       .batch = batch, .channels = channels, .spatial = spatial };
-
-  convolve_parallel_run (n_channel_runs (batch, channels, spatial), backward_run, &job, FALSE);
 }
 
 void

@@ -259,9 +259,13 @@ update_run (int task, int n_tasks, gpointer data)
 }
 
 /* Each parameter is updated from its own gradient and moments only, so a
- * slice is split over the engine threads (the same numbers on any count);
- * a small one is not worth waking a thread for. */
-#define PARALLEL_MIN_PARAMS 65536
+ * slice is split over the engine threads (the same numbers on any count).
+ * A small one is not worth waking a thread for: that includes the blocks
+ * of the fused Dense update (CONVOLVE_FUSED_UPDATE_ROWS rows, 131,072
+ * floats for the tutorial), dozens per step between OpenBLAS calls, where
+ * handing the cores back and forth cost more than it saved (measured with
+ * convolve-cli bench --profile). */
+#define PARALLEL_MIN_PARAMS (1 << 18)
 
 void
 _convolve_optimizer_update_slice (ConvolveOptimizer *optimizer, float *params, gsize offset,
