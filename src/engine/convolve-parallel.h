@@ -1,6 +1,8 @@
 /* convolve-parallel.h: the engine's own threads, for the passes that
- * OpenBLAS does not run (im2col, col2im, the per-image GEMMs of a conv,
- * BatchNorm, Adam).
+ * OpenBLAS does not split well: a conv's runs of images (im2col, its
+ * per-image GEMMs, col2im, bias and ReLU) and the optimizer's update of a
+ * large slice. (BatchNorm stays on one thread: split by channel it cost
+ * more in hand-overs than it saved, measured with bench --profile.)
  *
  * One pool for the process, as many threads as convolve_engine_set_threads()
  * gave OpenBLAS: while a task that calls OpenBLAS runs on the pool, OpenBLAS
