@@ -4,7 +4,11 @@
 # alternately on the same machine so that noise hits both alike. Prints the
 # ratios; quote those, not the absolute numbers.
 #
-# usage: scripts/bench-vs-torch.sh [BUILD_DIR] [THREADS] [PAIRS] [STEPS]
+# With SPEC set (a model spec text, as `convolve-cli bench --spec` takes),
+# both sides train that model instead: ours through --spec, PyTorch's
+# built from the same text by scripts/torch-spec-model.py.
+#
+# usage: [SPEC=TEXT] scripts/bench-vs-torch.sh [BUILD_DIR] [THREADS] [PAIRS] [STEPS]
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$top/build}
@@ -13,16 +17,26 @@ pairs=${3:-3}
 steps=${4:-100}
 peer=${TORCH_PEER:-$top/../shared/bench/torch_seed_model.py}
 python=${TORCH_PYTHON:-/usr/bin/python3}
+spec=${SPEC:-}
+ours_args=()
+if [ -n "$spec" ]; then
+  peer=$top/scripts/torch-spec-model.py
+  ours_args=(--spec "$spec")
+fi
 
 [ -x "$build/src/cli/convolve-cli" ] || { echo "build $build first (meson setup/compile)" >&2; exit 1; }
 [ -f "$peer" ] || { echo "PyTorch peer not found at $peer (set TORCH_PEER)" >&2; exit 1; }
 
 ours_ips=(); ours_us=(); torch_ips=(); torch_us=()
 for ((i = 1; i <= pairs; i++)); do
-  line=$("$build/src/cli/convolve-cli" bench --steps "$steps" --threads "$threads" | tail -n 1)
+  line=$("$build/src/cli/convolve-cli" bench --steps "$steps" --threads "$threads" "${ours_args[@]}" | tail -n 1)
   ours_ips+=("$(sed -E 's/.*"train_images_per_second": ([0-9.]+).*/\1/' <<<"$line")")
   ours_us+=("$(sed -E 's/.*"predict_one_microseconds": ([0-9.]+).*/\1/' <<<"$line")")
-  out=$(THREADS=$threads "$python" "$peer" throughput "$steps")
+  if [ -n "$spec" ]; then
+    out=$(THREADS=$threads "$python" "$peer" throughput "$steps" "$spec")
+  else
+    out=$(THREADS=$threads "$python" "$peer" throughput "$steps")
+  fi
   torch_ips+=("$(sed -nE 's/^train ([0-9.]+) img\/s.*/\1/p' <<<"$out")")
   torch_us+=("$(sed -nE 's/^predict one image ([0-9.]+) us.*/\1/p' <<<"$out")")
   echo "pair $i: convolve ${ours_ips[-1]} img/s, ${ours_us[-1]} us/predict; torch ${torch_ips[-1]} img/s, ${torch_us[-1]} us/predict"

@@ -1386,6 +1386,46 @@ test_cli_runs (void)
   }
 }
 
+/* bench --spec trains the given model; --profile adds a row per layer and
+ * the optimizer, in the table and the JSON; --epoch runs the trainer
+ * through one epoch with validation and reports its time and memory. */
+static void
+test_cli_bench (void)
+{
+  const char *spec = "conv2d(4,3,same,relu),batchnorm,maxpool,flatten,dense(8,relu),dense(3,softmax)";
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *epoch_out = NULL;
+  const char *json;
+
+  g_assert_cmpint (run_cli (&out, &err, "bench", "--steps", "3", "--warmup", "1",
+                            "--predictions", "2", "--threads", "1", "--profile",
+                            "--spec", spec, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "batch_normalization"));
+  g_assert_nonnull (strstr (out, "max_pooling2d"));
+  json = last_line (out);
+  g_assert_true (g_str_has_prefix (json, "{") && g_str_has_suffix (json, "}"));
+  /* 4*3*9+4 + 2*4 + 4*16*16*8+8 + 8*3+3 trainable parameters */
+  g_assert_nonnull (strstr (json, "\"params\": 8347,"));
+  g_assert_nonnull (strstr (json, "{\"name\": \"conv2d\", \"type\": \"Conv2D\", \"forward_ms\": "));
+  g_assert_nonnull (strstr (json, "{\"name\": \"dense_1\", \"type\": \"Dense\", \"forward_ms\": "));
+  g_assert_nonnull (strstr (json, "\"optimizer_ms\": "));
+  g_assert_nonnull (strstr (json, "\"ms_per_step\": "));
+
+  g_assert_cmpint (run_cli (&epoch_out, NULL, "bench", "--epoch", "--epoch-images", "100",
+                            "--threads", "1", "--spec", spec, NULL), ==, 0);
+  json = last_line (epoch_out);
+  g_assert_nonnull (strstr (json, "\"train_images\": 100, \"test_images\": 20,"));
+  g_assert_nonnull (strstr (json, "\"epoch_wall_seconds\": "));
+  g_assert_nonnull (strstr (json, "\"val_loss\": "));
+  g_assert_nonnull (strstr (json, "\"peak_rss_mb\": "));
+
+  assert_fails ("--epoch", "bench", "--epoch-images", "10", NULL);
+  assert_fails ("--epoch", "bench", "--epoch", "--profile", NULL);
+  assert_fails ("--epoch-images", "bench", "--epoch", "--epoch-images", "-3", NULL);
+  assert_fails ("dense", "bench", "--spec", "dense(3)", NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1425,6 +1465,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/explain", test_cli_explain);
   g_test_add_func ("/cli/train/early-stopping", test_cli_train_early_stopping);
   g_test_add_func ("/cli/lr-find", test_cli_lr_find);
+  g_test_add_func ("/cli/bench", test_cli_bench);
 
   status = g_test_run ();
 

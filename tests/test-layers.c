@@ -166,6 +166,7 @@ check_conv (ConvolvePadding padding, ConvolveActivation activation, int k, guint
   g_autofree float *workspace = NULL;
   g_autofree double *r = NULL, *gx = NULL, *gk = NULL, *gb = NULL;
   g_autofree double *xd = NULL, *kd = NULL, *bd = NULL;
+  ConvolveWorkspace cws;
   Objective obj;
   ConvolveRng rng;
 
@@ -177,10 +178,11 @@ check_conv (ConvolvePadding padding, ConvolveActivation activation, int k, guint
   r = to_double (dout, ny);
   workspace = g_new (float, convolve_conv2d_workspace_size (ref.in_c, ref.h, ref.w, ref.out_c,
                                                             k, padding));
+  cws = (ConvolveWorkspace) { workspace, 0, 1 };
 
-  convolve_conv2d_forward (y, workspace, x, kernel, bias, ref.batch, ref.in_c, ref.h, ref.w,
+  convolve_conv2d_forward (y, &cws, x, kernel, bias, ref.batch, ref.in_c, ref.h, ref.w,
                            ref.out_c, k, padding, activation);
-  convolve_conv2d_backward (dx, dkernel, dbias, workspace, dout, y, x, kernel,
+  convolve_conv2d_backward (dx, dkernel, dbias, &cws, dout, y, x, kernel,
                             ref.batch, ref.in_c, ref.h, ref.w, ref.out_c, k, padding, activation);
 
   ref.x = xd = to_double (x, nx);
@@ -225,6 +227,7 @@ test_conv2d_backward_no_din (void)
   g_autofree float *dk1 = g_new (float, nk), *dk2 = g_new (float, nk);
   g_autofree float *db1 = g_new (float, oc), *db2 = g_new (float, oc);
   g_autofree float *ws = g_new (float, convolve_conv2d_workspace_size (c, h, w, oc, k, CONVOLVE_PADDING_SAME));
+  ConvolveWorkspace cws = { ws, 0, 1 };
   ConvolveRng rng;
 
   convolve_rng_init (&rng, 11);
@@ -232,11 +235,11 @@ test_conv2d_backward_no_din (void)
   fill_uniform (kernel, nk, &rng, -1, 1);
   fill_uniform (d1, ny, &rng, -1, 1);
   memcpy (d2, d1, sizeof (float) * ny);
-  convolve_conv2d_forward (y, ws, x, kernel, bias, b, c, h, w, oc, k, CONVOLVE_PADDING_SAME,
+  convolve_conv2d_forward (y, &cws, x, kernel, bias, b, c, h, w, oc, k, CONVOLVE_PADDING_SAME,
                            CONVOLVE_ACTIVATION_RELU);
-  convolve_conv2d_backward (dx, dk1, db1, ws, d1, y, x, kernel, b, c, h, w, oc, k,
+  convolve_conv2d_backward (dx, dk1, db1, &cws, d1, y, x, kernel, b, c, h, w, oc, k,
                             CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
-  convolve_conv2d_backward (NULL, dk2, db2, ws, d2, y, x, kernel, b, c, h, w, oc, k,
+  convolve_conv2d_backward (NULL, dk2, db2, &cws, d2, y, x, kernel, b, c, h, w, oc, k,
                             CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
   g_assert_cmpmem (dk1, sizeof (float) * nk, dk2, sizeof (float) * nk);
   g_assert_cmpmem (db1, sizeof (float) * oc, db2, sizeof (float) * oc);
@@ -267,15 +270,73 @@ test_conv2d_fast_vs_naive (void)
       g_autofree float *bias = g_new (float, oc);
       g_autofree float *fast = g_new (float, ny), *naive = g_new (float, ny);
       g_autofree float *ws = g_new (float, convolve_conv2d_workspace_size (c, h, w, oc, k, cases[t].pad));
+      ConvolveWorkspace cws = { ws, 0, 1 };
 
       fill_uniform (x, nx, &rng, -1, 1);
       fill_uniform (kernel, nk, &rng, -1, 1);
       fill_uniform (bias, oc, &rng, -1, 1);
-      convolve_conv2d_forward (fast, ws, x, kernel, bias, b, c, h, w, oc, k, cases[t].pad, cases[t].act);
+      convolve_conv2d_forward (fast, &cws, x, kernel, bias, b, c, h, w, oc, k, cases[t].pad, cases[t].act);
       convolve_conv2d_forward_naive (naive, x, kernel, bias, b, c, h, w, oc, k, cases[t].pad, cases[t].act);
       for (gsize i = 0; i < ny; i++)
         g_assert_cmpfloat_with_epsilon (fast[i], naive[i], 1e-4f * (1.0f + fabsf (naive[i])));
     }
+}
+
+/* The fast backward pass split over 1 to 3 threads (the batch in runs of
+ * images, each run's gradient sums added in order) against the direct
+ * loops; at one thread count, two passes agree to the bit. */
+static void
+test_conv2d_threads_vs_naive (void)
+{
+  int b = 5, c = 3, h = 9, w = 7, oc = 4, k = 3;
+  gsize nx = (gsize) b * c * h * w, nk = (gsize) oc * c * k * k, ny = (gsize) b * oc * h * w;
+  gsize block = convolve_conv2d_workspace_size (c, h, w, oc, k, CONVOLVE_PADDING_SAME);
+  g_autofree float *x = g_new (float, nx), *kernel = g_new (float, nk), *bias = g_new (float, oc);
+  g_autofree float *y = g_new (float, ny), *y_naive = g_new (float, ny);
+  g_autofree float *d0 = g_new (float, ny), *d = g_new (float, ny), *d_naive = g_new (float, ny);
+  g_autofree float *dx = g_new (float, nx), *dx_naive = g_new (float, nx), *dx_again = g_new (float, nx);
+  g_autofree float *dk = g_new (float, nk), *dk_naive = g_new (float, nk), *dk_again = g_new (float, nk);
+  g_autofree float *db = g_new (float, oc), *db_naive = g_new (float, oc), *db_again = g_new (float, oc);
+  g_autofree float *ws = g_new0 (float, 3 * block);
+  ConvolveWorkspace cws = { ws, block, 3 };
+  int saved = convolve_engine_get_threads ();
+  ConvolveRng rng;
+
+  convolve_rng_init (&rng, 21);
+  fill_uniform (x, nx, &rng, -1, 1);
+  fill_uniform (kernel, nk, &rng, -1, 1);
+  fill_uniform (bias, oc, &rng, -0.3f, 0.3f);
+  fill_uniform (d0, ny, &rng, -1, 1);
+  convolve_conv2d_forward_naive (y_naive, x, kernel, bias, b, c, h, w, oc, k,
+                                 CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
+  memcpy (d_naive, d0, sizeof (float) * ny);
+  convolve_conv2d_backward_naive (dx_naive, dk_naive, db_naive, d_naive, y_naive, x, kernel,
+                                  b, c, h, w, oc, k, CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      convolve_engine_set_threads (threads);
+      convolve_conv2d_forward (y, &cws, x, kernel, bias, b, c, h, w, oc, k,
+                               CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
+      for (gsize i = 0; i < ny; i++)
+        g_assert_cmpfloat_with_epsilon (y[i], y_naive[i], 1e-4f * (1.0f + fabsf (y_naive[i])));
+      memcpy (d, d0, sizeof (float) * ny);
+      convolve_conv2d_backward (dx, dk, db, &cws, d, y, x, kernel, b, c, h, w, oc, k,
+                                CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
+      for (gsize i = 0; i < nx; i++)
+        g_assert_cmpfloat_with_epsilon (dx[i], dx_naive[i], 1e-4f * (1.0f + fabsf (dx_naive[i])));
+      for (gsize i = 0; i < nk; i++)
+        g_assert_cmpfloat_with_epsilon (dk[i], dk_naive[i], 1e-4f * (1.0f + fabsf (dk_naive[i])));
+      for (int i = 0; i < oc; i++)
+        g_assert_cmpfloat_with_epsilon (db[i], db_naive[i], 1e-4f * (1.0f + fabsf (db_naive[i])));
+
+      memcpy (d, d0, sizeof (float) * ny);
+      convolve_conv2d_backward (dx_again, dk_again, db_again, &cws, d, y, x, kernel, b, c, h, w, oc, k,
+                                CONVOLVE_PADDING_SAME, CONVOLVE_ACTIVATION_RELU);
+      g_assert_cmpmem (dx, sizeof (float) * nx, dx_again, sizeof (float) * nx);
+      g_assert_cmpmem (dk, sizeof (float) * nk, dk_again, sizeof (float) * nk);
+      g_assert_cmpmem (db, sizeof (float) * oc, db_again, sizeof (float) * oc);
+    }
+  convolve_engine_set_threads (saved);
 }
 
 /* --- BatchNormalization ---------------------------------------------------- */
@@ -756,6 +817,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/conv2d/backward-valid", test_conv2d_backward_valid);
   g_test_add_func ("/engine/conv2d/backward-no-din", test_conv2d_backward_no_din);
   g_test_add_func ("/engine/conv2d/fast-vs-naive", test_conv2d_fast_vs_naive);
+  g_test_add_func ("/engine/conv2d/threads-vs-naive", test_conv2d_threads_vs_naive);
   g_test_add_func ("/engine/batchnorm/backward", test_batchnorm_backward);
   g_test_add_func ("/engine/batchnorm/inference", test_batchnorm_inference);
   g_test_add_func ("/engine/maxpool/backward", test_maxpool_backward);

@@ -681,6 +681,43 @@ test_determinism (void)
   g_assert_true (memcmp (pa, convolve_model_get_params (c, NULL), n * sizeof (float)) != 0);
 }
 
+/* Split over threads (the conv's runs of images, BatchNorm's runs of
+ * channels, the optimizer's runs of parameters), training stays
+ * deterministic at each thread count and agrees with one thread up to
+ * the order of the kernel gradients' sums. */
+static void
+test_determinism_threads (void)
+{
+  const char *text = "conv2d(16,3,same,relu),batchnorm,conv2d(16,3,same,relu),batchnorm,"
+                     "maxpool,flatten,dense(300,relu),dense(10,softmax)";
+  int saved = convolve_engine_get_threads ();
+  g_autoptr(ConvolveModel) one = new_model (text, 3, 16, 16, 8, 7);
+  gsize n, ns;
+  float *p1 = convolve_model_get_params (one, &n);
+  float *s1 = convolve_model_get_state (one, &ns);
+
+  convolve_engine_set_threads (1);
+  run_steps (one, 4);
+  for (int threads = 2; threads <= 3; threads++)
+    {
+      g_autoptr(ConvolveModel) a = new_model (text, 3, 16, 16, 8, 7);
+      g_autoptr(ConvolveModel) b = new_model (text, 3, 16, 16, 8, 7);
+      float *pa = convolve_model_get_params (a, NULL);
+      float *sa = convolve_model_get_state (a, NULL);
+
+      convolve_engine_set_threads (threads);
+      run_steps (a, 4);
+      run_steps (b, 4);
+      g_assert_cmpmem (pa, n * sizeof (float), convolve_model_get_params (b, NULL), n * sizeof (float));
+      g_assert_cmpmem (sa, ns * sizeof (float), convolve_model_get_state (b, NULL), ns * sizeof (float));
+      for (gsize i = 0; i < n; i++)
+        g_assert_cmpfloat_with_epsilon (pa[i], p1[i], 1e-4f * (1.0f + fabsf (p1[i])));
+      for (gsize i = 0; i < ns; i++)
+        g_assert_cmpfloat_with_epsilon (sa[i], s1[i], 1e-4f * (1.0f + fabsf (s1[i])));
+    }
+  convolve_engine_set_threads (saved);
+}
+
 /* --- inference, copies, state ------------------------------------------------- */
 
 static void
@@ -957,6 +994,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/gradient", test_model_gradient);
   g_test_add_func ("/engine/model/overfit", test_overfit);
   g_test_add_func ("/engine/model/determinism", test_determinism);
+  g_test_add_func ("/engine/model/determinism-threads", test_determinism_threads);
   g_test_add_func ("/engine/model/predict-evaluate", test_predict_evaluate);
   g_test_add_func ("/engine/model/batchnorm-state", test_batchnorm_state);
   g_test_add_func ("/engine/model/copy", test_copy);

@@ -1,9 +1,16 @@
 /* convolve-conv2d.c: 2-D convolution, stride 1, 'same' or 'valid' padding.
  *
- * Fast path: im2col of one image into the model's shared workspace, then
- * one sgemm per image (kernel [out_c, in_c*k*k] x columns [in_c*k*k, oh*ow]
- * lands directly in the NCHW output). The naive direct loops beside it are
- * the reference the tests hold the fast path to.
+ * Fast path: im2col of one image into a workspace, then one sgemm per
+ * image (kernel [out_c, in_c*k*k] x columns [in_c*k*k, oh*ow] lands
+ * directly in the NCHW output), bias and ReLU fused into one pass over the
+ * image's output while it is in cache. The batch is split into contiguous
+ * runs of images, one per engine thread (convolve-parallel.h), each with
+ * its own workspace and OpenBLAS on one thread: the per-image GEMMs are
+ * too small for OpenBLAS to split well, and this way im2col, col2im and
+ * the elementwise passes run in parallel too. The kernel and bias
+ * gradients are summed per run and the runs' sums added in order, so the
+ * result depends on the thread count but not on timing. The naive direct
+ * loops beside it are the reference the tests hold the fast path to.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -11,6 +18,8 @@
 
 #include <cblas.h>
 #include <string.h>
+
+#include "convolve-parallel.h"
 
 /* Keras 'same' with stride 1 pads k-1 in total, the smaller half first. */
 static inline int
@@ -25,14 +34,31 @@ convolve_conv2d_output_size (int size, int kernel_size, ConvolvePadding padding)
   return padding == CONVOLVE_PADDING_SAME ? size : size - kernel_size + 1;
 }
 
-size_t
-convolve_conv2d_workspace_size (int in_c, int h, int w, int out_c, int kernel_size,
-                                ConvolvePadding padding)
+/* The columns of one image, then room for one run's kernel and bias
+ * gradient sums (each part a multiple of 16 floats, 64 bytes). */
+static size_t
+columns_size (int in_c, int h, int w, int kernel_size, ConvolvePadding padding)
 {
   size_t oh = (size_t) convolve_conv2d_output_size (h, kernel_size, padding);
   size_t ow = (size_t) convolve_conv2d_output_size (w, kernel_size, padding);
 
-  return (size_t) in_c * kernel_size * kernel_size * oh * ow;
+  return ((size_t) in_c * kernel_size * kernel_size * oh * ow + 15) / 16 * 16;
+}
+
+size_t
+convolve_conv2d_workspace_size (int in_c, int h, int w, int out_c, int kernel_size,
+                                ConvolvePadding padding)
+{
+  size_t grads = (size_t) out_c * in_c * kernel_size * kernel_size + (size_t) out_c;
+
+  return columns_size (in_c, h, w, kernel_size, padding) + (grads + 15) / 16 * 16;
+}
+
+/* How many runs of images a batch is split into. */
+static int
+n_runs (const ConvolveWorkspace *ws, int batch)
+{
+  return MAX (1, MIN (MIN (convolve_parallel_get_threads (), ws->count), batch));
 }
 
 /* col[(c*k + ki)*k + kj][oy*ow + ox] = in[c][oy + ki - pad][ox + kj - pad] */
@@ -130,31 +156,53 @@ add_bias_activate (float *restrict out, float bias, size_t n, ConvolveActivation
     }
 }
 
+typedef struct {
+  float       *out;
+  const ConvolveWorkspace *ws;
+  const float *in, *kernel, *bias;
+  int          batch, in_c, h, w, out_c, kernel_size;
+  ConvolvePadding    padding;
+  ConvolveActivation activation;
+} ForwardJob;
+
+static void
+forward_run (int task, int n_tasks, gpointer data)
+{
+  const ForwardJob *j = data;
+  int pad = pad_before (j->kernel_size, j->padding);
+  int oh = convolve_conv2d_output_size (j->h, j->kernel_size, j->padding);
+  int ow = convolve_conv2d_output_size (j->w, j->kernel_size, j->padding);
+  int kdim = j->in_c * j->kernel_size * j->kernel_size;
+  int spatial = oh * ow;
+  float *workspace = j->ws->data + (size_t) task * j->ws->stride;
+  gsize first, last;
+
+  convolve_parallel_range ((gsize) j->batch, task, n_tasks, &first, &last);
+  for (gsize n = first; n < last; n++)
+    {
+      const float *image = j->in + n * j->in_c * j->h * j->w;
+      float *o = j->out + n * j->out_c * spatial;
+
+      im2col (workspace, image, j->in_c, j->h, j->w, j->kernel_size, pad, oh, ow);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                   j->out_c, spatial, kdim,
+                   1.0f, j->kernel, kdim, workspace, spatial,
+                   0.0f, o, spatial);
+      for (int oc = 0; oc < j->out_c; oc++)
+        add_bias_activate (o + (size_t) oc * spatial, j->bias[oc], (size_t) spatial, j->activation);
+    }
+}
+
 void
-convolve_conv2d_forward (float *out, float *workspace,
+convolve_conv2d_forward (float *out, const ConvolveWorkspace *ws,
                          const float *in, const float *kernel, const float *bias,
                          int batch, int in_c, int h, int w, int out_c, int kernel_size,
                          ConvolvePadding padding, ConvolveActivation activation)
 {
-  int pad = pad_before (kernel_size, padding);
-  int oh = convolve_conv2d_output_size (h, kernel_size, padding);
-  int ow = convolve_conv2d_output_size (w, kernel_size, padding);
-  int kdim = in_c * kernel_size * kernel_size;
-  int spatial = oh * ow;
+  ForwardJob job = { out, ws, in, kernel, bias, batch, in_c, h, w, out_c, kernel_size,
+                     padding, activation };
 
-  for (int n = 0; n < batch; n++)
-    {
-      const float *image = in + (size_t) n * in_c * h * w;
-      float *o = out + (size_t) n * out_c * spatial;
-
-      im2col (workspace, image, in_c, h, w, kernel_size, pad, oh, ow);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                   out_c, spatial, kdim,
-                   1.0f, kernel, kdim, workspace, spatial,
-                   0.0f, o, spatial);
-      for (int oc = 0; oc < out_c; oc++)
-        add_bias_activate (o + (size_t) oc * spatial, bias[oc], (size_t) spatial, activation);
-    }
+  convolve_parallel_run (n_runs (ws, batch), forward_run, &job, TRUE);
 }
 
 /* Over one channel plane: the pre-activation gradient (in place) and its
@@ -199,69 +247,117 @@ image_backward_input (float *din, float *workspace, const float *d, const float 
   col2im (din, workspace, in_c, h, w, kernel_size, pad, oh, ow);
 }
 
+typedef struct {
+  float       *din, *dkernel, *dbias;
+  const ConvolveWorkspace *ws;
+  float       *dout;
+  const float *out, *in, *kernel;
+  int          batch, in_c, h, w, out_c, kernel_size;
+  ConvolvePadding    padding;
+  ConvolveActivation activation;
+  gboolean     input_only;  /* convolve_conv2d_backward_input */
+} BackwardJob;
+
+/* One run of images: the pre-activation gradient, the run's kernel and
+ * bias gradient sums (into dkernel and dbias for the first run, else into
+ * the run's workspace) and din. */
+static void
+backward_run (int task, int n_tasks, gpointer data)
+{
+  const BackwardJob *j = data;
+  int pad = pad_before (j->kernel_size, j->padding);
+  int oh = convolve_conv2d_output_size (j->h, j->kernel_size, j->padding);
+  int ow = convolve_conv2d_output_size (j->w, j->kernel_size, j->padding);
+  int kdim = j->in_c * j->kernel_size * j->kernel_size;
+  int spatial = oh * ow;
+  float *workspace = j->ws->data + (size_t) task * j->ws->stride;
+  float *dkernel = j->dkernel, *dbias = j->dbias;
+  gsize first, last;
+
+  if (task > 0 && !j->input_only)
+    {
+      dkernel = workspace + columns_size (j->in_c, j->h, j->w, j->kernel_size, j->padding);
+      dbias = dkernel + (size_t) j->out_c * kdim;
+    }
+  convolve_parallel_range ((gsize) j->batch, task, n_tasks, &first, &last);
+  if (!j->input_only)
+    {
+      for (int oc = 0; oc < j->out_c; oc++)
+        dbias[oc] = 0.0f;
+      if (first == last)
+        memset (dkernel, 0, sizeof (float) * (size_t) j->out_c * kdim);
+    }
+
+  /* One image at a time, so its gradient is still in cache for the GEMMs. */
+  for (gsize n = first; n < last; n++)
+    {
+      const float *image = j->in + n * j->in_c * j->h * j->w;
+      float *d = j->dout + n * j->out_c * spatial;
+      const float *o = j->out + n * j->out_c * spatial;
+
+      if (j->input_only)
+        {
+          if (j->activation == CONVOLVE_ACTIVATION_RELU)
+            for (int oc = 0; oc < j->out_c; oc++)
+              plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
+                              spatial, j->activation);
+          image_backward_input (j->din + n * j->in_c * j->h * j->w, workspace, d, j->kernel,
+                                j->in_c, j->h, j->w, j->out_c, j->kernel_size, pad, oh, ow);
+          continue;
+        }
+      for (int oc = 0; oc < j->out_c; oc++)
+        dbias[oc] += plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
+                                     spatial, j->activation);
+
+      /* dkernel += d[out_c, spatial] x col^T[spatial, kdim] */
+      im2col (workspace, image, j->in_c, j->h, j->w, j->kernel_size, pad, oh, ow);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+                   j->out_c, kdim, spatial,
+                   1.0f, d, spatial, workspace, spatial,
+                   n == first ? 0.0f : 1.0f, dkernel, kdim);
+      /* reusing the workspace */
+      if (j->din != NULL)
+        image_backward_input (j->din + n * j->in_c * j->h * j->w, workspace, d, j->kernel,
+                              j->in_c, j->h, j->w, j->out_c, j->kernel_size, pad, oh, ow);
+    }
+}
+
 void
-convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *workspace,
+convolve_conv2d_backward (float *din, float *dkernel, float *dbias, const ConvolveWorkspace *ws,
                           float *dout, const float *out,
                           const float *in, const float *kernel,
                           int batch, int in_c, int h, int w, int out_c, int kernel_size,
                           ConvolvePadding padding, ConvolveActivation activation)
 {
-  int pad = pad_before (kernel_size, padding);
-  int oh = convolve_conv2d_output_size (h, kernel_size, padding);
-  int ow = convolve_conv2d_output_size (w, kernel_size, padding);
-  int kdim = in_c * kernel_size * kernel_size;
-  int spatial = oh * ow;
+  BackwardJob job = { din, dkernel, dbias, ws, dout, out, in, kernel,
+                      batch, in_c, h, w, out_c, kernel_size, padding, activation, FALSE };
+  int runs = n_runs (ws, batch);
+  size_t n_kernel = (size_t) out_c * in_c * kernel_size * kernel_size;
+  size_t grads_offset = columns_size (in_c, h, w, kernel_size, padding);
 
-  for (int oc = 0; oc < out_c; oc++)
-    dbias[oc] = 0.0f;
-
-  /* One image at a time, so its gradient is still in cache for the GEMMs. */
-  for (int n = 0; n < batch; n++)
+  convolve_parallel_run (runs, backward_run, &job, TRUE);
+  /* The runs' sums, in order. */
+  for (int t = 1; t < runs; t++)
     {
-      const float *image = in + (size_t) n * in_c * h * w;
-      float *d = dout + (size_t) n * out_c * spatial;
-      const float *o = out + (size_t) n * out_c * spatial;
+      const float *restrict partial = ws->data + (size_t) t * ws->stride + grads_offset;
 
+      for (size_t i = 0; i < n_kernel; i++)
+        dkernel[i] += partial[i];
       for (int oc = 0; oc < out_c; oc++)
-        dbias[oc] += plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
-                                     spatial, activation);
-
-      /* dkernel += d[out_c, spatial] x col^T[spatial, kdim] */
-      im2col (workspace, image, in_c, h, w, kernel_size, pad, oh, ow);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
-                   out_c, kdim, spatial,
-                   1.0f, d, spatial, workspace, spatial,
-                   n == 0 ? 0.0f : 1.0f, dkernel, kdim);
-      /* reusing the workspace */
-      if (din != NULL)
-        image_backward_input (din + (size_t) n * in_c * h * w, workspace, d, kernel,
-                              in_c, h, w, out_c, kernel_size, pad, oh, ow);
+        dbias[oc] += partial[n_kernel + (size_t) oc];
     }
 }
 
 void
-convolve_conv2d_backward_input (float *din, float *workspace,
+convolve_conv2d_backward_input (float *din, const ConvolveWorkspace *ws,
                                 float *dout, const float *out, const float *kernel,
                                 int batch, int in_c, int h, int w, int out_c, int kernel_size,
                                 ConvolvePadding padding, ConvolveActivation activation)
 {
-  int pad = pad_before (kernel_size, padding);
-  int oh = convolve_conv2d_output_size (h, kernel_size, padding);
-  int ow = convolve_conv2d_output_size (w, kernel_size, padding);
-  int spatial = oh * ow;
+  BackwardJob job = { din, NULL, NULL, ws, dout, out, NULL, kernel,
+                      batch, in_c, h, w, out_c, kernel_size, padding, activation, TRUE };
 
-  for (int n = 0; n < batch; n++)
-    {
-      float *d = dout + (size_t) n * out_c * spatial;
-      const float *o = out + (size_t) n * out_c * spatial;
-
-      if (activation == CONVOLVE_ACTIVATION_RELU)
-        for (int oc = 0; oc < out_c; oc++)
-          plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
-                          spatial, activation);
-      image_backward_input (din + (size_t) n * in_c * h * w, workspace, d, kernel,
-                            in_c, h, w, out_c, kernel_size, pad, oh, ow);
-    }
+  convolve_parallel_run (n_runs (ws, batch), backward_run, &job, TRUE);
 }
 
 void
@@ -297,5 +393,53 @@ convolve_conv2d_forward_naive (float *out,
             if (activation == CONVOLVE_ACTIVATION_RELU && s < 0.0f)
               s = 0.0f;
             out[(((size_t) n * out_c + oc) * oh + oy) * ow + ox] = s;
+          }
+}
+
+void
+convolve_conv2d_backward_naive (float *din, float *dkernel, float *dbias,
+                                float *dout, const float *out,
+                                const float *in, const float *kernel,
+                                int batch, int in_c, int h, int w, int out_c, int kernel_size,
+                                ConvolvePadding padding, ConvolveActivation activation)
+{
+  int pad = pad_before (kernel_size, padding);
+  int oh = convolve_conv2d_output_size (h, kernel_size, padding);
+  int ow = convolve_conv2d_output_size (w, kernel_size, padding);
+  int k = kernel_size;
+  size_t n_out = (size_t) batch * out_c * oh * ow;
+
+  if (activation == CONVOLVE_ACTIVATION_RELU)
+    for (size_t i = 0; i < n_out; i++)
+      if (!(out[i] > 0.0f))
+        dout[i] = 0.0f;
+  memset (dkernel, 0, sizeof (float) * (size_t) out_c * in_c * k * k);
+  memset (dbias, 0, sizeof (float) * (size_t) out_c);
+  if (din != NULL)
+    memset (din, 0, sizeof (float) * (size_t) batch * in_c * h * w);
+
+  for (int n = 0; n < batch; n++)
+    for (int oc = 0; oc < out_c; oc++)
+      for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+          {
+            float d = dout[(((size_t) n * out_c + oc) * oh + oy) * ow + ox];
+
+            dbias[oc] += d;
+            for (int c = 0; c < in_c; c++)
+              for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                  {
+                    int iy = oy + ki - pad;
+                    int ix = ox + kj - pad;
+                    size_t kindex = ((size_t) (oc * in_c + c) * k + ki) * k + kj;
+                    size_t iindex = (((size_t) n * in_c + c) * h + iy) * w + ix;
+
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                      continue;
+                    dkernel[kindex] += d * in[iindex];
+                    if (din != NULL)
+                      din[iindex] += d * kernel[kindex];
+                  }
           }
 }

@@ -24,23 +24,33 @@ G_BEGIN_DECLS
 
 /* --- Conv2D (stride 1), im2col + sgemm --------------------------------- */
 
+/* Scratch for the conv kernels: count blocks of stride floats each (one per
+ * thread that may work on a batch at once), every block at least
+ * convolve_conv2d_workspace_size() floats of the layer, 64-byte aligned. */
+typedef struct {
+  float *data;
+  size_t stride;
+  int    count;
+} ConvolveWorkspace;
+
 /* Output height/width for 'same' or 'valid' padding; 0 or less when the
  * kernel does not fit. */
 int   convolve_conv2d_output_size    (int size, int kernel_size, ConvolvePadding padding);
-/* Floats of workspace the fast kernels need for one layer. */
+/* Floats of one workspace block the fast kernels need for one layer. */
 size_t convolve_conv2d_workspace_size (int in_c, int h, int w, int out_c, int kernel_size,
                                        ConvolvePadding padding);
 
 /* out: batch x out_c x oh x ow. kernel: out_c x in_c x k x k. bias: out_c.
  * activation: LINEAR or RELU (fused). */
-void convolve_conv2d_forward  (float *out, float *workspace,
+void convolve_conv2d_forward  (float *out, const ConvolveWorkspace *workspace,
                                const float *in, const float *kernel, const float *bias,
                                int batch, int in_c, int h, int w, int out_c, int kernel_size,
                                ConvolvePadding padding, ConvolveActivation activation);
 /* dout is overwritten with the gradient before the activation when the
  * activation is RELU (out is the activated output). din may be NULL (the
  * first layer does not need it). dkernel and dbias are overwritten. */
-void convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *workspace,
+void convolve_conv2d_backward (float *din, float *dkernel, float *dbias,
+                               const ConvolveWorkspace *workspace,
                                float *dout, const float *out,
                                const float *in, const float *kernel,
                                int batch, int in_c, int h, int w, int out_c, int kernel_size,
@@ -48,7 +58,7 @@ void convolve_conv2d_backward (float *din, float *dkernel, float *dbias, float *
 /* Only din (overwritten), for explaining a prediction: the backward pass to
  * the input without the kernel and bias gradients. dout becomes the
  * pre-activation gradient as above. */
-void convolve_conv2d_backward_input (float *din, float *workspace,
+void convolve_conv2d_backward_input (float *din, const ConvolveWorkspace *workspace,
                                      float *dout, const float *out, const float *kernel,
                                      int batch, int in_c, int h, int w, int out_c, int kernel_size,
                                      ConvolvePadding padding, ConvolveActivation activation);
@@ -57,6 +67,12 @@ void convolve_conv2d_forward_naive (float *out,
                                     const float *in, const float *kernel, const float *bias,
                                     int batch, int in_c, int h, int w, int out_c, int kernel_size,
                                     ConvolvePadding padding, ConvolveActivation activation);
+/* The backward pass as direct loops (same contract as the fast one). */
+void convolve_conv2d_backward_naive (float *din, float *dkernel, float *dbias,
+                                     float *dout, const float *out,
+                                     const float *in, const float *kernel,
+                                     int batch, int in_c, int h, int w, int out_c, int kernel_size,
+                                     ConvolvePadding padding, ConvolveActivation activation);
 
 /* --- BatchNormalization over channels ----------------------------------- */
 

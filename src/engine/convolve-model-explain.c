@@ -48,7 +48,7 @@ layer_backward_input (ConvolveModel *model, ConvolveLayer *layer, float *din, fl
   switch (layer->spec.kind)
     {
     case CONVOLVE_LAYER_CONV2D:
-      convolve_conv2d_backward_input (din, model->workspace, dout, layer->out, layer->kernel,
+      convolve_conv2d_backward_input (din, _convolve_model_conv_workspace (model), dout, layer->out, layer->kernel,
                                       1, in->c, in->h, in->w, layer->spec.units,
                                       layer->spec.kernel_size, layer->spec.padding,
                                       layer->spec.activation);

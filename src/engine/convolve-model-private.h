@@ -63,8 +63,9 @@ struct _ConvolveModel {
   int                 n_tensors;
   guint64             activation_floats;  /* per image, with the workspace */
 
-  float              *workspace;
-  gsize               workspace_size;
+  float              *workspace;          /* conv_ws's blocks */
+  gsize               workspace_size;     /* floats per block */
+  ConvolveWorkspace   conv_ws;
   float              *arena;              /* activations */
   float              *grad_arena;         /* their gradients, from the first training pass */
   gsize               grad_arena_size;
@@ -76,11 +77,21 @@ struct _ConvolveModel {
   int                 batch;
   gboolean            training;
   gboolean            have_loss;
+
+  /* Profiling (convolve_model_train_step_profile): when set, each layer's
+   * forward time in microseconds is added to forward_us[layer]. */
+  gint64             *forward_us;
 };
 
 /* The backward pass of one layer (convolve_model_backward runs them all,
  * last to first). */
 void     convolve_model_backward_layer (ConvolveModel *model, int index);
+
+/* The conv workspace, one block per engine thread: grown (once per thread
+ * count, on the first batch after convolve_engine_set_threads() raised it)
+ * when memory allows, else left as it is, and the conv runs on fewer
+ * threads. */
+const ConvolveWorkspace *_convolve_model_conv_workspace (ConvolveModel *model);
 
 /* A model checked and planned but not allocated: layers, shapes, tensor
  * names and shapes (their data and grad are NULL), parameter counts, all

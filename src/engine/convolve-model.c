@@ -5,7 +5,8 @@
  * Memory: one block of trainable parameters, one of gradients with the same
  * layout, one of non-trainable state, one arena of activations for
  * max_batch images and one im2col workspace sized for the largest conv.
- * All of it is allocated when the model is built; a batch allocates nothing.
+ * All of it is allocated when the model is built; a batch allocates nothing
+ * (but the first one with more engine threads: a workspace per thread).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -18,6 +19,7 @@
 
 #include "convolve-limits.h"
 #include "convolve-model-private.h"
+#include "convolve-parallel.h"
 
 /* The arena hands out buffers aligned to 64 bytes. */
 #define ALIGN_FLOATS 16
@@ -305,6 +307,7 @@ plan_memory (ConvolveModel *model, GError **error)
   model->workspace = aligned_floats (model->workspace_size, error);
   if (model->workspace == NULL)
     return FALSE;
+  model->conv_ws = (ConvolveWorkspace) { model->workspace, round_up (model->workspace_size), 1 };
 
   for (int i = 0; i < model->n_tensors; i++)
     model->tensors[i].data = (model->tensors[i].trainable ? model->params : model->state)
@@ -888,6 +891,22 @@ convolve_model_find_tensor (const ConvolveModel *model, const char *name)
 
 /* --- forward, loss, backward -------------------------------------------- */
 
+const ConvolveWorkspace *
+_convolve_model_conv_workspace (ConvolveModel *model)
+{
+  int threads = convolve_parallel_get_threads ();
+  float *blocks;
+
+  if (threads > model->conv_ws.count
+      && (blocks = aligned_floats (model->conv_ws.stride * (gsize) threads, NULL)) != NULL)
+    {
+      free (model->workspace);
+      model->workspace = blocks;
+      model->conv_ws = (ConvolveWorkspace) { blocks, model->conv_ws.stride, threads };
+    }
+  return &model->conv_ws;
+}
+
 static void
 layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean training)
 {
@@ -897,7 +916,7 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
   switch (layer->spec.kind)
     {
     case CONVOLVE_LAYER_CONV2D:
-      convolve_conv2d_forward (layer->out, model->workspace, layer->in, layer->kernel, layer->bias,
+      convolve_conv2d_forward (layer->out, _convolve_model_conv_workspace (model), layer->in, layer->kernel, layer->bias,
                                batch, in->c, in->h, in->w, layer->spec.units,
                                layer->spec.kernel_size, layer->spec.padding,
                                layer->spec.activation);
@@ -950,7 +969,8 @@ layer_backward (ConvolveModel *model, ConvolveLayer *layer, int batch)
   switch (layer->spec.kind)
     {
     case CONVOLVE_LAYER_CONV2D:
-      convolve_conv2d_backward (layer->din, layer->dkernel, layer->dbias, model->workspace,
+      convolve_conv2d_backward (layer->din, layer->dkernel, layer->dbias,
+                                _convolve_model_conv_workspace (model),
                                 layer->dout, layer->out, layer->in, layer->kernel,
                                 batch, in->c, in->h, in->w, layer->spec.units,
                                 layer->spec.kernel_size, layer->spec.padding,
@@ -1053,7 +1073,13 @@ convolve_model_forward (ConvolveModel *model,
   if (x != model->input_buffer)
     memcpy (model->input_buffer, x, sizeof (float) * (gsize) batch * model->layers[0].in_size);
   for (int i = 0; i < model->n_layers; i++)
-    layer_forward (model, &model->layers[i], batch, training);
+    {
+      gint64 start = model->forward_us != NULL ? g_get_monotonic_time () : 0;
+
+      layer_forward (model, &model->layers[i], batch, training);
+      if (model->forward_us != NULL)
+        model->forward_us[i] += g_get_monotonic_time () - start;
+    }
 
   model->batch = batch;
   model->training = training;
@@ -1160,19 +1186,4 @@ convolve_model_evaluate (ConvolveModel *model,
   if (n_correct != NULL)
     *n_correct += hits;
   return TRUE;
-}
-
-/* --- threads ------------------------------------------------------------ */
-
-void
-convolve_engine_set_threads (int n_threads)
-{
-  g_return_if_fail (n_threads >= 1);
-  openblas_set_num_threads (n_threads);
-}
-
-int
-convolve_engine_get_threads (void)
-{
-  return openblas_get_num_threads ();
 }

@@ -15,6 +15,7 @@
 
 #include "convolve-optimizer.h"
 #include "convolve-optimizer-private.h"
+#include "convolve-parallel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
 # if __has_attribute(target_clones)
@@ -218,28 +219,62 @@ _convolve_optimizer_begin_step (ConvolveOptimizer *optimizer)
   return adam_alpha (&optimizer->config, optimizer->iterations);
 }
 
-void
-_convolve_optimizer_update_slice (ConvolveOptimizer *optimizer, float *params, gsize offset,
-                                  const float *grads, gsize n, float alpha)
-{
-  const ConvolveOptimizerConfig *c = &optimizer->config;
+typedef struct {
+  ConvolveOptimizer *optimizer;
+  float             *params;
+  gsize              offset, n;
+  const float       *grads;
+  float              alpha;
+} UpdateJob;
 
+static void
+update_run (int task, int n_tasks, gpointer data)
+{
+  const UpdateJob *j = data;
+  const ConvolveOptimizerConfig *c = &j->optimizer->config;
+  gsize first, last, offset, n;
+  const float *grads;
+
+  convolve_parallel_range (j->n, task, n_tasks, &first, &last);
+  offset = j->offset + first;
+  n = last - first;
+  grads = j->grads + first;
   switch (c->kind)
     {
     case CONVOLVE_OPTIMIZER_ADAM:
-      adam_update (params + offset, optimizer->slots[0] + offset, optimizer->slots[1] + offset,
-                   grads, n, alpha, c->beta_1, c->beta_2, c->epsilon);
+      adam_update (j->params + offset, j->optimizer->slots[0] + offset,
+                   j->optimizer->slots[1] + offset, grads, n, j->alpha,
+                   c->beta_1, c->beta_2, c->epsilon);
       break;
     case CONVOLVE_OPTIMIZER_SGD:
-      if (optimizer->n_slots == 0)
-        sgd_update (params + offset, grads, n, c->learning_rate);
+      if (j->optimizer->n_slots == 0)
+        sgd_update (j->params + offset, grads, n, c->learning_rate);
       else
-        sgd_momentum_update (params + offset, optimizer->slots[0] + offset, grads, n,
+        sgd_momentum_update (j->params + offset, j->optimizer->slots[0] + offset, grads, n,
                              c->learning_rate, c->momentum, c->nesterov);
       break;
     default:
       g_assert_not_reached ();
     }
+}
+
+/* Each parameter is updated from its own gradient and moments only, so a
+ * slice is split over the engine threads (the same numbers on any count).
+ * A small one is not worth waking a thread for: that includes the blocks
+ * of the fused Dense update (CONVOLVE_FUSED_UPDATE_ROWS rows, 131,072
+ * floats for the tutorial), dozens per step between OpenBLAS calls, where
+ * handing the cores back and forth cost more than it saved (measured with
+ * convolve-cli bench --profile). */
+#define PARALLEL_MIN_PARAMS (1 << 18)
+
+void
+_convolve_optimizer_update_slice (ConvolveOptimizer *optimizer, float *params, gsize offset,
+                                  const float *grads, gsize n, float alpha)
+{
+  UpdateJob job = { optimizer, params, offset, n, grads, alpha };
+  int runs = n < PARALLEL_MIN_PARAMS ? 1 : convolve_parallel_get_threads ();
+
+  convolve_parallel_run (runs, update_run, &job, FALSE);
 }
 
 void

@@ -6,6 +6,9 @@
  * a cache-sized block of rows at a time, and the rest of the parameters
  * are updated afterwards from the gradient block.
  *
+ * convolve_model_train_step_profile() is the same step with a clock around
+ * each layer's forward and backward pass, the loss and the optimizer.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-train-step.h"
@@ -21,9 +24,15 @@
  * written out in full (33 MB for the tutorial's dense layer), read back by
  * the optimizer, and zeroed by sgemm beforehand. The input gradient is
  * computed first, from the kernel before its update. */
+static inline gint64
+profile_clock (const ConvolveStepProfile *profile)
+{
+  return profile != NULL ? g_get_monotonic_time () : 0;
+}
+
 static void
 dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
-                       ConvolveOptimizer *optimizer, float alpha)
+                       ConvolveOptimizer *optimizer, float alpha, ConvolveStepProfile *profile)
 {
   int in_features = layer->in_shape.c, out_features = layer->spec.units;
   gsize offset = (gsize) (layer->kernel - model->params);
@@ -35,27 +44,34 @@ dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
   for (int row = 0; row < in_features; row += CONVOLVE_FUSED_UPDATE_ROWS)
     {
       int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
+      gint64 start;
 
       convolve_dense_kernel_gradient (model->update_buffer, layer->dout, layer->in,
                                       model->batch, in_features, out_features, row, rows);
+      start = profile_clock (profile);
       _convolve_optimizer_update_slice (optimizer, model->params,
                                         offset + (gsize) row * out_features,
                                         model->update_buffer, (gsize) rows * out_features, alpha);
+      if (profile != NULL)
+        profile->optimizer_us += g_get_monotonic_time () - start;
     }
 }
 
-gboolean
-convolve_model_train_step (ConvolveModel     *model,
-                           ConvolveOptimizer *optimizer,
-                           const float       *x,
-                           const int32_t     *labels,
-                           int                batch,
-                           float             *loss,
-                           int               *n_correct,
-                           GError           **error)
+static gboolean
+train_step (ConvolveModel       *model,
+            ConvolveOptimizer   *optimizer,
+            const float         *x,
+            const int32_t       *labels,
+            int                  batch,
+            float               *loss,
+            int                 *n_correct,
+            ConvolveStepProfile *profile,
+            GError             **error)
 {
   float value, alpha;
   gsize offset = 0;
+  gint64 start;
+  gboolean forward_ok;
 
   g_return_val_if_fail (model != NULL, FALSE);
   g_return_val_if_fail (optimizer != NULL, FALSE);
@@ -71,9 +87,15 @@ convolve_model_train_step (ConvolveModel     *model,
   if (batch >= 1 && batch <= model->max_batch
       && !convolve_model_check_labels (model, labels, batch, error))
     return FALSE;
-  if (!convolve_model_forward (model, x, batch, TRUE, error))
+  model->forward_us = profile != NULL ? profile->forward_us : NULL;
+  forward_ok = convolve_model_forward (model, x, batch, TRUE, error);
+  model->forward_us = NULL;
+  if (!forward_ok)
     return FALSE;
+  start = profile_clock (profile);
   value = convolve_model_loss (model, labels, n_correct);
+  if (profile != NULL)
+    profile->loss_us += g_get_monotonic_time () - start;
 
   alpha = _convolve_optimizer_begin_step (optimizer);
 
@@ -83,13 +105,20 @@ convolve_model_train_step (ConvolveModel     *model,
   for (int i = model->n_layers - 1; i >= 0; i--)
     {
       ConvolveLayer *layer = &model->layers[i];
+      gint64 optimizer_before = profile != NULL ? profile->optimizer_us : 0;
 
+      start = profile_clock (profile);
       if (layer->fused_update)
-        dense_backward_update (model, layer, optimizer, alpha);
+        dense_backward_update (model, layer, optimizer, alpha, profile);
       else
         convolve_model_backward_layer (model, i);
+      if (profile != NULL)
+        profile->backward_us[i] += g_get_monotonic_time () - start
+                                   - (profile->optimizer_us - optimizer_before);
     }
   model->have_loss = FALSE;
+
+  start = profile_clock (profile);
 
   /* Then every other parameter from the gradient block, in one pass per
    * run of layers between the fused kernels. */
@@ -111,8 +140,41 @@ convolve_model_train_step (ConvolveModel     *model,
   if (model->n_params > offset)
     _convolve_optimizer_update_slice (optimizer, model->params, offset,
                                       model->grads + offset, model->n_params - offset, alpha);
+  if (profile != NULL)
+    profile->optimizer_us += g_get_monotonic_time () - start;
 
   if (loss != NULL)
     *loss = value;
   return TRUE;
+}
+
+gboolean
+convolve_model_train_step (ConvolveModel     *model,
+                           ConvolveOptimizer *optimizer,
+                           const float       *x,
+                           const int32_t     *labels,
+                           int                batch,
+                           float             *loss,
+                           int               *n_correct,
+                           GError           **error)
+{
+  return train_step (model, optimizer, x, labels, batch, loss, n_correct, NULL, error);
+}
+
+gboolean
+convolve_model_train_step_profile (ConvolveModel       *model,
+                                   ConvolveOptimizer   *optimizer,
+                                   const float         *x,
+                                   const int32_t       *labels,
+                                   int                  batch,
+                                   float               *loss,
+                                   int                 *n_correct,
+                                   ConvolveStepProfile *profile,
+                                   GError             **error)
+{
+  g_return_val_if_fail (profile != NULL, FALSE);
+  g_return_val_if_fail (model == NULL || profile->n_layers == convolve_model_get_n_layers (model), FALSE);
+  g_return_val_if_fail (profile->forward_us != NULL && profile->backward_us != NULL, FALSE);
+
+  return train_step (model, optimizer, x, labels, batch, loss, n_correct, profile, error);
 }

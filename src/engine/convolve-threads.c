@@ -1,0 +1,164 @@
+/* convolve-threads.c: how many threads the engine uses, and its pool.
+ *
+ * OpenBLAS runs the large GEMMs on its own threads; the engine's other
+ * passes are split over the same number of pool threads (see
+ * convolve-parallel.h). The pool wakes its workers with a condition
+ * variable per job: a job is a whole layer's pass, milliseconds long, so
+ * a wake-up of some microseconds does not matter.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <cblas.h>
+
+#include "convolve-model.h"
+#include "convolve-parallel.h"
+
+static int requested_threads = 1;  /* atomic */
+
+static GMutex pool_lock;
+static GCond  pool_wake, pool_done;
+static int    pool_busy;           /* atomic: a caller owns the pool */
+static int    n_workers;           /* under pool_lock */
+static guint  generation;          /* under pool_lock: bumped per job */
+static int    pending;             /* under pool_lock: worker tasks not done */
+static ConvolveParallelFunc job_func;
+static gpointer job_data;
+static int    job_tasks;
+static guint  worker_start[CONVOLVE_PARALLEL_MAX_THREADS];  /* generation when each was made */
+
+void
+convolve_engine_set_threads (int n_threads)
+{
+  g_return_if_fail (n_threads >= 1);
+  openblas_set_num_threads (n_threads);
+  _convolve_parallel_set_threads (n_threads);
+}
+
+int
+convolve_engine_get_threads (void)
+{
+  return openblas_get_num_threads ();
+}
+
+void
+_convolve_parallel_set_threads (int n_threads)
+{
+  g_atomic_int_set (&requested_threads, CLAMP (n_threads, 1, CONVOLVE_PARALLEL_MAX_THREADS));
+}
+
+int
+convolve_parallel_get_threads (void)
+{
+  return g_atomic_int_get (&requested_threads);
+}
+
+void
+convolve_parallel_range (gsize n, int task, int n_tasks, gsize *first, gsize *last)
+{
+  gsize base = n / (gsize) n_tasks, extra = n % (gsize) n_tasks, t = (gsize) task;
+
+  *first = t * base + MIN (t, extra);
+  *last = *first + base + (t < extra ? 1 : 0);
+}
+
+static gpointer
+pool_worker (gpointer user_data)
+{
+  int index = GPOINTER_TO_INT (user_data);
+  guint seen;
+
+  g_mutex_lock (&pool_lock);
+  seen = worker_start[index];
+  for (;;)
+    {
+      while (generation == seen)
+        g_cond_wait (&pool_wake, &pool_lock);
+      seen = generation;
+      if (index < job_tasks)
+        {
+          ConvolveParallelFunc func = job_func;
+          gpointer data = job_data;
+          int tasks = job_tasks;
+
+          g_mutex_unlock (&pool_lock);
+          func (index, tasks, data);
+          g_mutex_lock (&pool_lock);
+          if (--pending == 0)
+            g_cond_signal (&pool_done);
+        }
+    }
+  return NULL;
+}
+
+/* Workers 1 .. n - 1 exist (they live as long as the process). */
+static gboolean
+ensure_workers (int n)
+{
+  g_mutex_lock (&pool_lock);
+  while (n_workers < n - 1)
+    {
+      GThread *thread;
+
+      worker_start[n_workers + 1] = generation;
+      thread = g_thread_try_new ("convolve-pool", pool_worker,
+                                 GINT_TO_POINTER (n_workers + 1), NULL);
+
+      if (thread == NULL)
+        break;
+      g_thread_unref (thread);
+      n_workers++;
+    }
+  g_mutex_unlock (&pool_lock);
+  return n_workers >= n - 1;
+}
+
+void
+convolve_parallel_run (int                  n_tasks,
+                       ConvolveParallelFunc func,
+                       gpointer             data,
+                       gboolean             uses_blas)
+{
+  int blas_threads = 0;
+
+  g_return_if_fail (n_tasks >= 1 && n_tasks <= CONVOLVE_PARALLEL_MAX_THREADS);
+
+  if (n_tasks == 1 || !g_atomic_int_compare_and_exchange (&pool_busy, 0, 1))
+    {
+      for (int t = 0; t < n_tasks; t++)
+        func (t, n_tasks, data);
+      return;
+    }
+  if (!ensure_workers (n_tasks))
+    {
+      g_atomic_int_set (&pool_busy, 0);
+      for (int t = 0; t < n_tasks; t++)
+        func (t, n_tasks, data);
+      return;
+    }
+
+  if (uses_blas)
+    {
+      blas_threads = openblas_get_num_threads ();
+      if (blas_threads > 1)
+        openblas_set_num_threads (1);
+    }
+  g_mutex_lock (&pool_lock);
+  job_func = func;
+  job_data = data;
+  job_tasks = n_tasks;
+  pending = n_tasks - 1;
+  generation++;
+  g_cond_broadcast (&pool_wake);
+  g_mutex_unlock (&pool_lock);
+
+  func (0, n_tasks, data);
+
+  g_mutex_lock (&pool_lock);
+  while (pending > 0)
+    g_cond_wait (&pool_done, &pool_lock);
+  job_tasks = 0;
+  g_mutex_unlock (&pool_lock);
+  if (blas_threads > 1)
+    openblas_set_num_threads (blas_threads);
+  g_atomic_int_set (&pool_busy, 0);
+}
