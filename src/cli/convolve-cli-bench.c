@@ -42,6 +42,7 @@ convolve_cli_bench (int argc, char **argv)
       N_("Timed training steps (default 100)"), N_("N") },
     { "warmup", 'w', 0, G_OPTION_ARG_INT, &warmup,
       N_("Untimed training steps first (default 10)"), N_("N") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PRESET),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_THREADS),
     { "predictions", 'p', 0, G_OPTION_ARG_INT, &predictions,
       N_("Timed single-image predictions (default 500)"), N_("N") },
@@ -67,7 +68,7 @@ convolve_cli_bench (int argc, char **argv)
   char b3[G_ASCII_DTOSTR_BUF_SIZE], b4[G_ASCII_DTOSTR_BUF_SIZE];
 
   if (!convolve_cli_parse_options (&options, entries, NULL,
-                                   _("Train the tutorial model (32×32×3, batch 32, Adam) on random data "
+                                   _("Train the tutorial model (or --preset’s; 32×32×3, batch 32, Adam) on random data "
                                      "and time it, then time predictions of one image."),
                                    CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
     return 1;
@@ -79,7 +80,9 @@ convolve_cli_bench (int argc, char **argv)
   threads = convolve_cli_options_get_threads (&options);
   convolve_engine_set_threads (threads);
 
-  spec = convolve_model_spec_new_tutorial (10);
+  spec = convolve_cli_options_make_spec (&options, NULL, 10, &error);
+  if (spec == NULL)
+    return convolve_cli_fail ("%s", error->message);
   model = convolve_model_new (spec, &input, BENCH_BATCH, seed, &error);
   if (model == NULL)
     return convolve_cli_fail ("%s", error->message);

@@ -7,6 +7,7 @@
 #include "convolve-error.h"
 #include "convolve-rng.h"
 #include "convolve-model.h"
+#include "convolve-model-preset.h"
 #include "convolve-optimizer.h"
 #include "convolve-train-step.h"
 #include "convolve-model-file.h"

@@ -1,5 +1,5 @@
 /* convolve-model-spec.c: the model spec, its text form and the tutorial's
- * default.
+ * default (see convolve-model-preset.c).
  *
  * Text form: comma-separated layers, arguments in parentheses:
  *   conv2d(FILTERS,KERNEL[,same|valid][,relu|linear])   (Keras defaults: valid, linear)
@@ -16,28 +16,15 @@
 
 #include "convolve-limits.h"
 #include "convolve-model.h"
+#include "convolve-model-preset.h"
 
+/* The tutorial's layers are the "tutorial" preset's text. */
 ConvolveModelSpec *
 convolve_model_spec_new_tutorial (int n_classes)
 {
-  ConvolveModelSpec *spec;
-
   g_return_val_if_fail (n_classes >= 2, NULL);
 
-  spec = g_new0 (ConvolveModelSpec, 1);
-  spec->n_layers = 7;
-  spec->layers = g_new0 (ConvolveLayerSpec, spec->n_layers);
-  spec->layers[0] = (ConvolveLayerSpec) { CONVOLVE_LAYER_CONV2D, 32, 3, CONVOLVE_PADDING_SAME,
-                                          CONVOLVE_ACTIVATION_RELU, 0.0f };
-  spec->layers[1] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_BATCH_NORM };
-  spec->layers[2] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_MAX_POOL, .kernel_size = 2 };
-  spec->layers[3] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_FLATTEN };
-  spec->layers[4] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_DENSE, .units = 1024,
-                                          .activation = CONVOLVE_ACTIVATION_RELU };
-  spec->layers[5] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_DROPOUT, .rate = 0.2f };
-  spec->layers[6] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_DENSE, .units = n_classes,
-                                          .activation = CONVOLVE_ACTIVATION_SOFTMAX };
-  return spec;
+  return convolve_model_preset_new_spec (convolve_model_preset_find ("tutorial"), n_classes);
 }
 
 ConvolveModelSpec *

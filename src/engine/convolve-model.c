@@ -100,6 +100,8 @@ plan_shapes (ConvolveModel *model, GError **error)
       const ConvolveLayerSpec *ls = &layer->spec;
       int count = counts[ls->kind]++;
 
+      model->planning_layer = i;
+
       layer->name = count == 0 ? g_strdup (layer_base_name (ls->kind))
                                : g_strdup_printf ("%s_%d", layer_base_name (ls->kind), count);
       layer->in_shape = shape;
@@ -202,6 +204,8 @@ plan_shapes (ConvolveModel *model, GError **error)
 
   {
     ConvolveLayer *last = &model->layers[model->n_layers - 1];
+
+    model->planning_layer = model->n_layers - 1;
 
     if (last->spec.kind != CONVOLVE_LAYER_DENSE)
       return shape_error (error, model->n_layers - 1, last->name,
@@ -547,9 +551,12 @@ check_model_limits (ConvolveModel *model, GError **error)
  * beyond the plan itself. */
 static ConvolveModel *
 model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
-            GError **error)
+            int *bad_layer, GError **error)
 {
   g_autoptr(ConvolveModel) model = NULL;
+
+  if (bad_layer != NULL)
+    *bad_layer = -1;
 
   if (spec == NULL || spec->n_layers < 1 || spec->layers == NULL)
     {
@@ -581,7 +588,15 @@ model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_b
   for (int i = 0; i < spec->n_layers; i++)
     model->layers[i].spec = spec->layers[i];
 
-  if (!plan_shapes (model, error) || !check_model_limits (model, error))
+  model->planning_layer = -1;
+  if (!plan_shapes (model, error))
+    {
+      if (bad_layer != NULL)
+        *bad_layer = model->planning_layer;
+      return NULL;
+    }
+  model->planning_layer = -1;
+  if (!check_model_limits (model, error))
     return NULL;
   plan_tensors (model);
   return g_steal_pointer (&model);
@@ -592,7 +607,16 @@ _convolve_model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input,
 {
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return model_plan (spec, input, 1, error);
+  return model_plan (spec, input, 1, NULL, error);
+}
+
+ConvolveModel *
+_convolve_model_plan_full (const ConvolveModelSpec *spec, const ConvolveShape *input,
+                           int *bad_layer, GError **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return model_plan (spec, input, 1, bad_layer, error);
 }
 
 /* Allocates and plans a model without initialising its weights. */
@@ -600,7 +624,7 @@ static ConvolveModel *
 model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
              GError **error)
 {
-  g_autoptr(ConvolveModel) model = model_plan (spec, input, max_batch, error);
+  g_autoptr(ConvolveModel) model = model_plan (spec, input, max_batch, NULL, error);
 
   if (model == NULL || !plan_memory (model, error))
     return NULL;

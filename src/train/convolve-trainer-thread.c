@@ -64,6 +64,7 @@ check_control (ConvolveTrainer *self)
 
       self->paused_us += g_get_monotonic_time () - pause_start;
       self->epoch_paused_us += g_get_monotonic_time () - pause_start;
+      self->budget_paused_us += g_get_monotonic_time () - pause_start;
       if (!self->stop_requested)
         {
           g_mutex_unlock (&self->control_mutex);
@@ -285,9 +286,18 @@ finish_epoch (ConvolveTrainer  *self,
 }
 
 static gboolean
+time_budget_spent (ConvolveTrainer *self)
+{
+  return self->config.time_budget_seconds > 0.0 &&
+         _convolve_trainer_seconds_since (self->budget_start, self->budget_paused_us,
+                                          g_get_monotonic_time ()) >= self->config.time_budget_seconds;
+}
+
+static gboolean
 run_epochs (ConvolveTrainer  *self,
             gboolean         *stopped,
             gboolean         *early_stopped,
+            gboolean         *out_of_time,
             GError          **error)
 {
   Position *pos = &self->position;
@@ -312,6 +322,7 @@ run_epochs (ConvolveTrainer  *self,
 
   *stopped = FALSE;
   *early_stopped = FALSE;
+  *out_of_time = FALSE;
   while (pos->epoch < _convolve_trainer_epochs_total (self))
     {
       /* Also at the start: a resumed run whose patience had run out. */
@@ -341,6 +352,12 @@ run_epochs (ConvolveTrainer  *self,
           ConvolveHistoryStep record;
           gboolean ok;
 
+          /* A cut-short epoch is still validated and recorded. */
+          if (time_budget_spent (self))
+            {
+              *out_of_time = TRUE;
+              return pos->step == 0 || finish_epoch (self, error);
+            }
           if (!check_control (self))
             {
               *stopped = TRUE;
@@ -430,6 +447,7 @@ _convolve_trainer_thread (gpointer data)
   ConvolveTrainerState final_state;
   gboolean stopped = FALSE;
   gboolean early_stopped = FALSE;
+  gboolean out_of_time = FALSE;
   gboolean ok;
 
   convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
@@ -438,8 +456,10 @@ _convolve_trainer_thread (gpointer data)
   self->session_start = g_get_monotonic_time ();
   self->paused_us = 0;
   begin_epoch_timing (self);
+  self->budget_start = self->session_start;
+  self->budget_paused_us = 0;
 
-  ok = run_epochs (self, &stopped, &early_stopped, &error);
+  ok = run_epochs (self, &stopped, &early_stopped, &out_of_time, &error);
 
   /* Fold this session's time into the position, so a save after the end
    * (e.g. a checkpoint after Ctrl-C) resumes with the right clock. */
@@ -464,6 +484,7 @@ _convolve_trainer_thread (gpointer data)
   self->stop_reason = !ok ? CONVOLVE_STOP_REASON_FAILED
                       : stopped ? CONVOLVE_STOP_REASON_STOPPED
                       : early_stopped ? CONVOLVE_STOP_REASON_EARLY_STOPPED
+                      : out_of_time ? CONVOLVE_STOP_REASON_TIME_BUDGET
                       : CONVOLVE_STOP_REASON_FINISHED;
   self->stopped_epoch = ok && early_stopped ? self->position.epoch : 0;
   g_mutex_unlock (&self->model_mutex);
