@@ -1,15 +1,19 @@
 /* test-model-editor.c: the model editor shows the layers of a spec text
  * and gives the same text back, follows edits from its buttons, rows and
  * text entry, shows why layers that do not fit cannot be used, and hands
- * back only layers that can.
+ * back only layers that can. In the window, the training panel's preset
+ * row and the editor make the session's model.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "convolve-engine.h"
 #include "convolve-model-editor.h"
+#include "convolve-window-private.h"
+#include "test-cifar-folder.h"
 
 #define TIMEOUT_US (30 * G_USEC_PER_SEC)
 
@@ -392,10 +396,198 @@ test_editor_text (void)
   close_editor (editor);
 }
 
+/* ---- in the window ------------------------------------------------------- */
+
+static char *tmp_dir;
+
+static gboolean
+iterate_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + 4 * TIMEOUT_US;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      if (!done (data))
+        g_usleep (1000);
+    }
+  return TRUE;
+}
+
+static gboolean
+workspace_shown (gpointer data)
+{
+  ConvolveWindow *self = data;
+
+  return convolve_session_get_train (convolve_window_get_session (self)) != NULL &&
+         g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "workspace") == 0;
+}
+
+typedef struct {
+  ConvolveWindow *window;
+  const char     *preset;     /* the model's preset, or NULL for ... */
+  const char     *spec_text;  /* ... these layers */
+} ModelWait;
+
+static gboolean
+model_is (gpointer data)
+{
+  ModelWait *wait = data;
+  ConvolveModel *model = convolve_session_get_model (convolve_window_get_session (wait->window));
+  const ConvolveModelSpec *spec;
+  g_autofree char *text = NULL;
+
+  if (model == NULL)
+    return FALSE;
+  spec = convolve_model_get_spec (model);
+  if (wait->preset != NULL)
+    {
+      const ConvolveModelPreset *preset = convolve_model_preset_match (spec);
+
+      return preset != NULL && g_strcmp0 (preset->name, wait->preset) == 0;
+    }
+  text = convolve_model_spec_to_string (spec);
+  return g_strcmp0 (text, wait->spec_text) == 0;
+}
+
+static ConvolveModelEditor *
+find_editor (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (CONVOLVE_IS_MODEL_EDITOR (window))
+        return CONVOLVE_MODEL_EDITOR (window);
+    }
+  return NULL;
+}
+
+static gboolean
+editor_shown (gpointer data)
+{
+  return find_editor () != NULL;
+}
+
+static gboolean
+editor_gone (gpointer data)
+{
+  return find_editor () == NULL;
+}
+
+/* Choosing a preset makes a model of it (and new models follow); Edit
+ * Layers opens the editor on the model's layers, and its layers become the
+ * model's. */
+static void
+test_panel_presets_and_editor (void)
+{
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "presets", 40, 10);
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *setting = NULL;
+  ConvolveWindow *self;
+  GtkWidget *preset_row, *edit_row = NULL;
+  ConvolveModelEditor *editor;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  ModelWait wait = { 0 };
+  const char *custom = "conv2d(4,3,same,relu),maxpool(2),flatten,dense(10,softmax)";
+
+  g_settings_set_string (settings, "model-spec", "");
+  g_settings_set_string (settings, "last-dataset-path", dir);
+  self = g_object_ref (convolve_window_new (NULL));
+  gtk_window_present (GTK_WINDOW (self));
+  g_assert_true (iterate_until (workspace_shown, self));
+  wait.window = self;
+
+  preset_row = find_widget (GTK_WIDGET (self->training_panel), ADW_TYPE_COMBO_ROW, NULL);
+  g_assert_nonnull (preset_row);
+  wait.preset = "tutorial";
+  g_assert_true (model_is (&wait));
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (preset_row)), ==, 0);
+
+  adw_combo_row_set_selected (ADW_COMBO_ROW (preset_row), 1);
+  wait.preset = "better";
+  g_assert_true (iterate_until (model_is, &wait));
+  setting = g_settings_get_string (settings, "model-spec");
+  g_assert_true (g_str_has_prefix (setting, "conv2d(32,3,same,linear),batchnorm,relu,maxpool(2),conv2d(64"));
+  g_clear_pointer (&setting, g_free);
+
+  adw_combo_row_set_selected (ADW_COMBO_ROW (preset_row), 0);
+  wait.preset = "tutorial";
+  g_assert_true (iterate_until (model_is, &wait));
+  setting = g_settings_get_string (settings, "model-spec");
+  g_assert_cmpstr (setting, ==, "");
+  g_clear_pointer (&setting, g_free);
+
+  /* Edit Layers: the editor, on the model's layers and the dataset's shape. */
+  collect_widgets (GTK_WIDGET (self->training_panel), ADW_TYPE_ACTION_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (rows->pdata[i]), "_Edit Layers…") == 0)
+      edit_row = rows->pdata[i];
+  g_assert_nonnull (edit_row);
+  g_signal_emit_by_name (edit_row, "activated");
+  g_assert_true (iterate_until (editor_shown, NULL));
+  editor = find_editor ();
+  {
+    g_autofree char *text = convolve_model_editor_dup_spec_text (editor);
+
+    g_assert_cmpstr (text, ==, tutorial_text);
+  }
+
+  /* Layers that do not fit are refused: the model stays. */
+  g_assert_true (convolve_model_editor_set_spec_text (editor, "dense(10,softmax)", NULL));
+  gtk_widget_activate_action (GTK_WIDGET (editor), "editor.use", NULL);
+  iterate ();
+  g_assert_true (find_editor () == editor);
+  g_assert_true (model_is (&wait));
+
+  /* Those that do become the model, and the row says "Custom". */
+  g_assert_true (convolve_model_editor_set_spec_text (editor, custom, NULL));
+  gtk_widget_activate_action (GTK_WIDGET (editor), "editor.use", NULL);
+  g_assert_true (iterate_until (editor_gone, NULL));
+  wait.preset = NULL;
+  wait.spec_text = custom;
+  g_assert_true (iterate_until (model_is, &wait));
+  setting = g_settings_get_string (settings, "model-spec");
+  g_assert_cmpstr (setting, ==, custom);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (preset_row)), ==, 2);
+
+  gtk_window_destroy (GTK_WINDOW (self));
+  g_assert_finalize_object (self);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        remove_tree (child);
+      }
+  g_remove (path);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  /* Datasets are discovered under the home and data folders: keep them
+   * empty so only the generated one appears. */
+  tmp_dir = g_dir_make_tmp ("convolve-test-model-editor-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
@@ -403,6 +595,10 @@ main (int   argc,
   g_test_add_func ("/app/model-editor/edit", test_editor_edit);
   g_test_add_func ("/app/model-editor/invalid", test_editor_invalid);
   g_test_add_func ("/app/model-editor/text", test_editor_text);
+  g_test_add_func ("/app/model-editor/panel", test_panel_presets_and_editor);
 
-  return g_test_run ();
+  status = g_test_run ();
+  remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  return status;
 }
