@@ -549,6 +549,7 @@ build_row (ConvolveModelEditor *self,
   gtk_flow_box_set_selection_mode (args, GTK_SELECTION_NONE);
   gtk_flow_box_set_column_spacing (args, 12);
   gtk_flow_box_set_row_spacing (args, 6);
+  gtk_flow_box_set_min_children_per_line (args, 2);
   gtk_flow_box_set_max_children_per_line (args, 4);
   gtk_widget_set_valign (arguments, GTK_ALIGN_CENTER);
   gtk_widget_set_hexpand (arguments, TRUE);
