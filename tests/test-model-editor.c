@@ -512,7 +512,7 @@ test_panel_presets_and_editor (void)
   wait.preset = "better";
   g_assert_true (iterate_until (model_is, &wait));
   setting = g_settings_get_string (settings, "model-spec");
-  g_assert_true (g_str_has_prefix (setting, "conv2d(32,3,same,linear),batchnorm,relu,maxpool(2),conv2d(64"));
+  g_assert_true (g_str_has_prefix (setting, "conv2d(32,3,same,linear),batchnorm(0.9),relu,maxpool(2),conv2d(64"));
   g_clear_pointer (&setting, g_free);
 
   adw_combo_row_set_selected (ADW_COMBO_ROW (preset_row), 0);

@@ -132,6 +132,61 @@ test_preset_unknown (void)
   g_assert_null (convolve_model_preset_match (near));
 }
 
+/* batchnorm(MOMENTUM): Keras's BatchNormalization(momentum=...), written
+ * back as given, the default (0.99) as plain "batchnorm". */
+static void
+test_batchnorm_momentum (void)
+{
+  g_autoptr(ConvolveModelSpec) spec = parse ("batchnorm(0.9),flatten,batch_normalization,dense(2,softmax)");
+  g_autofree char *text = convolve_model_spec_to_string (spec);
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *bad[] = { "batchnorm(0)", "batchnorm(1)", "batchnorm(-0.5)", "batchnorm(nan)",
+                        "batchnorm(0.9,0.9)", "batchnorm(x)", "batchnorm(1e-50)" };
+  ConvolveShape input = { 2, 1, 1 };
+  const float x[4] = { 1.0f, 3.0f, 5.0f, -1.0f };  /* two images, two channels */
+  const ConvolveTensorInfo *mean0, *mean1;
+
+  g_assert_cmpfloat (spec->layers[0].momentum, ==, 0.9f);
+  g_assert_cmpfloat (spec->layers[2].momentum, ==, 0.0f);
+  g_assert_cmpstr (text, ==, "batchnorm(0.9),flatten,batchnorm,dense(2,softmax)");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *with_head = g_strconcat (bad[i], ",flatten,dense(2,softmax)", NULL);
+
+      g_assert_null (convolve_model_spec_parse (with_head, &error));
+      g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+
+  /* One training pass: moving = momentum * moving + (1 - momentum) * batch. */
+  model = convolve_model_new (spec, &input, 2, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_model_forward (model, x, 2, TRUE, &error));
+  g_assert_no_error (error);
+  mean0 = convolve_model_find_tensor (model, "batch_normalization/moving_mean");
+  mean1 = convolve_model_find_tensor (model, "batch_normalization_1/moving_mean");
+  g_assert_nonnull (mean0);
+  g_assert_nonnull (mean1);
+  /* channel means of the input: 3 and 1 */
+  g_assert_cmpfloat_with_epsilon (mean0->data[0], 0.1f * 3.0f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (mean0->data[1], 0.1f * 1.0f, 1e-6);
+  /* the second layer, on the first's (zero-mean) output */
+  g_assert_cmpfloat_with_epsilon (mean1->data[0], 0.0f, 1e-5);
+
+  /* Plain batchnorm: Keras's 0.99. */
+  {
+    g_autoptr(ConvolveModelSpec) plain = parse ("batchnorm,flatten,dense(2,softmax)");
+    g_autoptr(ConvolveModel) plain_model = convolve_model_new (plain, &input, 2, 1, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (convolve_model_forward (plain_model, x, 2, TRUE, &error));
+    mean0 = convolve_model_find_tensor (plain_model, "batch_normalization/moving_mean");
+    g_assert_cmpfloat_with_epsilon (mean0->data[0], 0.01f * 3.0f, 1e-6);
+  }
+}
+
 /* --- checking a spec without building it ---------------------------------- */
 
 static void
@@ -222,6 +277,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/preset/tutorial", test_preset_tutorial);
   g_test_add_func ("/engine/preset/better", test_preset_better);
   g_test_add_func ("/engine/preset/unknown", test_preset_unknown);
+  g_test_add_func ("/engine/spec/batchnorm-momentum", test_batchnorm_momentum);
   g_test_add_func ("/engine/spec/summarize-valid", test_summarize_valid);
   g_test_add_func ("/engine/spec/summarize-invalid", test_summarize_invalid);
   g_test_add_func ("/engine/spec/summarize-limits", test_summarize_limits);

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <math.h>
 #include <string.h>
 
 #include "convolve-limits.h"
@@ -276,6 +277,21 @@ rate_changed_cb (GtkSpinButton *spin,
   layers_changed (self);
 }
 
+/* 0.99 is Keras's default, written as plain "batchnorm". */
+static void
+momentum_changed_cb (GtkSpinButton *spin,
+                     gpointer       user_data)
+{
+  ConvolveModelEditor *self = row_editor (GTK_WIDGET (spin));
+  int index = row_index (GTK_WIDGET (spin));
+  double value = gtk_spin_button_get_value (spin);
+
+  if (self->updating || index >= self->spec->n_layers)
+    return;
+  self->spec->layers[index].momentum = fabs (value - 0.99) < 1e-6 ? 0.0f : (float) value;
+  layers_changed (self);
+}
+
 static void
 padding_changed_cb (GtkDropDown *dropdown,
                     GParamSpec  *pspec,
@@ -540,6 +556,11 @@ build_row (ConvolveModelEditor *self,
                     make_spin (self, index, 0.0, 0.95, 0.05, 2, layer->rate, G_CALLBACK (rate_changed_cb)));
       break;
     case CONVOLVE_LAYER_BATCH_NORM:
+      add_labelled (args, _("_Momentum"),
+                    make_spin (self, index, 0.01, 0.999, 0.01, 3,
+                               layer->momentum > 0.0f ? layer->momentum : 0.99,
+                               G_CALLBACK (momentum_changed_cb)));
+      break;
     case CONVOLVE_LAYER_FLATTEN:
     case CONVOLVE_LAYER_RELU:
     default:

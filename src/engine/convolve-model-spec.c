@@ -3,7 +3,8 @@
  *
  * Text form: comma-separated layers, arguments in parentheses:
  *   conv2d(FILTERS,KERNEL[,same|valid][,relu|linear])   (Keras defaults: valid, linear)
- *   batchnorm | maxpool[(POOL)] (default 2) | flatten | relu
+ *   batchnorm[(MOMENTUM)] (0 < MOMENTUM < 1, default 0.99, Keras's)
+ *   maxpool[(POOL)] (default 2) | flatten | relu
  *   dense(UNITS[,relu|linear|softmax])                  (default linear)
  *   dropout(RATE)                                        (0 <= RATE < 1)
  * Spaces are ignored. Keras layer names are accepted as aliases
@@ -87,7 +88,13 @@ convolve_model_spec_to_string (const ConvolveModelSpec *spec)
                                   activation_name (l->activation));
           break;
         case CONVOLVE_LAYER_BATCH_NORM:
-          g_string_append (text, "batchnorm");
+          if (l->momentum > 0.0f)
+            {
+              g_ascii_formatd (rate, sizeof rate, "%g", l->momentum);
+              g_string_append_printf (text, "batchnorm(%s)", rate);
+            }
+          else
+            g_string_append (text, "batchnorm");
           break;
         case CONVOLVE_LAYER_MAX_POOL:
           g_string_append_printf (text, "maxpool(%d)", l->kernel_size);
@@ -235,9 +242,25 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
     }
   else if (strcmp (name, "batchnorm") == 0 || strcmp (name, "batch_normalization") == 0)
     {
+      char *end = NULL;
+      double momentum;
+
       layer->kind = CONVOLVE_LAYER_BATCH_NORM;
-      if (n_args != 0)
+      if (n_args > 1)
         goto bad_args;
+      if (n_args == 1)
+        {
+          momentum = g_ascii_strtod (args[0], &end);
+          if (end == args[0] || *end != '\0' || !(momentum > 0.0 && momentum < 1.0) ||
+              !((float) momentum > 0.0f && (float) momentum < 1.0f))
+            {
+              g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                           _("Layer %d (“%s”): the momentum must be a number above 0 and below 1"),
+                           position, shown);
+              return FALSE;
+            }
+          layer->momentum = (float) momentum;
+        }
     }
   else if (strcmp (name, "maxpool") == 0 || strcmp (name, "max_pooling2d") == 0)
     {

@@ -139,6 +139,9 @@ plan_shapes (ConvolveModel *model, GError **error)
             break;
           }
         case CONVOLVE_LAYER_BATCH_NORM:
+          if (!(ls->momentum >= 0.0f && ls->momentum < 1.0f))
+            return shape_error (error, i, layer->name,
+                                _("the momentum must be above 0 and below 1"));
           /* Over channels for images, over features for flat inputs. */
           layer->n_params = 2 * (gsize) shape.c;
           layer->n_state = 2 * (gsize) shape.c;
@@ -932,7 +935,9 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
                                           layer->moving_mean, layer->moving_variance,
                                           layer->in, layer->gamma, layer->beta,
                                           batch, in->c, in->h * in->w,
-                                          CONVOLVE_BATCHNORM_MOMENTUM, CONVOLVE_BATCHNORM_EPSILON);
+                                          layer->spec.momentum > 0.0f ? layer->spec.momentum
+                                                                      : CONVOLVE_BATCHNORM_MOMENTUM,
+                                          CONVOLVE_BATCHNORM_EPSILON);
       else
         convolve_batchnorm_forward_infer (layer->out, layer->in, layer->gamma, layer->beta,
                                           layer->moving_mean, layer->moving_variance,

@@ -48,6 +48,7 @@ typedef struct {
   ConvolvePadding    padding;     /* Conv2D */
   ConvolveActivation activation;  /* Conv2D, Dense */
   float              rate;        /* Dropout */
+  float              momentum;    /* BatchNormalization's moving averages; 0: Keras's 0.99 */
 } ConvolveLayerSpec;
 
 typedef struct {
