@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "convolve-engine.h"
@@ -187,6 +188,42 @@ test_batchnorm_momentum (void)
   }
 }
 
+/* The better preset in a model file: its layers (momentum included) and
+ * weights come back as they were. */
+static void
+test_preset_file_round_trip (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_new_preset ("better", 10, NULL);
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("convolve-preset-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "better.safetensors", NULL);
+  g_autofree char *a = NULL, *b = NULL;
+  ConvolveShape input = { 3, 32, 32 };
+  gsize n_a = 0, n_b = 0;
+  float *pa, *pb;
+
+  g_assert_no_error (error);
+  model = convolve_model_new (spec, &input, 1, 3, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_model_save (model, NULL, NULL, path, &error));
+  g_assert_no_error (error);
+  loaded = convolve_model_load (path, 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  a = convolve_model_spec_to_string (convolve_model_get_spec (model));
+  b = convolve_model_spec_to_string (convolve_model_get_spec (loaded));
+  g_assert_cmpstr (a, ==, b);
+  g_assert_nonnull (strstr (b, "batchnorm(0.9)"));
+  g_assert_true (convolve_model_preset_match (convolve_model_get_spec (loaded)) == convolve_model_preset_find ("better"));
+  pa = convolve_model_get_params (model, &n_a);
+  pb = convolve_model_get_params (loaded, &n_b);
+  g_assert_cmpuint (n_a, ==, n_b);
+  g_assert_cmpmem (pa, n_a * sizeof (float), pb, n_b * sizeof (float));
+  g_remove (path);
+  g_rmdir (dir);
+}
+
 /* --- checking a spec without building it ---------------------------------- */
 
 static void
@@ -278,6 +315,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/preset/better", test_preset_better);
   g_test_add_func ("/engine/preset/unknown", test_preset_unknown);
   g_test_add_func ("/engine/spec/batchnorm-momentum", test_batchnorm_momentum);
+  g_test_add_func ("/engine/preset/file-round-trip", test_preset_file_round_trip);
   g_test_add_func ("/engine/spec/summarize-valid", test_summarize_valid);
   g_test_add_func ("/engine/spec/summarize-invalid", test_summarize_invalid);
   g_test_add_func ("/engine/spec/summarize-limits", test_summarize_limits);
