@@ -206,15 +206,17 @@ editor_apply_cb (ConvolveModelEditor   *editor,
   use_spec_text (self, spec_text);
 }
 
-static void
+/* "close-request": the row goes back to what the model is, whether or not
+ * the editor changed it; the window closes (FALSE). */
+static gboolean
 editor_closed_cb (ConvolveTrainingPanel *self)
 {
   g_autoptr(ConvolveModelSpec) spec = NULL;
 
-  /* Back to what the model is, whether or not the editor changed it. */
   if (self->model_spec_text != NULL)
     spec = convolve_model_spec_parse (self->model_spec_text, NULL);
   show_preset (self, spec);
+  return FALSE;
 }
 
 static void
