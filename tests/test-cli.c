@@ -1359,7 +1359,33 @@ test_cli_runs (void)
   g_assert_cmpint (run_cli (&out, NULL, "runs", "compare", "1", "2", "--runs-db", db, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "* seed"));
   g_assert_nonnull (strstr (out, "  epochs"));
+  g_assert_nonnull (strstr (out, "curve: 1 2\n"));
   g_clear_pointer (&out, g_free);
+
+  /* ... and plots them: one mean curve with its band, or one per run. */
+  {
+    g_autofree char *svg = g_build_filename (work_dir, "compare.svg", NULL);
+    g_autofree char *png = g_build_filename (work_dir, "compare.png", NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+
+    g_assert_cmpint (run_cli (&out, NULL, "runs", "compare", "1", "2", "--out", svg, "--runs-db", db, NULL), ==, 0);
+    g_assert_nonnull (strstr (out, svg));
+    g_clear_pointer (&out, g_free);
+    g_assert_true (g_file_get_contents (svg, &contents, &length, NULL));
+    g_assert_cmpuint (length, >, 1000);
+    g_assert_nonnull (strstr (contents, "<svg"));
+    g_clear_pointer (&contents, g_free);
+    g_assert_cmpint (run_cli (&out, NULL, "runs", "compare", "1", "2", "--separate", "--out", png,
+                              "--runs-db", db, NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "curve: 1\ncurve: 2\n"));
+    g_clear_pointer (&out, g_free);
+    g_assert_true (g_file_get_contents (png, &contents, &length, NULL));
+    g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
+    assert_fails (".png or .svg", "runs", "compare", "1", "2", "--out", "plot.pdf", "--runs-db", db, NULL);
+    g_unlink (svg);
+    g_unlink (png);
+  }
 
   g_assert_cmpint (run_cli (&out, NULL, "runs", "export", "1", "--runs-db", db, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "\"history\""));

@@ -819,6 +819,120 @@ test_session_shutdown (void)
   g_assert_null (session);
 }
 
+/* A run stopped after its first epoch (by another process, say the CLI)
+ * goes on in the session from its checkpoint, recorded as the same run. */
+static void
+test_session_resume (void)
+{
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "resume", 160, 50);
+  g_autofree char *checkpoint = g_build_filename (tmp_dir, "resume.safetensors", NULL);
+  g_autoptr(GError) error = NULL;
+  Counts counts;
+  g_autoptr(ConvolveSession) session = new_session (&counts);
+  g_autoptr(ConvolveRunStore) store = NULL;
+  g_autoptr(ConvolveRunRecord) record = NULL;
+  ConvolveTrainConfig config;
+  gint64 id;
+
+  open_dataset (session, dir, SPEC, &error);
+  g_assert_no_error (error);
+  store = convolve_run_store_open (NULL, &error);
+  g_assert_no_error (error);
+
+  /* Two epochs asked, stopped in the second: the checkpoint holds the first. */
+  {
+    g_autoptr(ConvolveTrainer) trainer = NULL;
+    g_autoptr(ConvolveRunRecorder) recorder = NULL;
+    g_autoptr(ConvolveProgress) progress = NULL;
+    ConvolveRunInfo info;
+    ConvolveModel *model = convolve_session_dup_model (session, 16, &error);
+
+    g_assert_no_error (error);
+    small_config (&config, 2);
+    trainer = convolve_trainer_new (model, NULL, convolve_session_get_train (session),
+                                    convolve_session_get_test (session), &config, &error);
+    g_assert_no_error (error);
+    g_assert_true (convolve_trainer_set_checkpoint_path (trainer, checkpoint, &error));
+    convolve_trainer_describe_run (trainer, &info);
+    recorder = convolve_run_recorder_new (store, &info, &config, &error);
+    g_assert_no_error (error);
+    id = convolve_run_recorder_get_run_id (recorder);
+    convolve_run_recorder_set_paths (recorder, checkpoint, NULL, NULL);
+    g_assert_true (convolve_trainer_start (trainer, &error));
+    for (;;)
+      {
+        g_clear_pointer (&progress, convolve_progress_unref);
+        progress = convolve_trainer_get_progress (trainer);
+        if (progress->epoch >= 2 || convolve_trainer_state_is_final (progress->state))
+          break;
+        g_usleep (1000);
+      }
+    convolve_trainer_stop (trainer);
+    g_assert_true (convolve_trainer_join (trainer, &error));
+    g_clear_pointer (&progress, convolve_progress_unref);
+    progress = convolve_trainer_get_progress (trainer);
+    g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_CANCELLED);
+    convolve_run_recorder_add_progress (recorder, progress);
+    g_assert_true (convolve_run_recorder_finish (recorder, progress->state, NULL, NULL, &error));
+  }
+  record = convolve_run_store_get_run (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (record->status, ==, CONVOLVE_RUN_STATUS_STOPPED);
+  g_clear_pointer (&record, convolve_run_record_free);
+
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    convolve_session_resume_run_async (session, id, result_cb, &result);
+    g_assert_true (convolve_session_train_finish (session, wait_result (&result), &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpint (convolve_session_get_run_id (session), ==, id);
+  g_assert_true (iterate_until (run_final, session));
+  g_assert_cmpint (convolve_session_get_progress (session)->state, ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpint (convolve_session_get_progress (session)->epoch, ==, 2);
+  {
+    gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+
+    do
+      {
+        g_clear_pointer (&record, convolve_run_record_free);
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+        record = convolve_run_store_get_run (store, id, &error);
+        g_assert_no_error (error);
+      }
+    while (record->status == CONVOLVE_RUN_STATUS_RUNNING && g_get_monotonic_time () < deadline);
+  }
+  g_assert_cmpint (record->status, ==, CONVOLVE_RUN_STATUS_FINISHED);
+  g_assert_cmpint (record->n_epochs_done, ==, 2);
+
+  /* A finished run does not resume; nor does one that is not there. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    convolve_session_resume_run_async (session, id, result_cb, &result);
+    g_assert_false (convolve_session_train_finish (session, wait_result (&result), &error));
+    g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
+    g_clear_error (&error);
+  }
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    convolve_session_resume_run_async (session, 99999, result_cb, &result);
+    g_assert_false (convolve_session_train_finish (session, wait_result (&result), &error));
+    g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+  g_assert_cmpuint (counts.errors, ==, 0);
+  g_unlink (checkpoint);
+  {
+    g_autofree char *best = convolve_trainer_best_path_for (checkpoint);
+
+    g_unlink (best);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -843,6 +957,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/train/session/pause-stop", test_session_pause_stop);
   g_test_add_func ("/train/session/evaluate", test_session_evaluate);
   g_test_add_func ("/train/session/shutdown", test_session_shutdown);
+  g_test_add_func ("/train/session/resume-run", test_session_resume);
 
   status = g_test_run ();
 

@@ -13,6 +13,7 @@
 #include "convolve-preferences-window.h"
 #include "convolve-sample-view.h"
 #include "convolve-window-private.h"
+#include "onnx.pb-c.h"
 #include "test-cifar-folder.h"
 
 #define TIMEOUT_US (120 * G_USEC_PER_SEC)
@@ -516,6 +517,45 @@ test_window_train (void)
 
   check_plot_export (self);
 
+  /* The best epoch saves as a model of its own; the Runs page lists the
+   * run as it ended. */
+  {
+    g_autofree char *best = g_build_filename (tmp_dir, "best.safetensors", NULL);
+    g_autoptr(GFile) file = g_file_new_for_path (best);
+    g_autoptr(ConvolveModel) loaded = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 id = convolve_session_get_run_id (convolve_window_get_session (self));
+    gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+
+    g_assert_true (action_enabled (self, "save-best-model"));
+    convolve_window_save_best_model (self, file);
+    while (!g_file_test (best, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+    loaded = convolve_model_load (best, 1, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (loaded);
+    g_unlink (best);
+
+    g_assert_cmpint (id, >, 0);
+    for (gboolean listed = FALSE; !listed;)
+      {
+        GListModel *runs = convolve_runs_page_get_runs (self->runs_page);
+
+        for (guint i = 0; i < g_list_model_get_n_items (runs) && !listed; i++)
+          {
+            g_autoptr(GObject) row = g_list_model_get_item (runs, i);
+            g_autofree char *status = NULL;
+            gint64 row_id;
+
+            g_object_get (row, "id", &row_id, "status", &status, NULL);
+            listed = row_id == id && g_strcmp0 (status, "Finished") == 0;
+          }
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+      }
+  }
+
   /* The predictor got the trained weights and predicted again. */
   g_assert_true (iterate_until (snapshots_settled, self));
   after = convolve_predictor_get_probabilities (self->predictor, NULL);
@@ -629,6 +669,57 @@ test_window_model_files (void)
 }
 
 static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_IS_REGULAR);
+}
+
+/* Model > Export as ONNX once the file is chosen: the current weights
+ * with the dataset's shape and class names, written off the main thread. */
+static void
+test_window_export_onnx (void)
+{
+  g_autofree char *dir = test_cifar_folder_new (tmp_dir, "onnx", 40, 10);
+  g_autofree char *path = g_build_filename (tmp_dir, "model.onnx", NULL);
+  g_autofree char *nowhere = g_build_filename (tmp_dir, "missing", "model.onnx", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) nowhere_file = g_file_new_for_path (nowhere);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  Onnx__ModelProto *proto;
+  const Onnx__TensorShapeProto *shape;
+  gboolean done = FALSE;
+  ConvolveWindow *self;
+
+  reset_settings ();
+  self = open_window_with (dir);
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (self), "export-onnx"));
+
+  convolve_window_export_onnx (self, file);
+  wait_for (file_exists, path);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  proto = onnx__model_proto__unpack (NULL, length, (const guint8 *) contents);
+  g_assert_nonnull (proto);
+  shape = proto->graph->input[0]->type->tensor_type->shape;
+  g_assert_cmpuint (shape->n_dim, ==, 4);
+  g_assert_cmpstr (shape->dim[0]->dim_param, ==, "N");
+  g_assert_cmpint (shape->dim[1]->dim_value, ==, 3);
+  g_assert_cmpint (shape->dim[2]->dim_value, ==, 32);
+  for (size_t i = 0; i < proto->n_metadata_props; i++)
+    if (g_strcmp0 (proto->metadata_props[i]->key, "class_names") == 0)
+      g_assert_nonnull (strstr (proto->metadata_props[i]->value, test_cifar_class_names[0]));
+  onnx__model_proto__free_unpacked (proto, NULL);
+
+  /* A folder that does not exist: an error, no file, the window goes on. */
+  convolve_window_export_onnx (self, nowhere_file);
+  g_timeout_add (300, set_done, &done);
+  wait_for (file_idle, &done);
+  g_assert_false (g_file_test (nowhere, G_FILE_TEST_EXISTS));
+
+  close_window (self);
+}
+
+static gboolean
 download_ended (gpointer data)
 {
   return !convolve_dataset_page_is_downloading (data);
@@ -736,6 +827,50 @@ test_shortcuts_window (void)
   gtk_window_destroy (GTK_WINDOW (overlay));
 }
 
+/* The early-stopping rows feed the run's configuration. */
+static void
+test_training_panel_early_stopping (void)
+{
+  GtkWidget *panel;
+  GtkAdjustment *patience;
+  AdwComboRow *monitor;
+  GtkSwitch *restore;
+  GtkWidget *settings_group, *group;
+  ConvolveTrainConfig config;
+
+  reset_settings ();
+  panel = g_object_ref_sink (convolve_training_panel_new ());
+  patience = GTK_ADJUSTMENT (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "patience_adjustment"));
+  monitor = ADW_COMBO_ROW (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "monitor_row"));
+  restore = GTK_SWITCH (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "restore_best_switch"));
+  settings_group = GTK_WIDGET (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "settings_group"));
+  group = GTK_WIDGET (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "early_stopping_group"));
+
+  convolve_train_config_init (&config);
+  convolve_training_panel_get_config (CONVOLVE_TRAINING_PANEL (panel), &config);
+  g_assert_cmpint (config.early_stopping_patience, ==, 0);
+  g_assert_cmpint (config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_LOSS);
+  g_assert_false (config.restore_best_weights);
+
+  gtk_adjustment_set_value (patience, 3);
+  adw_combo_row_set_selected (monitor, 1);
+  gtk_switch_set_active (restore, TRUE);
+  convolve_training_panel_get_config (CONVOLVE_TRAINING_PANEL (panel), &config);
+  g_assert_cmpint (config.early_stopping_patience, ==, 3);
+  g_assert_cmpint (config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_ACCURACY);
+  g_assert_true (config.restore_best_weights);
+  g_assert_true (config.restore_best_at_end);
+  g_assert_true (convolve_train_config_validate (&config, NULL));
+
+  /* Locked with the other settings while a run goes on. */
+  gtk_widget_set_sensitive (settings_group, FALSE);
+  g_assert_false (gtk_widget_get_sensitive (group));
+  gtk_widget_set_sensitive (settings_group, TRUE);
+  g_assert_true (gtk_widget_get_sensitive (group));
+
+  g_assert_finalize_object (panel);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -787,9 +922,11 @@ main (int   argc,
   g_test_add_func ("/app/window/bad-dataset", test_window_bad_dataset);
   g_test_add_func ("/app/window/train", test_window_train);
   g_test_add_func ("/app/window/model-files", test_window_model_files);
+  g_test_add_func ("/app/window/export-onnx", test_window_export_onnx);
   g_test_add_func ("/app/window/download-failure", test_window_download_failure);
   g_test_add_func ("/app/sample-view", test_sample_view);
   g_test_add_func ("/app/preferences", test_preferences);
+  g_test_add_func ("/app/training-panel/early-stopping", test_training_panel_early_stopping);
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
 
   status = g_test_run ();

@@ -40,6 +40,7 @@ static const struct {
   { "win.evaluate",           { "<Control><Shift>Return", NULL } },
   { "win.show-view('training')",   { "<Alt>1", NULL } },
   { "win.show-view('evaluation')", { "<Alt>2", NULL } },
+  { "win.show-view('runs')",       { "<Alt>3", NULL } },
   { "win.show-summary",       { "<Control>i", NULL } },
 };
 

@@ -1,10 +1,11 @@
 /* convolve-preferences-window.c: settings that are not part of a single
- * run (those sit in the training panel): threads, prediction refresh, plot
- * smoothing and the layers of new models. Everything is a GSettings key.
+ * run (those sit in the training panel): threads, prediction refresh, how
+ * image folders are imported, plot smoothing and the layers of new models. Everything is a GSettings key.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "convolve-engine.h"
 #include "convolve-preferences-window.h"
@@ -19,6 +20,9 @@ struct _ConvolvePreferencesWindow
   GtkAdjustment  *interval_adjustment;
   GtkAdjustment  *smoothing_adjustment;
   AdwEntryRow    *spec_row;
+  AdwComboRow    *size_row;
+  AdwComboRow    *fit_row;
+  GtkAdjustment  *validation_adjustment;
 };
 
 G_DEFINE_FINAL_TYPE (ConvolvePreferencesWindow, convolve_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -74,6 +78,71 @@ reset_spec_cb (ConvolvePreferencesWindow *self)
   gtk_widget_remove_css_class (GTK_WIDGET (self->spec_row), "error");
 }
 
+/* ---- image folders: the rows show what GSettings holds in other units */
+
+static const int picture_sizes[] = { 32, 64, 96 };
+
+static gboolean
+size_to_row (GValue   *value,
+             GVariant *variant,
+             gpointer  user_data)
+{
+  int size = g_variant_get_int32 (variant);
+
+  for (guint i = 0; i < G_N_ELEMENTS (picture_sizes); i++)
+    if (picture_sizes[i] == size)
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  g_value_set_uint (value, 0);
+  return TRUE;
+}
+
+static GVariant *
+row_to_size (const GValue       *value,
+             const GVariantType *type,
+             gpointer            user_data)
+{
+  guint i = g_value_get_uint (value);
+
+  return g_variant_new_int32 (picture_sizes[MIN (i, G_N_ELEMENTS (picture_sizes) - 1)]);
+}
+
+static gboolean
+fit_to_row (GValue   *value,
+            GVariant *variant,
+            gpointer  user_data)
+{
+  g_value_set_uint (value, g_str_equal (g_variant_get_string (variant, NULL), "pad") ? 1 : 0);
+  return TRUE;
+}
+
+static GVariant *
+row_to_fit (const GValue       *value,
+            const GVariantType *type,
+            gpointer            user_data)
+{
+  return g_variant_new_string (g_value_get_uint (value) == 1 ? "pad" : "crop");
+}
+
+static gboolean
+share_to_percent (GValue   *value,
+                  GVariant *variant,
+                  gpointer  user_data)
+{
+  g_value_set_double (value, round (g_variant_get_double (variant) * 100.0));
+  return TRUE;
+}
+
+static GVariant *
+percent_to_share (const GValue       *value,
+                  const GVariantType *type,
+                  gpointer            user_data)
+{
+  return g_variant_new_double (g_value_get_double (value) / 100.0);
+}
+
 static void
 convolve_preferences_window_dispose (GObject *object)
 {
@@ -98,6 +167,9 @@ convolve_preferences_window_class_init (ConvolvePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, interval_adjustment);
   gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, smoothing_adjustment);
   gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, spec_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, size_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, fit_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolvePreferencesWindow, validation_adjustment);
   gtk_widget_class_bind_template_callback (widget_class, spec_row_apply_cb);
   gtk_widget_class_bind_template_callback (widget_class, reset_spec_cb);
 }
@@ -116,6 +188,14 @@ convolve_preferences_window_init (ConvolvePreferencesWindow *self)
   g_settings_bind (self->settings, "threads", self->threads_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "prediction-interval", self->interval_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "plot-smoothing", self->smoothing_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+
+  g_settings_bind_with_mapping (self->settings, "image-folder-size", self->size_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, size_to_row, row_to_size, NULL, NULL);
+  g_settings_bind_with_mapping (self->settings, "image-folder-fit", self->fit_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, fit_to_row, row_to_fit, NULL, NULL);
+  g_settings_bind_with_mapping (self->settings, "image-folder-validation", self->validation_adjustment,
+                                "value", G_SETTINGS_BIND_DEFAULT, share_to_percent, percent_to_share,
+                                NULL, NULL);
 
   spec = g_settings_get_string (self->settings, "model-spec");
   gtk_editable_set_text (GTK_EDITABLE (self->spec_row), spec);

@@ -25,6 +25,11 @@ struct _ConvolveTrainingPanel
   AdwComboRow     *preset_row;
   AdwActionRow    *edit_row;
   AdwPreferencesGroup *settings_group;
+  /* Early stopping: its own group, insensitive with the settings. */
+  AdwPreferencesGroup *early_stopping_group;
+  GtkAdjustment       *patience_adjustment;
+  AdwComboRow         *monitor_row;
+  GtkSwitch           *restore_best_switch;
   GtkAdjustment   *epochs_adjustment;
   GtkAdjustment   *augment_adjustment;
   GtkAdjustment   *batch_adjustment;
@@ -123,6 +128,21 @@ convolve_training_panel_get_config (ConvolveTrainingPanel *self,
   config->batch_size = (int) gtk_adjustment_get_value (self->batch_adjustment);
   config->learning_rate = (float) gtk_adjustment_get_value (self->rate_adjustment);
   config->seed = (guint64) gtk_adjustment_get_value (self->seed_adjustment);
+  config->early_stopping_patience = (int) gtk_adjustment_get_value (self->patience_adjustment);
+  config->early_stopping_monitor = adw_combo_row_get_selected (self->monitor_row) == 1
+                                   ? CONVOLVE_MONITOR_VAL_ACCURACY : CONVOLVE_MONITOR_VAL_LOSS;
+  config->restore_best_weights = gtk_switch_get_active (self->restore_best_switch);
+  config->restore_best_at_end = config->restore_best_weights;
+}
+
+void
+convolve_training_panel_set_learning_rate (ConvolveTrainingPanel *self,
+                                           double                 rate)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
+  g_return_if_fail (isfinite (rate) && rate > 0);
+
+  gtk_adjustment_set_value (self->rate_adjustment, rate);
 }
 
 static const char *
@@ -552,6 +572,10 @@ convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, preset_row);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, edit_row);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, settings_group);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, early_stopping_group);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, patience_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, monitor_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, restore_best_switch);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, epochs_adjustment);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, augment_adjustment);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, batch_adjustment);
@@ -579,6 +603,8 @@ static void
 convolve_training_panel_init (ConvolveTrainingPanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_object_bind_property (self->settings_group, "sensitive", self->early_stopping_group, "sensitive",
+                          G_BINDING_SYNC_CREATE);
 
   self->settings = g_settings_new (APP_ID);
   g_settings_bind (self->settings, "epochs", self->epochs_adjustment, "value", G_SETTINGS_BIND_DEFAULT);

@@ -18,9 +18,14 @@ G_DECLARE_FINAL_TYPE (ConvolveTrainingPanel, convolve_training_panel, CONVOLVE, 
 GtkWidget *convolve_training_panel_new          (void);
 
 /* Fills the fields the panel controls (epochs, augmented epochs, batch
- * size, learning rate, seed); leaves the others as they are. */
+ * size, learning rate, seed; early stopping's patience, monitor and
+ * restoring the best weights); leaves the others as they are. */
 void       convolve_training_panel_get_config   (ConvolveTrainingPanel *self,
                                                  ConvolveTrainConfig   *config);
+/* Puts rate (e.g. the LR finder's suggestion) into the learning rate
+ * field, clamped to its range. */
+void       convolve_training_panel_set_learning_rate (ConvolveTrainingPanel *self,
+                                                      double                 rate);
 /* Shows a run's snapshot; NULL: no run yet. */
 void       convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
                                                  ConvolveProgress      *progress);

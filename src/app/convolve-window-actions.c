@@ -7,9 +7,12 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "convolve-lr-dialog.h"
+#include "convolve-onnx-export.h"
 #include "convolve-window-private.h"
 
 #define MODEL_SUFFIX ".safetensors"
+#define ONNX_SUFFIX  ".onnx"
 
 static void
 set_enabled (ConvolveWindow *self,
@@ -37,12 +40,15 @@ convolve_window_update_actions (ConvolveWindow *self)
   set_enabled (self, "open-model", !training);
   set_enabled (self, "save-model", has_model);
   set_enabled (self, "save-model-as", has_model);
+  set_enabled (self, "export-onnx", has_model);
+  set_enabled (self, "save-best-model", convolve_session_get_trainer (session) != NULL);
   set_enabled (self, "export-history", has_history);
   set_enabled (self, "export-plot", has_plots);
   set_enabled (self, "show-summary", has_model);
   set_enabled (self, "open-dataset-folder", !training);
   set_enabled (self, "download-dataset", !training);
   set_enabled (self, "train", has_train && has_model && !training);
+  set_enabled (self, "find-learning-rate", has_train && has_model && !training);
   set_enabled (self, "pause", state == CONVOLVE_TRAINER_RUNNING);
   set_enabled (self, "resume", state == CONVOLVE_TRAINER_PAUSED);
   set_enabled (self, "stop", state == CONVOLVE_TRAINER_RUNNING || state == CONVOLVE_TRAINER_PAUSED);
@@ -345,6 +351,206 @@ save_model_action (GSimpleAction *action,
     }
   else
     save_model_as_action (action, parameter, user_data);
+}
+
+/* ---- the best epoch's weights --------------------------------------------- */
+
+static void
+save_best_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  FileRequest *request = g_object_get_data (G_OBJECT (task), "convolve-request");
+  GError *error = NULL;
+
+  if (convolve_trainer_save_best (CONVOLVE_TRAINER (source_object), request->path, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+save_best_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+
+  model_file_done (user_data, FALSE, ok, error);
+}
+
+/* Writes the run's best epoch (kept by the trainer beside the last one)
+ * as a plain model file, off the main thread. The session's model path
+ * stays what it was: these are not the current weights. */
+void
+convolve_window_save_best_model (ConvolveWindow *self,
+                                 GFile          *file)
+{
+  ConvolveTrainer *trainer = convolve_session_get_trainer (self->session);
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GTask) task = NULL;
+  FileRequest *request;
+
+  if (trainer == NULL)
+    return;
+  if (path == NULL)
+    {
+      convolve_window_show_error (self, _("Only local files can be saved"));
+      return;
+    }
+  request = file_request_new (self, path);
+  task = g_task_new (trainer, self->cancellable, save_best_cb, request);
+  g_task_set_name (task, "convolve-save-best");
+  g_object_set_data (G_OBJECT (task), "convolve-request", request);
+  g_task_run_in_thread (task, save_best_thread);
+}
+
+static void
+save_best_chosen (ConvolveWindow *self,
+                  GFile          *file,
+                  const char     *target)
+{
+  convolve_window_save_best_model (self, file);
+}
+
+static void
+save_best_model_action (GSimpleAction *action,
+                        GVariant      *parameter,
+                        gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  ConvolveTrainer *trainer = convolve_session_get_trainer (self->session);
+  ConvolveDataset *train = convolve_session_get_train (self->session);
+  GtkFileChooserNative *chooser;
+  g_autofree char *name = NULL;
+
+  if (trainer == NULL)
+    return;
+  if (convolve_trainer_get_best_epoch (trainer) == 0)
+    {
+      convolve_window_show_error (self, _("No epoch was validated yet: there is no best epoch to save"));
+      return;
+    }
+  chooser = gtk_file_chooser_native_new (_("Save Best Epoch"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Save"), _("_Cancel"));
+  add_model_filters (GTK_FILE_CHOOSER (chooser));
+  name = g_strdup_printf ("%s-best" MODEL_SUFFIX, train != NULL ? convolve_dataset_get_name (train) : "model");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  run_chooser (self, chooser, save_best_chosen, NULL);
+}
+
+/* ---- ONNX export -------------------------------------------------------- */
+
+static void
+export_onnx_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  gboolean ok = convolve_onnx_export_finish (result, &error);
+  g_autoptr(ConvolveWindow) self = file_request_end (user_data, &name);
+  g_autofree char *message = NULL;
+
+  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (!ok)
+    {
+      /* Translators: %s is a file name */
+      g_autofree char *prefix = g_strdup_printf (_("Could not export the model to “%s”"), name);
+      show_error_prefixed (self, prefix, error);
+      return;
+    }
+  /* Translators: %s is a file name */
+  message = g_strdup_printf (_("Exported the model to “%s”"), name);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+void
+convolve_window_export_onnx (ConvolveWindow *self,
+                             GFile          *file)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveModel *model;
+
+  g_return_if_fail (CONVOLVE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      convolve_window_show_error (self, _("Only local files can be saved"));
+      return;
+    }
+  /* The newest weights, copied here; packing and writing them (tens of
+   * megabytes) happen on a worker thread. */
+  model = convolve_session_dup_model (self->session, 1, &error);
+  if (model == NULL)
+    {
+      g_autofree char *name = g_path_get_basename (path);
+      /* Translators: %s is a file name */
+      g_autofree char *prefix = g_strdup_printf (_("Could not export the model to “%s”"), name);
+      show_error_prefixed (self, prefix, error);
+      return;
+    }
+  convolve_onnx_export_async (model, convolve_session_dup_model_meta (self->session), path,
+                              self->cancellable, export_onnx_cb, file_request_new (self, path));
+}
+
+static void
+export_onnx_chosen (ConvolveWindow *self,
+                    GFile          *file,
+                    const char     *target)
+{
+  convolve_window_export_onnx (self, file);
+}
+
+static void
+export_onnx_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  const char *model_path = convolve_session_get_model_path (self->session);
+  ConvolveDataset *train = convolve_session_get_train (self->session);
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  g_autofree char *name = NULL;
+
+  if (!convolve_session_has_model (self->session))
+    return;
+
+  /* GtkFileChooserNative like the app's other dialogs: GtkFileDialog
+   * needs GTK 4.10, Debian 12 has 4.8. */
+  chooser = gtk_file_chooser_native_new (_("Export Model as ONNX"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, _("ONNX Models"));
+  gtk_file_filter_add_suffix (filter, "onnx");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+
+  /* Beside the model file, named after it; else after the dataset. */
+  if (model_path != NULL)
+    {
+      g_autofree char *base = g_path_get_basename (model_path);
+      g_autofree char *dir = g_path_get_dirname (model_path);
+      g_autoptr(GFile) folder = g_file_new_for_path (dir);
+
+      if (g_str_has_suffix (base, MODEL_SUFFIX))
+        base[strlen (base) - strlen (MODEL_SUFFIX)] = '\0';
+      name = g_strconcat (base, ONNX_SUFFIX, NULL);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+    }
+  else if (train != NULL)
+    name = g_strconcat (convolve_dataset_get_name (train), ONNX_SUFFIX, NULL);
+  else
+    name = g_strdup ("model" ONNX_SUFFIX);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  run_chooser (self, chooser, export_onnx_chosen, NULL);
 }
 
 /* ---- history export ------------------------------------------------------ */
@@ -706,6 +912,40 @@ evaluate_action (GSimpleAction *action,
 }
 
 static void
+use_learning_rate_cb (ConvolveWindow *self,
+                      double          rate)
+{
+  convolve_training_panel_set_learning_rate (self->training_panel, rate);
+}
+
+/* The LR finder's dialog on the current weights and the training set, with
+ * the panel's batch size and seed. */
+static void
+find_learning_rate_action (GSimpleAction *action,
+                           GVariant      *parameter,
+                           gpointer       user_data)
+{
+  ConvolveWindow *self = CONVOLVE_WINDOW (user_data);
+  ConvolveModel *model = convolve_session_get_model (self->session);
+  ConvolveDataset *train = convolve_session_get_train (self->session);
+  ConvolveTrainConfig train_config;
+  ConvolveLrFinderConfig config;
+  ConvolveLrDialog *dialog;
+
+  if (model == NULL || train == NULL || convolve_session_is_training (self->session))
+    return;
+  convolve_train_config_init (&train_config);
+  convolve_training_panel_get_config (self->training_panel, &train_config);
+  convolve_lr_finder_config_init (&config);
+  config.batch_size = train_config.batch_size;
+  config.seed = train_config.seed;
+  dialog = convolve_lr_dialog_new (GTK_WINDOW (self), model, train, &config);
+  g_signal_connect_object (dialog, "use-learning-rate", G_CALLBACK (use_learning_rate_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 stop_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
@@ -718,6 +958,8 @@ static const GActionEntry window_actions[] = {
   { "open-model", open_model_action },
   { "save-model", save_model_action },
   { "save-model-as", save_model_as_action },
+  { "export-onnx", export_onnx_action },
+  { "save-best-model", save_best_model_action },
   { "export-history", export_history_action, "s" },
   { "export-plot", export_plot_action, "s" },
   { "open-dataset-folder", open_dataset_folder_action },
@@ -728,6 +970,7 @@ static const GActionEntry window_actions[] = {
   { "resume", resume_action },
   { "stop", stop_action },
   { "evaluate", evaluate_action },
+  { "find-learning-rate", find_learning_rate_action },
   { "show-view", show_view_action, "s" },
 };
 

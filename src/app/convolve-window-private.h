@@ -17,6 +17,7 @@
 #include "convolve-loaders.h"
 #include "convolve-plot.h"
 #include "convolve-predictor.h"
+#include "convolve-runs-page.h"
 #include "convolve-sample-grid.h"
 #include "convolve-train.h"
 #include "convolve-training-panel.h"
@@ -41,6 +42,8 @@ struct _ConvolveWindow
   GtkStack              *main_stack;
   AdwStatusPage         *loading_page;
   GtkSpinner            *loading_spinner;
+  GtkProgressBar        *loading_progress;
+  GtkButton             *loading_cancel;
   ConvolveDatasetPage   *dataset_page;
   AdwFlap               *flap;
   ConvolveTrainingPanel *training_panel;
@@ -54,6 +57,7 @@ struct _ConvolveWindow
   AdwViewSwitcherBar    *view_switcher_bar;
   AdwViewStack          *view_stack;
   ConvolveEvaluationPage *evaluation_page;
+  ConvolveRunsPage      *runs_page;
 
   /* What the window shows: the datasets, the weights, the run. */
   ConvolveSession       *session;
@@ -80,6 +84,15 @@ void     convolve_window_update_title       (ConvolveWindow *self);
 char    *convolve_window_dup_spec_text      (ConvolveWindow *self);
 guint64  convolve_window_get_seed           (ConvolveWindow *self);
 
+/* convolve-window-import.c */
+void     convolve_window_init_import            (ConvolveWindow *self);
+/* The image-folder settings to the session, before a folder is opened. */
+void     convolve_window_apply_import_settings  (ConvolveWindow *self);
+void     convolve_window_cancel_import          (ConvolveWindow *self);
+/* Resets the loading page and tells of skipped files. */
+void     convolve_window_import_done            (ConvolveWindow *self,
+                                                 gboolean        opened);
+
 /* convolve-window-actions.c */
 void     convolve_window_init_actions       (ConvolveWindow *self);
 /* What win.export-plot does once the file is chosen: target is one of
@@ -87,6 +100,18 @@ void     convolve_window_init_actions       (ConvolveWindow *self);
  * main thread; the outcome is a toast. */
 void     convolve_window_export_plot        (ConvolveWindow *self,
                                              const char     *target,
+                                             GFile          *file);
+
+/* What win.save-best-model does once the file is chosen: the run's best
+ * epoch as a plain model file, written off the main thread; the outcome
+ * is a toast. */
+void     convolve_window_save_best_model    (ConvolveWindow *self,
+                                             GFile          *file);
+
+/* What win.export-onnx does once the file is chosen: the newest weights
+ * with the dataset's class names and scaling, written off the main
+ * thread (convolve_onnx_export_async); the outcome is a toast. */
+void     convolve_window_export_onnx        (ConvolveWindow *self,
                                              GFile          *file);
 
 /* convolve-window-training.c */

@@ -217,7 +217,11 @@ dataset_opened_cb (GObject      *source,
   if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
-  if (!ok)
+  convolve_window_import_done (self, ok);
+  /* Cancelled on purpose: the dataset there was stays, no error. */
+  if (g_error_matches (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED))
+    ;
+  else if (!ok)
     {
       /* Translators: the dataset could not be opened; %s says why */
       g_autofree char *message = g_strdup_printf (_("Could not open the dataset: %s"), error->message);
@@ -257,6 +261,7 @@ convolve_window_open_dataset (ConvolveWindow *self,
     }
 
   spec_text = convolve_window_dup_spec_text (self);
+  convolve_window_apply_import_settings (self);
   convolve_session_open_dataset_async (self->session, folder, spec_text, convolve_window_get_seed (self),
                                        self->cancellable, dataset_opened_cb, convolve_weak_ref_new (self));
 }
@@ -461,6 +466,47 @@ evaluation_show_images_cb (ConvolveWindow *self,
 }
 
 static void
+runs_open_model_cb (ConvolveWindow *self,
+                    const char     *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  convolve_window_open_model (self, file);
+}
+
+static void
+resumed_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(ConvolveWindow) self = convolve_weak_ref_steal (user_data);
+  g_autoptr(GError) error = NULL;
+
+  if (!convolve_session_train_finish (CONVOLVE_SESSION (source), result, &error))
+    {
+      if (self != NULL)
+        {
+          /* Translators: %s says why, e.g. the run has no checkpoint */
+          g_autofree char *message = g_strdup_printf (_("Could not resume the run: %s"), error->message);
+
+          convolve_window_show_error (self, message);
+        }
+      return;
+    }
+  if (self != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, "training");
+}
+
+/* The runs page's Resume: the run goes on in this session, on the open
+ * dataset, from its last checkpoint. */
+static void
+runs_resume_run_cb (ConvolveWindow *self,
+                    gint64          run_id)
+{
+  convolve_session_resume_run_async (self->session, run_id, resumed_cb, convolve_weak_ref_new (self));
+}
+
+static void
 evaluation_show_top_losses_cb (ConvolveWindow *self)
 {
   show_evaluation_images (self, -1, -1);
@@ -609,6 +655,7 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   g_type_ensure (CONVOLVE_TYPE_PREDICTOR);
   g_type_ensure (CONVOLVE_TYPE_PLOT);
   g_type_ensure (CONVOLVE_TYPE_EVALUATION_PAGE);
+  g_type_ensure (CONVOLVE_TYPE_RUNS_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/convolve/Convolve/ui/convolve-window.ui");
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, toast_overlay);
@@ -621,6 +668,10 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_page);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_progress);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, loading_cancel);
+  gtk_widget_class_bind_template_callback_full (widget_class, "loading_cancel_cb",
+                                                G_CALLBACK (convolve_window_cancel_import));
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, dataset_page);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, training_panel);
@@ -634,12 +685,15 @@ convolve_window_class_init (ConvolveWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, evaluation_page);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveWindow, runs_page);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_chosen_cb);
   gtk_widget_class_bind_template_callback (widget_class, dataset_page_cancelled_cb);
   gtk_widget_class_bind_template_callback (widget_class, sample_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, predictor_error_cb);
   gtk_widget_class_bind_template_callback (widget_class, evaluation_show_images_cb);
   gtk_widget_class_bind_template_callback (widget_class, evaluation_show_top_losses_cb);
+  gtk_widget_class_bind_template_callback (widget_class, runs_open_model_cb);
+  gtk_widget_class_bind_template_callback (widget_class, runs_resume_run_cb);
 }
 
 static void
@@ -679,8 +733,12 @@ convolve_window_init (ConvolveWindow *self)
                            G_CALLBACK (convolve_window_show_error), self, G_CONNECT_SWAPPED);
 
   setup_plots (self);
+  /* The runs page follows the session's runs, in the default store. */
+  convolve_runs_page_set_session (self->runs_page, self->session);
+  convolve_runs_page_reload (self->runs_page);
   convolve_window_init_actions (self);
   convolve_window_init_training (self);
+  convolve_window_init_import (self);
 
   discover_datasets (self);
   select_dataset_in_dropdown (self, NULL);

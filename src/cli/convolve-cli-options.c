@@ -27,7 +27,7 @@ static const struct {
 } shared_entries[] = {
   [CONVOLVE_CLI_OPTION_DATA] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, NULL,
-      N_("Dataset folder (CIFAR-10 binary or python batches, or IDX files)"), N_("DIR") },
+      N_("Dataset folder (CIFAR-10 binary or python batches, IDX files, or one subfolder of pictures per class)"), N_("DIR") },
     FIELD (data_dir) },
   [CONVOLVE_CLI_OPTION_DATASET] = {
     { "dataset", 0, 0, G_OPTION_ARG_STRING, NULL,

@@ -11,6 +11,7 @@
 
 #include "convolve-cli.h"
 #include "convolve-cli-options.h"
+#include "convolve-runs-plot.h"
 #include "convolve-train.h"
 
 /* Figures with '.' whatever the locale: scripts read these lines. */
@@ -85,30 +86,18 @@ runs_list (ConvolveRunStore *store,
   return 0;
 }
 
-/* The hyperparameters as name/value pairs, the same order for every run. */
+/* The settings as key/value pairs, the same order for every run (the
+ * rule lives in convolve-run-comparison.c, shared with the app). */
 static GPtrArray *
 run_settings (const ConvolveRunRecord *run)
 {
   GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
-  const ConvolveTrainConfig *c = &run->config;
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
 
-#define ADD(name, ...) \
-  G_STMT_START { g_ptr_array_add (pairs, g_strdup (name)); \
-                 g_ptr_array_add (pairs, g_strdup_printf (__VA_ARGS__)); } G_STMT_END
-  ADD ("dataset", "%s", run->dataset_name != NULL ? run->dataset_name : "");
-  ADD ("model", "%s", run->model_spec != NULL ? run->model_spec : "");
-  ADD ("parameters", "%" PRId64, run->n_parameters);
-  ADD ("train_images", "%u", run->n_train);
-  ADD ("epochs", "%d", c->epochs);
-  ADD ("augment_epochs", "%d", c->augment_epochs);
-  ADD ("batch_size", "%d", c->batch_size);
-  ADD ("optimizer", "%s", c->optimizer == CONVOLVE_OPTIMIZER_SGD ? "sgd" : "adam");
-  ADD ("learning_rate", "%s", g_ascii_formatd (buffer, sizeof buffer, "%g", c->learning_rate));
-  ADD ("seed", "%" PRIu64, c->seed);
-  ADD ("threads", "%d", c->threads);
-  ADD ("early_stopping", "%d", c->early_stopping_patience);
-#undef ADD
+  for (guint s = 0; s < CONVOLVE_RUN_N_SETTINGS; s++)
+    {
+      g_ptr_array_add (pairs, g_strdup (convolve_run_setting_get_key (s)));
+      g_ptr_array_add (pairs, convolve_run_setting_format (s, run));
+    }
   return pairs;
 }
 
@@ -150,48 +139,63 @@ runs_show (ConvolveRunStore *store,
 }
 
 /* Side by side: the settings that differ (marked with *) and each run's
- * results, so a sweep's runs read at a glance. */
+ * results, so a sweep's runs read at a glance; out (nullable): their
+ * validation curves plotted to a .png or .svg file, runs that differ only
+ * in the seed as one mean curve with a band unless separate. */
 static int
 runs_compare (ConvolveRunStore  *store,
               int                n_ids,
-              char             **ids)
+              char             **ids,
+              const char        *out,
+              gboolean           separate)
 {
-  g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func ((GDestroyNotify) convolve_run_record_free);
+  g_autoptr(ConvolveRunComparison) comparison = NULL;
+  g_autoptr(GArray) run_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(GPtrArray) settings = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr(GError) error = NULL;
-  GPtrArray *first;
+  ConvolveReportFormat format = CONVOLVE_REPORT_FORMAT_PNG;
+  const GArray *differing;
+  guint n_runs, next_differing = 0;
 
   if (n_ids < 2)
     return convolve_cli_fail (_("compare needs two or more run numbers"));
+  if (out != NULL)
+    {
+      if (g_str_has_suffix (out, ".svg"))
+        format = CONVOLVE_REPORT_FORMAT_SVG;
+      else if (!g_str_has_suffix (out, ".png"))
+        return convolve_cli_fail (_("--out must name a .png or .svg file, not “%s”"), out);
+    }
   for (int i = 0; i < n_ids; i++)
     {
       gint64 id;
-      ConvolveRunRecord *run;
 
       if (!parse_id (ids[i], &id, &error))
         return convolve_cli_fail ("%s", error->message);
-      run = convolve_run_store_get_run (store, id, &error);
-      if (run == NULL)
-        return convolve_cli_fail ("%s", error->message);
-      g_ptr_array_add (runs, run);
-      g_ptr_array_add (settings, run_settings (run));
+      g_array_append_val (run_ids, id);
     }
+  comparison = convolve_run_comparison_load (store, (const gint64 *) run_ids->data, run_ids->len,
+                                             !separate, &error);
+  if (comparison == NULL)
+    return convolve_cli_fail ("%s", error->message);
+  n_runs = convolve_run_comparison_get_n_runs (comparison);
+  differing = convolve_run_comparison_get_differing (comparison);
+  for (guint r = 0; r < n_runs; r++)
+    g_ptr_array_add (settings, run_settings (convolve_run_comparison_get_run (comparison, r)));
 
-  first = g_ptr_array_index (settings, 0);
   printf ("%-16s", "");
-  for (guint r = 0; r < runs->len; r++)
-    printf (" %14" PRId64, ((ConvolveRunRecord *) g_ptr_array_index (runs, r))->id);
+  for (guint r = 0; r < n_runs; r++)
+    printf (" %14" PRId64, convolve_run_comparison_get_run (comparison, r)->id);
   printf ("\n");
-  for (guint i = 0; i + 1 < first->len; i += 2)
+  for (guint s = 0; s < CONVOLVE_RUN_N_SETTINGS; s++)
     {
-      gboolean differs = FALSE;
+      gboolean differs = next_differing < differing->len &&
+                         g_array_index (differing, guint, next_differing) == s;
 
-      for (guint r = 1; r < runs->len; r++)
-        differs |= g_strcmp0 (g_ptr_array_index ((GPtrArray *) g_ptr_array_index (settings, r), i + 1),
-                              g_ptr_array_index (first, i + 1)) != 0;
-      printf ("%c %-14s", differs ? '*' : ' ', (char *) g_ptr_array_index (first, i));
-      for (guint r = 0; r < runs->len; r++)
-        printf (" %14.14s", (char *) g_ptr_array_index ((GPtrArray *) g_ptr_array_index (settings, r), i + 1));
+      next_differing += differs;
+      printf ("%c %-14s", differs ? '*' : ' ', convolve_run_setting_get_key (s));
+      for (guint r = 0; r < n_runs; r++)
+        printf (" %14.14s", (char *) g_ptr_array_index ((GPtrArray *) g_ptr_array_index (settings, r), 2 * s + 1));
       printf ("\n");
     }
   {
@@ -200,9 +204,9 @@ runs_compare (ConvolveRunStore  *store,
     for (guint k = 0; k < G_N_ELEMENTS (rows); k++)
       {
         printf ("  %-14s", rows[k]);
-        for (guint r = 0; r < runs->len; r++)
+        for (guint r = 0; r < n_runs; r++)
           {
-            ConvolveRunRecord *run = g_ptr_array_index (runs, r);
+            const ConvolveRunRecord *run = convolve_run_comparison_get_run (comparison, r);
             char buffer[G_ASCII_DTOSTR_BUF_SIZE];
 
             if (k == 0)
@@ -213,6 +217,27 @@ runs_compare (ConvolveRunStore  *store,
         printf ("\n");
       }
   }
+  /* The curves as plotted, for scripts: "curve: 1 2 3" per seed group. */
+  for (guint c = 0; c < convolve_run_comparison_get_n_curves (comparison); c++)
+    {
+      const ConvolveRunCurve *curve = convolve_run_comparison_get_curve (comparison, c);
+
+      printf ("curve:");
+      for (guint m = 0; m < curve->n_runs; m++)
+        printf (" %" PRId64, curve->run_ids[m]);
+      printf ("\n");
+    }
+
+  if (out != NULL)
+    {
+      g_autoptr(GBytes) bytes = convolve_runs_plot_render (format, CONVOLVE_RUNS_PLOT_EXPORT_WIDTH,
+                                                           CONVOLVE_RUNS_PLOT_EXPORT_HEIGHT,
+                                                           comparison, &error);
+
+      if (bytes == NULL || !convolve_report_save (bytes, out, &error))
+        return convolve_cli_fail ("%s", error->message);
+      printf (_("Wrote the curves to %s\n"), out);
+    }
   return 0;
 }
 
@@ -222,7 +247,9 @@ convolve_cli_runs (int argc, char **argv)
   g_autofree char *runs_db = NULL;
   g_autofree char *format = NULL;
   g_autofree char *dataset = NULL;
+  g_autofree char *out = NULL;
   gboolean yes = FALSE;
+  gboolean separate = FALSE;
   GOptionEntry entries[] = {
     { "runs-db", 0, 0, G_OPTION_ARG_FILENAME, &runs_db,
       N_("The run store (default: Convolve’s data folder, or $CONVOLVE_RUNS_DB)"), N_("FILE") },
@@ -230,6 +257,10 @@ convolve_cli_runs (int argc, char **argv)
       N_("export: json (default), csv (per epoch) or steps-csv"), N_("FORMAT") },
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset,
       N_("list: only the runs on this dataset"), N_("NAME") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+      N_("compare: plot the validation curves to FILE (.png or .svg)"), N_("FILE") },
+    { "separate", 0, 0, G_OPTION_ARG_NONE, &separate,
+      N_("compare: one curve per run, also for runs that differ only in the seed"), NULL },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes,
       N_("delete: do not ask (the run’s files are not deleted)"), NULL },
     { NULL }
@@ -240,7 +271,7 @@ convolve_cli_runs (int argc, char **argv)
   const char *command;
   gint64 id = 0;
 
-  context = g_option_context_new (_("list | show ID | compare ID ID… | export ID | delete ID"));
+  context = g_option_context_new (_("list | show ID | compare ID ID… [--out FILE] | export ID | delete ID"));
   g_option_context_set_summary (context, _("The runs recorded in the run store: every training "
                                            "run of the app and of `convolve-cli train`."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
@@ -257,7 +288,7 @@ convolve_cli_runs (int argc, char **argv)
   if (g_strcmp0 (command, "list") == 0)
     return runs_list (store, dataset);
   if (g_strcmp0 (command, "compare") == 0)
-    return runs_compare (store, argc - 2, argv + 2);
+    return runs_compare (store, argc - 2, argv + 2, out, separate);
   if (g_strcmp0 (command, "show") != 0 && g_strcmp0 (command, "export") != 0 &&
       g_strcmp0 (command, "delete") != 0)
     return convolve_cli_fail (_("unknown command “%s”: use list, show, compare, export or delete"), command);

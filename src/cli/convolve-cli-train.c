@@ -22,6 +22,7 @@
 #include "convolve-cli-dataset.h"
 #include "convolve-cli-options.h"
 #include "convolve-train.h"
+#include "convolve-distributed-mpi.h"
 
 #define BAR_WIDTH           30
 #define PLAIN_STEP_INTERVAL 200   /* a plain line every N steps when not on a terminal */
@@ -40,6 +41,7 @@ typedef struct {
   GError          *log_error;
   gboolean         interrupted;
   ConvolveRunRecorder *recorder;    /* the run store's record, or NULL */
+  ConvolveDistributed *distributed; /* one rank of a distributed run, or NULL */
 } TrainRun;
 
 /* Figures with '.' whatever the locale: scripts read these lines. */
@@ -275,6 +277,14 @@ on_interrupt (gpointer user_data)
   if (!run->interrupted)
     {
       run->interrupted = TRUE;
+      /* mpirun ends the job with SIGTERM to every rank when one fails or
+       * the job is interrupted: say so on every rank, as the trainer may
+       * be waiting for the failed one and never reach the next batch. */
+      if (run->distributed != NULL)
+        fprintf (stderr, _("convolve-cli: rank %d of %d: mpirun is ending the job "
+                           "(a rank failed or the job was interrupted)\n"),
+                 convolve_distributed_get_rank (run->distributed),
+                 convolve_distributed_get_size (run->distributed));
       if (run->bar_on_screen)
         {
           fputc ('\n', stdout);
@@ -375,8 +385,53 @@ print_best_epoch (ConvolveTrainer  *trainer,
   printf ("best_epoch: %d\n", progress->best_epoch);
 }
 
+/* A distributed run's figures, by rank 0 after the run. */
+static void
+print_distributed_stats (ConvolveTrainer     *trainer,
+                         ConvolveDistributed *dist)
+{
+  ConvolveDistributedStats stats;
+  int size = convolve_distributed_get_size (dist);
+
+  convolve_trainer_get_distributed_stats (trainer, &stats);
+  if (stats.n_resyncs > 0)
+    printf (_("Weights differed between the %d ranks at %u of %u epoch ends and were made rank 0’s again\n"),
+            size, stats.n_resyncs, stats.n_checks);
+  else if (stats.n_checks > 0)
+    printf (_("Weights identical on all %d ranks at %u of %u epoch ends\n"), size, stats.n_checks, stats.n_checks);
+  if (stats.n_steps > 0 && stats.step_seconds > 0)
+    {
+      char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+
+      /* One line for scripts (scripts/bench-mpi.sh reads it). */
+      printf ("allreduce_ms_per_step: %s - step_ms: %s - allreduce_share: %s\n",
+              g_ascii_formatd (a, sizeof a, "%.2f", stats.allreduce_seconds * 1000.0 / (double) stats.n_steps),
+              g_ascii_formatd (b, sizeof b, "%.2f", stats.step_seconds * 1000.0 / (double) stats.n_steps),
+              g_ascii_formatd (c, sizeof c, "%.4f", stats.allreduce_seconds / stats.step_seconds));
+    }
+}
+
+static int train (int argc, char **argv, ConvolveDistributed **dist_out);
+
+/* A distributed run ends every rank together: MPI_Finalize when every rank
+ * got through (the ranks stop at the same step), else MPI_Abort, which
+ * also ends the ranks waiting for this one. */
 int
 convolve_cli_train (int argc, char **argv)
+{
+  ConvolveDistributed *dist = NULL;
+  int status = train (argc, argv, &dist);
+
+  fflush (stdout);
+  if (dist != NULL && (status == 0 || status == 130))
+    convolve_distributed_mpi_free (dist);
+  else if (dist != NULL)
+    convolve_distributed_mpi_abort (dist, status);
+  return status;
+}
+
+static int
+train (int argc, char **argv, ConvolveDistributed **dist_out)
 {
   g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
   g_autofree char *save_path = NULL;
@@ -394,6 +449,11 @@ convolve_cli_train (int argc, char **argv)
   g_autofree char *time_budget_text = NULL;
   gint64 resume_run = 0;
   gboolean restore_best = FALSE;
+  gboolean distributed = FALSE;
+  int batch_size_per_rank = G_MININT;
+  double mpi_timeout = CONVOLVE_DISTRIBUTED_DEFAULT_TIMEOUT;
+  ConvolveDistributed *dist = NULL;
+  int rank = 0;
   /* G_MININT / NAN: not given (so a checkpoint's value stays). */
   int epochs = G_MININT, augment_epochs = G_MININT, batch_size = G_MININT;
   int limit = G_MININT, patience = G_MININT;
@@ -449,6 +509,15 @@ convolve_cli_train (int argc, char **argv)
       N_("Record the run in this run store (default: Convolve’s data folder, or $CONVOLVE_RUNS_DB)"), N_("FILE") },
     { "resume-run", 0, 0, G_OPTION_ARG_INT64, &resume_run,
       N_("Continue a stopped or interrupted run of the run store from its last checkpoint"), N_("ID") },
+    { "distributed", 0, 0, G_OPTION_ARG_NONE, &distributed,
+      N_("Data-parallel training over MPI, one rank per process: start with “mpirun -np N convolve-cli train --distributed …”"),
+      NULL },
+    { "batch-size-per-rank", 0, 0, G_OPTION_ARG_INT, &batch_size_per_rank,
+      N_("With --distributed: images per rank and step (the global batch is N times this) instead of --batch-size"),
+      N_("N") },
+    { "mpi-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &mpi_timeout,
+      N_("With --distributed: end the job when a rank waits this long for the others (default 300)"),
+      N_("SECONDS") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -518,6 +587,39 @@ convolve_cli_train (int argc, char **argv)
     return convolve_cli_fail (_("--spec cannot be combined with --resume: the checkpoint holds the model"));
   if (resume_path != NULL && options.preset_name != NULL)
     return convolve_cli_fail (_("--preset cannot be combined with --resume: the checkpoint holds the model"));
+  /* Each rank would read its own clock and stop at a different step. */
+  if (distributed && time_budget_text != NULL)
+    return convolve_cli_fail (_("--time-budget cannot be combined with --distributed"));
+  if (!distributed && (batch_size_per_rank != G_MININT || mpi_timeout != CONVOLVE_DISTRIBUTED_DEFAULT_TIMEOUT))
+    return convolve_cli_fail (_("--batch-size-per-rank and --mpi-timeout need --distributed"));
+  if (batch_size_per_rank != G_MININT && batch_size != G_MININT)
+    return convolve_cli_fail (_("--batch-size and --batch-size-per-rank cannot be combined"));
+  if (batch_size_per_rank != G_MININT && (batch_size_per_rank < 1 || batch_size_per_rank > 65536))
+    return convolve_cli_fail (_("--batch-size-per-rank must be from 1 to %d, not %d"), 65536,
+                              batch_size_per_rank);
+  if (!(mpi_timeout >= 1.0 && mpi_timeout <= 86400.0))
+    return convolve_cli_fail (_("--mpi-timeout must be from 1 to 86400 seconds"));
+  if (distributed)
+    {
+      dist = convolve_distributed_mpi_new (&argc, &argv, mpi_timeout, &error);
+      if (dist == NULL)
+        return convolve_cli_fail ("%s", error->message);
+      *dist_out = dist;
+      rank = convolve_distributed_get_rank (dist);
+      if (batch_size_per_rank != G_MININT)
+        batch_size = batch_size_per_rank * convolve_distributed_get_size (dist);
+      /* Only rank 0 prints progress and writes files; the others keep
+       * stderr for their errors. */
+      if (rank > 0)
+        {
+          if (freopen ("/dev/null", "w", stdout) == NULL)
+            return convolve_cli_fail (_("could not silence the output of rank %d"), rank);
+          g_clear_pointer (&save_path, g_free);
+          g_clear_pointer (&checkpoint_path, g_free);
+          g_clear_pointer (&log_json_path, g_free);
+          g_clear_pointer (&save_best_path, g_free);
+        }
+    }
   if (!check_output_path ("--save", save_path, &error) ||
       !check_output_path ("--checkpoint", checkpoint_path, &error) ||
       !check_output_path ("--log-json", log_json_path, &error) ||
@@ -527,9 +629,13 @@ convolve_cli_train (int argc, char **argv)
   g_autoptr(ConvolveRunStore) store = NULL;
   g_autoptr(GError) store_error = NULL;
 
-  /* The run store is a record, not a condition: without it the run goes on. */
-  store = convolve_run_store_open (runs_db, &store_error);
-  if (resume_run != 0)
+  /* The run store is a record, not a condition: without it the run goes on.
+   * Rank 0 keeps it for a distributed run. */
+  if (rank == 0)
+    store = convolve_run_store_open (runs_db, &store_error);
+  if (resume_run != 0 && rank > 0)
+    ;  /* rank 0 finds the checkpoint, below */
+  else if (resume_run != 0)
     {
       g_autoptr(ConvolveRunRecord) record = NULL;
 
@@ -547,8 +653,17 @@ convolve_cli_train (int argc, char **argv)
       if (checkpoint_path == NULL)
         checkpoint_path = g_strdup (record->checkpoint_path);
     }
-  else if (store == NULL)
+  else if (store == NULL && rank == 0)
     fprintf (stderr, "convolve-cli: %s\n", store_error->message);
+  if (dist != NULL && resume_run != 0)
+    {
+      char *path = NULL;
+
+      if (!convolve_distributed_broadcast_string (dist, resume_path, &path, &error))
+        return convolve_cli_fail ("%s", error->message);
+      g_free (resume_path);
+      resume_path = path;
+    }
 
   if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
@@ -630,8 +745,16 @@ convolve_cli_train (int argc, char **argv)
         return convolve_cli_fail ("%s", error->message);
     }
 
-  if (!convolve_trainer_set_checkpoint_path (trainer, checkpoint_path, &error))
+  if (!convolve_trainer_set_checkpoint_path (trainer, checkpoint_path, &error) ||
+      !convolve_trainer_set_distributed (trainer, dist, &error))
     return convolve_cli_fail ("%s", error->message);
+  run.distributed = dist;
+  if (dist != NULL)
+    printf (ngettext ("Distributed over %d rank: %d images per step, about %d per rank\n",
+                      "Distributed over %d ranks: %d images per step, about %d per rank\n",
+                      convolve_distributed_get_size (dist)),
+            convolve_distributed_get_size (dist), config.batch_size,
+            (config.batch_size + convolve_distributed_get_size (dist) - 1) / convolve_distributed_get_size (dist));
 
   progress = convolve_trainer_get_progress (trainer);
   loop = g_main_loop_new (NULL, FALSE);
@@ -771,6 +894,8 @@ convolve_cli_train (int argc, char **argv)
               g_ascii_formatd (b, sizeof b, "%.1f", epochs_done));
     }
   print_best_epoch (trainer, progress);
+  if (dist != NULL)
+    print_distributed_stats (trainer, dist);
   if (save_path != NULL)
     {
       if (!convolve_trainer_save (trainer, save_path, TRUE, &error))

@@ -23,6 +23,7 @@ static const Command commands[] = {
   { "lr-find",  convolve_cli_lr_find,  N_("Suggest a learning rate from a short sweep") },
   { "evaluate", convolve_cli_evaluate, N_("Measure a saved model on a dataset’s test set") },
   { "predict",  convolve_cli_predict,  N_("Print the most probable classes of image files") },
+  { "export",   convolve_cli_export,   N_("Write a saved model as ONNX, for other programs") },
   { "explain",  convolve_cli_explain,  N_("Show where in image files the model sees a class (saliency, Grad-CAM)") },
   { "runs",     convolve_cli_runs,     N_("List, show, compare, export or delete recorded training runs") },
   { "download", convolve_cli_download, N_("Download CIFAR-10 into Convolve's data folder") },

@@ -18,6 +18,7 @@ int convolve_cli_lr_find  (int argc, char **argv);
 int convolve_cli_evaluate (int argc, char **argv);
 int convolve_cli_predict  (int argc, char **argv);
 int convolve_cli_explain  (int argc, char **argv);
+int convolve_cli_export   (int argc, char **argv);
 int convolve_cli_runs     (int argc, char **argv);
 int convolve_cli_download (int argc, char **argv);
 

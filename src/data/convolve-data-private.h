@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <gio/gio.h>
 #include <sys/stat.h>
 
@@ -149,6 +150,32 @@ void convolve_augment_draw (const ConvolveAugment *augment,
                             float                 *dx,
                             float                 *dy,
                             gboolean              *flip);
+
+/* The image file at path (a native file; display names it in errors),
+ * decoded with the header checks and limits of convolve_image_load_file()
+ * and turned as its EXIF orientation says. A JPEG may come out at 1/2,
+ * 1/4 or 1/8 of its size (libjpeg's own scaling, much quicker) when its
+ * short and long sides stay at least min_short and min_long; 0 and 0 for
+ * the full size. */
+GdkPixbuf *convolve_image_decode_path (const char    *path,
+                                       const char    *display,
+                                       int            min_short,
+                                       int            min_long,
+                                       GCancellable  *cancellable,
+                                       GError       **error);
+/* pixbuf resized to width x height: area averaging when shrinking,
+ * bilinear when enlarging; a new reference, NULL when out of memory. */
+GdkPixbuf *convolve_image_scale (GdkPixbuf *pixbuf,
+                                 int        width,
+                                 int        height);
+/* pixbuf's pixels as planar RGB (3 x height x width bytes in out), where
+ * transparent laid on white. */
+void       convolve_image_pixbuf_to_rgb (GdkPixbuf *pixbuf,
+                                         guint8    *out);
+/* ITU-R BT.601 luma of one pixel, rounded. */
+guint8     convolve_image_luma (guint8 r,
+                                guint8 g,
+                                guint8 b);
 
 /* Layout detection from file names and sizes (no file is read). */
 gboolean convolve_dataset_detect_kind (const char          *dir,

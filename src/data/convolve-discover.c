@@ -100,15 +100,23 @@ convolve_dataset_detect_kind (const char          *dir,
     *kind = CONVOLVE_DATASET_KIND_CIFAR10_PYTHON;
   else if (has_idx_pair (dir))
     *kind = CONVOLVE_DATASET_KIND_IDX;
+  else if (convolve_image_folder_detect (dir))
+    *kind = CONVOLVE_DATASET_KIND_IMAGE_FOLDER;
   else
     return FALSE;
 
   return TRUE;
 }
 
+typedef struct {
+  const ConvolveImageFolderOptions *options;
+  ConvolveImageFolderReport        *report;
+} ImageSettings;
+
 static gboolean
 load_kind (const char           *dir,
            ConvolveDatasetKind   kind,
+           const ImageSettings  *image,
            ConvolveDataset     **train,
            ConvolveDataset     **test,
            GCancellable         *cancellable,
@@ -116,6 +124,9 @@ load_kind (const char           *dir,
 {
   switch (kind)
     {
+    case CONVOLVE_DATASET_KIND_IMAGE_FOLDER:
+      return convolve_image_folder_load (dir, image->options, image->report, train, test,
+                                         cancellable, error);
     case CONVOLVE_DATASET_KIND_CIFAR10_BINARY:
       return convolve_cifar10_load_binary (dir, train, test, cancellable, error);
     case CONVOLVE_DATASET_KIND_CIFAR10_PYTHON:
@@ -190,6 +201,25 @@ explain_folder (const char       *dir,
   return FALSE;
 }
 
+/* Whether dir has a folder in it: then it may be an image folder that
+ * detection passed over (one class, no file named like a picture), whose
+ * loader says what is wrong. */
+static gboolean
+has_subfolder (const char *dir)
+{
+  g_autoptr(GDir) folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (name[0] != '.' && g_file_test (path, G_FILE_TEST_IS_DIR))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 gboolean
 convolve_dataset_load_dir (const char       *dir,
                            ConvolveDataset **train,
@@ -197,6 +227,19 @@ convolve_dataset_load_dir (const char       *dir,
                            GCancellable     *cancellable,
                            GError          **error)
 {
+  return convolve_dataset_load_dir_full (dir, NULL, NULL, train, test, cancellable, error);
+}
+
+gboolean
+convolve_dataset_load_dir_full (const char                       *dir,
+                                const ConvolveImageFolderOptions *image_options,
+                                ConvolveImageFolderReport        *image_report,
+                                ConvolveDataset                 **train,
+                                ConvolveDataset                 **test,
+                                GCancellable                     *cancellable,
+                                GError                          **error)
+{
+  ImageSettings image = { image_options, image_report };
   g_autofree char *display = NULL;
   ConvolveDatasetKind kind;
   GStatBuf st;
@@ -209,7 +252,7 @@ convolve_dataset_load_dir (const char       *dir,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (convolve_dataset_detect_kind (dir, &kind))
-    return load_kind (dir, kind, train, test, cancellable, error);
+    return load_kind (dir, kind, &image, train, test, cancellable, error);
 
   /* A root such as ~/.keras/datasets: the first dataset below it. */
   for (gsize i = 0; i < G_N_ELEMENTS (dataset_subdirs); i++)
@@ -217,7 +260,7 @@ convolve_dataset_load_dir (const char       *dir,
       g_autofree char *subdir = g_build_filename (dir, dataset_subdirs[i], NULL);
 
       if (convolve_dataset_detect_kind (subdir, &kind))
-        return load_kind (subdir, kind, train, test, cancellable, error);
+        return load_kind (subdir, kind, &image, train, test, cancellable, error);
     }
 
   display = g_filename_display_name (dir);
@@ -264,6 +307,9 @@ convolve_dataset_load_dir (const char       *dir,
     }
   if (explained)
     return ok;
+  if (has_subfolder (dir))
+    return convolve_image_folder_load (dir, image_options, image_report, train, test,
+                                       cancellable, error);
 
   g_set_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_NOT_FOUND,
                _("No dataset in “%s”: it holds neither CIFAR-10 batches "
@@ -299,7 +345,14 @@ discovery_check (Discovery  *discovery,
   location->path = g_strdup (path);
   location->origin = g_strdup (origin);
   location->kind = kind;
-  if (kind != CONVOLVE_DATASET_KIND_IDX)
+  if (kind == CONVOLVE_DATASET_KIND_IMAGE_FOLDER)
+    {
+      g_autofree char *basename = g_path_get_basename (path);
+
+      location->id = g_strdup ("image-folder");
+      location->title = g_filename_display_name (basename);
+    }
+  else if (kind != CONVOLVE_DATASET_KIND_IDX)
     {
       location->id = g_strdup ("cifar10");
       location->title = g_strdup (_("CIFAR-10"));

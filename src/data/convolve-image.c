@@ -31,7 +31,30 @@ typedef struct {
   gboolean too_large;
   guint8  *rows_done;   /* one bit per row the decoder has filled in */
   int      rows_size;   /* rows rows_done has room for */
+  /* JPEG only: decode at 1/2, 1/4 or 1/8 of the size (libjpeg's DCT
+   * scaling, far quicker) as long as the short and long sides stay at
+   * least this large; 0 and 0 for the full size */
+  gboolean is_jpeg;
+  int      min_short;
+  int      min_long;
 } SizeCheck;
+
+/* The largest of 8, 4, 2 that keeps both sides' minimums, else 1. */
+static int
+jpeg_reduction (const SizeCheck *check,
+                int              width,
+                int              height)
+{
+  int short_side = MIN (width, height);
+  int long_side = MAX (width, height);
+
+  if (!check->is_jpeg || (check->min_short <= 0 && check->min_long <= 0))
+    return 1;
+  for (int denominator = 8; denominator > 1; denominator /= 2)
+    if (short_side / denominator >= check->min_short && long_side / denominator >= check->min_long)
+      return denominator;
+  return 1;
+}
 
 static void
 on_size_prepared (GdkPixbufLoader *loader,
@@ -50,6 +73,17 @@ on_size_prepared (GdkPixbufLoader *loader,
       gdk_pixbuf_loader_set_size (loader, 0, 0);
       return;
     }
+  /* Asking for exactly what libjpeg makes at 1/d: no second resize. */
+  {
+    int denominator = jpeg_reduction (check, width, height);
+
+    if (denominator > 1)
+      {
+        width = (width + denominator - 1) / denominator;
+        height = (height + denominator - 1) / denominator;
+        gdk_pixbuf_loader_set_size (loader, width, height);
+      }
+  }
   /* A module may announce the size more than once: the row map follows
    * the latest, never the first. */
   if (height != check->rows_size)
@@ -566,12 +600,14 @@ set_too_big_file_error (GError     **error,
 static GdkPixbuf *
 decode_image (GBytes      *bytes,
               const char  *display,
+              int          min_short,
+              int          min_long,
               GError     **error)
 {
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
   GdkPixbuf *pixbuf;
-  g_auto(SizeCheck) check = { 0, 0, FALSE, NULL, 0 };
+  g_auto(SizeCheck) check = { 0, 0, FALSE, NULL, 0, FALSE, min_short, min_long };
   ImageHeader header = { NULL, NULL, 0, 0, 0, 0, FALSE };
   const guint8 *data;
   gsize length;
@@ -601,6 +637,7 @@ decode_image (GBytes      *bytes,
                        header.name, header.name);
       return NULL;
     }
+  check.is_jpeg = g_str_equal (header.type, "jpeg");
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
   g_signal_connect (loader, "area-updated", G_CALLBACK (on_area_updated), &check);
 
@@ -652,56 +689,27 @@ decode_image (GBytes      *bytes,
   return gdk_pixbuf_apply_embedded_orientation (pixbuf);
 }
 
-static gboolean
-pixbuf_to_input (GdkPixbuf      *pixbuf,
-                 ConvolveShape   shape,
-                 float          *input,
-                 guint8         *preview,
-                 const char     *display,
-                 GError        **error)
+void
+convolve_image_pixbuf_to_rgb (GdkPixbuf *pixbuf,
+                              guint8    *out)
 {
-  g_autoptr(GdkPixbuf) scaled = NULL;
+  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
   int width = gdk_pixbuf_get_width (pixbuf);
   int height = gdk_pixbuf_get_height (pixbuf);
-  gsize plane = (gsize) shape.h * (gsize) shape.w;
-  const guint8 *pixels;
-  int rowstride;
-  int n_channels;
-  gboolean has_alpha;
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+  gboolean has_alpha = gdk_pixbuf_get_has_alpha (pixbuf);
+  gsize plane = (gsize) width * (gsize) height;
 
-  if (width == shape.w && height == shape.h)
-    {
-      scaled = g_object_ref (pixbuf);
-    }
-  else
-    {
-      /* TILES averages the covered area when shrinking; it would repeat
-       * pixels when enlarging, where bilinear is smoother. */
-      GdkInterpType interp = (shape.w < width || shape.h < height) ? GDK_INTERP_TILES
-                                                                   : GDK_INTERP_BILINEAR;
-
-      scaled = gdk_pixbuf_scale_simple (pixbuf, shape.w, shape.h, interp);
-      if (scaled == NULL)
-        {
-          set_image_error (error, display, _("there is not enough memory to resize it"));
-          return FALSE;
-        }
-    }
-
-  pixels = gdk_pixbuf_read_pixels (scaled);
-  rowstride = gdk_pixbuf_get_rowstride (scaled);
-  n_channels = gdk_pixbuf_get_n_channels (scaled);
-  has_alpha = gdk_pixbuf_get_has_alpha (scaled);
-
-  for (int y = 0; y < shape.h; y++)
+  for (int y = 0; y < height; y++)
     {
       const guint8 *row = pixels + (gsize) y * (gsize) rowstride;
 
-      for (int x = 0; x < shape.w; x++)
+      for (int x = 0; x < width; x++)
         {
           const guint8 *p = row + (gsize) x * (gsize) n_channels;
           guint rgb[3] = { p[0], p[1], p[2] };
-          gsize i = (gsize) y * (gsize) shape.w + (gsize) x;
+          gsize i = (gsize) y * (gsize) width + (gsize) x;
 
           if (has_alpha)
             {
@@ -711,25 +719,77 @@ pixbuf_to_input (GdkPixbuf      *pixbuf,
               for (int k = 0; k < 3; k++)
                 rgb[k] = (rgb[k] * alpha + 255u * (255u - alpha) + 127u) / 255u;
             }
+          for (int k = 0; k < 3; k++)
+            out[(gsize) k * plane + i] = (guint8) rgb[k];
+        }
+    }
+}
 
-          if (shape.c == 1)
+guint8
+convolve_image_luma (guint8 r,
+                     guint8 g,
+                     guint8 b)
+{
+  /* ITU-R BT.601 luma */
+  float luma = 0.299f * (float) r + 0.587f * (float) g + 0.114f * (float) b;
+
+  return (guint8) CLAMP (lrintf (luma), 0, 255);
+}
+
+GdkPixbuf *
+convolve_image_scale (GdkPixbuf *pixbuf,
+                      int        width,
+                      int        height)
+{
+  /* TILES averages the covered area when shrinking; it would repeat
+   * pixels when enlarging, where bilinear is smoother. */
+  GdkInterpType interp = (width < gdk_pixbuf_get_width (pixbuf) ||
+                          height < gdk_pixbuf_get_height (pixbuf)) ? GDK_INTERP_TILES
+                                                                   : GDK_INTERP_BILINEAR;
+
+  if (width == gdk_pixbuf_get_width (pixbuf) && height == gdk_pixbuf_get_height (pixbuf))
+    return g_object_ref (pixbuf);
+  return gdk_pixbuf_scale_simple (pixbuf, width, height, interp);
+}
+
+static gboolean
+pixbuf_to_input (GdkPixbuf      *pixbuf,
+                 ConvolveShape   shape,
+                 float          *input,
+                 guint8         *preview,
+                 const char     *display,
+                 GError        **error)
+{
+  g_autoptr(GdkPixbuf) scaled = NULL;
+  g_autofree guint8 *rgb = NULL;
+  gsize plane = (gsize) shape.h * (gsize) shape.w;
+
+  scaled = convolve_image_scale (pixbuf, shape.w, shape.h);
+  if (scaled == NULL)
+    {
+      set_image_error (error, display, _("there is not enough memory to resize it"));
+      return FALSE;
+    }
+
+  rgb = g_malloc (3 * plane);
+  convolve_image_pixbuf_to_rgb (scaled, rgb);
+  for (gsize i = 0; i < plane; i++)
+    {
+      if (shape.c == 1)
+        {
+          guint8 grey = convolve_image_luma (rgb[i], rgb[plane + i], rgb[2 * plane + i]);
+
+          input[i] = (float) grey / 255.0f;
+          if (preview != NULL)
+            preview[i] = grey;
+        }
+      else
+        {
+          for (int k = 0; k < 3; k++)
             {
-              /* ITU-R BT.601 luma */
-              float luma = 0.299f * (float) rgb[0] + 0.587f * (float) rgb[1] + 0.114f * (float) rgb[2];
-              guint8 grey = (guint8) CLAMP (lrintf (luma), 0, 255);
-
-              input[i] = (float) grey / 255.0f;
+              input[(gsize) k * plane + i] = (float) rgb[(gsize) k * plane + i] / 255.0f;
               if (preview != NULL)
-                preview[i] = grey;
-            }
-          else
-            {
-              for (int k = 0; k < 3; k++)
-                {
-                  input[(gsize) k * plane + i] = (float) rgb[k] / 255.0f;
-                  if (preview != NULL)
-                    preview[(gsize) k * plane + i] = (guint8) rgb[k];
-                }
+                preview[(gsize) k * plane + i] = rgb[(gsize) k * plane + i];
             }
         }
     }
@@ -747,7 +807,7 @@ load_bytes (GBytes         *bytes,
 {
   g_autoptr(GdkPixbuf) pixbuf = NULL;
 
-  pixbuf = decode_image (bytes, display, error);
+  pixbuf = decode_image (bytes, display, 0, 0, error);
   if (pixbuf == NULL)
     return FALSE;
 
@@ -972,4 +1032,23 @@ convolve_image_load_file (GFile          *file,
     return FALSE;
 
   return load_bytes (bytes, display, shape, input, preview, error);
+}
+
+GdkPixbuf *
+convolve_image_decode_path (const char    *path,
+                            const char    *display,
+                            int            min_short,
+                            int            min_long,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_return_val_if_fail (path != NULL && display != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = read_native_file (path, display, cancellable, error);
+  if (bytes == NULL)
+    return NULL;
+  return decode_image (bytes, display, min_short, min_long, error);
 }

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "convolve-dataset.h"
+#include "convolve-image-folder.h"
 
 G_BEGIN_DECLS
 
@@ -41,21 +42,33 @@ gboolean convolve_idx_load_dir (const char       *dir,
                                 GCancellable     *cancellable,
                                 GError          **error);
 
-/* Detects the layout of dir (any of the above) and loads it. */
+/* Detects the layout of dir (any of the above, or an image folder,
+ * convolve-image-folder.h) and loads it. */
 gboolean convolve_dataset_load_dir (const char       *dir,
                                     ConvolveDataset **train,
                                     ConvolveDataset **test,
                                     GCancellable     *cancellable,
                                     GError          **error);
+/* The same, with the settings for an image folder (nullable: the
+ * defaults) and what its import found (nullable; left alone for other
+ * layouts). */
+gboolean convolve_dataset_load_dir_full (const char                       *dir,
+                                         const ConvolveImageFolderOptions *image_options,
+                                         ConvolveImageFolderReport        *image_report,
+                                         ConvolveDataset                 **train,
+                                         ConvolveDataset                 **test,
+                                         GCancellable                     *cancellable,
+                                         GError                          **error);
 
 typedef enum {
   CONVOLVE_DATASET_KIND_CIFAR10_BINARY,
   CONVOLVE_DATASET_KIND_CIFAR10_PYTHON,
   CONVOLVE_DATASET_KIND_IDX,
+  CONVOLVE_DATASET_KIND_IMAGE_FOLDER,
 } ConvolveDatasetKind;
 
 typedef struct {
-  char               *id;          /* "cifar10", "fashion-mnist", "mnist" */
+  char               *id;          /* "cifar10", "fashion-mnist", "mnist", "image-folder" */
   char               *title;       /* translated display name, "CIFAR-10" */
   char               *path;        /* folder to pass to convolve_dataset_load_dir */
   char               *origin;      /* translated, e.g. "Convolve's data folder", "Keras cache" */

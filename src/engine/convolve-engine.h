@@ -5,6 +5,7 @@
 #pragma once
 
 #include "convolve-error.h"
+#include "convolve-atomic-file.h"
 #include "convolve-rng.h"
 #include "convolve-model.h"
 #include "convolve-model-preset.h"

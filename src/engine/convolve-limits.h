@@ -45,6 +45,12 @@ G_BEGIN_DECLS
 /* Pixels and encoded bytes of one picture. */
 #define CONVOLVE_LIMIT_IMAGE_PIXELS         (G_GINT64_CONSTANT (100) * 1000 * 1000)
 #define CONVOLVE_LIMIT_IMAGE_BYTES          (G_GINT64_CONSTANT (256) * 1024 * 1024)
+/* An image folder: files listed (skipped ones too), class folders (labels
+ * are bytes), folders nested inside a class folder, and its cache file
+ * (also bounded by CONVOLVE_LIMIT_DATASET_BYTES of pixels). */
+#define CONVOLVE_LIMIT_FOLDER_FILES         1000000
+#define CONVOLVE_LIMIT_FOLDER_CLASSES       256
+#define CONVOLVE_LIMIT_FOLDER_DEPTH         16
 
 /* ---- datasets (CIFAR-10 batches and pickles, IDX, archives) ---- */
 

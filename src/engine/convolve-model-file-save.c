@@ -5,24 +5,20 @@
  * The same model always gives the same bytes: metadata in a fixed order,
  * extra keys sorted, floats with nine significant digits. The file is
  * written to a temporary name beside the target, synced, then renamed, so
- * a failed save leaves any previous file as it was.
+ * a failed save leaves any previous file as it was (convolve-atomic-file.c).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-model-file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 
+#include "convolve-atomic-file.h"
 #include "convolve-json.h"
 #include "convolve-model-file-private.h"
 
@@ -309,49 +305,11 @@ build_header (GPtrArray *metadata, GArray *tensors, gsize *header_length)
   return g_string_free (header, FALSE);
 }
 
-/* For a write, sync or close that failed with saved_errno. */
-static void
-set_write_error (GError **error, const char *display_name, int saved_errno)
-{
-  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-               _("Could not write “%s”: %s"), display_name, g_strerror (saved_errno));
-}
-
-/* For a temporary file that could not be made or renamed. */
-static void
-set_save_error (GError **error, const char *display_name, int saved_errno)
-{
-  g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-               _("Could not save to “%s”: %s"), display_name, g_strerror (saved_errno));
-}
-
 static gboolean
-write_all (int fd, const void *data, gsize length, const char *display_name, GError **error)
+write_tensor (ConvolveAtomicFile *file, const SaveTensor *tensor, GError **error)
 {
-  const guint8 *p = data;
+  const char *display_name = convolve_atomic_file_get_display_name (file);
 
-  while (length > 0)
-    {
-      gssize written = write (fd, p, MIN (length, (gsize) 1 << 30));
-
-      if (written < 0)
-        {
-          int saved_errno = errno;
-
-          if (saved_errno == EINTR)
-            continue;
-          set_write_error (error, display_name, saved_errno);
-          return FALSE;
-        }
-      p += written;
-      length -= (gsize) written;
-    }
-  return TRUE;
-}
-
-static gboolean
-write_tensor (int fd, const SaveTensor *tensor, const char *display_name, GError **error)
-{
   if (!_convolve_model_file_all_finite (tensor->data, tensor->size))
     {
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
@@ -362,7 +320,7 @@ write_tensor (int fd, const SaveTensor *tensor, const char *display_name, GError
     }
 
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  return write_all (fd, tensor->data, tensor->size * sizeof (float), display_name, error);
+  return convolve_atomic_file_write (file, tensor->data, tensor->size * sizeof (float), error);
 #else
   {
     g_autofree guint32 *buffer = g_new (guint32, MIN (tensor->size, IO_CHUNK_FLOATS));
@@ -374,26 +332,12 @@ write_tensor (int fd, const SaveTensor *tensor, const char *display_name, GError
         memcpy (buffer, tensor->data + start, n * sizeof (float));
         for (gsize i = 0; i < n; i++)
           buffer[i] = GUINT32_TO_LE (buffer[i]);
-        if (!write_all (fd, buffer, n * sizeof (float), display_name, error))
+        if (!convolve_atomic_file_write (file, buffer, n * sizeof (float), error))
           return FALSE;
       }
     return TRUE;
   }
 #endif
-}
-
-/* Best effort: makes the rename itself durable. */
-static void
-sync_directory (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  int fd = g_open (dir, O_RDONLY, 0);
-
-  if (fd >= 0)
-    {
-      g_fsync (fd);
-      g_close (fd, NULL);
-    }
 }
 
 gboolean
@@ -406,19 +350,14 @@ convolve_model_save (ConvolveModel           *model,
   g_autoptr(ConvolveModelMeta) default_meta = NULL;
   g_autoptr(GPtrArray) metadata = NULL;
   g_autoptr(GArray) tensors = NULL;
-  g_autofree char *display_name = NULL;
+  g_autoptr(ConvolveAtomicFile) file = NULL;
   g_autofree char *header = NULL;
-  g_autofree char *temp_path = NULL;
   gsize header_length = 0;
   guint64 length_le;
-  GStatBuf st;
-  int fd;
 
   g_return_val_if_fail (model != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  display_name = g_filename_display_name (path);
 
   if (meta == NULL)
     meta = default_meta = convolve_model_meta_new ();
@@ -431,55 +370,17 @@ convolve_model_save (ConvolveModel           *model,
     return FALSE;
   header = build_header (metadata, tensors, &header_length);
 
-  /* Renaming over a device or a directory would be destructive or fail
-   * late: refuse up front. */
-  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_IO,
-                   _("Could not save to “%s”: it exists and is not a regular file"),
-                   display_name);
-      return FALSE;
-    }
-
-  temp_path = g_strconcat (path, ".XXXXXX", NULL);
-  fd = g_mkstemp_full (temp_path, O_RDWR, 0666);
-  if (fd < 0)
-    {
-      set_save_error (error, display_name, errno);
-      return FALSE;
-    }
+  file = convolve_atomic_file_new (path, error);
+  if (file == NULL)
+    return FALSE;
 
   length_le = GUINT64_TO_LE ((guint64) header_length);
-  if (!write_all (fd, &length_le, sizeof length_le, display_name, error) ||
-      !write_all (fd, header, header_length, display_name, error))
-    goto fail;
+  if (!convolve_atomic_file_write (file, &length_le, sizeof length_le, error) ||
+      !convolve_atomic_file_write (file, header, header_length, error))
+    return FALSE;
   for (guint i = 0; i < tensors->len; i++)
-    if (!write_tensor (fd, &g_array_index (tensors, SaveTensor, i), display_name, error))
-      goto fail;
+    if (!write_tensor (file, &g_array_index (tensors, SaveTensor, i), error))
+      return FALSE;
 
-  if (g_fsync (fd) != 0)
-    {
-      set_write_error (error, display_name, errno);
-      goto fail;
-    }
-  if (!g_close (fd, NULL))
-    {
-      fd = -1;
-      set_write_error (error, display_name, errno);
-      goto fail;
-    }
-  fd = -1;
-  if (g_rename (temp_path, path) != 0)
-    {
-      set_save_error (error, display_name, errno);
-      goto fail;
-    }
-  sync_directory (path);
-  return TRUE;
-
-fail:
-  if (fd >= 0)
-    g_close (fd, NULL);
-  g_unlink (temp_path);
-  return FALSE;
+  return convolve_atomic_file_commit (g_steal_pointer (&file), error);
 }

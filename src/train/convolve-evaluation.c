@@ -129,13 +129,15 @@ image_scores (const float   *logits,
 }
 
 ConvolveEvaluation *
-convolve_evaluate (ConvolveModel                *model,
-                   const ConvolveDataset        *dataset,
-                   guint                         limit,
-                   ConvolveEvaluateProgressFunc  progress_func,
-                   gpointer                      progress_data,
-                   GCancellable                 *cancellable,
-                   GError                      **error)
+convolve_evaluate_part (ConvolveModel                *model,
+                        const ConvolveDataset        *dataset,
+                        guint                         limit,
+                        guint                         first,
+                        guint                         end,
+                        ConvolveEvaluateProgressFunc  progress_func,
+                        gpointer                      progress_data,
+                        GCancellable                 *cancellable,
+                        GError                      **error)
 {
   g_autoptr(ConvolveEvaluation) evaluation = NULL;
   g_autofree float *x = NULL;
@@ -183,14 +185,17 @@ convolve_evaluate (ConvolveModel                *model,
     }
   labels = g_new (int32_t, batch_max);
   indices = g_new (guint32, batch_max);
-  evaluation->predictions = g_new (gint32, n_images);
-  evaluation->confidences = g_new (float, n_images);
-  evaluation->losses = g_new (float, n_images);
-  evaluation->labels = g_new (gint32, n_images);
+  /* Zero outside the part, so that parts add up to the whole. */
+  evaluation->predictions = g_new0 (gint32, n_images);
+  evaluation->confidences = g_new0 (float, n_images);
+  evaluation->losses = g_new0 (float, n_images);
+  evaluation->labels = g_new0 (gint32, n_images);
+  end = MIN (end, n_images);
+  first = MIN (first, end);
 
-  for (guint start = 0; start < n_images; start += batch_max)
+  for (guint start = first; start < end; start += batch_max)
     {
-      int count = (int) MIN ((guint) batch_max, n_images - start);
+      int count = (int) MIN ((guint) batch_max, end - start);
       int hits = 0;
       gint32 *predictions;
 
@@ -229,18 +234,44 @@ convolve_evaluate (ConvolveModel                *model,
         }
 
       if (progress_func != NULL)
-        progress_func (start + count, n_images, progress_data);
+        progress_func (start + count - first, end - first, progress_data);
     }
 
   evaluation->n_images = n_images;
-  evaluation->loss = loss_sum / n_images;
-  evaluation->accuracy = (double) n_correct / n_images;
-  for (int c = 0; c < n_classes; c++)
+  evaluation->loss = loss_sum;
+  evaluation->accuracy = n_correct;
+  return g_steal_pointer (&evaluation);
+}
+
+void
+convolve_evaluation_complete (ConvolveEvaluation *evaluation)
+{
+  g_return_if_fail (evaluation != NULL && evaluation->n_images > 0);
+
+  evaluation->loss /= evaluation->n_images;
+  evaluation->accuracy /= evaluation->n_images;
+  for (int c = 0; c < evaluation->n_classes; c++)
     evaluation->class_accuracy[c] = evaluation->class_counts[c] > 0
       ? (double) evaluation->class_correct[c] / evaluation->class_counts[c]
       : NAN;
+}
 
-  return g_steal_pointer (&evaluation);
+ConvolveEvaluation *
+convolve_evaluate (ConvolveModel                *model,
+                   const ConvolveDataset        *dataset,
+                   guint                         limit,
+                   ConvolveEvaluateProgressFunc  progress_func,
+                   gpointer                      progress_data,
+                   GCancellable                 *cancellable,
+                   GError                      **error)
+{
+  ConvolveEvaluation *evaluation;
+
+  evaluation = convolve_evaluate_part (model, dataset, limit, 0, G_MAXUINT, progress_func, progress_data,
+                                       cancellable, error);
+  if (evaluation != NULL)
+    convolve_evaluation_complete (evaluation);
+  return evaluation;
 }
 
 typedef struct {

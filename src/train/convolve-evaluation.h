@@ -71,6 +71,23 @@ ConvolveEvaluation *convolve_evaluate (ConvolveModel                *model,
                                        GCancellable                 *cancellable,
                                        GError                      **error);
 
+/* One part of an evaluation, for evaluating on several processes: the
+ * images [first, end) of the first limit. The per-image arrays span all
+ * images, zero outside the part, and the figures are sums (loss: of the
+ * images' losses, accuracy: the hits), so the parts' fields add up to the
+ * whole; convolve_evaluation_complete() then turns the sums into means.
+ * progress_func counts within the part. */
+ConvolveEvaluation *convolve_evaluate_part (ConvolveModel                *model,
+                                            const ConvolveDataset        *dataset,
+                                            guint                         limit,
+                                            guint                         first,
+                                            guint                         end,
+                                            ConvolveEvaluateProgressFunc  progress_func,
+                                            gpointer                      progress_data,
+                                            GCancellable                 *cancellable,
+                                            GError                      **error);
+void                convolve_evaluation_complete (ConvolveEvaluation *evaluation);
+
 /* The same on a worker thread ("convolve-evaluate"); takes ownership of
  * model (e.g. a fresh weight snapshot) and a reference on dataset.
  * progress_func (nullable) runs on that thread; the callback runs on the

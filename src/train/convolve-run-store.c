@@ -71,6 +71,25 @@ convolve_run_record_free (ConvolveRunRecord *record)
   g_free (record);
 }
 
+ConvolveRunRecord *
+convolve_run_record_copy (const ConvolveRunRecord *record)
+{
+  ConvolveRunRecord *copy;
+
+  g_return_val_if_fail (record != NULL, NULL);
+
+  copy = g_memdup2 (record, sizeof *record);
+  copy->name = g_strdup (record->name);
+  copy->error_message = g_strdup (record->error_message);
+  copy->dataset_name = g_strdup (record->dataset_name);
+  copy->dataset_path = g_strdup (record->dataset_path);
+  copy->model_spec = g_strdup (record->model_spec);
+  copy->checkpoint_path = g_strdup (record->checkpoint_path);
+  copy->best_checkpoint_path = g_strdup (record->best_checkpoint_path);
+  copy->model_path = g_strdup (record->model_path);
+  return copy;
+}
+
 /* Errors ----------------------------------------------------------------- */
 
 void

@@ -124,6 +124,7 @@ typedef struct {
   gint64              owner_pid;       /* the process that ran it */
 } ConvolveRunRecord;
 
+ConvolveRunRecord *convolve_run_record_copy (const ConvolveRunRecord *record);
 void convolve_run_record_free (ConvolveRunRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveRunRecord, convolve_run_record_free)
 

@@ -87,10 +87,14 @@ convolve_session_open_model_finish (ConvolveSession  *self,
 
 /* What a saved file says about the data the model was trained on: the
  * open dataset's names and scaling, else what the opened file said. */
-static ConvolveModelMeta *
-meta_for_dataset (ConvolveSession *self)
+ConvolveModelMeta *
+convolve_session_dup_model_meta (ConvolveSession *self)
 {
-  ConvolveModelMeta *meta = convolve_model_meta_new ();
+  ConvolveModelMeta *meta;
+
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), NULL);
+
+  meta = convolve_model_meta_new ();
 
   if (self->meta != NULL)
     {
@@ -204,7 +208,7 @@ convolve_session_save_model_async (ConvolveSession     *self,
       g_object_unref (task);
       return;
     }
-  data->meta = meta_for_dataset (self);
+  data->meta = convolve_session_dup_model_meta (self);
   {
     g_autoptr(GTask) worker = g_task_new (self, cancellable, model_file_saved_cb, task);
 

@@ -22,6 +22,8 @@ struct _ConvolveSession
   ConvolveDataset     *test;
   char                *dataset_path;
   GCancellable        *load_cancellable;
+  ConvolveImageFolderOptions image_options;
+  ConvolveImageFolderReport  import_report;   /* n_files 0: not an image folder */
 
   /* the current weights: inference only, one image */
   ConvolveModel       *model;
@@ -81,6 +83,7 @@ typedef enum {
   PROGRESS,
   PREDICTIONS_CHANGED,
   ERROR,
+  LOAD_PROGRESS,
   N_SIGNALS
 } ConvolveSessionSignal;
 

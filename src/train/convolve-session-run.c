@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 #include "convolve-model-check.h"
 #include "convolve-session-private.h"
@@ -118,7 +119,8 @@ finish_record (ConvolveSession  *self,
 /* Records the new run; without a usable store it trains unrecorded, and
  * says so once. */
 static void
-start_record (ConvolveSession *self)
+start_record (ConvolveSession *self,
+              gint64           resume_run_id)
 {
   g_autoptr(GError) error = NULL;
   ConvolveRunInfo info;
@@ -138,8 +140,11 @@ start_record (ConvolveSession *self)
 
   convolve_trainer_describe_run (self->trainer, &info);
   info.dataset_path = self->dataset_path;
-  self->recorder = convolve_run_recorder_new (self->run_store, &info,
-                                              convolve_trainer_get_config (self->trainer), &error);
+  if (resume_run_id > 0)
+    self->recorder = convolve_run_recorder_new_for_run (self->run_store, resume_run_id, &error);
+  else
+    self->recorder = convolve_run_recorder_new (self->run_store, &info,
+                                                convolve_trainer_get_config (self->trainer), &error);
   if (self->recorder == NULL)
     _convolve_session_emit_error (self, _("Training runs are not recorded: %s"), error->message);
 }
@@ -285,6 +290,10 @@ typedef struct {
   ConvolveDataset     *train;
   ConvolveDataset     *test;
   ConvolveTrainer     *trainer;
+  /* Resuming a recorded run: its id, and the current model's spec (the
+   * checkpoint must hold the same model). */
+  gint64               resume_run_id;
+  char                *spec_text;
 } StartData;
 
 static void
@@ -294,7 +303,52 @@ start_data_free (StartData *data)
   g_clear_pointer (&data->train, convolve_dataset_unref);
   g_clear_pointer (&data->test, convolve_dataset_unref);
   g_clear_object (&data->trainer);
+  g_free (data->spec_text);
   g_free (data);
+}
+
+/* The resumed run's trainer, from the last checkpoint of the run's record
+ * (read here, off the main thread). */
+static ConvolveTrainer *
+resume_trainer (StartData  *data,
+                GError    **error)
+{
+  g_autoptr(ConvolveRunStore) store = convolve_run_store_open (NULL, error);
+  g_autoptr(ConvolveRunRecord) run = NULL;
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  ConvolveRunInfo info;
+
+  if (store == NULL)
+    return NULL;
+  run = convolve_run_store_get_run (store, data->resume_run_id, error);
+  if (run == NULL)
+    return NULL;
+  if (run->status != CONVOLVE_RUN_STATUS_INTERRUPTED && run->status != CONVOLVE_RUN_STATUS_STOPPED)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY,
+                   _("Run %" PRId64 " cannot be resumed: only interrupted or stopped runs can"), run->id);
+      return NULL;
+    }
+  if (run->checkpoint_path == NULL || !g_file_test (run->checkpoint_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_CHECKPOINT,
+                   _("Run %" PRId64 " has no checkpoint to resume from"), run->id);
+      return NULL;
+    }
+  trainer = convolve_trainer_new_from_checkpoint (run->checkpoint_path, data->train, data->test, error);
+  if (trainer == NULL)
+    return NULL;
+  convolve_trainer_describe_run (trainer, &info);
+  if (g_strcmp0 (info.model_spec, data->spec_text) != 0)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                   _("Run %" PRId64 " trained another model: open its model first, then resume it"), run->id);
+      return NULL;
+    }
+  /* It goes on saving where it saved before, so it stays resumable. */
+  if (!convolve_trainer_set_checkpoint_path (trainer, run->checkpoint_path, error))
+    return NULL;
+  return g_steal_pointer (&trainer);
 }
 
 /* Building a trainer copies the weights a few times (tens of megabytes for
@@ -313,6 +367,15 @@ start_thread (GTask        *task,
   /* The current weights stay put while starting: nothing replaces them
    * before the callback (the session refuses while starting, and without
    * a previous run no snapshot arrives). */
+  if (data->resume_run_id > 0)
+    {
+      data->trainer = resume_trainer (data, &error);
+      if (data->trainer == NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
   if (data->source != NULL)
     model = convolve_trainer_get_weights_snapshot (data->source, data->config.batch_size, &error);
   else
@@ -352,25 +415,23 @@ start_cb (GObject      *source,
   self->run_cancellable = g_cancellable_new ();
   self->progress = convolve_trainer_get_progress (self->trainer);
   g_signal_connect (self->trainer, "progress", G_CALLBACK (progress_cb), self);
-  start_record (self);
+  start_record (self, data->resume_run_id);
   g_signal_emit (self, _convolve_session_signals[RUN_CHANGED], 0);
   _convolve_session_update_state (self);
   g_task_return_boolean (outer, TRUE);
 }
 
-void
-convolve_session_train_async (ConvolveSession           *self,
-                              const ConvolveTrainConfig *config,
-                              GAsyncReadyCallback        callback,
-                              gpointer                   user_data)
+static void
+start_run (ConvolveSession           *self,
+           const ConvolveTrainConfig *config,
+           gint64                     resume_run_id,
+           GAsyncReadyCallback        callback,
+           gpointer                   user_data)
 {
   g_autoptr(GTask) task = NULL;
   GTask *outer;
   StartData *data;
   GError *error = NULL;
-
-  g_return_if_fail (CONVOLVE_IS_SESSION (self));
-  g_return_if_fail (config != NULL);
 
   outer = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (outer, convolve_session_train_async);
@@ -389,7 +450,10 @@ convolve_session_train_async (ConvolveSession           *self,
     }
 
   data = g_new0 (StartData, 1);
-  data->config = *config;
+  if (config != NULL)
+    data->config = *config;
+  data->resume_run_id = resume_run_id;
+  data->spec_text = convolve_model_spec_to_string (convolve_model_get_spec (self->model));
   data->train = convolve_dataset_ref (self->train);
   data->test = self->test != NULL ? convolve_dataset_ref (self->test) : NULL;
   if (self->trainer != NULL)
@@ -404,6 +468,30 @@ convolve_session_train_async (ConvolveSession           *self,
   g_task_set_name (task, "convolve-start-training");
   g_task_set_task_data (task, data, (GDestroyNotify) start_data_free);
   g_task_run_in_thread (task, start_thread);
+}
+
+void
+convolve_session_train_async (ConvolveSession           *self,
+                              const ConvolveTrainConfig *config,
+                              GAsyncReadyCallback        callback,
+                              gpointer                   user_data)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  g_return_if_fail (config != NULL);
+
+  start_run (self, config, 0, callback, user_data);
+}
+
+void
+convolve_session_resume_run_async (ConvolveSession     *self,
+                                   gint64               run_id,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  g_return_if_fail (run_id > 0);
+
+  start_run (self, NULL, run_id, callback, user_data);
 }
 
 gboolean

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "convolve-loaders.h"
 #include "convolve-model-check.h"
@@ -189,13 +190,21 @@ convolve_session_set_datasets (ConvolveSession  *self,
 
   if (!_convolve_session_check_idle (self, _("Stop training before opening another dataset"), error))
     return FALSE;
-  return install_datasets (self, train, test, path, NULL, spec_text, seed, error);
+  if (!install_datasets (self, train, test, path, NULL, spec_text, seed, error))
+    return FALSE;
+  memset (&self->import_report, 0, sizeof self->import_report);
+  return TRUE;
 }
 
 typedef struct {
+  ConvolveSession *session;
+  GMainContext    *context;
+  GCancellable    *cancellable;
   char            *path;
   char            *spec_text;
   guint64          seed;
+  ConvolveImageFolderOptions image_options;
+  ConvolveImageFolderReport  import_report;
   gboolean         have_model;
   ConvolveShape    model_input;
   int              model_classes;
@@ -208,12 +217,65 @@ typedef struct {
 static void
 load_data_free (LoadData *data)
 {
+  g_clear_object (&data->session);
+  g_clear_pointer (&data->context, g_main_context_unref);
+  g_clear_object (&data->cancellable);
   g_free (data->path);
   g_free (data->spec_text);
   g_clear_pointer (&data->train, convolve_dataset_unref);
   g_clear_pointer (&data->test, convolve_dataset_unref);
   g_clear_pointer (&data->model, convolve_model_free);
   g_free (data);
+}
+
+typedef struct {
+  ConvolveSession *session;
+  GCancellable    *cancellable;
+  guint            done;
+  guint            total;
+  guint            skipped;
+} LoadProgress;
+
+static void
+load_progress_free (gpointer data)
+{
+  LoadProgress *progress = data;
+
+  g_object_unref (progress->session);
+  g_object_unref (progress->cancellable);
+  g_free (progress);
+}
+
+static gboolean
+emit_load_progress (gpointer data)
+{
+  LoadProgress *progress = data;
+
+  /* only the newest load's, and not once it was cancelled */
+  if (progress->cancellable == progress->session->load_cancellable &&
+      !g_cancellable_is_cancelled (progress->cancellable))
+    g_signal_emit (progress->session, _convolve_session_signals[LOAD_PROGRESS], 0,
+                   progress->done, progress->total, progress->skipped);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the loading thread: passed on to the main context. */
+static void
+load_progress_cb (guint    done,
+                  guint    total,
+                  guint    skipped,
+                  gpointer user_data)
+{
+  LoadData *data = user_data;
+  LoadProgress *progress = g_new (LoadProgress, 1);
+
+  progress->session = g_object_ref (data->session);
+  progress->cancellable = g_object_ref (data->cancellable);
+  progress->done = done;
+  progress->total = total;
+  progress->skipped = skipped;
+  g_main_context_invoke_full (data->context, G_PRIORITY_DEFAULT, emit_load_progress,
+                              progress, load_progress_free);
 }
 
 static void
@@ -225,7 +287,10 @@ load_dataset_thread (GTask        *task,
   LoadData *data = task_data;
   GError *error = NULL;
 
-  if (!convolve_dataset_load_dir (data->path, &data->train, &data->test, cancellable, &error))
+  data->image_options.progress = load_progress_cb;
+  data->image_options.progress_data = data;
+  if (!convolve_dataset_load_dir_full (data->path, &data->image_options, &data->import_report,
+                                       &data->train, &data->test, cancellable, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -257,9 +322,10 @@ load_dataset_cb (GObject      *source,
   GTask *task = G_TASK (result);
   LoadData *data = g_task_get_task_data (task);
   GError *error = NULL;
+  gboolean newest = g_task_get_cancellable (task) == self->load_cancellable;
 
   /* Only the newest load counts. */
-  if (g_task_get_cancellable (task) == self->load_cancellable)
+  if (newest)
     g_clear_object (&self->load_cancellable);
   else if (!g_task_had_error (task))
     {
@@ -269,13 +335,24 @@ load_dataset_cb (GObject      *source,
       return;
     }
 
-  if (!g_task_propagate_boolean (task, &error) ||
+  if (!g_task_propagate_boolean (task, &error) && newest &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* the newest load, stopped by convolve_session_cancel_load() */
+      g_clear_error (&error);
+      g_set_error_literal (&error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED,
+                           _("Loading was cancelled"));
+    }
+  if (error != NULL ||
       !_convolve_session_check_idle (self, _("Stop training before opening another dataset"), &error) ||
       !install_datasets (self, data->train, data->test, data->path, g_steal_pointer (&data->model),
                          data->spec_text, data->seed, &error))
     g_task_return_error (outer, error);
   else
-    g_task_return_boolean (outer, TRUE);
+    {
+      self->import_report = data->import_report;
+      g_task_return_boolean (outer, TRUE);
+    }
   g_object_unref (outer);
 }
 
@@ -311,6 +388,10 @@ convolve_session_open_dataset_async (ConvolveSession     *self,
   self->load_cancellable = g_cancellable_new ();
 
   data = g_new0 (LoadData, 1);
+  data->session = g_object_ref (self);
+  data->context = g_main_context_ref_thread_default ();
+  data->cancellable = g_object_ref (self->load_cancellable);
+  data->image_options = self->image_options;
   data->path = g_strdup (path);
   data->spec_text = g_strdup (spec_text);
   data->seed = seed;
@@ -343,6 +424,40 @@ convolve_session_is_loading (ConvolveSession *self)
 {
   g_return_val_if_fail (CONVOLVE_IS_SESSION (self), FALSE);
   return self->load_cancellable != NULL;
+}
+
+void
+convolve_session_cancel_load (ConvolveSession *self)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+}
+
+void
+convolve_session_set_image_folder_options (ConvolveSession                  *self,
+                                           const ConvolveImageFolderOptions *options)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  g_return_if_fail (options != NULL);
+
+  self->image_options = *options;
+  self->image_options.progress = NULL;
+  self->image_options.progress_data = NULL;
+}
+
+gboolean
+convolve_session_get_import_report (ConvolveSession           *self,
+                                    ConvolveImageFolderReport *report)
+{
+  g_return_val_if_fail (CONVOLVE_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (report != NULL, FALSE);
+
+  if (self->import_report.n_files == 0)
+    return FALSE;
+  *report = self->import_report;
+  return TRUE;
 }
 
 ConvolveDataset *
@@ -582,10 +697,14 @@ convolve_session_class_init (ConvolveSessionClass *klass)
   _convolve_session_signals[ERROR] =
     g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  _convolve_session_signals[LOAD_PROGRESS] =
+    g_signal_new ("load-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_UINT);
 }
 
 static void
 convolve_session_init (ConvolveSession *self)
 {
+  convolve_image_folder_options_init (&self->image_options);
   self->notified_state = CONVOLVE_TRAINER_IDLE;
 }

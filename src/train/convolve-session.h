@@ -19,6 +19,8 @@
  *
  * Signals:
  * "datasets-changed" (): the training and test sets were replaced.
+ * "load-progress" (guint done, guint total, guint skipped): pictures of an
+ *   image folder decoded so far, while it is opened.
  * "model-changed" (): another model (new, opened, or one that fits a new
  *   dataset) replaced the current one, after its "weights-changed"; the
  *   run was cleared before it.
@@ -42,6 +44,7 @@
 
 #include "convolve-engine.h"
 #include "convolve-dataset.h"
+#include "convolve-image-folder.h"
 #include "convolve-evaluation.h"
 #include "convolve-trainer.h"
 
@@ -80,6 +83,18 @@ gboolean         convolve_session_open_dataset_finish (ConvolveSession     *sess
                                                        GError             **error);
 /* Whether a dataset load is under way. */
 gboolean         convolve_session_is_loading          (ConvolveSession  *session);
+/* Stops the load under way, if any: it finishes with
+ * CONVOLVE_DATA_ERROR_CANCELLED and the current datasets stay. */
+void             convolve_session_cancel_load         (ConvolveSession  *session);
+/* The settings for image folders opened from now on (side, fit,
+ * validation fraction, split seed; progress is the session's own
+ * "load-progress" signal). */
+void             convolve_session_set_image_folder_options (ConvolveSession                  *session,
+                                                            const ConvolveImageFolderOptions *options);
+/* What importing the current datasets found, when they came from an image
+ * folder (FALSE otherwise). */
+gboolean         convolve_session_get_import_report   (ConvolveSession           *session,
+                                                       ConvolveImageFolderReport *report);
 ConvolveDataset *convolve_session_get_train           (ConvolveSession  *session);
 ConvolveDataset *convolve_session_get_test            (ConvolveSession  *session);
 /* The folder the datasets came from, or NULL. */
@@ -135,6 +150,9 @@ void             convolve_session_save_model_async    (ConvolveSession     *sess
 gboolean         convolve_session_save_model_finish   (ConvolveSession     *session,
                                                        GAsyncResult        *result,
                                                        GError             **error);
+/* The metadata a saved or exported file gets (owned by the caller): the
+ * open dataset's class names and input scaling, else the opened file's. */
+ConvolveModelMeta *convolve_session_dup_model_meta    (ConvolveSession  *session);
 /* Where Save writes, or NULL (ask). */
 const char      *convolve_session_get_model_path      (ConvolveSession  *session);
 /* The weights changed since they were opened or saved. */
@@ -153,6 +171,16 @@ void             convolve_session_train_async         (ConvolveSession          
 gboolean         convolve_session_train_finish        (ConvolveSession     *session,
                                                        GAsyncResult        *result,
                                                        GError             **error);
+/* Continues the recorded run run_id (interrupted or stopped) exactly from
+ * its last checkpoint, with the checkpoint's settings, on the session's
+ * datasets, recorded as the same run; finish with
+ * convolve_session_train_finish. The checkpoint must hold the current
+ * model's layers (CONVOLVE_TRAIN_ERROR_MISMATCH otherwise: open the run's
+ * model first); CONVOLVE_TRAIN_ERROR_CHECKPOINT when it has none. */
+void             convolve_session_resume_run_async    (ConvolveSession     *session,
+                                                       gint64               run_id,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
 void             convolve_session_pause               (ConvolveSession  *session);
 void             convolve_session_resume              (ConvolveSession  *session);
 void             convolve_session_stop                (ConvolveSession  *session);

@@ -18,6 +18,7 @@ typedef enum {
   CONVOLVE_TRAIN_ERROR_HISTORY,        /* a damaged history table */
   CONVOLVE_TRAIN_ERROR_CANCELLED,      /* stopped or cancelled before the end */
   CONVOLVE_TRAIN_ERROR_NO_BEST,        /* no best epoch's weights to give (no validation yet, or lost) */
+  CONVOLVE_TRAIN_ERROR_DISTRIBUTED,    /* MPI: not built in, or a collective failed */
 } ConvolveTrainError;
 
 GQuark convolve_train_error_quark (void);

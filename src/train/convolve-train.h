@@ -9,6 +9,7 @@
 #include "convolve-evaluation.h"
 #include "convolve-explain.h"
 #include "convolve-lr-finder.h"
+#include "convolve-run-comparison.h"
 #include "convolve-run-recorder.h"
 #include "convolve-run-store.h"
 #include "convolve-metrics.h"

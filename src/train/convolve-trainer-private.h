@@ -20,6 +20,7 @@
 #pragma once
 
 #include "convolve-checkpoint.h"
+#include "convolve-evaluation.h"
 #include "convolve-trainer.h"
 
 G_BEGIN_DECLS
@@ -103,6 +104,10 @@ struct _ConvolveTrainer {
   int                  epoch_session_first_step;
   gint64               budget_start;       /* the time budget counts from here */
   gint64               budget_paused_us;   /* paused time since budget_start */
+
+  /* data-parallel training (not owned; NULL: this process alone) */
+  ConvolveDistributed *distributed;
+  ConvolveDistributedStats distributed_stats; /* trainer thread; others read it after the run */
 };
 
 static inline int
@@ -159,6 +164,26 @@ gboolean              _convolve_trainer_save_locked      (ConvolveTrainer      *
 void                  _convolve_trainer_set_validation_hook (ConvolveTrainer               *self,
                                                              ConvolveTrainerValidationHook  hook,
                                                              gpointer                       user_data);
+
+/* Data-parallel training (convolve-trainer-distributed.c), all on the
+ * trainer thread and only with self->distributed set. */
+gboolean              _convolve_trainer_distributed_begin     (ConvolveTrainer  *self,
+                                                               GError          **error);
+gboolean              _convolve_trainer_distributed_step      (ConvolveTrainer  *self,
+                                                               const float      *x,
+                                                               const int32_t    *labels,
+                                                               int               local_count,
+                                                               int               global_count,
+                                                               float            *loss,
+                                                               int              *hits,
+                                                               GError          **error);
+gboolean              _convolve_trainer_distributed_end_epoch (ConvolveTrainer  *self,
+                                                               GError          **error);
+ConvolveEvaluation   *_convolve_trainer_distributed_evaluate  (ConvolveTrainer               *self,
+                                                               ConvolveModel                 *model,
+                                                               ConvolveEvaluateProgressFunc   progress_func,
+                                                               gpointer                       progress_data,
+                                                               GError                       **error);
 
 /* The trainer thread's body; data is a reference to the trainer, which it
  * drops at the end. */

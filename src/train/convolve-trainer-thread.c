@@ -40,6 +40,23 @@ publish_running_progress (ConvolveTrainer      *self,
                                       urgent);
 }
 
+/* In a distributed run, the ranks stop together: at the first step where
+ * any of them was asked to (Ctrl-C reaches every rank through mpirun,
+ * but not at the same step). */
+static gboolean
+agree_to_continue (ConvolveTrainer  *self,
+                   gboolean          local,
+                   gboolean         *keep_going,
+                   GError          **error)
+{
+  if (self->distributed == NULL)
+    {
+      *keep_going = local;
+      return TRUE;
+    }
+  return convolve_distributed_all (self->distributed, local, keep_going, error);
+}
+
 /* Waits while paused; returns FALSE when the run should stop. */
 static gboolean
 check_control (ConvolveTrainer *self)
@@ -118,8 +135,12 @@ validate_epoch (ConvolveTrainer  *self,
 
   self->validation_done = 0;
   self->validation_total = convolve_dataset_get_n_images (self->test);
-  evaluation = convolve_evaluate (self->eval_model, self->test, 0, validation_progress, self,
-                                  self->stop_cancellable, &local_error);
+  if (self->distributed != NULL)
+    evaluation = _convolve_trainer_distributed_evaluate (self, self->eval_model, validation_progress, self,
+                                                         &local_error);
+  else
+    evaluation = convolve_evaluate (self->eval_model, self->test, 0, validation_progress, self,
+                                    self->stop_cancellable, &local_error);
   if (evaluation == NULL)
     {
       /* A stop during validation leaves the epoch without val figures. */
@@ -198,6 +219,9 @@ finish_epoch (ConvolveTrainer  *self,
   gboolean validated = FALSE;
   gboolean improved = FALSE;
   gboolean ok = TRUE;
+
+  if (self->distributed != NULL && !_convolve_trainer_distributed_end_epoch (self, error))
+    return FALSE;
 
   if (self->test != NULL)
     {
@@ -323,6 +347,11 @@ run_epochs (ConvolveTrainer  *self,
   *stopped = FALSE;
   *early_stopped = FALSE;
   *out_of_time = FALSE;
+  if (self->distributed != NULL)
+    {
+      if (!_convolve_trainer_distributed_begin (self, error))
+        return FALSE;
+    }
   while (pos->epoch < _convolve_trainer_epochs_total (self))
     {
       /* Also at the start: a resumed run whose patience had run out. */
@@ -346,40 +375,65 @@ run_epochs (ConvolveTrainer  *self,
         {
           guint first = (guint) pos->step * (guint) c->batch_size;
           int count = (int) MIN ((guint) c->batch_size, self->n_train - first);
+          guint local_first = first;
+          int local_count = count;
+          guint64 augment_stream = 2;
           ConvolveRng augment_rng;
           float loss = 0.0f;
           int hits = 0;
           ConvolveHistoryStep record;
-          gboolean ok;
+          gboolean ok, keep_going;
 
-          /* A cut-short epoch is still validated and recorded. */
-          if (time_budget_spent (self))
+          /* A cut-short epoch is still validated and recorded. The ranks of
+           * a distributed run would each read their own clock: not for them
+           * (the CLI refuses the combination). */
+          if (self->distributed == NULL && time_budget_spent (self))
             {
               *out_of_time = TRUE;
               return pos->step == 0 || finish_epoch (self, error);
             }
-          if (!check_control (self))
+          if (!agree_to_continue (self, check_control (self), &keep_going, error))
+            return FALSE;
+          if (!keep_going)
             {
               *stopped = TRUE;
-              return TRUE;
+              /* The checkpoint saved after a stop gets agreed statistics. */
+              return self->distributed == NULL || _convolve_trainer_distributed_end_epoch (self, error);
             }
 
-          derive_rng (&augment_rng, c->seed, 2, (guint64) pos->global_step);
-          convolve_dataset_make_batch (self->train, permutation + first, count, x, labels,
+          if (self->distributed != NULL)
+            {
+              /* This rank's slice of the global batch, and its own
+               * augmentation (rank 0 draws what a single process would). */
+              int rank = convolve_distributed_get_rank (self->distributed);
+              guint begin, end;
+
+              convolve_distributed_slice ((guint) count, rank, convolve_distributed_get_size (self->distributed),
+                                          &begin, &end);
+              local_first = first + begin;
+              local_count = (int) (end - begin);
+              augment_stream += (guint64) rank << 32;
+            }
+
+          derive_rng (&augment_rng, c->seed, augment_stream, (guint64) pos->global_step);
+          convolve_dataset_make_batch (self->train, permutation + local_first, local_count, x, labels,
                                        augmented ? &c->augment : NULL,
                                        augmented ? &augment_rng : NULL);
-          for (int i = 0; i < count; i++)
+          for (int i = 0; i < local_count; i++)
             if (labels[i] < 0 || labels[i] >= n_classes)
               {
                 g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
                              _("Training image %u has label %d, but the model only knows %d classes"),
-                             permutation[first + i], (int) labels[i], n_classes);
+                             permutation[local_first + i], (int) labels[i], n_classes);
                 return FALSE;
               }
 
           g_mutex_lock (&self->model_mutex);
-          ok = convolve_model_train_step (self->model, self->optimizer, x, labels, count,
-                                          &loss, &hits, error);
+          if (self->distributed != NULL)
+            ok = _convolve_trainer_distributed_step (self, x, labels, local_count, count, &loss, &hits, error);
+          else
+            ok = convolve_model_train_step (self->model, self->optimizer, x, labels, count,
+                                            &loss, &hits, error);
           if (ok)
             {
               pos->step++;

@@ -925,6 +925,32 @@ convolve_trainer_set_checkpoint_path (ConvolveTrainer  *self,
   return TRUE;
 }
 
+gboolean
+convolve_trainer_set_distributed (ConvolveTrainer      *self,
+                                  ConvolveDistributed  *dist,
+                                  GError              **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+
+  if (!check_idle (self, error))
+    return FALSE;
+  self->distributed = dist;
+  return TRUE;
+}
+
+void
+convolve_trainer_get_distributed_stats (ConvolveTrainer          *self,
+                                        ConvolveDistributedStats *stats)
+{
+  g_return_if_fail (CONVOLVE_IS_TRAINER (self));
+
+  g_mutex_lock (&self->model_mutex);
+  *stats = self->distributed_stats;
+  if (self->distributed != NULL)
+    convolve_distributed_get_sum_stats (self->distributed, &stats->allreduce_seconds, &(guint64) { 0 });
+  g_mutex_unlock (&self->model_mutex);
+}
+
 /* --- control ------------------------------------------------------------ */
 
 gboolean

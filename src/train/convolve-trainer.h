@@ -57,6 +57,7 @@
 
 #include "convolve-engine.h"
 #include "convolve-dataset.h"
+#include "convolve-distributed.h"
 #include "convolve-history.h"
 #include "convolve-progress.h"
 #include "convolve-run-store.h"
@@ -102,6 +103,28 @@ gboolean convolve_trainer_set_config          (ConvolveTrainer           *traine
 gboolean convolve_trainer_set_checkpoint_path (ConvolveTrainer *trainer,
                                                const char      *path,
                                                GError         **error);
+
+/* Makes this trainer one rank of a data-parallel run (see
+ * convolve-distributed.h): every rank's trainer must have the same model,
+ * datasets and config; rank 0's weights, optimizer state and position are
+ * taken at the start. Each rank computes its slice of every global batch
+ * (config.batch_size images), the gradients are summed over the ranks and
+ * every rank applies the same update. dist (not owned) must outlive the
+ * run. Only before start. */
+gboolean convolve_trainer_set_distributed     (ConvolveTrainer     *trainer,
+                                               ConvolveDistributed *dist,
+                                               GError             **error);
+/* What a distributed run measured, for after the run. */
+typedef struct {
+  guint   n_checks;          /* epoch ends that compared the weights of every rank */
+  guint   n_resyncs;         /* of which found them apart (and made them rank 0's again) */
+  guint64 n_steps;           /* steps this session */
+  double  step_seconds;      /* their time: forward, backward, allreduce, update */
+  double  allreduce_seconds; /* of which the gradient allreduce */
+} ConvolveDistributedStats;
+
+void     convolve_trainer_get_distributed_stats (ConvolveTrainer          *trainer,
+                                                 ConvolveDistributedStats *stats);
 
 /* Spawns the trainer thread. Only once (else CONVOLVE_TRAIN_ERROR_BUSY). */
 gboolean convolve_trainer_start  (ConvolveTrainer *trainer,

@@ -11,6 +11,7 @@ usage: make-corpus.py [OUTPUT-DIR]   (default: the corpus folder beside this scr
 SPDX-License-Identifier: GPL-3.0-or-later
 """
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -219,6 +220,19 @@ def gif(width, height):
 def ppm(width, height):
     return b"P6\n%d %d\n255\n" % (width, height) + bytes(range(3 * width * height))
 
+def image_cache(channels, side, n_files, kept):
+    """An image folder cache (convolve-image-folder-private.h)."""
+    out = b"CVIMGC\x00\x01" + struct.pack("<IIII", channels, side, n_files, len(kept))
+    out += bytes(range(32))  # the fingerprint
+    out += b"".join(struct.pack("<I", k) for k in kept)
+    out += bytes((i * 7) % 256 for i in range(len(kept) * channels * side * side))
+    return out + hashlib.sha256(out).digest()
+
+
+def folder_file(place, data):
+    """One file of an image-folder input: its place byte, then its bytes."""
+    return bytes([place]) + data
+
 # ---------------------------------------------------------------- tar
 
 
@@ -286,6 +300,23 @@ def sqlite_file(statements):
             return f.read()
 
 
+# ---------------------------------------------------------------- onnx-export
+
+ONNX_KINDS = {"conv2d": 0, "batchnorm": 1, "maxpool": 2, "flatten": 3, "dense": 4, "dropout": 5, "relu": 6}
+
+
+def onnx_export_seed(c, h, w, layers, softmax, weights):
+    """fuzz-onnx-export.c's input: shape, layer count (bit 4: softmax on the
+    last dense layer), two bytes per layer, then float32 weights. layers are
+    (kind, units, kernel, valid, relu) tuples."""
+    count = next(b for b in range(256) if 1 + b % 10 == len(layers) and (b >> 4) & 1 == softmax)
+    out = bytes([c - 1, h - 1, w - 1, count])
+    for kind, units, kernel, valid, relu in layers:
+        arg = next(a for a in range(256) if 1 + a % 12 == units and 1 + (a >> 4) % 4 == kernel)
+        out += bytes([ONNX_KINDS[kind] | (8 if valid else 0) | (16 if relu else 0), arg])
+    return out + struct.pack("<%df" % len(weights), *weights)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     if os.path.isdir(out):
@@ -330,6 +361,29 @@ def main():
     write(out, "image", "red.bmp", bmp(2, 2))
     write(out, "image", "dot.gif", gif(1, 1))
     write(out, "image", "ramp.ppm", ppm(2, 2))
+
+    red = png(3, 2, 2, [bytes([255, 0, 0] * 3)] * 2)
+    grey = png(2, 2, 0, [b"\x00\xff", b"\x80\x40"])
+    write(out, "image-folder", "flat", SEPARATOR.join([
+        folder_file(0, red), folder_file(1, grey), folder_file(1, bmp(2, 2)), folder_file(4, gif(1, 1))]))
+    write(out, "image-folder", "train-test", SEPARATOR.join([
+        folder_file(8, red), folder_file(9, grey), folder_file(12, gif(1, 1)), folder_file(13, bmp(2, 2))]))
+    write(out, "image-folder", "one-class", folder_file(0, red) + SEPARATOR + folder_file(4, b"not a picture"))
+
+    write(out, "image-cache", "rgb", image_cache(3, 2, 3, [0, 2]))
+    write(out, "image-cache", "grey", image_cache(1, 4, 1, [0]))
+    write(out, "image-cache", "empty", image_cache(3, 32, 5, []))
+    write(out, "onnx-export", "tutorial", onnx_export_seed(
+        3, 8, 8, [("conv2d", 4, 3, False, True), ("batchnorm", 1, 1, False, False), ("maxpool", 1, 2, False, False),
+                  ("flatten", 1, 1, False, False), ("dense", 8, 1, False, True), ("dropout", 3, 1, False, False),
+                  ("dense", 3, 1, False, False)], 1, [0.25, -0.5, 1.5, 0.125, -2.0, 0.75]))
+    write(out, "onnx-export", "every-kind", onnx_export_seed(
+        1, 7, 9, [("conv2d", 3, 2, True, False), ("relu", 1, 1, False, False), ("conv2d", 2, 4, False, True),
+                  ("maxpool", 1, 3, False, False), ("flatten", 1, 1, False, False), ("dense", 5, 1, False, False),
+                  ("batchnorm", 1, 1, False, False), ("dense", 2, 1, False, True)], 0, [1.0, -0.25, 3.0]))
+    write(out, "onnx-export", "not-finite", onnx_export_seed(
+        2, 3, 3, [("flatten", 1, 1, False, False), ("dense", 2, 1, False, False)], 1,
+        [0.5, float("nan"), 1.0, float("inf")]))
 
     write(out, "tar", "cifar.tar.gz", cifar_archive())
     write(out, "tar", "cifar.tar", cifar_archive(compress=False))
