@@ -326,6 +326,51 @@ test_cli_train_bad_input (void)
   assert_fails ("folder does not exist", "train", "--data", cifar_dir, "--save", bad_save, NULL);
   assert_fails ("missing.safetensors", "train", "--data", cifar_dir, "--resume", missing_model, NULL);
   assert_fails ("unexpected argument", "train", "--data", cifar_dir, "extra", NULL);
+  assert_fails ("vgg", "train", "--data", cifar_dir, "--preset", "vgg", NULL);
+  assert_fails ("cannot be combined", "train", "--data", cifar_dir, "--preset", "better",
+                "--spec", "flatten,dense(10,softmax)", NULL);
+  assert_fails ("--time-budget", "train", "--data", cifar_dir, "--time-budget", "0", NULL);
+  assert_fails ("--time-budget", "train", "--data", cifar_dir, "--time-budget", "nan", NULL);
+}
+
+/* --preset NAME wherever --spec is taken; the default is the tutorial. */
+static void
+test_cli_presets (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *tutorial = NULL;
+
+  g_assert_cmpint (run_cli (&out, NULL, "summary", "--preset", "better", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "(None, 4, 4, 128)"));
+  g_assert_nonnull (strstr (out, "Total params: 357,706"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_cli (&out, NULL, "summary", "--preset", "tutorial", NULL), ==, 0);
+  g_assert_cmpint (run_cli (&tutorial, NULL, "summary", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, tutorial);
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_cli (&out, NULL, "bench", "--preset", "better", "--steps", "1", "--warmup", "0",
+                            "--predictions", "1", "--threads", "1", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\"ms_per_step\""));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run_cli (&out, NULL, "train", "--data", cifar_dir, "--preset", "better", "--epochs", "1",
+                            "--limit", "32", "--threads", "1", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "val_accuracy:"));
+  g_clear_pointer (&out, g_free);
+
+  /* A generous budget: the run ends as asked, budget unspent. */
+  g_assert_cmpint (run_cli (&out, NULL, "train", "--data", cifar_dir, "--epochs", "1", "--limit", "32",
+                            "--threads", "1", "--time-budget", "100000", NULL), ==, 0);
+  g_assert_null (strstr (out, "Time budget"));
+  g_assert_nonnull (strstr (out, "val_accuracy:"));
+  g_clear_pointer (&out, g_free);
+
+  assert_fails ("cannot be combined", "summary", "--preset", "better", "--spec", "flatten,dense(10,softmax)", NULL);
+  assert_fails ("tutorial, better", "bench", "--preset", "resnet", NULL);
+  assert_fails ("cannot be combined", "lr-find", "--data", cifar_dir, "--preset", "better",
+                "--model", "x.safetensors", NULL);
 }
 
 static void
@@ -1452,6 +1497,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/cli/usage", test_cli_usage);
   g_test_add_func ("/cli/train/bad-input", test_cli_train_bad_input);
+  g_test_add_func ("/cli/presets", test_cli_presets);
   g_test_add_func ("/cli/predict-evaluate/bad-input", test_cli_predict_evaluate_bad_input);
   g_test_add_func ("/cli/options/shared", test_cli_shared_options);
   g_test_add_func ("/cli/runs", test_cli_runs);

@@ -1177,6 +1177,65 @@ test_trainer_early_stopping_resume (void)
   remove_temp_dir (dir);
 }
 
+/* A time budget ends a run that has epochs left: the epoch under way is
+ * cut short, yet validated and recorded; what ran is consistent. The
+ * figures depend on the machine's speed, the invariants do not. */
+static void
+test_trainer_time_budget (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (4096, 3, 32, 5);
+  g_autoptr(ConvolveDataset) test = make_dataset (64, 3, 32, 6);
+  g_autoptr(ConvolveTrainer) trainer = NULL;
+  g_autoptr(ConvolveProgress) progress = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+  guint n_epochs;
+
+  convolve_train_config_init (&config);
+  config.epochs = 1000;
+  config.batch_size = 64;
+  config.threads = 1;
+  config.seed = 11;
+  config.progress_interval_ms = 0;
+  config.time_budget_seconds = 0.3;
+  trainer = convolve_trainer_new (make_model ("conv2d(16,3,same,relu),maxpool(2),flatten,dense(4,softmax)",
+                                              3, 32, 64, 1),
+                                  NULL, train, test, &config, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_trainer_start (trainer, &error));
+  g_assert_true (convolve_trainer_join (trainer, &error));
+  g_assert_no_error (error);
+
+  progress = convolve_trainer_get_progress (trainer);
+  g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpint (progress->stop_reason, ==, CONVOLVE_STOP_REASON_TIME_BUDGET);
+  g_assert_cmpint (progress->global_step, <, progress->total_steps);
+  g_assert_cmpuint (progress->history_n_steps, ==, (guint) progress->global_step);
+  /* Every epoch begun is in the history, the cut one too, validated. */
+  n_epochs = convolve_history_get_n_epochs (progress->history);
+  g_assert_cmpuint (n_epochs, ==,
+                    (guint) ((progress->global_step + progress->steps_per_epoch - 1) / progress->steps_per_epoch));
+  if (n_epochs > 0)
+    {
+      const ConvolveHistoryEpoch *last = convolve_history_get_epoch (progress->history, n_epochs - 1);
+
+      g_assert_true (isfinite (last->val_accuracy));
+      g_assert_true (progress->has_validation);
+    }
+  g_assert_finalize_object (g_steal_pointer (&trainer));
+
+  /* A budget outside 0 (none) to a year is refused. */
+  config.time_budget_seconds = -1.0;
+  g_assert_false (convolve_train_config_validate (&config, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  config.time_budget_seconds = NAN;
+  g_assert_false (convolve_train_config_validate (&config, &error));
+  g_clear_error (&error);
+  config.time_budget_seconds = 0.0;
+  g_assert_true (convolve_train_config_validate (&config, &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1194,6 +1253,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/trainer/early-stopping", test_trainer_early_stopping);
   g_test_add_func ("/train/trainer/restore-best", test_trainer_restore_best);
   g_test_add_func ("/train/trainer/early-stopping-resume", test_trainer_early_stopping_resume);
+  g_test_add_func ("/train/trainer/time-budget", test_trainer_time_budget);
 
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "convolve-model-editor.h"
 #include "convolve-training-panel.h"
 
 struct _ConvolveTrainingPanel
@@ -21,6 +22,8 @@ struct _ConvolveTrainingPanel
   AdwActionRow    *model_row;
   GtkMenuButton   *summary_button;
   GtkLabel        *summary_label;
+  AdwComboRow     *preset_row;
+  AdwActionRow    *edit_row;
   AdwPreferencesGroup *settings_group;
   /* Early stopping: its own group, insensitive with the settings. */
   AdwPreferencesGroup *early_stopping_group;
@@ -46,6 +49,12 @@ struct _ConvolveTrainingPanel
   GtkLabel        *result_title_label;
   GtkLabel        *result_label;
   GtkLabel        *result_detail_label;
+
+  /* the current model, for the preset row and the editor */
+  char            *model_spec_text;
+  ConvolveShape    model_input;
+  int              model_classes;
+  gboolean         setting_preset;   /* the row follows the model: no new model */
 };
 
 G_DEFINE_FINAL_TYPE (ConvolveTrainingPanel, convolve_training_panel, GTK_TYPE_WIDGET)
@@ -171,6 +180,134 @@ set_label_printf (GtkLabel   *label,
   gtk_label_set_label (label, text);
 }
 
+/* ---- presets and the model editor ---------------------------------------- */
+
+static void
+set_model_rows_sensitive (ConvolveTrainingPanel *self,
+                          gboolean               idle)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (self->preset_row), idle);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->edit_row), idle);
+}
+
+/* New layers for the next models, and a model with them now (the window's
+ * "new-model" makes it from the "model-spec" setting). */
+static void
+use_spec_text (ConvolveTrainingPanel *self,
+               const char            *spec_text)
+{
+  g_settings_set_string (self->settings, "model-spec", spec_text);
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.new-model", NULL);
+}
+
+/* The row shows the model's preset, or "Custom" (the last item). */
+static void
+show_preset (ConvolveTrainingPanel    *self,
+             const ConvolveModelSpec  *spec)
+{
+  const ConvolveModelPreset *presets, *match = spec != NULL ? convolve_model_preset_match (spec) : NULL;
+  guint n = 0, selected;
+
+  presets = convolve_model_preset_get_all (&n);
+  selected = match != NULL ? (guint) (match - presets) : n;
+  self->setting_preset = TRUE;
+  adw_combo_row_set_selected (self->preset_row, selected);
+  /* A tooltip, not a subtitle: the narrow row keeps the choice readable. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->preset_row),
+                               match != NULL ? _(match->description) : _("Layers of your own"));
+  self->setting_preset = FALSE;
+}
+
+static void
+editor_apply_cb (ConvolveModelEditor   *editor,
+                 const char            *spec_text,
+                 ConvolveTrainingPanel *self)
+{
+  use_spec_text (self, spec_text);
+}
+
+/* "close-request": the row goes back to what the model is, whether or not
+ * the editor changed it; the window closes (FALSE). */
+static gboolean
+editor_closed_cb (ConvolveTrainingPanel *self)
+{
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+
+  if (self->model_spec_text != NULL)
+    spec = convolve_model_spec_parse (self->model_spec_text, NULL);
+  show_preset (self, spec);
+  return FALSE;
+}
+
+static void
+edit_layers_cb (ConvolveTrainingPanel *self)
+{
+  ConvolveModelEditor *editor;
+  g_autofree char *setting = NULL;
+  ConvolveShape input = self->model_input;
+  const char *text = self->model_spec_text;
+
+  if (text == NULL)
+    {
+      /* No model yet: the layers new models would get. */
+      setting = g_settings_get_string (self->settings, "model-spec");
+      text = setting;
+      input = (ConvolveShape) { 3, 32, 32 };
+    }
+  editor = convolve_model_editor_new (text, input, self->model_classes);
+  gtk_window_set_transient_for (GTK_WINDOW (editor), GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))));
+  g_signal_connect_object (editor, "apply", G_CALLBACK (editor_apply_cb), self, 0);
+  g_signal_connect_object (editor, "close-request", G_CALLBACK (editor_closed_cb), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+preset_selected_cb (ConvolveTrainingPanel *self)
+{
+  const ConvolveModelPreset *presets;
+  g_autoptr(ConvolveModelSpec) spec = NULL;
+  g_autofree char *text = NULL;
+  guint n = 0, selected;
+
+  if (self->setting_preset)
+    return;
+  presets = convolve_model_preset_get_all (&n);
+  selected = adw_combo_row_get_selected (self->preset_row);
+  if (selected >= n)
+    {
+      /* "Custom": layers of one's own are made in the editor. */
+      edit_layers_cb (self);
+      return;
+    }
+  if (g_strcmp0 (presets[selected].name, CONVOLVE_MODEL_PRESET_DEFAULT) == 0)
+    {
+      /* The empty setting: the tutorial's, with any dataset's classes. */
+      use_spec_text (self, "");
+      return;
+    }
+  spec = convolve_model_preset_new_spec (&presets[selected], self->model_classes >= 2 ? self->model_classes : 10);
+  text = convolve_model_spec_to_string (spec);
+  use_spec_text (self, text);
+}
+
+static void
+setup_presets (ConvolveTrainingPanel *self)
+{
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  const ConvolveModelPreset *presets;
+  guint n = 0;
+
+  presets = convolve_model_preset_get_all (&n);
+  for (guint i = 0; i < n; i++)
+    gtk_string_list_append (names, _(presets[i].title));
+  gtk_string_list_append (names, _("Custom"));
+  adw_combo_row_set_model (self->preset_row, G_LIST_MODEL (names));
+  show_preset (self, NULL);
+  g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (preset_selected_cb), self);
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
 static void
 clear_progress (ConvolveTrainingPanel *self)
 {
@@ -185,6 +322,7 @@ clear_progress (ConvolveTrainingPanel *self)
   gtk_label_set_label (self->accuracy_label, "–");
   gtk_stack_set_visible_child_name (self->controls_stack, "idle");
   gtk_widget_set_sensitive (GTK_WIDGET (self->settings_group), TRUE);
+  set_model_rows_sensitive (self, TRUE);
   gtk_stack_set_visible_child_name (self->stats_stack, "stats");
 }
 
@@ -262,6 +400,8 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
   gtk_widget_set_sensitive (GTK_WIDGET (self->settings_group),
                             progress->state == CONVOLVE_TRAINER_IDLE ||
                             convolve_trainer_state_is_final (progress->state));
+  set_model_rows_sensitive (self, progress->state == CONVOLVE_TRAINER_IDLE ||
+                                  convolve_trainer_state_is_final (progress->state));
 
   if (progress->validating && progress->state == CONVOLVE_TRAINER_RUNNING)
     gtk_label_set_label (self->state_label, _("Validating…"));
@@ -328,17 +468,16 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
     gtk_stack_set_visible_child_name (self->stats_stack, "stats");
 }
 
-static gboolean
-is_tutorial_spec (const ConvolveModel *model)
+static const char *
+model_title (const ConvolveModel *model)
 {
-  g_autoptr(ConvolveModelSpec) tutorial = NULL;
-  g_autofree char *tutorial_text = NULL;
-  g_autofree char *text = NULL;
+  const ConvolveModelPreset *preset = convolve_model_preset_match (convolve_model_get_spec (model));
 
-  tutorial = convolve_model_spec_new_tutorial (convolve_model_get_n_classes (model));
-  tutorial_text = convolve_model_spec_to_string (tutorial);
-  text = convolve_model_spec_to_string (convolve_model_get_spec (model));
-  return g_strcmp0 (text, tutorial_text) == 0;
+  if (preset != NULL && g_strcmp0 (preset->name, "tutorial") == 0)
+    return _("Tutorial CNN");
+  if (preset != NULL && g_strcmp0 (preset->name, "better") == 0)
+    return _("Better CNN");
+  return _("Custom CNN");
 }
 
 void
@@ -353,6 +492,16 @@ convolve_training_panel_set_model (ConvolveTrainingPanel *self,
 
   g_return_if_fail (CONVOLVE_IS_TRAINING_PANEL (self));
 
+  g_clear_pointer (&self->model_spec_text, g_free);
+  self->model_classes = 0;
+  show_preset (self, model != NULL ? convolve_model_get_spec (model) : NULL);
+  if (model != NULL)
+    {
+      self->model_spec_text = convolve_model_spec_to_string (convolve_model_get_spec (model));
+      self->model_input = convolve_model_get_input (model);
+      self->model_classes = convolve_model_get_n_classes (model);
+    }
+
   if (model == NULL)
     {
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->model_row), _("No model"));
@@ -365,7 +514,7 @@ convolve_training_panel_set_model (ConvolveTrainingPanel *self,
   input = convolve_model_get_input (model);
   n_params = convolve_model_get_n_trainable (model) + convolve_model_get_n_non_trainable (model);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->model_row),
-                                 is_tutorial_spec (model) ? _("Tutorial CNN") : _("Custom CNN"));
+                                 model_title (model));
   count = convolve_format_count (n_params);
   /* Translators: the model's input (height × width × channels) and its parameter count */
   subtitle = g_strdup_printf (_("%d×%d×%d input, %s parameters"), input.h, input.w, input.c, count);
@@ -400,6 +549,7 @@ convolve_training_panel_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CONVOLVE_TYPE_TRAINING_PANEL);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->model_spec_text, g_free);
 
   G_OBJECT_CLASS (convolve_training_panel_parent_class)->dispose (object);
 }
@@ -419,6 +569,8 @@ convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, model_row);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, summary_button);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, summary_label);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, preset_row);
+  gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, edit_row);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, settings_group);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, early_stopping_group);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, patience_adjustment);
@@ -444,6 +596,7 @@ convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_label);
   gtk_widget_class_bind_template_child (widget_class, ConvolveTrainingPanel, result_detail_label);
   gtk_widget_class_bind_template_callback (widget_class, copy_summary_cb);
+  gtk_widget_class_bind_template_callback (widget_class, edit_layers_cb);
 }
 
 static void
@@ -460,5 +613,6 @@ convolve_training_panel_init (ConvolveTrainingPanel *self)
   g_settings_bind (self->settings, "learning-rate", self->rate_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "seed", self->seed_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
 
+  setup_presets (self);
   clear_progress (self);
 }

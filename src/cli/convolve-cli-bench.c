@@ -225,6 +225,7 @@ convolve_cli_bench (int argc, char **argv)
       N_("Timed training steps (default 100)"), N_("N") },
     { "warmup", 'w', 0, G_OPTION_ARG_INT, &warmup,
       N_("Untimed training steps first (default 10)"), N_("N") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PRESET),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_THREADS),
     { "predictions", 'p', 0, G_OPTION_ARG_INT, &predictions,
       N_("Timed single-image predictions (default 500)"), N_("N") },
@@ -263,7 +264,7 @@ convolve_cli_bench (int argc, char **argv)
   char b3[G_ASCII_DTOSTR_BUF_SIZE], b4[G_ASCII_DTOSTR_BUF_SIZE];
 
   if (!convolve_cli_parse_options (&options, entries, NULL,
-                                   _("Train the tutorial model (32×32×3, batch 32, Adam) on random data "
+                                   _("Train the tutorial model (or --preset’s; 32×32×3, batch 32, Adam) on random data "
                                      "and time it, then time predictions of one image."),
                                    CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
     return 1;
@@ -283,17 +284,11 @@ convolve_cli_bench (int argc, char **argv)
   threads = convolve_cli_options_get_threads (&options);
   convolve_engine_set_threads (threads);
 
-  if (spec_text != NULL)
-    {
-      spec = convolve_model_spec_parse (spec_text, &error);
-      if (spec == NULL)
-        return convolve_cli_fail ("%s", error->message);
-    }
-  else
-    spec = convolve_model_spec_new_tutorial (10);
+  spec = convolve_cli_options_make_spec (&options, spec_text, 10, &error);
+  if (spec == NULL)
+    return convolve_cli_fail ("%s", error->message);
   if (epoch)
     return bench_epoch (spec, &input, threads, epoch_images, seed);
-
   model = convolve_model_new (spec, &input, BENCH_BATCH, seed, &error);
   if (model == NULL)
     return convolve_cli_fail ("%s", error->message);

@@ -57,6 +57,7 @@ convolve_cli_lr_find (int argc, char **argv)
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATASET),
     { "spec", 's', 0, G_OPTION_ARG_STRING, &spec_text,
       N_("Model spec instead of the tutorial model"), N_("TEXT") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PRESET),
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &options.model_path,
       N_("Start from this model’s weights instead of new ones"), N_("FILE") },
     { "batches", 'n', 0, G_OPTION_ARG_INT, &batches,
@@ -114,6 +115,8 @@ convolve_cli_lr_find (int argc, char **argv)
     return convolve_cli_fail ("%s", error->message);
   if (spec_text != NULL && options.model_path != NULL)
     return convolve_cli_fail (_("--spec cannot be combined with --model: the model file holds the layers"));
+  if (options.preset_name != NULL && options.model_path != NULL)
+    return convolve_cli_fail (_("--preset cannot be combined with --model: the model file holds the layers"));
   if (out_path != NULL)
     {
       if (g_str_has_suffix (out_path, ".svg"))
@@ -132,10 +135,7 @@ convolve_cli_lr_find (int argc, char **argv)
       g_autoptr(ConvolveModelSpec) spec = NULL;
       ConvolveShape shape = convolve_dataset_get_shape (train);
 
-      if (spec_text != NULL)
-        spec = convolve_model_spec_parse (spec_text, &error);
-      else
-        spec = convolve_model_spec_new_tutorial (convolve_dataset_get_n_classes (train));
+      spec = convolve_cli_options_make_spec (&options, spec_text, convolve_dataset_get_n_classes (train), &error);
       if (spec != NULL)
         model = convolve_model_new (spec, &shape, 1, seed, &error);
     }

@@ -14,6 +14,7 @@ convolve_cli_options_clear (ConvolveCliOptions *options)
   g_clear_pointer (&options->data_dir, g_free);
   g_clear_pointer (&options->dataset_name, g_free);
   g_clear_pointer (&options->model_path, g_free);
+  g_clear_pointer (&options->preset_name, g_free);
   options->threads = CONVOLVE_CLI_THREADS_UNSET;
 }
 
@@ -40,6 +41,10 @@ static const struct {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Model or checkpoint file"), N_("FILE") },
     FIELD (model_path) },
+  [CONVOLVE_CLI_OPTION_PRESET] = {
+    { "preset", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("Model preset instead of --spec: tutorial (default) or better"), N_("NAME") },
+    FIELD (preset_name) },
 };
 
 #undef FIELD
@@ -107,4 +112,25 @@ convolve_cli_options_get_threads (const ConvolveCliOptions *options)
   if (options->threads == CONVOLVE_CLI_THREADS_UNSET || options->threads == 0)
     return (int) g_get_num_processors ();
   return options->threads;
+}
+
+ConvolveModelSpec *
+convolve_cli_options_make_spec (const ConvolveCliOptions  *options,
+                                const char                *spec_text,
+                                int                        n_classes,
+                                GError                   **error)
+{
+  g_return_val_if_fail (options != NULL, NULL);
+
+  if (spec_text != NULL && options->preset_name != NULL)
+    {
+      g_set_error_literal (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                           _("--spec and --preset cannot be combined: give one of them"));
+      return NULL;
+    }
+  if (spec_text != NULL)
+    return convolve_model_spec_parse (spec_text, error);
+  return convolve_model_spec_new_preset (options->preset_name != NULL ? options->preset_name
+                                                                      : CONVOLVE_MODEL_PRESET_DEFAULT,
+                                         n_classes, error);
 }

@@ -1,5 +1,5 @@
 /* convolve-cli-options.h: the options several subcommands share (--data,
- * --dataset, --threads, --model) and the parsing every subcommand does.
+ * --dataset, --threads, --model, --preset) and the parsing every subcommand does.
  *
  * A subcommand lists its entries in the order its --help shows them,
  * taking the shared ones from convolve_cli_shared_entry(), and parses them
@@ -24,6 +24,8 @@
 
 #include <glib.h>
 
+#include "convolve-engine.h"
+
 G_BEGIN_DECLS
 
 /* --threads was not given (no one types G_MININT). */
@@ -33,10 +35,11 @@ typedef struct {
   char *data_dir;      /* --data DIR */
   char *dataset_name;  /* --dataset NAME, see convolve_cli_load_dataset() */
   char *model_path;    /* --model FILE */
+  char *preset_name;   /* --preset NAME, see convolve_cli_options_make_spec() */
   int   threads;       /* --threads N, 0 to 1024 (0: all cores) once parsed; or CONVOLVE_CLI_THREADS_UNSET */
 } ConvolveCliOptions;
 
-#define CONVOLVE_CLI_OPTIONS_INIT { NULL, NULL, NULL, CONVOLVE_CLI_THREADS_UNSET }
+#define CONVOLVE_CLI_OPTIONS_INIT { NULL, NULL, NULL, NULL, CONVOLVE_CLI_THREADS_UNSET }
 
 void convolve_cli_options_clear (ConvolveCliOptions *options);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ConvolveCliOptions, convolve_cli_options_clear)
@@ -46,6 +49,7 @@ typedef enum {
   CONVOLVE_CLI_OPTION_DATASET,  /* --dataset NAME */
   CONVOLVE_CLI_OPTION_THREADS,  /* --threads N, -t */
   CONVOLVE_CLI_OPTION_MODEL,    /* --model FILE, -m */
+  CONVOLVE_CLI_OPTION_PRESET,   /* --preset NAME */
 } ConvolveCliOption;
 
 /* The entry of a shared option, storing into options. */
@@ -76,5 +80,14 @@ gboolean convolve_cli_parse_options (ConvolveCliOptions    *options,
 /* The number of threads for the matrix products: --threads, or all the
  * processors when it was 0 or not given. */
 int      convolve_cli_options_get_threads (const ConvolveCliOptions *options);
+
+/* The layers of a new model for n_classes classes: spec_text (--spec,
+ * nullable) parsed, else the --preset one (the tutorial's when neither was
+ * given). NULL with the message when both were given, the spec does not
+ * parse or the preset is unknown. */
+ConvolveModelSpec *convolve_cli_options_make_spec (const ConvolveCliOptions  *options,
+                                                   const char                *spec_text,
+                                                   int                        n_classes,
+                                                   GError                   **error);
 
 G_END_DECLS

@@ -31,6 +31,7 @@ parse_input_shape (const char *text, ConvolveShape *shape)
 int
 convolve_cli_summary (int argc, char **argv)
 {
+  g_auto(ConvolveCliOptions) options = CONVOLVE_CLI_OPTIONS_INIT;
   g_autofree char *input_text = NULL;
   g_autofree char *spec_text = NULL;
   int n_classes = 10;
@@ -38,10 +39,11 @@ convolve_cli_summary (int argc, char **argv)
     { "input", 'i', 0, G_OPTION_ARG_STRING, &input_text,
       N_("Input shape as HEIGHTxWIDTHxCHANNELS (default 32x32x3)"), N_("SHAPE") },
     { "classes", 'c', 0, G_OPTION_ARG_INT, &n_classes,
-      N_("Number of classes of the tutorial model (default 10)"), N_("N") },
+      N_("Number of classes of the preset model (default 10)"), N_("N") },
     { "spec", 's', 0, G_OPTION_ARG_STRING, &spec_text,
       N_("Model spec, e.g. “conv2d(32,3,same,relu),batchnorm,maxpool(2),flatten,dense(10,softmax)”"),
       N_("TEXT") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PRESET),
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -50,7 +52,7 @@ convolve_cli_summary (int argc, char **argv)
   g_autofree char *summary = NULL;
   ConvolveShape input = { 3, 32, 32 };
 
-  if (!convolve_cli_parse_options (NULL, entries, NULL, _("Print the model’s layers and parameter counts."),
+  if (!convolve_cli_parse_options (&options, entries, NULL, _("Print the model’s layers and parameter counts."),
                                    CONVOLVE_CLI_PARSE_DEFAULT, &argc, &argv))
     return 1;
 
@@ -58,19 +60,11 @@ convolve_cli_summary (int argc, char **argv)
     return convolve_cli_fail (_("invalid input shape “%s”: expected HEIGHTxWIDTHxCHANNELS, e.g. 32x32x3"),
                               input_text);
 
-  if (spec_text != NULL)
-    {
-      spec = convolve_model_spec_parse (spec_text, &error);
-      if (spec == NULL)
-        return convolve_cli_fail ("%s", error->message);
-    }
-  else
-    {
-      if (n_classes < 2 || n_classes > 65536)
-        return convolve_cli_fail (_("the number of classes must be from 2 to 65536, not %d"),
-                                  n_classes);
-      spec = convolve_model_spec_new_tutorial (n_classes);
-    }
+  if (spec_text == NULL && (n_classes < 2 || n_classes > 65536))
+    return convolve_cli_fail (_("the number of classes must be from 2 to 65536, not %d"), n_classes);
+  spec = convolve_cli_options_make_spec (&options, spec_text, n_classes, &error);
+  if (spec == NULL)
+    return convolve_cli_fail ("%s", error->message);
 
   /* Only the shapes matter here; weights are built for a batch of one. */
   model = convolve_model_new (spec, &input, 1, 0, &error);

@@ -446,6 +446,7 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
   g_autofree char *min_delta_text = NULL;
   g_autofree char *save_best_path = NULL;
   g_autofree char *runs_db = NULL;
+  g_autofree char *time_budget_text = NULL;
   gint64 resume_run = 0;
   gboolean restore_best = FALSE;
   gboolean distributed = FALSE;
@@ -458,6 +459,7 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
   int limit = G_MININT, patience = G_MININT;
   double min_delta = NAN;
   double learning_rate = NAN;
+  double time_budget = 0.0;
   guint64 seed = 0;
   GOptionEntry entries[] = {
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
@@ -480,6 +482,7 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
     { "spec", 's', 0, G_OPTION_ARG_STRING, &spec_text,
       N_("Model spec instead of the tutorial model, e.g. “conv2d(8,3,same,relu),maxpool(2),flatten,dense(10,softmax)”"),
       N_("TEXT") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PRESET),
     { "save", 'o', 0, G_OPTION_ARG_FILENAME, &save_path,
       N_("Save the final model with its optimizer state (a checkpoint that --resume continues), also after Ctrl-C"),
       N_("FILE") },
@@ -489,6 +492,9 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
       N_("Continue the run saved in a checkpoint"), N_("FILE") },
     { "log-json", 0, 0, G_OPTION_ARG_FILENAME, &log_json_path,
       N_("Write one JSON object per epoch (one per line) to FILE"), N_("FILE") },
+    { "time-budget", 0, 0, G_OPTION_ARG_STRING, &time_budget_text,
+      N_("Stop after this many seconds of training (validation included): the epoch under way is cut short and validated"),
+      N_("SECONDS") },
     { "early-stopping", 0, 0, G_OPTION_ARG_INT, &patience,
       N_("Stop after N epochs in a row without a better validation figure (default 0: never)"), N_("N") },
     { "monitor", 0, 0, G_OPTION_ARG_STRING, &monitor_name,
@@ -565,10 +571,25 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
       if (end == min_delta_text || *end != '\0' || !(min_delta >= 0.0) || !isfinite (min_delta))
         return convolve_cli_fail (_("--min-delta must be a number of at least 0, not “%s”"), min_delta_text);
     }
+  if (time_budget_text != NULL)
+    {
+      char *end = NULL;
+
+      time_budget = g_ascii_strtod (time_budget_text, &end);
+      if (end == time_budget_text || *end != '\0' ||
+          !(time_budget > 0.0 && time_budget <= CONVOLVE_TIME_BUDGET_MAX))
+        return convolve_cli_fail (_("--time-budget must be a number of seconds greater than 0 and at most %d, not “%s”"),
+                                  (int) CONVOLVE_TIME_BUDGET_MAX, time_budget_text);
+    }
   if (optimizer_name != NULL && g_strcmp0 (optimizer_name, "adam") != 0 && g_strcmp0 (optimizer_name, "sgd") != 0)
     return convolve_cli_fail (_("unknown optimizer “%s”: use adam or sgd"), optimizer_name);
   if (resume_path != NULL && spec_text != NULL)
     return convolve_cli_fail (_("--spec cannot be combined with --resume: the checkpoint holds the model"));
+  if (resume_path != NULL && options.preset_name != NULL)
+    return convolve_cli_fail (_("--preset cannot be combined with --resume: the checkpoint holds the model"));
+  /* Each rank would read its own clock and stop at a different step. */
+  if (distributed && time_budget_text != NULL)
+    return convolve_cli_fail (_("--time-budget cannot be combined with --distributed"));
   if (!distributed && (batch_size_per_rank != G_MININT || mpi_timeout != CONVOLVE_DISTRIBUTED_DEFAULT_TIMEOUT))
     return convolve_cli_fail (_("--batch-size-per-rank and --mpi-timeout need --distributed"));
   if (batch_size_per_rank != G_MININT && batch_size != G_MININT)
@@ -685,6 +706,7 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
     config.early_stopping_min_delta = min_delta;
   if (restore_best)
     config.restore_best_weights = TRUE;
+  config.time_budget_seconds = time_budget;
   config.snapshot_every_steps = 0;   /* nobody predicts while the CLI trains */
   config.progress_interval_ms = 100; /* at most ~10 redraws a second */
 
@@ -707,14 +729,9 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
         n_train = MIN (n_train, config.train_limit);
       n_train = MAX (n_train, 1u);
 
-      if (spec_text != NULL)
-        {
-          spec = convolve_model_spec_parse (spec_text, &error);
-          if (spec == NULL)
-            return convolve_cli_fail ("%s", error->message);
-        }
-      else
-        spec = convolve_model_spec_new_tutorial (convolve_dataset_get_n_classes (train));
+      spec = convolve_cli_options_make_spec (&options, spec_text, convolve_dataset_get_n_classes (train), &error);
+      if (spec == NULL)
+        return convolve_cli_fail ("%s", error->message);
 
       /* A batch never holds more images than the training set: a batch
        * size beyond it must not cost memory for images that never come. */
@@ -864,6 +881,17 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
       else
         fprintf (stderr, _("Checkpoint saved to “%s”\n"), checkpoint_path);
       g_clear_error (&error);
+    }
+  if (progress->stop_reason == CONVOLVE_STOP_REASON_TIME_BUDGET)
+    {
+      char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+      double epochs_done = progress->steps_per_epoch > 0
+                           ? (double) progress->global_step / progress->steps_per_epoch : 0.0;
+
+      /* Translators: "Time budget of 60 s spent after 212 steps (11.2 epochs)" */
+      printf (_("Time budget of %s s spent after %" PRId64 " steps (%s epochs)\n"),
+              g_ascii_formatd (a, sizeof a, "%g", time_budget), progress->global_step,
+              g_ascii_formatd (b, sizeof b, "%.1f", epochs_done));
     }
   print_best_epoch (trainer, progress);
   if (dist != NULL)

@@ -8,6 +8,7 @@
 #include "convolve-atomic-file.h"
 #include "convolve-rng.h"
 #include "convolve-model.h"
+#include "convolve-model-preset.h"
 #include "convolve-optimizer.h"
 #include "convolve-train-step.h"
 #include "convolve-model-file.h"

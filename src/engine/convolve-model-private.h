@@ -54,6 +54,7 @@ struct _ConvolveModel {
 
   int                 n_layers;
   ConvolveLayer      *layers;
+  int                 planning_layer;     /* the layer plan_shapes() is at; -1: the whole model */
 
   float              *params, *grads, *state;
   gsize               n_params, n_state;
@@ -102,6 +103,12 @@ const ConvolveWorkspace *_convolve_model_conv_workspace (ConvolveModel *model);
 ConvolveModel *_convolve_model_plan (const ConvolveModelSpec *spec,
                                      const ConvolveShape     *input,
                                      GError                 **error);
+/* The same; on failure *bad_layer (nullable) is the 0-based index of the
+ * layer at fault, or -1 when the fault is the model's as a whole. */
+ConvolveModel *_convolve_model_plan_full (const ConvolveModelSpec *spec,
+                                          const ConvolveShape     *input,
+                                          int                     *bad_layer,
+                                          GError                 **error);
 
 gboolean convolve_model_check_labels (const ConvolveModel *model, const int32_t *labels,
                                       int batch, GError **error);

@@ -1,9 +1,10 @@
 /* convolve-model-spec.c: the model spec, its text form and the tutorial's
- * default.
+ * default (see convolve-model-preset.c).
  *
  * Text form: comma-separated layers, arguments in parentheses:
  *   conv2d(FILTERS,KERNEL[,same|valid][,relu|linear])   (Keras defaults: valid, linear)
- *   batchnorm | maxpool[(POOL)] (default 2) | flatten | relu
+ *   batchnorm[(MOMENTUM)] (0 < MOMENTUM < 1, default 0.99, Keras's)
+ *   maxpool[(POOL)] (default 2) | flatten | relu
  *   dense(UNITS[,relu|linear|softmax])                  (default linear)
  *   dropout(RATE)                                        (0 <= RATE < 1)
  * Spaces are ignored. Keras layer names are accepted as aliases
@@ -16,28 +17,15 @@
 
 #include "convolve-limits.h"
 #include "convolve-model.h"
+#include "convolve-model-preset.h"
 
+/* The tutorial's layers are the "tutorial" preset's text. */
 ConvolveModelSpec *
 convolve_model_spec_new_tutorial (int n_classes)
 {
-  ConvolveModelSpec *spec;
-
   g_return_val_if_fail (n_classes >= 2, NULL);
 
-  spec = g_new0 (ConvolveModelSpec, 1);
-  spec->n_layers = 7;
-  spec->layers = g_new0 (ConvolveLayerSpec, spec->n_layers);
-  spec->layers[0] = (ConvolveLayerSpec) { CONVOLVE_LAYER_CONV2D, 32, 3, CONVOLVE_PADDING_SAME,
-                                          CONVOLVE_ACTIVATION_RELU, 0.0f };
-  spec->layers[1] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_BATCH_NORM };
-  spec->layers[2] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_MAX_POOL, .kernel_size = 2 };
-  spec->layers[3] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_FLATTEN };
-  spec->layers[4] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_DENSE, .units = 1024,
-                                          .activation = CONVOLVE_ACTIVATION_RELU };
-  spec->layers[5] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_DROPOUT, .rate = 0.2f };
-  spec->layers[6] = (ConvolveLayerSpec) { .kind = CONVOLVE_LAYER_DENSE, .units = n_classes,
-                                          .activation = CONVOLVE_ACTIVATION_SOFTMAX };
-  return spec;
+  return convolve_model_preset_new_spec (convolve_model_preset_find ("tutorial"), n_classes);
 }
 
 ConvolveModelSpec *
@@ -100,7 +88,13 @@ convolve_model_spec_to_string (const ConvolveModelSpec *spec)
                                   activation_name (l->activation));
           break;
         case CONVOLVE_LAYER_BATCH_NORM:
-          g_string_append (text, "batchnorm");
+          if (l->momentum > 0.0f)
+            {
+              g_ascii_formatd (rate, sizeof rate, "%g", l->momentum);
+              g_string_append_printf (text, "batchnorm(%s)", rate);
+            }
+          else
+            g_string_append (text, "batchnorm");
           break;
         case CONVOLVE_LAYER_MAX_POOL:
           g_string_append_printf (text, "maxpool(%d)", l->kernel_size);
@@ -248,9 +242,25 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
     }
   else if (strcmp (name, "batchnorm") == 0 || strcmp (name, "batch_normalization") == 0)
     {
+      char *end = NULL;
+      double momentum;
+
       layer->kind = CONVOLVE_LAYER_BATCH_NORM;
-      if (n_args != 0)
+      if (n_args > 1)
         goto bad_args;
+      if (n_args == 1)
+        {
+          momentum = g_ascii_strtod (args[0], &end);
+          if (end == args[0] || *end != '\0' || !(momentum > 0.0 && momentum < 1.0) ||
+              !((float) momentum > 0.0f && (float) momentum < 1.0f))
+            {
+              g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
+                           _("Layer %d (“%s”): the momentum must be a number above 0 and below 1"),
+                           position, shown);
+              return FALSE;
+            }
+          layer->momentum = (float) momentum;
+        }
     }
   else if (strcmp (name, "maxpool") == 0 || strcmp (name, "max_pooling2d") == 0)
     {

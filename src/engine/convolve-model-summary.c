@@ -54,6 +54,25 @@ append_rule (GString *out, char ch, int width)
 }
 
 char *
+convolve_model_spec_summarize (const ConvolveModelSpec *spec,
+                               const ConvolveShape     *input,
+                               int                     *bad_layer,
+                               GError                 **error)
+{
+  g_autoptr(ConvolveModel) plan = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* A plan holds no weights: cheap enough to redo on every edit. */
+  plan = _convolve_model_plan_full (spec, input, bad_layer, error);
+  if (plan == NULL)
+    return NULL;
+  if (bad_layer != NULL)
+    *bad_layer = -1;
+  return convolve_model_summary (plan);
+}
+
+char *
 convolve_model_summary (const ConvolveModel *model)
 {
   GString *out;

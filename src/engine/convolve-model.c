@@ -102,6 +102,8 @@ plan_shapes (ConvolveModel *model, GError **error)
       const ConvolveLayerSpec *ls = &layer->spec;
       int count = counts[ls->kind]++;
 
+      model->planning_layer = i;
+
       layer->name = count == 0 ? g_strdup (layer_base_name (ls->kind))
                                : g_strdup_printf ("%s_%d", layer_base_name (ls->kind), count);
       layer->in_shape = shape;
@@ -139,6 +141,9 @@ plan_shapes (ConvolveModel *model, GError **error)
             break;
           }
         case CONVOLVE_LAYER_BATCH_NORM:
+          if (!(ls->momentum >= 0.0f && ls->momentum < 1.0f))
+            return shape_error (error, i, layer->name,
+                                _("the momentum must be above 0 and below 1"));
           /* Over channels for images, over features for flat inputs. */
           layer->n_params = 2 * (gsize) shape.c;
           layer->n_state = 2 * (gsize) shape.c;
@@ -204,6 +209,8 @@ plan_shapes (ConvolveModel *model, GError **error)
 
   {
     ConvolveLayer *last = &model->layers[model->n_layers - 1];
+
+    model->planning_layer = model->n_layers - 1;
 
     if (last->spec.kind != CONVOLVE_LAYER_DENSE)
       return shape_error (error, model->n_layers - 1, last->name,
@@ -550,9 +557,12 @@ check_model_limits (ConvolveModel *model, GError **error)
  * beyond the plan itself. */
 static ConvolveModel *
 model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
-            GError **error)
+            int *bad_layer, GError **error)
 {
   g_autoptr(ConvolveModel) model = NULL;
+
+  if (bad_layer != NULL)
+    *bad_layer = -1;
 
   if (spec == NULL || spec->n_layers < 1 || spec->layers == NULL)
     {
@@ -584,7 +594,15 @@ model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_b
   for (int i = 0; i < spec->n_layers; i++)
     model->layers[i].spec = spec->layers[i];
 
-  if (!plan_shapes (model, error) || !check_model_limits (model, error))
+  model->planning_layer = -1;
+  if (!plan_shapes (model, error))
+    {
+      if (bad_layer != NULL)
+        *bad_layer = model->planning_layer;
+      return NULL;
+    }
+  model->planning_layer = -1;
+  if (!check_model_limits (model, error))
     return NULL;
   plan_tensors (model);
   return g_steal_pointer (&model);
@@ -595,7 +613,16 @@ _convolve_model_plan (const ConvolveModelSpec *spec, const ConvolveShape *input,
 {
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return model_plan (spec, input, 1, error);
+  return model_plan (spec, input, 1, NULL, error);
+}
+
+ConvolveModel *
+_convolve_model_plan_full (const ConvolveModelSpec *spec, const ConvolveShape *input,
+                           int *bad_layer, GError **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return model_plan (spec, input, 1, bad_layer, error);
 }
 
 /* Allocates and plans a model without initialising its weights. */
@@ -603,7 +630,7 @@ static ConvolveModel *
 model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_batch,
              GError **error)
 {
-  g_autoptr(ConvolveModel) model = model_plan (spec, input, max_batch, error);
+  g_autoptr(ConvolveModel) model = model_plan (spec, input, max_batch, NULL, error);
 
   if (model == NULL || !plan_memory (model, error))
     return NULL;
@@ -927,7 +954,9 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
                                           layer->moving_mean, layer->moving_variance,
                                           layer->in, layer->gamma, layer->beta,
                                           batch, in->c, in->h * in->w,
-                                          CONVOLVE_BATCHNORM_MOMENTUM, CONVOLVE_BATCHNORM_EPSILON);
+                                          layer->spec.momentum > 0.0f ? layer->spec.momentum
+                                                                      : CONVOLVE_BATCHNORM_MOMENTUM,
+                                          CONVOLVE_BATCHNORM_EPSILON);
       else
         convolve_batchnorm_forward_infer (layer->out, layer->in, layer->gamma, layer->beta,
                                           layer->moving_mean, layer->moving_variance,

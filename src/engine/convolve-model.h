@@ -48,6 +48,7 @@ typedef struct {
   ConvolvePadding    padding;     /* Conv2D */
   ConvolveActivation activation;  /* Conv2D, Dense */
   float              rate;        /* Dropout */
+  float              momentum;    /* BatchNormalization's moving averages; 0: Keras's 0.99 */
 } ConvolveLayerSpec;
 
 typedef struct {
@@ -134,6 +135,16 @@ gsize                    convolve_model_get_n_non_trainable (const ConvolveModel
 /* Keras-style table: layer, output shape, parameters, then Total /
  * Trainable / Non-trainable with thousands separators. */
 char                    *convolve_model_summary       (const ConvolveModel *model);
+/* Checks spec against input as convolve_model_new() does, without
+ * allocating the weights, and returns the summary the model would have.
+ * NULL with the error when the layers do not fit together (Dense before
+ * Flatten, a shape that shrinks below 1, no Dense layer at the end, ...)
+ * or exceed a limit; *bad_layer (nullable) is then the 0-based index of
+ * the layer at fault, -1 when it is the model as a whole (and on success). */
+char                    *convolve_model_spec_summarize (const ConvolveModelSpec *spec,
+                                                        const ConvolveShape     *input,
+                                                        int                     *bad_layer,
+                                                        GError                 **error);
 
 /* Contiguous blocks: trainable parameters, their gradients (same layout),
  * non-trainable state. A model allocates its gradients (and the tensors'

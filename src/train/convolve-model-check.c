@@ -6,6 +6,21 @@
 
 #include "convolve-model-check.h"
 
+static gboolean
+check_classes (int      model_classes,
+               int      data_classes,
+               GError **error)
+{
+  if (data_classes > model_classes)
+    {
+      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
+                   _("The dataset has %d classes, but the model only knows %d"),
+                   data_classes, model_classes);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 convolve_check_model_for_dataset (const ConvolveModel   *model,
                                   const ConvolveDataset *dataset,
@@ -41,12 +56,32 @@ convolve_check_input_for_dataset (ConvolveShape          m,
     }
 
   data_classes = convolve_dataset_get_n_classes (dataset);
-  if (data_classes > model_classes)
+  return check_classes (model_classes, data_classes, error);
+}
+
+char *
+convolve_check_spec (const ConvolveModelSpec *spec,
+                     ConvolveShape            input,
+                     int                      n_classes,
+                     int                     *bad_layer,
+                     GError                 **error)
+{
+  g_autofree char *summary = NULL;
+  int last;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  summary = convolve_model_spec_summarize (spec, &input, bad_layer, error);
+  if (summary == NULL)
+    return NULL;
+  /* A valid spec ends in a Dense layer: its units are the model's classes. */
+  last = spec->n_layers - 1;
+  if (!check_classes (spec->layers[last].units, n_classes, error))
     {
-      g_set_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH,
-                   _("The dataset has %d classes, but the model only knows %d"),
-                   data_classes, model_classes);
-      return FALSE;
+      if (bad_layer != NULL)
+        *bad_layer = last;
+      return NULL;
     }
-  return TRUE;
+  return g_steal_pointer (&summary);
 }

@@ -25,5 +25,15 @@ gboolean convolve_check_input_for_dataset (ConvolveShape          input,
                                            int                    n_classes,
                                            const ConvolveDataset *dataset,
                                            GError               **error);
+/* The rule for layers not yet built (the model editor's): spec fits input
+ * (convolve_model_spec_summarize) and has an output for each of n_classes
+ * classes (0: no dataset, any number). Returns the model's summary, or NULL
+ * with the reason and *bad_layer (nullable) the 0-based index of the layer
+ * at fault, -1 for the model as a whole. */
+char    *convolve_check_spec              (const ConvolveModelSpec *spec,
+                                           ConvolveShape            input,
+                                           int                      n_classes,
+                                           int                     *bad_layer,
+                                           GError                 **error);
 
 G_END_DECLS

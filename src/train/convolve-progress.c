@@ -24,7 +24,8 @@ G_DEFINE_ENUM_TYPE (ConvolveStopReason, convolve_stop_reason,
   G_DEFINE_ENUM_VALUE (CONVOLVE_STOP_REASON_FINISHED, "finished"),
   G_DEFINE_ENUM_VALUE (CONVOLVE_STOP_REASON_EARLY_STOPPED, "early-stopped"),
   G_DEFINE_ENUM_VALUE (CONVOLVE_STOP_REASON_STOPPED, "stopped"),
-  G_DEFINE_ENUM_VALUE (CONVOLVE_STOP_REASON_FAILED, "failed"))
+  G_DEFINE_ENUM_VALUE (CONVOLVE_STOP_REASON_FAILED, "failed"),
+  G_DEFINE_ENUM_VALUE (CONVOLVE_STOP_REASON_TIME_BUDGET, "time-budget"))
 
 G_DEFINE_BOXED_TYPE (ConvolveProgress, convolve_progress,
                      convolve_progress_ref, convolve_progress_unref)

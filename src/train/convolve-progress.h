@@ -33,6 +33,7 @@ typedef enum {
   CONVOLVE_STOP_REASON_EARLY_STOPPED,  /* early stopping ended it after stopped_epoch */
   CONVOLVE_STOP_REASON_STOPPED,        /* convolve_trainer_stop() */
   CONVOLVE_STOP_REASON_FAILED,
+  CONVOLVE_STOP_REASON_TIME_BUDGET,    /* the time budget ran out; the last epoch may be partial */
 } ConvolveStopReason;
 
 #define CONVOLVE_TYPE_STOP_REASON (convolve_stop_reason_get_type ())

@@ -32,6 +32,7 @@ convolve_train_config_init (ConvolveTrainConfig *config)
   config->early_stopping_min_delta = 0.0;
   config->restore_best_weights = FALSE;
   config->restore_best_at_end = FALSE;
+  config->time_budget_seconds = 0.0;
 }
 
 const char *
@@ -98,6 +99,8 @@ convolve_train_config_validate (const ConvolveTrainConfig  *config,
     BAD (_("Unknown early stopping monitor %d"), (int) config->early_stopping_monitor);
   if (!(config->early_stopping_min_delta >= 0.0) || !isfinite (config->early_stopping_min_delta))
     BAD (_("The early stopping minimum improvement must be a number of at least 0"));
+  if (!(config->time_budget_seconds >= 0.0 && config->time_budget_seconds <= CONVOLVE_TIME_BUDGET_MAX))
+    BAD (_("The time budget must be from 0 (none) to %d seconds"), (int) CONVOLVE_TIME_BUDGET_MAX);
 
 #undef BAD
   return TRUE;

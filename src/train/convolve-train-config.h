@@ -43,12 +43,21 @@ typedef struct {
   double                early_stopping_min_delta; /* 0, at least 0 */
   gboolean              restore_best_weights;     /* on an early stop the best epoch's weights become the model's */
   gboolean              restore_best_at_end;      /* ... and also when the run ends after its last epoch */
+
+  /* Wall-clock budget of this training session in seconds (validation
+   * included, pauses not): once spent, the epoch under way is cut short,
+   * validated and recorded, and the run ends (CONVOLVE_STOP_REASON_TIME_BUDGET).
+   * Not kept in checkpoints: a resumed run has a fresh budget. */
+  double                time_budget_seconds;      /* 0: none */
 } ConvolveTrainConfig;
 
 /* "val_loss" or "val_accuracy"; from_string: FALSE for anything else. */
 const char *convolve_monitor_to_string   (ConvolveMonitor  monitor);
 gboolean    convolve_monitor_from_string (const char      *text,
                                           ConvolveMonitor *monitor);
+
+/* The longest time budget: a year. */
+#define CONVOLVE_TIME_BUDGET_MAX (366.0 * 24 * 3600)
 
 /* The defaults above. */
 void     convolve_train_config_init     (ConvolveTrainConfig       *config);

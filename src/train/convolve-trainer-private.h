@@ -102,6 +102,8 @@ struct _ConvolveTrainer {
   gint64               paused_us;          /* paused time since session_start */
   gint64               epoch_paused_us;
   int                  epoch_session_first_step;
+  gint64               budget_start;       /* the time budget counts from here */
+  gint64               budget_paused_us;   /* paused time since budget_start */
 
   /* data-parallel training (not owned; NULL: this process alone) */
   ConvolveDistributed *distributed;

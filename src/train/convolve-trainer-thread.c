@@ -81,6 +81,7 @@ check_control (ConvolveTrainer *self)
 
       self->paused_us += g_get_monotonic_time () - pause_start;
       self->epoch_paused_us += g_get_monotonic_time () - pause_start;
+      self->budget_paused_us += g_get_monotonic_time () - pause_start;
       if (!self->stop_requested)
         {
           g_mutex_unlock (&self->control_mutex);
@@ -309,9 +310,18 @@ finish_epoch (ConvolveTrainer  *self,
 }
 
 static gboolean
+time_budget_spent (ConvolveTrainer *self)
+{
+  return self->config.time_budget_seconds > 0.0 &&
+         _convolve_trainer_seconds_since (self->budget_start, self->budget_paused_us,
+                                          g_get_monotonic_time ()) >= self->config.time_budget_seconds;
+}
+
+static gboolean
 run_epochs (ConvolveTrainer  *self,
             gboolean         *stopped,
             gboolean         *early_stopped,
+            gboolean         *out_of_time,
             GError          **error)
 {
   Position *pos = &self->position;
@@ -336,6 +346,7 @@ run_epochs (ConvolveTrainer  *self,
 
   *stopped = FALSE;
   *early_stopped = FALSE;
+  *out_of_time = FALSE;
   if (self->distributed != NULL)
     {
       if (!_convolve_trainer_distributed_begin (self, error))
@@ -373,6 +384,14 @@ run_epochs (ConvolveTrainer  *self,
           ConvolveHistoryStep record;
           gboolean ok, keep_going;
 
+          /* A cut-short epoch is still validated and recorded. The ranks of
+           * a distributed run would each read their own clock: not for them
+           * (the CLI refuses the combination). */
+          if (self->distributed == NULL && time_budget_spent (self))
+            {
+              *out_of_time = TRUE;
+              return pos->step == 0 || finish_epoch (self, error);
+            }
           if (!agree_to_continue (self, check_control (self), &keep_going, error))
             return FALSE;
           if (!keep_going)
@@ -482,6 +501,7 @@ _convolve_trainer_thread (gpointer data)
   ConvolveTrainerState final_state;
   gboolean stopped = FALSE;
   gboolean early_stopped = FALSE;
+  gboolean out_of_time = FALSE;
   gboolean ok;
 
   convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
@@ -490,8 +510,10 @@ _convolve_trainer_thread (gpointer data)
   self->session_start = g_get_monotonic_time ();
   self->paused_us = 0;
   begin_epoch_timing (self);
+  self->budget_start = self->session_start;
+  self->budget_paused_us = 0;
 
-  ok = run_epochs (self, &stopped, &early_stopped, &error);
+  ok = run_epochs (self, &stopped, &early_stopped, &out_of_time, &error);
 
   /* Fold this session's time into the position, so a save after the end
    * (e.g. a checkpoint after Ctrl-C) resumes with the right clock. */
@@ -516,6 +538,7 @@ _convolve_trainer_thread (gpointer data)
   self->stop_reason = !ok ? CONVOLVE_STOP_REASON_FAILED
                       : stopped ? CONVOLVE_STOP_REASON_STOPPED
                       : early_stopped ? CONVOLVE_STOP_REASON_EARLY_STOPPED
+                      : out_of_time ? CONVOLVE_STOP_REASON_TIME_BUDGET
                       : CONVOLVE_STOP_REASON_FINISHED;
   self->stopped_epoch = ok && early_stopped ? self->position.epoch : 0;
   g_mutex_unlock (&self->model_mutex);

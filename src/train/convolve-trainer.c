@@ -60,14 +60,16 @@ _convolve_trainer_make_progress (ConvolveTrainer      *self,
   p->elapsed_seconds = pos->elapsed_seconds;
   p->validating = validating;
 
-  if (self->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED)
+  if (self->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED ||
+      self->stop_reason == CONVOLVE_STOP_REASON_TIME_BUDGET)
     {
       /* Ended after this epoch, before the total. */
       p->epoch = pos->epoch;
       p->step = spe;
     }
 
-  if ((pos->epoch >= total || self->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED) && pos->epoch > 0)
+  if ((pos->epoch >= total || self->stop_reason == CONVOLVE_STOP_REASON_EARLY_STOPPED ||
+       self->stop_reason == CONVOLVE_STOP_REASON_TIME_BUDGET) && pos->epoch > 0)
     {
       /* Finished: the last epoch's figures come from the history. */
       guint n_epochs = convolve_history_get_n_epochs (self->history);
