@@ -238,16 +238,31 @@ kind_changed_cb (GtkDropDown *dropdown,
   queue_rebuild (self);
 }
 
+/* The layer a row's field edits, or NULL while the rows are being
+ * rebuilt (or the row is gone). *editor is set either way. */
+static ConvolveLayerSpec *
+edited_layer (GtkWidget            *field,
+              ConvolveModelEditor **editor)
+{
+  ConvolveModelEditor *self = row_editor (field);
+  int index = row_index (field);
+
+  *editor = self;
+  if (self->updating || index >= self->spec->n_layers)
+    return NULL;
+  return &self->spec->layers[index];
+}
+
 static void
 units_changed_cb (GtkSpinButton *spin,
                   gpointer       user_data)
 {
-  ConvolveModelEditor *self = row_editor (GTK_WIDGET (spin));
-  int index = row_index (GTK_WIDGET (spin));
+  ConvolveModelEditor *self;
+  ConvolveLayerSpec *layer = edited_layer (GTK_WIDGET (spin), &self);
 
-  if (self->updating || index >= self->spec->n_layers)
+  if (layer == NULL)
     return;
-  self->spec->layers[index].units = gtk_spin_button_get_value_as_int (spin);
+  layer->units = gtk_spin_button_get_value_as_int (spin);
   layers_changed (self);
 }
 
@@ -255,12 +270,12 @@ static void
 kernel_changed_cb (GtkSpinButton *spin,
                    gpointer       user_data)
 {
-  ConvolveModelEditor *self = row_editor (GTK_WIDGET (spin));
-  int index = row_index (GTK_WIDGET (spin));
+  ConvolveModelEditor *self;
+  ConvolveLayerSpec *layer = edited_layer (GTK_WIDGET (spin), &self);
 
-  if (self->updating || index >= self->spec->n_layers)
+  if (layer == NULL)
     return;
-  self->spec->layers[index].kernel_size = gtk_spin_button_get_value_as_int (spin);
+  layer->kernel_size = gtk_spin_button_get_value_as_int (spin);
   layers_changed (self);
 }
 
@@ -268,12 +283,12 @@ static void
 rate_changed_cb (GtkSpinButton *spin,
                  gpointer       user_data)
 {
-  ConvolveModelEditor *self = row_editor (GTK_WIDGET (spin));
-  int index = row_index (GTK_WIDGET (spin));
+  ConvolveModelEditor *self;
+  ConvolveLayerSpec *layer = edited_layer (GTK_WIDGET (spin), &self);
 
-  if (self->updating || index >= self->spec->n_layers)
+  if (layer == NULL)
     return;
-  self->spec->layers[index].rate = (float) gtk_spin_button_get_value (spin);
+  layer->rate = (float) gtk_spin_button_get_value (spin);
   layers_changed (self);
 }
 
@@ -282,13 +297,13 @@ static void
 momentum_changed_cb (GtkSpinButton *spin,
                      gpointer       user_data)
 {
-  ConvolveModelEditor *self = row_editor (GTK_WIDGET (spin));
-  int index = row_index (GTK_WIDGET (spin));
+  ConvolveModelEditor *self;
+  ConvolveLayerSpec *layer = edited_layer (GTK_WIDGET (spin), &self);
   double value = gtk_spin_button_get_value (spin);
 
-  if (self->updating || index >= self->spec->n_layers)
+  if (layer == NULL)
     return;
-  self->spec->layers[index].momentum = fabs (value - 0.99) < 1e-6 ? 0.0f : (float) value;
+  layer->momentum = fabs (value - 0.99) < 1e-6 ? 0.0f : (float) value;
   layers_changed (self);
 }
 
@@ -297,12 +312,12 @@ padding_changed_cb (GtkDropDown *dropdown,
                     GParamSpec  *pspec,
                     gpointer     user_data)
 {
-  ConvolveModelEditor *self = row_editor (GTK_WIDGET (dropdown));
-  int index = row_index (GTK_WIDGET (dropdown));
+  ConvolveModelEditor *self;
+  ConvolveLayerSpec *layer = edited_layer (GTK_WIDGET (dropdown), &self);
 
-  if (self->updating || index >= self->spec->n_layers)
+  if (layer == NULL)
     return;
-  self->spec->layers[index].padding = (ConvolvePadding) gtk_drop_down_get_selected (dropdown);
+  layer->padding = (ConvolvePadding) gtk_drop_down_get_selected (dropdown);
   layers_changed (self);
 }
 
@@ -311,12 +326,12 @@ activation_changed_cb (GtkDropDown *dropdown,
                        GParamSpec  *pspec,
                        gpointer     user_data)
 {
-  ConvolveModelEditor *self = row_editor (GTK_WIDGET (dropdown));
-  int index = row_index (GTK_WIDGET (dropdown));
+  ConvolveModelEditor *self;
+  ConvolveLayerSpec *layer = edited_layer (GTK_WIDGET (dropdown), &self);
 
-  if (self->updating || index >= self->spec->n_layers)
+  if (layer == NULL)
     return;
-  self->spec->layers[index].activation = (ConvolveActivation) gtk_drop_down_get_selected (dropdown);
+  layer->activation = (ConvolveActivation) gtk_drop_down_get_selected (dropdown);
   layers_changed (self);
 }
 
