@@ -1,5 +1,6 @@
 /* test-cifar-folder.h: a small CIFAR-10 binary folder for tests that load
- * datasets the way users do (the window, the session).
+ * datasets the way users do (the window, the session), and the removal of
+ * the temporary folders tests make.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -20,5 +21,9 @@ char *test_cifar_folder_new (const char *parent,
                              const char *name,
                              guint       n_train,
                              guint       n_test);
+
+/* Deletes path and everything below it, never following a link (a link
+ * is removed, not what it points to). Missing paths are fine. */
+void test_remove_tree (const char *path);
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "convolve-train.h"
+#include "test-cifar-folder.h"
 
 #define SPEC "conv2d(4,3,same,relu),maxpool(4),flatten,dense(10,softmax)"
 
@@ -978,7 +979,6 @@ test_cli_explain (void)
   assert_fails ("missing.safetensors", "explain", "--model", "missing.safetensors", image, NULL);
 }
 
-static void remove_tree (const char *path);
 
 /* Options and files that must be refused before any training starts:
  * nothing is trained and then lost for want of a place to save it. */
@@ -1138,7 +1138,7 @@ pull_folder_once_written (GSubprocess *process,
   g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
   /* A temporary file may appear between unlink and rmdir: try again. */
   for (int i = 0; i < 100 && g_file_test (folder, G_FILE_TEST_EXISTS); i++)
-    remove_tree (folder);
+    test_remove_tree (folder);
   g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
 }
 
@@ -1180,26 +1180,6 @@ test_cli_output_fails_midway (void)
       g_assert_no_error (error);
       g_assert_cmpint (meta->epoch, >=, 1);
     }
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 static gboolean
@@ -1517,7 +1497,7 @@ main (int argc, char **argv)
 
   /* Everything in it was made here; kept after a failure, to look at. */
   if (status == 0)
-    remove_tree (work_dir);
+    test_remove_tree (work_dir);
   g_free (cifar_dir);
   g_free (idx_dir);
   g_free (work_dir);

@@ -29,6 +29,7 @@
 #include "convolve-download.h"
 #include "convolve-download-private.h"
 #include "convolve-loaders.h"
+#include "test-cifar-folder.h"
 
 #define RECORD_SIZE        3073
 #define RECORDS_PER_BATCH  12
@@ -448,34 +449,6 @@ typedef struct {
 } Fixture;
 
 static void
-remove_tree (const char *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      if (dir != NULL)
-        g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    {
-      g_unlink (path);
-    }
-}
-
-static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
 {
@@ -491,7 +464,7 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
-  remove_tree (fixture->base);
+  test_remove_tree (fixture->base);
   g_free (fixture->base);
   g_free (fixture->data_dir);
   g_free (fixture->dataset_dir);
@@ -1000,7 +973,7 @@ test_checksum (Fixture       *fixture,
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_get_contents (marker, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "old");
-  remove_tree (fixture->dataset_dir);
+  test_remove_tree (fixture->dataset_dir);
   assert_no_partial_dataset (fixture);
   run_clear (&run);
 }
@@ -1156,7 +1129,7 @@ tmpfs_thread (gpointer data)
                         g_str_has_prefix (name, ".cifar-10-batches-bin"));
       g_dir_close (dir);
     }
-  remove_tree (data_dir);
+  test_remove_tree (data_dir);
   umount2 (t->disk, MNT_DETACH);
   return NULL;
 }

@@ -559,21 +559,6 @@ test_panel_presets_and_editor (void)
   g_assert_finalize_object (self);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        remove_tree (child);
-      }
-  g_remove (path);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -598,7 +583,7 @@ main (int   argc,
   g_test_add_func ("/app/model-editor/panel", test_panel_presets_and_editor);
 
   status = g_test_run ();
-  remove_tree (tmp_dir);
+  test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

@@ -24,21 +24,6 @@
 
 static char *tmp_dir;
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        remove_tree (child);
-      }
-  g_remove (path);
-}
-
 typedef gboolean (*Condition) (ConvolveWindow *self);
 
 /* Runs the main loop until done, or fails at the cycle's deadline. */
@@ -217,7 +202,7 @@ main (int   argc,
   g_test_add_func ("/app/window/stress-cycles", test_window_stress_cycles);
 
   status = g_test_run ();
-  remove_tree (tmp_dir);
+  test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

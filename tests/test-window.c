@@ -871,21 +871,6 @@ test_training_panel_early_stopping (void)
   g_assert_finalize_object (panel);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        remove_tree (child);
-      }
-  g_remove (path);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -930,7 +915,7 @@ main (int   argc,
   g_test_add_func ("/app/shortcuts-window", test_shortcuts_window);
 
   status = g_test_run ();
-  remove_tree (tmp_dir);
+  test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }
