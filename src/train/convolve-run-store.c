@@ -229,29 +229,32 @@ read_be32 (const guint8 *p)
  * number matches the change counter) but larger than the file. Not
  * while a write-ahead log is left: a checkpoint cut short by a crash may
  * have written page 1 before the pages after it, and SQLite finishes it
- * from the log. */
+ * from the log.
+ *
+ * The header is read through the connection's own file handle: opening
+ * and closing the database file a second time would drop every POSIX lock
+ * this process holds on it (another connection's, the recorder's, say),
+ * and with the locks gone another process may write at the same time and
+ * corrupt the file (it did, in the test suite's shared store). */
 static gboolean
-check_not_truncated (const char *path,
-                     GError    **error)
+check_not_truncated (ConvolveRunStore  *store,
+                     GError           **error)
 {
-  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *wal = g_strconcat (store->path, "-wal", NULL);
+  sqlite3_file *file = NULL;
+  sqlite3_int64 size = 0;
   guint8 header[100];
+  guint32 page_size, n_pages;
   GStatBuf st;
 
   if (g_stat (wal, &st) == 0 && st.st_size > 0)
     return TRUE;
-  guint32 page_size, n_pages;
-  int fd;
-  gssize got;
-
-  if (g_stat (path, &st) != 0 || st.st_size < (goffset) sizeof header)
+  if (sqlite3_file_control (store->db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == NULL || file->pMethods == NULL ||
+      file->pMethods->xFileSize (file, &size) != SQLITE_OK || size < (sqlite3_int64) sizeof header ||
+      file->pMethods->xRead (file, header, sizeof header, 0) != SQLITE_OK)
     return TRUE;
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    return TRUE;
-  got = read (fd, header, sizeof header);
-  close (fd);
-  if (got != (gssize) sizeof header || memcmp (header, "SQLite format 3", 16) != 0)
+  if (memcmp (header, "SQLite format 3", 16) != 0)
     return TRUE;  /* SQLite itself says "not a database" */
   page_size = ((guint32) header[16] << 8) | header[17];
   if (page_size == 1)
@@ -259,11 +262,11 @@ check_not_truncated (const char *path,
   n_pages = read_be32 (header + 28);
   if (n_pages == 0 || read_be32 (header + 24) != read_be32 (header + 92))
     return TRUE;
-  if ((guint64) n_pages * page_size > (guint64) st.st_size)
+  if ((guint64) n_pages * page_size > (guint64) size)
     {
       g_set_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT,
                    _("The run database “%s” is truncated: the file is shorter than its header says"),
-                   path);
+                   store->path);
       return FALSE;
     }
   return TRUE;
@@ -328,9 +331,6 @@ convolve_run_store_open_full (const char  *path,
                    store->path, g_strerror (saved_errno));
       return NULL;
     }
-  if (!check_not_truncated (store->path, error))
-    return NULL;
-
   rc = sqlite3_open_v2 (store->path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL);
@@ -339,6 +339,8 @@ convolve_run_store_open_full (const char  *path,
       _convolve_run_store_set_error (store, rc, error);
       return NULL;
     }
+  if (!check_not_truncated (store, error))
+    return NULL;
   sqlite3_extended_result_codes (store->db, 1);
   sqlite3_busy_timeout (store->db, store->busy_timeout_ms);
 
