@@ -6,6 +6,7 @@
 #include <locale.h>
 
 #include "convolve-application.h"
+#include "convolve-engine.h"
 
 int
 main (int   argc,
@@ -13,6 +14,7 @@ main (int   argc,
 {
   g_autoptr(ConvolveApplication) app = NULL;
 
+  convolve_engine_choose_blas_kernels (argv);
   setlocale (LC_ALL, "");
   /* CONVOLVE_LOCALEDIR: where the compiled catalogues are when running
    * uninstalled (scripts/run-app.sh and `meson devenv` set it to <build>/po);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "convolve-cli.h"
+#include "convolve-engine.h"
 
 typedef struct {
   const char *name;
@@ -55,6 +56,7 @@ print_usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  convolve_engine_choose_blas_kernels (argv);
   setlocale (LC_ALL, "");
   /* CONVOLVE_LOCALEDIR: where the compiled catalogues are when running
    * uninstalled (scripts/run-app.sh and `meson devenv` set it to <build>/po);

@@ -239,4 +239,13 @@ const float *convolve_model_get_layer_output (const ConvolveModel *model,
 void convolve_engine_set_threads (int n_threads);
 int  convolve_engine_get_threads (void);
 
+/* The kernels OpenBLAS chose when it loaded ("Prescott", "SkylakeX", ...). */
+const char *convolve_engine_get_blas_kernels    (void);
+/* First thing in main(): when OpenBLAS fell back to its generic x86-64
+ * kernels on a CPU that runs AVX2 or AVX-512 (a model it does not know),
+ * sets OPENBLAS_CORETYPE to the best it can run and starts the program
+ * again with the same arguments (convolve-blas-kernels.c). Returns
+ * without doing anything when OPENBLAS_CORETYPE is already set. */
+void        convolve_engine_choose_blas_kernels (char **argv);
+
 G_END_DECLS
