@@ -110,6 +110,8 @@ expected_nodes (const ConvolveModelSpec *spec)
       if ((layer->kind == CONVOLVE_LAYER_CONV2D || layer->kind == CONVOLVE_LAYER_DENSE) &&
           layer->activation == CONVOLVE_ACTIVATION_RELU)
         n++;
+      if (layer->kind == CONVOLVE_LAYER_GLOBAL_AVG_POOL) /* GlobalAveragePool, then Flatten */
+        n++;
     }
   return n;
 }
