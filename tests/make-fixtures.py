@@ -52,6 +52,8 @@ two differ:
     reference uses the spec with Dropout, which inference skips. The Dropout
     layer's own behaviour is tested in the engine's layer tests.
   * Softmax + sparse categorical cross-entropy, mean over the batch.
+  * GlobalAveragePooling2D: torch's adaptive_avg_pool2d to 1x1, then the
+    [N, C] that Keras' layer gives.
 """
 import json
 import os
@@ -91,6 +93,16 @@ CASES = [
          infer_spec='conv2d(3,3,valid,relu),batchnorm,maxpool(2),flatten,'
                     'dense(6,linear),relu,dropout(0.5),dense(3,softmax)',
          moving_variance=(0.5, 1.5)),
+    # GlobalAveragePooling2D instead of pooling and flattening: the mean of
+    # each channel of a non-square 6x5 map feeds the Dense head directly.
+    dict(name='reference-gap',
+         seed=31337,
+         input=(3, 6, 5), batch=4,
+         train_spec='conv2d(4,3,same,relu),batchnorm,globalavgpool,'
+                    'dense(8,relu),dense(3,softmax)',
+         infer_spec='conv2d(4,3,same,relu),batchnorm,globalavgpool,'
+                    'dense(8,relu),dropout(0.3),dense(3,softmax)',
+         moving_variance=(0.1, 0.6)),
 ]
 
 
@@ -144,6 +156,9 @@ def build(spec, input_shape):
         elif kind == 'flatten':
             layers.append(dict(kind=kind))
             flat = c * h * w
+        elif kind == 'globalavgpool':
+            layers.append(dict(kind=kind))
+            flat = c
         elif kind == 'dense':
             units = int(args[0])
             act = args[1] if len(args) > 1 else 'linear'
@@ -217,6 +232,8 @@ def forward(layers, weights, x, training):
             x = F.max_pool2d(x, layer['pool'])
         elif kind == 'flatten':
             x = x.reshape(x.shape[0], -1)  # NCHW order, as the engine
+        elif kind == 'globalavgpool':
+            x = F.adaptive_avg_pool2d(x, 1).reshape(x.shape[0], -1)
         elif kind == 'dense':
             x = x @ weights[layer['name'] + '/kernel'] + weights[layer['name'] + '/bias']
             if layer['act'] == 'relu':

@@ -19,6 +19,10 @@ G_BEGIN_DECLS
 #define ONNX_TEST_SPEC_EVERY_KIND \
   "conv2d(6,3,valid,relu),batchnorm,conv2d(8,2,same),relu,maxpool(3),flatten," \
   "dense(16),batchnorm,relu,dropout(0.3),dense(4,softmax)"
+/* GlobalAveragePooling2D after a 'valid' conv, then the Dense head. */
+#define ONNX_TEST_SPEC_GLOBAL_AVG_POOL \
+  "conv2d(6,3,same,relu),batchnorm,conv2d(8,3,valid,relu),globalavgpool," \
+  "dense(12,relu),dropout(0.2),dense(4,softmax)"
 
 /* n images of shape, values k/255 as a dataset gives them; labels
  * (nullable) below n_classes. */

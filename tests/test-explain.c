@@ -170,6 +170,9 @@ test_input_gradient (void)
                         "dense(3,softmax)", 3, 9, 8, 9);
   /* no convolution, Flatten first */
   check_input_gradient ("flatten,dense(5,relu),dropout(0.2),dense(3,softmax)", 1, 3, 3, 10);
+  /* global average pooling between the convolutions and the head */
+  check_input_gradient ("conv2d(3,3,same,relu),batchnorm,conv2d(4,2,valid),globalavgpool,"
+                        "dense(5,relu),dense(3,softmax)", 2, 5, 6, 11);
 }
 
 /* --- against PyTorch ------------------------------------------------------- */

@@ -533,6 +533,63 @@ test_maxpool_backward (void)
   check_maxpool (1, 2, 7, 6, 3, 33);  /* a general pool size */
 }
 
+/* --- GlobalAveragePooling2D --------------------------------------------- */
+
+typedef struct {
+  double *x;
+  int batch, channels, spatial;
+} GapRef;
+
+static void
+gap_ref_forward (double *y, gpointer data)
+{
+  GapRef *r = data;
+
+  for (int p = 0; p < r->batch * r->channels; p++)
+    {
+      double s = 0.0;
+
+      for (int i = 0; i < r->spatial; i++)
+        s += r->x[p * r->spatial + i];
+      y[p] = s / r->spatial;
+    }
+}
+
+static void
+check_globalavgpool (int batch, int channels, int h, int w, guint64 seed)
+{
+  gsize nx = (gsize) batch * channels * h * w, ny = (gsize) batch * channels;
+  g_autofree float *x = g_new (float, nx), *y = g_new (float, ny), *dout = g_new (float, ny);
+  g_autofree float *dx = g_new (float, nx);
+  g_autofree double *r = NULL, *xd = NULL, *gx = NULL;
+  GapRef ref = { .batch = batch, .channels = channels, .spatial = h * w };
+  Objective obj;
+  ConvolveRng rng;
+
+  convolve_rng_init (&rng, seed);
+  fill_uniform (x, nx, &rng, -1, 1);
+  fill_uniform (dout, ny, &rng, -1, 1);
+  /* The backward overwrites din: garbage there must not survive. */
+  fill_uniform (dx, nx, &rng, 100, 200);
+  r = to_double (dout, ny);
+  convolve_globalavgpool_forward (y, x, batch, channels, h * w);
+  convolve_globalavgpool_backward (dx, dout, batch, channels, h * w);
+
+  ref.x = xd = to_double (x, nx);
+  obj = (Objective) { gap_ref_forward, &ref, ny, r };
+  assert_forward_matches ("globalavgpool", y, &obj, 1e-6);
+  gx = numeric_gradient (&obj, xd, nx);
+  assert_close_array ("globalavgpool dx", dx, gx, nx);
+}
+
+static void
+test_globalavgpool_backward (void)
+{
+  check_globalavgpool (2, 3, 6, 8, 41);
+  check_globalavgpool (3, 2, 5, 7, 42);  /* odd, non-square planes */
+  check_globalavgpool (2, 4, 1, 1, 43);  /* a 1x1 plane: the identity */
+}
+
 /* --- Dense ----------------------------------------------------------------- */
 
 typedef struct {
@@ -821,6 +878,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/batchnorm/backward", test_batchnorm_backward);
   g_test_add_func ("/engine/batchnorm/inference", test_batchnorm_inference);
   g_test_add_func ("/engine/maxpool/backward", test_maxpool_backward);
+  g_test_add_func ("/engine/globalavgpool/backward", test_globalavgpool_backward);
   g_test_add_func ("/engine/dense/backward", test_dense_backward);
   g_test_add_func ("/engine/relu/backward", test_relu_backward);
   g_test_add_func ("/engine/dropout/backward", test_dropout_backward);

@@ -291,6 +291,86 @@ test_editor_edit (void)
   close_editor (editor);
 }
 
+/* The Add Layer menu's targets, the spec's words of its items. */
+static gboolean
+menu_has_target (GMenuModel *menu,
+                 const char *target)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autoptr(GMenuModel) section = g_menu_model_get_item_link (menu, i, G_MENU_LINK_SECTION);
+      g_autoptr(GVariant) value = NULL;
+
+      if (section != NULL && menu_has_target (section, target))
+        return TRUE;
+      value = g_menu_model_get_item_attribute_value (menu, i, G_MENU_ATTRIBUTE_TARGET,
+                                                     G_VARIANT_TYPE_STRING);
+      if (value != NULL && g_strcmp0 (g_variant_get_string (value, NULL), target) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* GlobalAveragePooling2D from the Add Layer menu and the kind dropdown:
+ * refused after Flatten with the reason, a flat (None, C) output before the
+ * Dense layer otherwise. */
+static void
+test_editor_globalavgpool (void)
+{
+  ConvolveModelEditor *editor = open_editor ("conv2d(8,3,same,relu),flatten,dense(10,softmax)", 10);
+  GtkWidget *add_button = find_widget (GTK_WIDGET (editor), GTK_TYPE_MENU_BUTTON, NULL);
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *text = NULL;
+  const char *problem;
+  int bad_layer = -1;
+  GtkWidget *kind;
+  GListModel *kinds;
+
+  g_assert_nonnull (add_button);
+  g_assert_true (menu_has_target (gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (add_button)),
+                                  "globalavgpool"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.add-layer", "s", "globalavgpool"));
+  iterate ();
+  text = convolve_model_editor_dup_spec_text (editor);
+  g_assert_cmpstr (text, ==, "conv2d(8,3,same,relu),flatten,globalavgpool,dense(10,softmax)");
+  g_clear_pointer (&text, g_free);
+  g_assert_false (convolve_model_editor_is_valid (editor));
+  problem = convolve_model_editor_get_problem (editor, &bad_layer);
+  g_assert_cmpint (bad_layer, ==, 2);
+  g_assert_nonnull (strstr (problem, "image input"));
+
+  /* Without the Flatten it fits, and the Dense reads its C features. */
+  convolve_model_editor_remove_layer (editor, 1);
+  iterate ();
+  text = convolve_model_editor_dup_spec_text (editor);
+  g_assert_cmpstr (text, ==, "conv2d(8,3,same,relu),globalavgpool,dense(10,softmax)");
+  g_clear_pointer (&text, g_free);
+  g_assert_true (convolve_model_editor_is_valid (editor));
+  g_assert_nonnull (strstr (summary_text (editor), "global_average_pooling2d (GlobalAveragePooling2D)"));
+  g_assert_nonnull (strstr (summary_text (editor), "(None, 8)"));
+
+  /* Its row's kind dropdown shows it, at the kind's index. */
+  rows = get_rows (editor);
+  kind = find_widget (rows->pdata[1], GTK_TYPE_DROP_DOWN, NULL);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (kind)), ==, CONVOLVE_LAYER_GLOBAL_AVG_POOL);
+  kinds = gtk_drop_down_get_model (GTK_DROP_DOWN (kind));
+  g_assert_cmpuint (g_list_model_get_n_items (kinds), ==, CONVOLVE_N_LAYER_KINDS);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (kinds), CONVOLVE_LAYER_GLOBAL_AVG_POOL),
+                   ==, "GlobalAveragePooling2D");
+
+  /* ... and picking it on another row makes that row one. */
+  g_clear_pointer (&rows, g_ptr_array_unref);
+  convolve_model_editor_add_layer (editor, CONVOLVE_LAYER_FLATTEN);
+  rows = get_rows (editor);
+  kind = find_widget (rows->pdata[2], GTK_TYPE_DROP_DOWN, NULL);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (kind), CONVOLVE_LAYER_GLOBAL_AVG_POOL);
+  iterate ();
+  text = convolve_model_editor_dup_spec_text (editor);
+  g_assert_cmpstr (text, ==, "conv2d(8,3,same,relu),globalavgpool,globalavgpool,dense(10,softmax)");
+  g_assert_false (convolve_model_editor_is_valid (editor));
+  close_editor (editor);
+}
+
 static void
 apply_cb (ConvolveModelEditor *editor,
           const char          *text,
@@ -578,6 +658,7 @@ main (int   argc,
 
   g_test_add_func ("/app/model-editor/round-trip", test_editor_round_trip);
   g_test_add_func ("/app/model-editor/edit", test_editor_edit);
+  g_test_add_func ("/app/model-editor/globalavgpool", test_editor_globalavgpool);
   g_test_add_func ("/app/model-editor/invalid", test_editor_invalid);
   g_test_add_func ("/app/model-editor/text", test_editor_text);
   g_test_add_func ("/app/model-editor/panel", test_panel_presets_and_editor);

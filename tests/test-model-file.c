@@ -371,6 +371,46 @@ test_round_trip_model (TmpDir *tmp, gconstpointer data)
   g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT);
 }
 
+/* A layer without weights of its own: only the spec text carries it, and
+ * the loaded model predicts as the saved one. */
+static void
+test_round_trip_globalavgpool (TmpDir *tmp, gconstpointer data)
+{
+  const char *spec_text = "conv2d(6,3,same,relu),batchnorm,globalavgpool,dense(5,softmax)";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec = convolve_model_spec_parse (spec_text, &error);
+  g_autoptr(ConvolveModel) model = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  g_autoptr(ConvolveOptimizer) optimizer = NULL;
+  g_autofree char *path = tmp_path (tmp, "gap.safetensors");
+  g_autofree char *loaded_text = NULL;
+  float x[BATCH * 3 * 8 * 8], p_saved[BATCH * N_CLASSES], p_loaded[BATCH * N_CLASSES];
+  int32_t labels[BATCH];
+
+  g_assert_no_error (error);
+  model = convolve_model_new (spec, &input_shape, BATCH, 5, &error);
+  g_assert_no_error (error);
+  optimizer = new_optimizer (model, CONVOLVE_OPTIMIZER_ADAM, 0, FALSE);
+  for (int step = 0; step < 3; step++)
+    train_one (model, optimizer, step);
+
+  save_or_die (model, NULL, NULL, path);
+  loaded = convolve_model_load (path, BATCH, NULL, NULL, &error);
+  g_assert_no_error (error);
+  assert_models_identical (model, loaded);
+  loaded_text = convolve_model_spec_to_string (convolve_model_get_spec (loaded));
+  g_assert_cmpstr (loaded_text, ==, "conv2d(6,3,same,relu),batchnorm,globalavgpool,dense(5,softmax)");
+  /* conv2d kernel and bias, BN's four tensors, dense kernel and bias */
+  g_assert_cmpint (convolve_model_get_n_tensors (loaded), ==, 8);
+
+  make_batch (7, x, labels);
+  g_assert_true (convolve_model_predict (model, x, BATCH, p_saved, &error));
+  g_assert_no_error (error);
+  g_assert_true (convolve_model_predict (loaded, x, BATCH, p_loaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (p_saved, sizeof p_saved, p_loaded, sizeof p_loaded);
+}
+
 static void
 check_checkpoint_round_trip (TmpDir *tmp, ConvolveOptimizerKind kind, float momentum,
                              gboolean nesterov, int expected_slots)
@@ -1587,6 +1627,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/model-file/limits", test_limits_build);
   ADD ("/engine/model-file/huge-declared", test_huge_declared);
   ADD ("/engine/model-file/round-trip/model", test_round_trip_model);
+  ADD ("/engine/model-file/round-trip/globalavgpool", test_round_trip_globalavgpool);
   ADD ("/engine/model-file/round-trip/adam", test_round_trip_adam);
   ADD ("/engine/model-file/round-trip/sgd-momentum", test_round_trip_sgd_momentum);
   ADD ("/engine/model-file/round-trip/sgd-plain", test_round_trip_sgd_plain);

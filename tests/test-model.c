@@ -87,13 +87,31 @@ test_spec_defaults_and_aliases (void)
 }
 
 static void
+test_spec_globalavgpool (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelSpec) spec =
+    convolve_model_spec_parse ("conv2d(8,3,same,relu), GlobalAvgPool, dense(10,softmax),"
+                               "global_average_pooling2d", &error);
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (spec->n_layers, ==, 4);
+  g_assert_cmpint (spec->layers[1].kind, ==, CONVOLVE_LAYER_GLOBAL_AVG_POOL);
+  g_assert_cmpint (spec->layers[3].kind, ==, CONVOLVE_LAYER_GLOBAL_AVG_POOL);
+  text = convolve_model_spec_to_string (spec);
+  g_assert_cmpstr (text, ==,
+                   "conv2d(8,3,same,relu),globalavgpool,dense(10,softmax),globalavgpool");
+}
+
+static void
 test_spec_errors (void)
 {
   const char *bad[] = {
     "", "   ", ",", "conv2d", "conv2d(32)", "conv2d(0,3)", "conv2d(32,3,sideways)",
     "conv2d(32,3,softmax)", "conv2d(3,3,same,relu,valid)", "dense(10,softmax", "dense(10))",
     "dense(x)", "dense()", "dense(10,tanh)", "dense(-3)", "dropout(1.0)", "dropout(-0.1)",
-    "dropout(abc)", "dropout", "pool(2)", "flatten(1)", "batchnorm(3)", "relu(1)",
+    "dropout(abc)", "dropout", "pool(2)", "flatten(1)", "globalavgpool(2)", "batchnorm(3)", "relu(1)",
     "maxpool(0)", "maxpool(2,2)", "dense(10,relu),,dense(3)", "dense(10),", "dense((3))",
     "dense(99999999999)",
   };
@@ -192,6 +210,23 @@ test_shape_errors (void)
   expect_shape_error ("flatten,dense(4,relu),dropout(0.5)", 3, 8, 8, "dropout");
   expect_shape_error ("flatten,dense(1,softmax)", 3, 8, 8, "dense");
   expect_shape_error ("conv2d(4,3),flatten", 1, 8, 8, "flatten");
+  /* global average pooling takes an image, not a flat vector */
+  expect_shape_error ("conv2d(4,3),flatten,globalavgpool,dense(2,softmax)", 3, 8, 8,
+                      "global_average_pooling2d");
+  expect_shape_error ("flatten,dense(8),globalavgpool,dense(2,softmax)", 3, 8, 8,
+                      "global_average_pooling2d");
+  expect_shape_error ("conv2d(4,3),globalavgpool,globalavgpool,dense(2,softmax)", 3, 8, 8,
+                      "global_average_pooling2d_1");
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ConvolveModelSpec) spec =
+      convolve_model_spec_parse ("conv2d(4,3),flatten,globalavgpool,dense(2,softmax)", NULL);
+    ConvolveShape input = { 3, 8, 8 };
+
+    g_assert_null (convolve_model_new (spec, &input, 4, 1, &error));
+    g_assert_nonnull (strstr (error->message, "image input"));
+    g_assert_nonnull (strstr (error->message, "before flatten"));
+  }
   /* 65536 x 65536 weights: refused before anything is allocated */
   expect_shape_error ("flatten,dense(65536),dense(65536,softmax)", 3, 32, 32, "dense_1");
 }
@@ -456,6 +491,23 @@ test_summary_fashion (void)
   g_assert_nonnull (strstr (text, "Non-trainable params: 64\n"));
 }
 
+static void
+test_summary_globalavgpool (void)
+{
+  g_autoptr(ConvolveModel) model =
+    new_model ("conv2d(16,3,same,relu),batchnorm,globalavgpool,dense(10,softmax)", 3, 32, 32, 1, 1);
+  g_autofree char *text = convolve_model_summary (model);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  const ConvolveLayerInfo *info = convolve_model_get_layer (model, 2);
+
+  check_summary_row (lines, "conv2d (Conv2D)", "(None, 32, 32, 16)", "448");
+  check_summary_row (lines, "global_average_pooling2d (GlobalAveragePooling2D)", "(None, 16)", "0");
+  check_summary_row (lines, "dense (Dense)", "(None, 10)", "170");
+  g_assert_cmpint (info->rank, ==, 1);
+  g_assert_cmpint (info->shape[0], ==, 16);
+  g_assert_nonnull (strstr (text, "Total params: 682\n"));
+}
+
 /* --- the whole model against finite differences ------------------------------ */
 
 static double
@@ -546,6 +598,9 @@ test_model_gradient (void)
                         "dense(6,relu),dropout(0.3),dense(4,softmax)", 2, 6, 6, 7);
   check_model_gradient ("conv2d(3,3,same),batchnorm,flatten,dense(5),batchnorm,relu,"
                         "dense(4,softmax)", 1, 4, 4, 8);
+  /* global average pooling between two layers with parameters */
+  check_model_gradient ("conv2d(3,3,same,relu),batchnorm,conv2d(4,2,valid),globalavgpool,"
+                        "dense(5,relu),dense(4,softmax)", 2, 5, 6, 9);
 }
 
 /* --- learning and determinism ------------------------------------------------ */
@@ -984,6 +1039,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/spec/round-trip", test_spec_round_trip);
   g_test_add_func ("/engine/spec/defaults-and-aliases", test_spec_defaults_and_aliases);
   g_test_add_func ("/engine/spec/errors", test_spec_errors);
+  g_test_add_func ("/engine/spec/globalavgpool", test_spec_globalavgpool);
   g_test_add_func ("/engine/model/shape-errors", test_shape_errors);
   g_test_add_func ("/engine/model/bad-construction", test_bad_construction);
   g_test_add_func ("/engine/model/layer-info", test_layer_info);
@@ -991,6 +1047,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/keras-init", test_keras_init);
   g_test_add_func ("/engine/model/summary", test_summary);
   g_test_add_func ("/engine/model/summary-fashion", test_summary_fashion);
+  g_test_add_func ("/engine/model/summary-globalavgpool", test_summary_globalavgpool);
   g_test_add_func ("/engine/model/gradient", test_model_gradient);
   g_test_add_func ("/engine/model/overfit", test_overfit);
   g_test_add_func ("/engine/model/determinism", test_determinism);

@@ -270,6 +270,42 @@ test_every_kind_graph (void)
   onnx__model_proto__free_unpacked (proto, NULL);
 }
 
+/* GlobalAveragePooling2D: ONNX's GlobalAveragePool ([N, C, 1, 1]) then a
+ * Flatten on axis 1, so the Gemm after it gets [N, C]. */
+static void
+test_global_avg_pool_graph (void)
+{
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 9, 13 };
+  g_autoptr(ConvolveModel) model = onnx_test_trained_model (ONNX_TEST_SPEC_GLOBAL_AVG_POOL, shape, 3, 23);
+  g_autoptr(GBytes) bytes = convolve_onnx_export_to_bytes (model, NULL, &error);
+  Onnx__ModelProto *proto;
+  const Onnx__GraphProto *graph;
+  const char *ops[] = { "Conv", "Relu", "BatchNormalization", "Conv", "Relu", "GlobalAveragePool",
+                        "Flatten", "Gemm", "Relu", "Gemm", "Softmax" };
+  const int output_dims[] = { 4 };
+
+  g_assert_no_error (error);
+  proto = unpack (bytes);
+  graph = proto->graph;
+  g_assert_cmpuint (graph->n_node, ==, G_N_ELEMENTS (ops));
+  for (size_t i = 0; i < graph->n_node; i++)
+    g_assert_cmpstr (graph->node[i]->op_type, ==, ops[i]);
+  /* The pool feeds the Flatten, the Flatten (named for the layer) the Gemm. */
+  g_assert_cmpstr (graph->node[5]->name, ==, "global_average_pooling2d/pool");
+  g_assert_cmpstr (graph->node[6]->input[0], ==, graph->node[5]->output[0]);
+  g_assert_cmpstr (graph->node[6]->output[0], ==, "global_average_pooling2d");
+  g_assert_cmpstr (graph->node[7]->input[0], ==, "global_average_pooling2d");
+  g_assert_cmpuint (graph->node[6]->n_attribute, ==, 1);
+  g_assert_cmpstr (graph->node[6]->attribute[0]->name, ==, "axis");
+  g_assert_cmpint (graph->node[6]->attribute[0]->i, ==, 1);
+  g_assert_cmpuint (graph->node[5]->n_attribute, ==, 0);
+  assert_value_shape (graph->output[0], "probabilities", 1, output_dims);
+  assert_weights (graph, model);
+  g_assert_cmpstr (find_metadata (proto, "convolve_spec"), ==, ONNX_TEST_SPEC_GLOBAL_AVG_POOL);
+  onnx__model_proto__free_unpacked (proto, NULL);
+}
+
 /* The same model gives the same bytes, in memory and in a file. */
 static void
 test_file_matches_bytes (void)
@@ -487,6 +523,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/export/onnx/graph/tutorial", test_tutorial_graph);
   g_test_add_func ("/export/onnx/graph/every-kind", test_every_kind_graph);
+  g_test_add_func ("/export/onnx/graph/global-avg-pool", test_global_avg_pool_graph);
   g_test_add_func ("/export/onnx/file/same-bytes", test_file_matches_bytes);
   g_test_add_func ("/export/onnx/file/unwritable", test_unwritable);
   g_test_add_func ("/export/onnx/file/full-disk", test_full_disk);

@@ -151,6 +151,12 @@ test_every_kind (void)
   check_against_onnxruntime (ONNX_TEST_SPEC_EVERY_KIND, (ConvolveShape) { 1, 11, 14 }, 12);
 }
 
+static void
+test_global_avg_pool (void)
+{
+  check_against_onnxruntime (ONNX_TEST_SPEC_GLOBAL_AVG_POOL, (ConvolveShape) { 3, 9, 13 }, 13);
+}
+
 /* The reason the runtime cannot run here, or NULL. */
 static char *
 missing_runtime (void)
@@ -215,6 +221,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/export/onnx/runtime/tutorial", test_tutorial);
   g_test_add_func ("/export/onnx/runtime/every-kind", test_every_kind);
+  g_test_add_func ("/export/onnx/runtime/global-avg-pool", test_global_avg_pool);
   status = g_test_run ();
 
   {

@@ -33,6 +33,7 @@ typedef struct {
 static const ReferenceCase cases[] = {
   { "reference-small.safetensors" },
   { "reference-odd.safetensors" },
+  { "reference-gap.safetensors" },
 };
 
 static FixtureFile *

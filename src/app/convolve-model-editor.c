@@ -48,10 +48,12 @@ enum {
 static guint signals[N_SIGNALS];
 
 /* Keras's class names, as the summary shows them, in ConvolveLayerKind
- * order. */
+ * order: the dropdown's index is the kind. */
 static const char * const kind_names[] = {
-  "Conv2D", "BatchNormalization", "MaxPooling2D", "Flatten", "Dense", "Dropout", "ReLU", NULL
+  "Conv2D", "BatchNormalization", "MaxPooling2D", "Flatten", "Dense", "Dropout", "ReLU",
+  "GlobalAveragePooling2D", NULL
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (kind_names) == CONVOLVE_N_LAYER_KINDS + 1);
 /* ConvolvePadding and ConvolveActivation order: the spec's words. */
 static const char * const padding_names[] = { "same", "valid", NULL };
 static const char * const conv_activation_names[] = { "linear", "relu", NULL };
@@ -86,6 +88,7 @@ default_layer (ConvolveLayerKind kind)
     case CONVOLVE_LAYER_BATCH_NORM:
     case CONVOLVE_LAYER_FLATTEN:
     case CONVOLVE_LAYER_RELU:
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
     default:
       break;
     }
@@ -231,7 +234,7 @@ kind_changed_cb (GtkDropDown *dropdown,
   int index = row_index (GTK_WIDGET (dropdown));
   guint kind = gtk_drop_down_get_selected (dropdown);
 
-  if (self->updating || kind > CONVOLVE_LAYER_RELU || index >= self->spec->n_layers)
+  if (self->updating || kind >= CONVOLVE_N_LAYER_KINDS || index >= self->spec->n_layers)
     return;
   self->spec->layers[index] = default_layer ((ConvolveLayerKind) kind);
   layers_changed (self);
@@ -578,6 +581,7 @@ build_row (ConvolveModelEditor *self,
       break;
     case CONVOLVE_LAYER_FLATTEN:
     case CONVOLVE_LAYER_RELU:
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
     default:
       break;
     }
@@ -742,7 +746,7 @@ convolve_model_editor_add_layer (ConvolveModelEditor *self,
   int at;
 
   g_return_if_fail (CONVOLVE_IS_MODEL_EDITOR (self));
-  g_return_if_fail (kind <= CONVOLVE_LAYER_RELU);
+  g_return_if_fail (kind < CONVOLVE_N_LAYER_KINDS);
 
   spec = self->spec;
   if (spec->n_layers >= CONVOLVE_LIMIT_SPEC_LAYERS)

@@ -10,6 +10,7 @@
  */
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "convolve-cli.h"
@@ -44,14 +45,23 @@ print_profile (const ConvolveModel *model, const ConvolveStepProfile *profile, i
 {
   char b1[G_ASCII_DTOSTR_BUF_SIZE], b2[G_ASCII_DTOSTR_BUF_SIZE];
   double total = (double) (profile->loss_us + profile->optimizer_us);
+  /* Wide enough for the longest name and type (global_average_pooling2d_1). */
+  int name_w = 22, type_w = 20;
 
   for (int i = 0; i < profile->n_layers; i++)
-    total += (double) (profile->forward_us[i] + profile->backward_us[i]);
+    {
+      const ConvolveLayerInfo *info = convolve_model_get_layer (model, i);
+
+      total += (double) (profile->forward_us[i] + profile->backward_us[i]);
+      name_w = MAX (name_w, (int) strlen (info->name));
+      type_w = MAX (type_w, (int) strlen (info->type_name));
+    }
   total = MAX (total, 1.0);
 
-  printf ("%-22s %-20s %10s %10s %7s\n",
+  printf ("%-*s %-*s %10s %10s %7s\n",
           /* TRANSLATORS: the columns of a table of times per training step */
-          _("layer"), _("type"), _("forward ms"), _("backward ms"), _("share"));
+          name_w, _("layer"), type_w, _("type"),
+          _("forward ms"), _("backward ms"), _("share"));
   g_string_append (json, "\"profile\": {\"layers\": [");
   for (int i = 0; i < profile->n_layers; i++)
     {
@@ -59,7 +69,7 @@ print_profile (const ConvolveModel *model, const ConvolveStepProfile *profile, i
       double f = (double) profile->forward_us[i] / 1000.0 / steps;
       double b = (double) profile->backward_us[i] / 1000.0 / steps;
 
-      printf ("%-22s %-20s %10.3f %10.3f %6.1f%%\n", info->name, info->type_name, f, b,
+      printf ("%-*s %-*s %10.3f %10.3f %6.1f%%\n", name_w, info->name, type_w, info->type_name, f, b,
               100.0 * (double) (profile->forward_us[i] + profile->backward_us[i]) / total);
       g_string_append_printf (json, "%s{\"name\": \"%s\", \"type\": \"%s\", \"forward_ms\": %s, "
                               "\"backward_ms\": %s}",
@@ -67,9 +77,9 @@ print_profile (const ConvolveModel *model, const ConvolveStepProfile *profile, i
                               json_number (b1, sizeof b1, "%.4f", f),
                               json_number (b2, sizeof b2, "%.4f", b));
     }
-  printf ("%-22s %-20s %10.3f %10s %6.1f%%\n", _("(loss)"), "", (double) profile->loss_us / 1000.0 / steps,
+  printf ("%-*s %-*s %10.3f %10s %6.1f%%\n", name_w, _("(loss)"), type_w, "", (double) profile->loss_us / 1000.0 / steps,
           "", 100.0 * (double) profile->loss_us / total);
-  printf ("%-22s %-20s %10s %10.3f %6.1f%%\n", _("(optimizer)"), "", "",
+  printf ("%-*s %-*s %10s %10.3f %6.1f%%\n", name_w, _("(optimizer)"), type_w, "", "",
           (double) profile->optimizer_us / 1000.0 / steps, 100.0 * (double) profile->optimizer_us / total);
   g_string_append_printf (json, "], \"loss_ms\": %s, ",
                           json_number (b1, sizeof b1, "%.4f", (double) profile->loss_us / 1000.0 / steps));

@@ -113,6 +113,16 @@ void convolve_maxpool_backward (float *din,
                                 const float *dout, const int32_t *argmax,
                                 int batch, int channels, int h, int w, int pool);
 
+/* --- GlobalAveragePooling2D (mean over h x w) -------------------------- */
+
+/* out: batch x channels, the mean of each channel's plane of in. */
+void convolve_globalavgpool_forward  (float *out, const float *in,
+                                      int batch, int channels, int spatial);
+/* din (overwritten): every position of a channel's plane gets that
+ * channel's dout / spatial. */
+void convolve_globalavgpool_backward (float *din, const float *dout,
+                                      int batch, int channels, int spatial);
+
 /* --- Dense (kernel in x out, as Keras stores it) ------------------------ */
 
 void convolve_dense_forward  (float *out,

@@ -67,6 +67,9 @@ layer_backward_input (ConvolveModel *model, ConvolveLayer *layer, float *din, fl
                                      layer->spec.activation == CONVOLVE_ACTIVATION_RELU
                                        ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR);
       break;
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
+      convolve_globalavgpool_backward (din, dout, 1, in->c, in->h * in->w);
+      break;
     case CONVOLVE_LAYER_FLATTEN:
     case CONVOLVE_LAYER_DROPOUT: /* identity in inference */
       memcpy (din, dout, sizeof (float) * layer->out_size);

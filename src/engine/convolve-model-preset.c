@@ -115,6 +115,7 @@ same_layer (const ConvolveLayerSpec *a,
       return a->momentum == b->momentum;
     case CONVOLVE_LAYER_FLATTEN:
     case CONVOLVE_LAYER_RELU:
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
     default:
       return TRUE;
     }

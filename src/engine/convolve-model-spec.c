@@ -5,10 +5,11 @@
  *   conv2d(FILTERS,KERNEL[,same|valid][,relu|linear])   (Keras defaults: valid, linear)
  *   batchnorm[(MOMENTUM)] (0 < MOMENTUM < 1, default 0.99, Keras's)
  *   maxpool[(POOL)] (default 2) | flatten | relu
+ *   globalavgpool (mean over height x width per channel; a flat output)
  *   dense(UNITS[,relu|linear|softmax])                  (default linear)
  *   dropout(RATE)                                        (0 <= RATE < 1)
  * Spaces are ignored. Keras layer names are accepted as aliases
- * (batch_normalization, max_pooling2d).
+ * (batch_normalization, max_pooling2d, global_average_pooling2d).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -101,6 +102,9 @@ convolve_model_spec_to_string (const ConvolveModelSpec *spec)
           break;
         case CONVOLVE_LAYER_FLATTEN:
           g_string_append (text, "flatten");
+          break;
+        case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
+          g_string_append (text, "globalavgpool");
           break;
         case CONVOLVE_LAYER_DENSE:
           g_string_append_printf (text, "dense(%d,%s)", l->units, activation_name (l->activation));
@@ -282,6 +286,12 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       if (n_args != 0)
         goto bad_args;
     }
+  else if (strcmp (name, "globalavgpool") == 0 || strcmp (name, "global_average_pooling2d") == 0)
+    {
+      layer->kind = CONVOLVE_LAYER_GLOBAL_AVG_POOL;
+      if (n_args != 0)
+        goto bad_args;
+    }
   else if (strcmp (name, "relu") == 0)
     {
       layer->kind = CONVOLVE_LAYER_RELU;
@@ -333,7 +343,7 @@ parse_layer (const char *item, int position, ConvolveLayerSpec *layer, GError **
       g_autofree char *shown_name = excerpt (name);
 
       g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT,
-                   _("Layer %d: unknown layer “%s” (expected conv2d, batchnorm, maxpool, flatten, dense, dropout or relu)"),
+                   _("Layer %d: unknown layer “%s” (expected conv2d, batchnorm, maxpool, globalavgpool, flatten, dense, dropout or relu)"),
                    position, shown_name);
       return FALSE;
     }

@@ -59,6 +59,7 @@ layer_type_name (ConvolveLayerKind kind)
     case CONVOLVE_LAYER_DENSE:      return "Dense";
     case CONVOLVE_LAYER_DROPOUT:    return "Dropout";
     case CONVOLVE_LAYER_RELU:       return "ReLU";
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL: return "GlobalAveragePooling2D";
     default:                        return "Layer";
     }
 }
@@ -76,6 +77,7 @@ layer_base_name (ConvolveLayerKind kind)
     case CONVOLVE_LAYER_DENSE:      return "dense";
     case CONVOLVE_LAYER_DROPOUT:    return "dropout";
     case CONVOLVE_LAYER_RELU:       return "re_lu";
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL: return "global_average_pooling2d";
     default:                        return "layer";
     }
 }
@@ -94,7 +96,7 @@ plan_shapes (ConvolveModel *model, GError **error)
 {
   ConvolveShape shape = model->input;
   int rank = 3;
-  int counts[CONVOLVE_LAYER_RELU + 1] = { 0 };
+  int counts[CONVOLVE_N_LAYER_KINDS] = { 0 };
 
   for (int i = 0; i < model->n_layers; i++)
     {
@@ -158,6 +160,13 @@ plan_shapes (ConvolveModel *model, GError **error)
             return shape_error (error, i, layer->name, _("the pool is larger than its input"));
           shape.h /= ls->kernel_size;
           shape.w /= ls->kernel_size;
+          break;
+        case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
+          if (rank != 3)
+            return shape_error (error, i, layer->name,
+                                _("global average pooling needs an image input (channels, height, width), not a flat one; put it before flatten and dense layers"));
+          shape.h = shape.w = 1;
+          rank = 1;
           break;
         case CONVOLVE_LAYER_FLATTEN:
           shape.c = shape.c * shape.h * shape.w;
@@ -968,6 +977,9 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
       break;
     case CONVOLVE_LAYER_FLATTEN:
       break;
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
+      convolve_globalavgpool_forward (layer->out, layer->in, batch, in->c, in->h * in->w);
+      break;
     case CONVOLVE_LAYER_DENSE:
       convolve_dense_forward (layer->out, layer->in, layer->kernel, layer->bias,
                               batch, in->c, layer->spec.units,
@@ -1017,6 +1029,10 @@ layer_backward (ConvolveModel *model, ConvolveLayer *layer, int batch)
                                    batch, in->c, in->h, in->w, layer->spec.kernel_size);
       break;
     case CONVOLVE_LAYER_FLATTEN:
+      break;
+    case CONVOLVE_LAYER_GLOBAL_AVG_POOL:
+      if (layer->din != NULL)
+        convolve_globalavgpool_backward (layer->din, layer->dout, batch, in->c, in->h * in->w);
       break;
     case CONVOLVE_LAYER_DENSE:
       convolve_dense_backward (layer->din, layer->dkernel, layer->dbias,

@@ -28,7 +28,11 @@ typedef enum {
   CONVOLVE_LAYER_DENSE,
   CONVOLVE_LAYER_DROPOUT,
   CONVOLVE_LAYER_RELU,
+  CONVOLVE_LAYER_GLOBAL_AVG_POOL, /* mean over height x width per channel; a flat output */
 } ConvolveLayerKind;
+
+/* The number of layer kinds (the enum's values run from 0 up to it). */
+#define CONVOLVE_N_LAYER_KINDS (CONVOLVE_LAYER_GLOBAL_AVG_POOL + 1)
 
 typedef enum {
   CONVOLVE_ACTIVATION_LINEAR,

@@ -333,9 +333,22 @@ export_relu (const LayerContext *layer, GError **error)
   return TRUE;
 }
 
-/* By layer kind. A kind without an entry is refused with a clear error.
- * A GlobalAveragePooling2D, say, would be ONNX's GlobalAveragePool
- * ([N, C, 1, 1]) followed by a Flatten (axis 1) to give Keras' [N, C]. */
+static gboolean
+export_global_avg_pool (const LayerContext *layer, GError **error)
+{
+  ConvolveOnnxGraph *graph = layer->graph;
+
+  /* ONNX's GlobalAveragePool keeps [N, C, 1, 1]; the engine's (and
+   * Keras') layer gives [N, C], so a Flatten (axis 1) follows it. */
+  add_node (graph, "GlobalAveragePool",
+            graph_printf (graph, "%s/pool", layer->info->name), NULL, NULL);
+  add_node (graph, "Flatten", layer->info->name, NULL,
+            attribute_int (graph, "axis", 1),
+            NULL);
+  return TRUE;
+}
+
+/* By layer kind. A kind without an entry is refused with a clear error. */
 static const LayerExporter layer_exporters[] = {
   [CONVOLVE_LAYER_CONV2D]     = export_conv2d,
   [CONVOLVE_LAYER_BATCH_NORM] = export_batch_norm,
@@ -344,6 +357,7 @@ static const LayerExporter layer_exporters[] = {
   [CONVOLVE_LAYER_DENSE]      = export_dense,
   [CONVOLVE_LAYER_DROPOUT]    = export_dropout,
   [CONVOLVE_LAYER_RELU]       = export_relu,
+  [CONVOLVE_LAYER_GLOBAL_AVG_POOL] = export_global_avg_pool,
 };
 
 /* ---- inputs, outputs, metadata --------------------------------------------- */

@@ -48,7 +48,7 @@ read_spec (const uint8_t *data, size_t size, ConvolveModelSpec *spec, ConvolveSh
       ConvolveLayerSpec *layer = &spec->layers[spec->n_layers++];
       uint8_t kind = data[used], arg = data[used + 1];
 
-      layer->kind = (ConvolveLayerKind) ((kind & 7) % (CONVOLVE_LAYER_RELU + 1));
+      layer->kind = (ConvolveLayerKind) ((kind & 7) % CONVOLVE_N_LAYER_KINDS);
       layer->units = 1 + arg % MAX_UNITS;
       layer->kernel_size = 1 + (arg >> 4) % MAX_KERNEL;
       layer->padding = (kind >> 3) & 1 ? CONVOLVE_PADDING_VALID : CONVOLVE_PADDING_SAME;
@@ -109,6 +109,8 @@ expected_nodes (const ConvolveModelSpec *spec)
       n++;
       if ((layer->kind == CONVOLVE_LAYER_CONV2D || layer->kind == CONVOLVE_LAYER_DENSE) &&
           layer->activation == CONVOLVE_ACTIVATION_RELU)
+        n++;
+      if (layer->kind == CONVOLVE_LAYER_GLOBAL_AVG_POOL) /* GlobalAveragePool, then Flatten */
         n++;
     }
   return n;

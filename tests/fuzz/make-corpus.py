@@ -54,6 +54,7 @@ SPEC_SEEDS = {
     "small": b"flatten,dense(2,softmax)",
     "valid-padding": b"conv2d(4,5,valid,linear),relu,maxpool(3),flatten,dense(3)",
     "spaces": b" conv2d( 8 , 3 , same , relu ) , flatten , dense( 10 , softmax ) ",
+    "globalavgpool": b"conv2d(8,3,same,relu),batchnorm,globalavgpool,dense(10,softmax)",
 }
 
 # ---------------------------------------------------------------- safetensors
@@ -302,7 +303,8 @@ def sqlite_file(statements):
 
 # ---------------------------------------------------------------- onnx-export
 
-ONNX_KINDS = {"conv2d": 0, "batchnorm": 1, "maxpool": 2, "flatten": 3, "dense": 4, "dropout": 5, "relu": 6}
+ONNX_KINDS = {"conv2d": 0, "batchnorm": 1, "maxpool": 2, "flatten": 3, "dense": 4, "dropout": 5, "relu": 6,
+              "globalavgpool": 7}
 
 
 def onnx_export_seed(c, h, w, layers, softmax, weights):
@@ -381,6 +383,10 @@ def main():
         1, 7, 9, [("conv2d", 3, 2, True, False), ("relu", 1, 1, False, False), ("conv2d", 2, 4, False, True),
                   ("maxpool", 1, 3, False, False), ("flatten", 1, 1, False, False), ("dense", 5, 1, False, False),
                   ("batchnorm", 1, 1, False, False), ("dense", 2, 1, False, True)], 0, [1.0, -0.25, 3.0]))
+    write(out, "onnx-export", "global-avg-pool", onnx_export_seed(
+        2, 6, 5, [("conv2d", 4, 3, False, True), ("batchnorm", 1, 1, False, False),
+                  ("globalavgpool", 1, 1, False, False), ("dense", 3, 1, False, False)], 1,
+                  [0.5, -1.25, 2.0, 0.375]))
     write(out, "onnx-export", "not-finite", onnx_export_seed(
         2, 3, 3, [("flatten", 1, 1, False, False), ("dense", 2, 1, False, False)], 1,
         [0.5, float("nan"), 1.0, float("inf")]))
