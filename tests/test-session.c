@@ -530,9 +530,12 @@ test_session_train (void)
                      convolve_model_get_n_trainable (newest) * sizeof (float));
   }
 
-  /* Each epoch's validation is the test set's evaluation: one per epoch,
-   * the last with the final weights. */
-  g_assert_cmpuint (counts.predictions, ==, 3);
+  /* Each epoch's validation is the test set's evaluation, the last with
+   * the final weights. Progress is latest-wins: when the main loop is slow
+   * (the ASan build) an epoch's evaluation can be superseded by the next
+   * before it is seen, so at most one per epoch. */
+  g_assert_cmpuint (counts.predictions, >=, 1);
+  g_assert_cmpuint (counts.predictions, <=, 3);
   evaluation = convolve_session_get_evaluation (session);
   g_assert_nonnull (evaluation);
   g_assert_cmpuint (evaluation->n_images, ==, 50);
