@@ -66,6 +66,19 @@ activation_name (ConvolveActivation activation)
     }
 }
 
+/* The shortest of "%g" and "%.9g" that reads back as the same float: six
+ * digits turn a momentum of 0.99999995 into "1", which the parser refuses
+ * (found by fuzz-model-spec). */
+static void
+format_float (char  *buffer,
+              gsize  size,
+              float  value)
+{
+  g_ascii_formatd (buffer, size, "%g", value);
+  if ((float) g_ascii_strtod (buffer, NULL) != value)
+    g_ascii_formatd (buffer, size, "%.9g", value);
+}
+
 char *
 convolve_model_spec_to_string (const ConvolveModelSpec *spec)
 {
@@ -91,7 +104,7 @@ convolve_model_spec_to_string (const ConvolveModelSpec *spec)
         case CONVOLVE_LAYER_BATCH_NORM:
           if (l->momentum > 0.0f)
             {
-              g_ascii_formatd (rate, sizeof rate, "%g", l->momentum);
+              format_float (rate, sizeof rate, l->momentum);
               g_string_append_printf (text, "batchnorm(%s)", rate);
             }
           else
@@ -110,7 +123,7 @@ convolve_model_spec_to_string (const ConvolveModelSpec *spec)
           g_string_append_printf (text, "dense(%d,%s)", l->units, activation_name (l->activation));
           break;
         case CONVOLVE_LAYER_DROPOUT:
-          g_ascii_formatd (rate, sizeof rate, "%g", l->rate);
+          format_float (rate, sizeof rate, l->rate);
           g_string_append_printf (text, "dropout(%s)", rate);
           break;
         case CONVOLVE_LAYER_RELU:
