@@ -450,6 +450,16 @@ sniff_bmp (const guint8 *data,
       header->width = w;
       header->height = ABS (h);
     }
+  /* The palette lies between the headers and the pixels, 4 bytes a colour,
+   * 256 at most: the module reallocates what the colour count says before
+   * reading it (a count of 2^32 - 1 asked for 4 GiB; found by fuzzing). */
+  if (info_size >= 40)
+    {
+      guint32 n_colors = read_le32 (data + 14 + 32);
+
+      if (n_colors > 256 || (guint64) n_colors * 4 > pixels_at - 14 - info_size)
+        return SNIFF_DAMAGED;
+    }
   return SNIFF_OK;
 }
 
