@@ -13,6 +13,7 @@ fi
 passed=0
 failed=0
 status=0
+failures=""
 
 # onnxruntime-node (npm) for the ONNX export test, once for both builds,
 # kept in the first build dir so a second run needs no registry. The test
@@ -27,6 +28,20 @@ count_results() {
   [ -f "$log" ] || return 0
   passed=$((passed + $(grep -c '"result": "OK"' "$log" || true)))
   failed=$((failed + $(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)))
+  # The failed tests, each with the end of its output, for the summary at the
+  # very end (CI shows the head and the tail of a long log).
+  failures+=$(python3 - "$1" "$log" <<'PY'
+import json, sys
+build, log = sys.argv[1], sys.argv[2]
+for line in open(log, encoding="utf-8", errors="replace"):
+    row = json.loads(line)
+    if row.get("result") in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
+        print(f"--- {build}: {row['name']}: {row['result']} after {row['duration']:.1f} s")
+        out = (row.get("stdout") or "") + (row.get("stderr") or "")
+        for tail in out.splitlines()[-25:]:
+            print("    " + tail[:300])
+PY
+)$'\n'
 }
 
 run_suite() {
@@ -66,5 +81,9 @@ if [ "${CONVOLVE_SKIP_FUZZ:-}" != 1 ]; then
 fi
 # --- end fuzzing ---
 
+if [ -n "$failures" ]; then
+  echo "== failed =="
+  echo "$failures"
+fi
 echo "tests: $passed passed, $failed failed"
 exit $status

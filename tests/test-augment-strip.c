@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "widget-test-util.h"
 #include "convolve-augment-strip.h"
 #include "convolve-image-view.h"
 #include "convolve-sample-view.h"
@@ -213,39 +214,6 @@ test_strip_caption (void)
 /* --- what is on screen --------------------------------------------------- */
 
 static void
-wait_for_layout (GtkWidget *widget)
-{
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  while (!gtk_widget_get_mapped (widget) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  end = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-  g_assert_true (gtk_widget_get_mapped (widget));
-}
-
-static GdkTexture *
-render_widget (GtkWidget *widget)
-{
-  GdkPaintable *paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  GskRenderNode *node;
-  GdkTexture *texture;
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gsk_render_node_unref (node);
-  g_object_unref (paintable);
-  return texture;
-}
-
-static void
 test_strip_pixels (void)
 {
   g_autoptr(ConvolveDataset) dataset = make_dataset ();
@@ -260,9 +228,9 @@ test_strip_pixels (void)
   convolve_augment_strip_set_seed (strip, 7);
   convolve_augment_strip_set_sample (strip, dataset, 0);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for_layout (GTK_WIDGET (strip));
+  widget_test_wait_for_layout (GTK_WIDGET (strip));
 
-  texture = render_widget (GTK_WIDGET (strip));
+  texture = widget_test_render_texture (GTK_WIDGET (strip));
   stride = (gsize) gdk_texture_get_width (texture) * 4;
   data = g_malloc (stride * gdk_texture_get_height (texture));
   gdk_texture_download (texture, data, stride);

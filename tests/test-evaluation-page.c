@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "widget-test-util.h"
 #include "convolve-confusion-view.h"
 #include "convolve-evaluation-page.h"
 
@@ -76,19 +77,6 @@ show_top_losses_cb (GtkWidget *page,
                     Shown     *shown)
 {
   shown->n_top_losses++;
-}
-
-static void
-wait_for_layout (GtkWidget *widget)
-{
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  while (!gtk_widget_get_mapped (widget) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  end = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-  g_assert_true (gtk_widget_get_mapped (widget));
 }
 
 static GObject *
@@ -177,7 +165,7 @@ test_evaluation_page (void)
   g_signal_connect (page, "show-images", G_CALLBACK (show_images_cb), &shown);
   g_signal_connect (page, "show-top-losses", G_CALLBACK (show_top_losses_cb), &shown);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for_layout (page);
+  widget_test_wait_for_layout (page);
 
   stack = GTK_STACK (child (page, "stack"));
   view = CONVOLVE_CONFUSION_VIEW (child (page, "confusion_view"));
@@ -194,7 +182,7 @@ test_evaluation_page (void)
 
   convolve_evaluation_page_set_evaluation (CONVOLVE_EVALUATION_PAGE (page), evaluation, names);
   convolve_evaluation_page_set_evaluating (CONVOLVE_EVALUATION_PAGE (page), FALSE, 1.0);
-  wait_for_layout (page);
+  widget_test_wait_for_layout (page);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "results");
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (child (page, "results_progress"))));
 

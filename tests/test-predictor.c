@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "widget-test-util.h"
 #include "convolve-activations-view.h"
 #include "convolve-activations-window.h"
 #include "convolve-colormap.h"
@@ -460,16 +461,11 @@ test_predictor_model_changes (Fixture       *fixture,
 static cairo_surface_t *
 render_widget (GtkWidget *widget)
 {
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-  GskRenderNode *node;
+  GskRenderNode *node = widget_test_snapshot (widget);
   cairo_t *cr;
 
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
   cr = cairo_create (surface);
   gsk_render_node_draw (node, cr);
   cairo_destroy (cr);

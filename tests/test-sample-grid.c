@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "widget-test-util.h"
 #include "convolve-dataset.h"
 #include "convolve-evaluation.h"
 #include "convolve-image-view.h"
@@ -56,40 +57,6 @@ make_dataset (const char *name,
       labels[i] = (i + label_offset) % 10;
     }
   return dataset;
-}
-
-static void
-wait_for_layout (GtkWidget *widget)
-{
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  while (!gtk_widget_get_mapped (widget) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  /* let the frame clock lay out and draw */
-  end = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-  g_assert_true (gtk_widget_get_mapped (widget));
-}
-
-static GdkTexture *
-render_widget (GtkWidget *widget)
-{
-  GdkPaintable *paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  GskRenderNode *node;
-  GdkTexture *texture;
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gsk_render_node_unref (node);
-  g_object_unref (paintable);
-  return texture;
 }
 
 typedef struct {
@@ -175,7 +142,7 @@ fixture_setup (Fixture       *fixture,
   gtk_window_set_child (GTK_WINDOW (fixture->window), GTK_WIDGET (fixture->grid));
   convolve_sample_grid_set_datasets (fixture->grid, fixture->train, fixture->test);
   gtk_window_present (GTK_WINDOW (fixture->window));
-  wait_for_layout (GTK_WIDGET (fixture->grid));
+  widget_test_wait_for_layout (GTK_WIDGET (fixture->grid));
 }
 
 static void
@@ -209,7 +176,7 @@ test_grid_cells (Fixture       *fixture,
     }
 
   /* Render the widget as GTK does and look at each cell's pixels. */
-  texture = render_widget (GTK_WIDGET (grid));
+  texture = widget_test_render_texture (GTK_WIDGET (grid));
   pixels_download (&pixels, texture);
   for (guint position = 0; position < CONVOLVE_SAMPLE_GRID_CELLS; position++)
     {

@@ -495,8 +495,14 @@ test_window_train (void)
 
   g_test_message ("max main-loop stall during training: %.1f ms (run of %.1f s)",
                   probe.max_gap / 1000.0, convolve_session_get_progress (convolve_window_get_session (self))->elapsed_seconds);
-  /* A loose sanity bound: the main loop never waits for the trainer. */
-  g_assert_cmpint (probe.max_gap, <, 2 * G_USEC_PER_SEC);
+  /* A loose sanity bound: the main loop never waits for the trainer, which
+   * would stall it for about the whole run. Half the run (at least 2 s),
+   * because the run itself is slower where everything is slower (a
+   * sanitizer build beside another test on two cores stalled 1.1 s). */
+  g_assert_cmpint (probe.max_gap, <,
+                   MAX (2 * G_USEC_PER_SEC,
+                        convolve_session_get_progress (convolve_window_get_session (self))->elapsed_seconds
+                        * G_USEC_PER_SEC / 2));
 
   g_assert_cmpint (convolve_session_get_progress (convolve_window_get_session (self))->state, ==, CONVOLVE_TRAINER_FINISHED);
   steps_per_epoch = (2400 + 15) / 16;
