@@ -908,6 +908,57 @@ test_copy (void)
   g_assert_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_INVALID_ARGUMENT);
 }
 
+/* A view predicts with its owner's weights as they are now, without a copy
+ * of them, and refuses to train. */
+static void
+test_view (void)
+{
+  enum { B = 5 };
+  g_autoptr(ConvolveModel) model = new_model (tutorial_text, 3, 8, 8, 8, 13);
+  g_autoptr(ConvolveModel) view = NULL;
+  g_autoptr(GError) error = NULL;
+  float x[B * 3 * 64], p1[B * 10], p2[B * 10];
+  gsize n_model = 0, n_view = 0;
+  ConvolveRng rng;
+
+  view = convolve_model_new_view (model, B, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_model_get_max_batch (view), ==, B);
+  g_assert_true (convolve_model_get_params (view, &n_view) == convolve_model_get_params (model, &n_model));
+  g_assert_cmpuint (n_view, ==, n_model);
+  g_assert_true (convolve_model_get_activation_floats (view) == convolve_model_get_activation_floats (model));
+  g_assert_cmpuint (convolve_model_get_activation_floats (model), >, 3 * 64);
+
+  convolve_rng_init (&rng, 11);
+  fill_uniform (x, G_N_ELEMENTS (x), &rng);
+  g_assert_true (convolve_model_predict (model, x, B, p1, NULL));
+  g_assert_true (convolve_model_predict (view, x, B, p2, NULL));
+  g_assert_cmpmem (p1, sizeof p1, p2, sizeof p2);
+
+  /* After training steps the view sees the new weights (BatchNorm's moving
+   * statistics too), with no copy. */
+  run_steps (model, 3);
+  g_assert_true (convolve_model_predict (model, x, B, p1, NULL));
+  g_assert_true (convolve_model_predict (view, x, B, p2, NULL));
+  g_assert_cmpmem (p1, sizeof p1, p2, sizeof p2);
+  g_assert_false (convolve_model_has_gradients (view));
+
+  if (g_test_undefined ())
+    {
+      g_autoptr(ConvolveModel) fresh = new_model (tutorial_text, 3, 8, 8, 2, 14);
+
+      g_test_expect_message (LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*borrows_weights*");
+      g_assert_false (convolve_model_forward (view, x, B, TRUE, NULL));
+      g_test_assert_expected_messages ();
+      g_test_expect_message (LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*borrows_weights*");
+      g_assert_false (convolve_model_copy_weights (view, fresh, NULL));
+      g_test_assert_expected_messages ();
+    }
+  /* freed before its owner; the owner still predicts */
+  g_clear_pointer (&view, convolve_model_free);
+  g_assert_true (convolve_model_predict (model, x, 2, p1, NULL));
+}
+
 /* --- bad arguments ------------------------------------------------------------ */
 
 static void
@@ -1055,6 +1106,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/predict-evaluate", test_predict_evaluate);
   g_test_add_func ("/engine/model/batchnorm-state", test_batchnorm_state);
   g_test_add_func ("/engine/model/copy", test_copy);
+  g_test_add_func ("/engine/model/view", test_view);
   g_test_add_func ("/engine/model/shape-equal", test_shape_equal);
   g_test_add_func ("/engine/model/bad-arguments", test_bad_arguments);
   g_test_add_func ("/engine/model/threads", test_threads);

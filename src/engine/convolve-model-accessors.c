@@ -37,6 +37,13 @@ convolve_model_get_max_batch (const ConvolveModel *model)
   return model->max_batch;
 }
 
+guint64
+convolve_model_get_activation_floats (const ConvolveModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->activation_floats;
+}
+
 int
 convolve_model_get_n_classes (const ConvolveModel *model)
 {

@@ -58,6 +58,7 @@ struct _ConvolveModel {
 
   float              *params, *grads, *state;
   gsize               n_params, n_state;
+  gboolean            borrows_weights;    /* a view: params and state are another model's */
 
   ConvolveTensorInfo *tensors;
   gsize              *tensor_offsets;     /* into params (trainable) or state */

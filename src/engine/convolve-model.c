@@ -305,21 +305,31 @@ plan_tensors (ConvolveModel *model)
   g_assert (p == model->n_params && s == model->n_state);
 }
 
-/* Carves parameters, gradients, state and activations out of their blocks. */
+/* Carves parameters, gradients, state and activations out of their blocks
+ * (parameters and state: owner's, when given). */
 static gboolean
-plan_memory (ConvolveModel *model, GError **error)
+plan_memory (ConvolveModel *model, ConvolveModel *owner, GError **error)
 {
   gsize p = 0, s = 0, arena = 0, grad_arena = 0;
   gsize batch = (gsize) model->max_batch;
   gsize input_offset, *out_offset, *cache_offset, *aux_offset;
   gboolean seen_params = FALSE;
 
-  model->params = aligned_floats (model->n_params, error);
-  if (model->params == NULL)
-    return FALSE;
-  model->state = aligned_floats (model->n_state, error);
-  if (model->state == NULL)
-    return FALSE;
+  if (owner != NULL)
+    {
+      model->params = owner->params;
+      model->state = owner->state;
+      model->borrows_weights = TRUE;
+    }
+  else
+    {
+      model->params = aligned_floats (model->n_params, error);
+      if (model->params == NULL)
+        return FALSE;
+      model->state = aligned_floats (model->n_state, error);
+      if (model->state == NULL)
+        return FALSE;
+    }
   model->workspace = aligned_floats (model->workspace_size, error);
   if (model->workspace == NULL)
     return FALSE;
@@ -641,7 +651,7 @@ model_build (const ConvolveModelSpec *spec, const ConvolveShape *input, int max_
 {
   g_autoptr(ConvolveModel) model = model_plan (spec, input, max_batch, NULL, error);
 
-  if (model == NULL || !plan_memory (model, error))
+  if (model == NULL || !plan_memory (model, NULL, error))
     return NULL;
   return g_steal_pointer (&model);
 }
@@ -727,6 +737,21 @@ convolve_model_copy (const ConvolveModel *model, int max_batch, GError **error)
   return copy;
 }
 
+ConvolveModel *
+convolve_model_new_view (ConvolveModel *owner, int max_batch, GError **error)
+{
+  g_autoptr(ConvolveModel) view = NULL;
+
+  g_return_val_if_fail (owner != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  view = model_plan (owner->spec, &owner->input, max_batch, NULL, error);
+  if (view == NULL || !plan_memory (view, owner, error))
+    return NULL;
+  view->rng = owner->rng;
+  return g_steal_pointer (&view);
+}
+
 static gboolean
 same_architecture (const ConvolveModel *a, const ConvolveModel *b)
 {
@@ -749,6 +774,7 @@ convolve_model_copy_weights (ConvolveModel *dest, const ConvolveModel *src, GErr
 {
   g_return_val_if_fail (dest != NULL, FALSE);
   g_return_val_if_fail (src != NULL, FALSE);
+  g_return_val_if_fail (!dest->borrows_weights, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!same_architecture (dest, src))
@@ -777,9 +803,12 @@ convolve_model_free (ConvolveModel *model)
     for (int i = 0; i < model->n_layers; i++)
       g_free (model->layers[i].name);
   g_free (model->layers);
-  free (model->params);
+  if (!model->borrows_weights)
+    {
+      free (model->params);
+      free (model->state);
+    }
   free (model->grads);
-  free (model->state);
   free (model->workspace);
   free (model->arena);
   free (model->grad_arena);
@@ -792,6 +821,7 @@ float *
 convolve_model_get_grads (ConvolveModel *model, gsize *n_params)
 {
   g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (!model->borrows_weights, NULL);
   if (n_params != NULL)
     *n_params = model->n_params;
   if (!attach_gradient_buffers (model, NULL))
@@ -984,6 +1014,7 @@ convolve_model_forward (ConvolveModel *model,
 
   if (!check_batch (model, x, batch, error))
     return FALSE;
+  g_return_val_if_fail (!(training && model->borrows_weights), FALSE);
   if (training && !attach_gradient_buffers (model, error))
     return FALSE;
 

@@ -119,6 +119,14 @@ ConvolveModel *convolve_model_new          (const ConvolveModelSpec *spec,
 ConvolveModel *convolve_model_copy         (const ConvolveModel *model,
                                             int                  max_batch,
                                             GError             **error);
+/* A model for prediction that reads owner's weights and state in place
+ * (no copy), with activations of its own for max_batch images: it sees
+ * every change to owner's weights, must not be trained or copied into, and
+ * must be freed before owner. The trainer validates through one, between
+ * its own steps. */
+ConvolveModel *convolve_model_new_view     (ConvolveModel       *owner,
+                                            int                  max_batch,
+                                            GError             **error);
 /* Copies weights and state (not gradients) between models of the same spec. */
 gboolean       convolve_model_copy_weights (ConvolveModel       *dest,
                                             const ConvolveModel *src,
@@ -129,6 +137,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveModel, convolve_model_free)
 const ConvolveModelSpec *convolve_model_get_spec      (const ConvolveModel *model);
 ConvolveShape            convolve_model_get_input     (const ConvolveModel *model);
 int                      convolve_model_get_max_batch (const ConvolveModel *model);
+/* The working memory a forward pass takes per image (activations and the
+ * workspace), in floats: a model for max_batch images holds that many
+ * times max_batch. */
+guint64                  convolve_model_get_activation_floats (const ConvolveModel *model);
 int                      convolve_model_get_n_classes (const ConvolveModel *model);
 ConvolveRng             *convolve_model_get_rng       (ConvolveModel *model);
 

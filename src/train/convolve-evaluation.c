@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-evaluation.h"
+#include "convolve-compute-priority.h"
 #include "convolve-model-check.h"
 
 #include <glib/gi18n.h>
@@ -299,6 +300,7 @@ evaluate_thread (gpointer data)
   GError *error = NULL;
   ConvolveEvaluation *evaluation;
 
+  convolve_compute_priority_apply ();
   evaluation = convolve_evaluate (job->model, job->dataset, job->limit,
                                   job->progress_func, job->progress_data,
                                   g_task_get_cancellable (job->task), &error);

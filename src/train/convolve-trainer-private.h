@@ -55,7 +55,7 @@ struct _ConvolveTrainer {
   ConvolveModel       *model;
   ConvolveOptimizer   *optimizer;
   Position             position;
-  ConvolveModel       *eval_model;     /* trainer thread only */
+  ConvolveModel       *eval_model;     /* trainer thread only; a view of model */
   double               last_val_loss;  /* trainer thread only */
   double               last_val_accuracy;
   gboolean             has_validation;

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include "convolve-trainer-private.h"
+#include "convolve-compute-priority.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -113,6 +114,22 @@ validation_progress (guint    done,
                                       FALSE);
 }
 
+
+/* Validation's working memory, at most: the evaluation batch shrinks to
+ * fit (the tutorial model's 256 images took 67 MB), never below the
+ * training batch. */
+#define VALIDATION_ACTIVATION_BYTES (16 * 1024 * 1024)
+
+static int
+validation_batch (ConvolveTrainer *self)
+{
+  guint64 per_image = MAX (1, convolve_model_get_activation_floats (self->model) * sizeof (float));
+  guint64 fits = VALIDATION_ACTIVATION_BYTES / per_image;
+
+  return (int) MIN ((guint64) self->config.eval_batch_size,
+                    MAX (fits, (guint64) self->config.batch_size));
+}
+
 static gboolean
 validate_epoch (ConvolveTrainer  *self,
                 GError          **error)
@@ -121,17 +138,17 @@ validate_epoch (ConvolveTrainer  *self,
   g_autoptr(GError) local_error = NULL;
   gint64 start = g_get_monotonic_time ();
 
+  /* A view of the model being trained (validation runs between its steps,
+   * on this thread): its weights without a copy of them. */
   if (self->eval_model == NULL)
     {
-      int batch = (int) MIN ((guint) self->config.eval_batch_size,
+      int batch = (int) MIN ((guint) validation_batch (self),
                              convolve_dataset_get_n_images (self->test));
 
-      self->eval_model = convolve_model_copy (self->model, batch, error);
+      self->eval_model = convolve_model_new_view (self->model, batch, error);
       if (self->eval_model == NULL)
         return FALSE;
     }
-  else if (!convolve_model_copy_weights (self->eval_model, self->model, error))
-    return FALSE;
 
   self->validation_done = 0;
   self->validation_total = convolve_dataset_get_n_images (self->test);
@@ -504,6 +521,8 @@ _convolve_trainer_thread (gpointer data)
   gboolean out_of_time = FALSE;
   gboolean ok;
 
+  /* (first: workers that setting the threads makes inherit the priority) */
+  convolve_compute_priority_apply ();
   convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
                                                         : (int) g_get_num_processors ());
 

@@ -529,9 +529,10 @@ convolve_trainer_finalize (GObject *object)
       self->thread = NULL;
     }
 
+  /* (the evaluation model is a view of the model: first) */
+  g_clear_pointer (&self->eval_model, convolve_model_free);
   g_clear_pointer (&self->model, convolve_model_free);
   g_clear_pointer (&self->optimizer, convolve_optimizer_free);
-  g_clear_pointer (&self->eval_model, convolve_model_free);
   g_clear_pointer (&self->best_model, convolve_model_free);
   g_clear_pointer (&self->best_written_path, g_free);
   g_clear_pointer (&self->last_evaluation, convolve_evaluation_free);
@@ -980,6 +981,7 @@ convolve_trainer_start (ConvolveTrainer  *self,
 
       if (resized == NULL)
         return FALSE;
+      g_clear_pointer (&self->eval_model, convolve_model_free);  /* a view of the old one */
       convolve_model_free (self->model);
       self->model = resized;
     }
