@@ -67,12 +67,12 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_suite build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 
 # --- fuzzing (issue 9) ---
-# Each libFuzzer target for a minute, two at a time, in a clang build
+# Each libFuzzer target for 45 s, two at a time, in a clang build
 # (build-fuzz); any crash, leak, timeout or OOM fails the run and counts as
 # one failed test. CONVOLVE_SKIP_FUZZ=1 leaves it out.
 if [ "${CONVOLVE_SKIP_FUZZ:-}" != 1 ]; then
-  echo "== fuzzing (scripts/fuzz.sh 60) =="
-  if bash scripts/fuzz.sh 60; then
+  echo "== fuzzing (scripts/fuzz.sh 45) =="
+  if bash scripts/fuzz.sh 45; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
