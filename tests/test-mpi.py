@@ -17,7 +17,7 @@ mpirun with 2 ranks on this machine, on a CIFAR-10 folder this test writes.
 
 usage: test-mpi.py CONVOLVE-CLI yes|no   (no: built without MPI, exit 77)
 """
-import json, math, os, random, shutil, signal, struct, subprocess, sys, tempfile, time
+import json, math, os, random, select, shutil, signal, struct, subprocess, sys, tempfile, time
 
 CLI = sys.argv[1]
 if sys.argv[2] != 'yes':
@@ -153,11 +153,15 @@ def run_and_break(folder, extra, how):
                                start_new_session=True)
     seen = ''
     deadline = time.monotonic() + 120
+    # (select before each read: a job that prints nothing must not hang the test)
     while 'Epoch 2/' not in seen and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
+        ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
             break
-        seen += line
+        chunk = os.read(process.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        seen += chunk.decode('utf-8', 'replace')
     pid = find_rank_pid(process.pid, 1)
     if pid is None:
         os.killpg(process.pid, signal.SIGKILL)
@@ -166,8 +170,10 @@ def run_and_break(folder, extra, how):
     start = time.monotonic()
     os.kill(pid, how)
     try:
-        process.stdout.read()
-        status = process.wait(timeout=90)
+        # (reads to the end and waits, bounded: a stopped rank may hold
+        # the pipe open after mpirun has given up on it)
+        process.communicate(timeout=90)
+        status = process.returncode
     except subprocess.TimeoutExpired:
         status = None
     seconds = time.monotonic() - start
