@@ -176,8 +176,13 @@ convolve_distributed_mpi_free (ConvolveDistributed *base)
 
   if (dist == NULL)
     return;
-  stop_watchdog (dist);
+  /* MPI_Finalize waits for every rank too: a rank that stopped answering
+   * after this one's last collective would hang it (seen when a rank was
+   * stopped at the end of a run), so the watchdog stays on until it is
+   * through. */
+  begin_collective (dist, "MPI_Finalize");
   MPI_Finalize ();
+  stop_watchdog (dist);
   g_free (dist);
 }
 
