@@ -222,7 +222,7 @@ convolve_cli_explain (int argc, char **argv)
       GString *written;
       int top, explained;
 
-      if (!convolve_image_load_file (file, shape, input, preview, NULL, &image_error) ||
+      if (!convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, preview, NULL, &image_error) ||
           !convolve_predict_image (model, input, probabilities, &image_error))
         {
           status = convolve_cli_fail ("%s", image_error->message);

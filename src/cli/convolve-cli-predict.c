@@ -56,7 +56,7 @@ convolve_cli_predict (int argc, char **argv)
       g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
       g_autoptr(GError) image_error = NULL;
 
-      if (!convolve_image_load_file (file, shape, input, NULL, NULL, &image_error) ||
+      if (!convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &image_error) ||
           !convolve_predict_image (model, input, probabilities, &image_error))
         {
           status = convolve_cli_fail ("%s", image_error->message);
