@@ -670,8 +670,10 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
       resume_path = path;
     }
 
-  /* a run resumed on an image folder: its pictures at the checkpoint's size */
-  if (resume_path != NULL && options.data_dir != NULL && options.image_size == CONVOLVE_CLI_IMAGE_SIZE_UNSET)
+  /* a run resumed on an image folder: its pictures at the checkpoint's
+   * size (read once more here; only the folder's size depends on it) */
+  if (resume_path != NULL && options.data_dir != NULL && options.image_size == CONVOLVE_CLI_IMAGE_SIZE_UNSET &&
+      convolve_image_folder_detect (options.data_dir))
     {
       g_autoptr(ConvolveModel) resumed = convolve_model_load (resume_path, 1, NULL, NULL, NULL);
 
