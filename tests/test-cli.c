@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "convolve-loaders.h"
 #include "convolve-train.h"
 #include "test-cifar-folder.h"
 
@@ -1451,6 +1452,219 @@ test_cli_bench (void)
   assert_fails ("dense", "bench", "--spec", "dense(3)", NULL);
 }
 
+/* A width x height PNG: a bright square whose place says the class, on a
+ * gradient that differs from picture to picture. */
+static void
+write_shape_png (const char *path,
+                 int         width,
+                 int         height,
+                 int         label,
+                 int         seed)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *parent = g_path_get_dirname (path);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        gboolean in_square = y > height / 4 && y < 3 * height / 4 &&
+                             (label == 0 ? x < width / 4 : x > 3 * width / 4);
+
+        pixels[y * stride + x * 3 + 0] = in_square ? 240 : (guint8) ((x * 2 + seed * 13) % 200);
+        pixels[y * stride + x * 3 + 1] = in_square ? 240 : (guint8) ((y * 3 + seed * 7) % 200);
+        pixels[y * stride + x * 3 + 2] = (guint8) ((x + y + seed * 29) % 256);
+      }
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+  g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+  g_assert_no_error (error);
+}
+
+/* What convolve-cli predict prints for path with fit, worked out here: the
+ * picture fitted by the loader, the model's probabilities at 4 decimals. */
+static char *
+expected_prediction (const char       *model_path,
+                     const char       *path,
+                     ConvolveImageFit  fit)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModelMeta) meta = NULL;
+  g_autoptr(ConvolveModel) model = convolve_model_load (model_path, 1, &meta, NULL, &error);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  ConvolveShape shape;
+  g_autofree float *input = NULL;
+  float probabilities[2];
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  int best;
+
+  g_assert_no_error (error);
+  shape = convolve_model_get_input (model);
+  g_assert_cmpint (convolve_model_get_n_classes (model), ==, 2);
+  input = g_new (float, (gsize) shape.c * shape.h * shape.w);
+  g_assert_true (convolve_image_load_file (file, shape, fit, input, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (convolve_model_predict (model, input, 1, probabilities, &error));
+  g_assert_no_error (error);
+  best = probabilities[1] > probabilities[0] ? 1 : 0;
+  return g_strdup_printf ("  %-16s %s\n  %-16s %s\n", meta->class_names[best],
+                          g_ascii_formatd (a, sizeof a, "%.4f", probabilities[best]),
+                          meta->class_names[1 - best],
+                          g_ascii_formatd (b, sizeof b, "%.4f", probabilities[1 - best]));
+}
+
+/* --image-size, --fit and --validation-fraction: checked alike wherever
+ * --data is taken, refused for a dataset that is no image folder, and
+ * applied: the model's input size, the split, the fit of predict. */
+static void
+test_cli_image_folder_options (void)
+{
+  static const char * const data_commands[] = { "train", "evaluate", "lr-find" };
+  static const struct {
+    const char *option;
+    const char *value;
+    const char *needle;
+  } bad[] = {
+    { "--image-size", "48", "--image-size must be 32, 64 or 96, not 48" },
+    { "--image-size", "0", "--image-size must be 32, 64 or 96, not 0" },
+    { "--image-size", "big", "“big” for --image-size" },
+    { "--fit", "stretch", "--fit must be crop or pad, not “stretch”" },
+    { "--fit", "", "--fit must be crop or pad, not “”" },
+    { "--validation-fraction", "0.95", "--validation-fraction must be a number from 0 to 0.9, not “0.95”" },
+    { "--validation-fraction", "-0.1", "--validation-fraction must be a number from 0 to 0.9, not “-0.1”" },
+    { "--validation-fraction", "nan", "--validation-fraction must be a number from 0 to 0.9, not “nan”" },
+    { "--validation-fraction", "0.2x", "--validation-fraction must be a number from 0 to 0.9, not “0.2x”" },
+  };
+  g_autofree char *folder = g_build_filename (work_dir, "shapes", NULL);
+  g_autofree char *model = g_build_filename (work_dir, "shapes.safetensors", NULL);
+  g_autofree char *wide = g_build_filename (work_dir, "wide-shape.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveModel) loaded = NULL;
+  ConvolveShape shape;
+
+  for (int label = 0; label < 2; label++)
+    for (int i = 0; i < 6; i++)
+      {
+        g_autofree char *name = g_strdup_printf ("%s/%d.png", label == 0 ? "left" : "right", i);
+        g_autofree char *path = g_build_filename (folder, name, NULL);
+
+        write_shape_png (path, 120 + 10 * i, 40, label, i);
+      }
+  write_shape_png (wide, 150, 50, 0, 9);
+
+  /* bad values: one message, before any work, in each subcommand */
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      assert_fails (bad[i].needle, "train", "--data", folder, bad[i].option, bad[i].value, NULL);
+      assert_fails (bad[i].needle, "evaluate", "--model", model, "--data", folder, bad[i].option, bad[i].value,
+                    NULL);
+      assert_fails (bad[i].needle, "lr-find", "--data", folder, bad[i].option, bad[i].value, NULL);
+    }
+  assert_fails ("--fit must be crop or pad, not “stretch”", "predict", "--model", model, "--fit", "stretch",
+                wide, NULL);
+  assert_fails ("--fit must be crop or pad, not “stretch”", "explain", "--model", model, "--fit", "stretch",
+                wide, NULL);
+  assert_fails ("Unknown option --image-size", "predict", "--model", model, "--image-size", "64", wide, NULL);
+
+  /* for image folders only */
+  assert_fails ("is not an image folder: --image-size, --fit and --validation-fraction apply to image folders only",
+                "train", "--data", cifar_dir, "--fit", "pad", "--epochs", "1", NULL);
+  assert_fails ("“cifar10” is not an image folder", "train", "--dataset", "cifar10", "--image-size", "64", NULL);
+
+  /* documented in each --help */
+  for (gsize i = 0; i < G_N_ELEMENTS (data_commands); i++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (run_cli (&out, NULL, data_commands[i], "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "--image-size=N"));
+      g_assert_nonnull (strstr (out, "--fit=crop|pad"));
+      g_assert_nonnull (strstr (out, "--validation-fraction=F"));
+    }
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (run_cli (&out, NULL, k == 0 ? "predict" : "explain", "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "--fit=crop|pad"));
+      g_assert_null (strstr (out, "--image-size"));
+    }
+
+  /* 64 x 64, padded, half of each class held out: 6 images to train on
+   * (3 steps of 2), 6 to validate on */
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint (run_cli (&out, &err, "train", "--data", folder, "--image-size", "64", "--fit", "pad",
+                              "--validation-fraction", "0.5", "--epochs", "1", "--batch-size", "2",
+                              "--spec", "conv2d(4,3,same,relu),maxpool(4),flatten,dense(2,softmax)",
+                              "--threads", "1", "--save", model, NULL), ==, 0);
+    g_assert_cmpstr (err, ==, "");
+    g_assert_nonnull (strstr (out, "3/3 - "));
+    g_assert_nonnull (strstr (out, "val_accuracy"));
+  }
+  loaded = convolve_model_load (model, 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  shape = convolve_model_get_input (loaded);
+  g_assert_cmpint (shape.c, ==, 3);
+  g_assert_cmpint (shape.h, ==, 64);
+  g_assert_cmpint (shape.w, ==, 64);
+
+  /* evaluate and a resumed run take the model's size when none is given */
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", folder, "--fit", "pad",
+                              "--validation-fraction", "0.5", NULL), ==, 0);
+    g_assert_cmpstr (err, ==, "");
+    g_assert_nonnull (strstr (out, "Evaluated 6 images\n"));
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", folder,
+                              "--validation-fraction", "0", NULL), ==, 1);
+    g_assert_nonnull (strstr (err, "no test images"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_cli (&out, &err, "train", "--data", folder, "--fit", "pad", "--validation-fraction", "0.5",
+                              "--resume", model, "--epochs", "2", "--batch-size", "2", "--threads", "1", NULL), ==, 0);
+    g_assert_cmpstr (err, ==, "");
+    g_assert_nonnull (strstr (out, "Epoch 2/2"));
+    /* a size the model does not take */
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_cli (&out, &err, "evaluate", "--model", model, "--data", folder, "--image-size", "32",
+                              NULL), ==, 1);
+    assert_one_message (err, NULL);
+  }
+
+  /* predict fits a picture as told, crop by default: the probabilities
+   * of the model on that very input */
+  {
+    g_autofree char *crop = expected_prediction (model, wide, CONVOLVE_IMAGE_FIT_CROP);
+    g_autofree char *pad = expected_prediction (model, wide, CONVOLVE_IMAGE_FIT_PAD);
+
+    /* the square that says the class is cut off, or kept */
+    g_assert_cmpstr (crop, !=, pad);
+    for (int k = 0; k < 3; k++)
+      {
+        g_autofree char *out = NULL;
+        g_autofree char *err = NULL;
+        g_autofree char *expected = NULL;
+
+        if (k == 0)
+          g_assert_cmpint (run_cli (&out, &err, "predict", "--model", model, wide, NULL), ==, 0);
+        else
+          g_assert_cmpint (run_cli (&out, &err, "predict", "--model", model, "--fit", k == 1 ? "crop" : "pad",
+                                    wide, NULL), ==, 0);
+        g_assert_cmpstr (err, ==, "");
+        expected = g_strdup_printf ("%s\n%s", wide, k == 2 ? pad : crop);
+        g_assert_cmpstr (out, ==, expected);
+      }
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1492,6 +1706,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/early-stopping", test_cli_train_early_stopping);
   g_test_add_func ("/cli/lr-find", test_cli_lr_find);
   g_test_add_func ("/cli/bench", test_cli_bench);
+  g_test_add_func ("/cli/image-folder-options", test_cli_image_folder_options);
 
   status = g_test_run ();
 

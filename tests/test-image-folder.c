@@ -946,6 +946,102 @@ test_load_dir (Fixture       *fixture,
   g_assert_true (found);
 }
 
+/* A photo-like picture (smooth gradients and a disc, colour) saved as
+ * type: resizing it mixes neighbouring pixels, so a cut or bar in another
+ * place than the dataset's shows. */
+static void
+write_photo (const char *root,
+             const char *name,
+             const char *type,
+             int         width,
+             int         height)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (root, name, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        guint8 *p = pixels + y * rowstride + x * 3;
+        double dx = x - width / 3.0, dy = y - height / 2.0;
+        gboolean in_disc = dx * dx + dy * dy < (double) MIN (width, height) * MIN (width, height) / 9.0;
+
+        p[0] = (guint8) (255 * x / width);
+        p[1] = in_disc ? 230 : (guint8) (255 * y / height);
+        p[2] = (guint8) ((x * 7 + y * 3) % 256);
+      }
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
+  gdk_pixbuf_save (pixbuf, path, type, &error, NULL);
+  g_assert_no_error (error);
+}
+
+/* A picture of the folder given to a model (convolve_image_load_file(),
+ * as the predictor and `convolve-cli predict` do) with the folder's fit
+ * is the very input the dataset holds for it: the same decoding (a JPEG
+ * at the same reduced size), cut or bars and resize. */
+static void
+test_same_as_picture (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  static const char * const names[] = { "tall/photo.png", "wide/photo.jpg" };
+  ConvolveImageFolderOptions options;
+  g_autoptr(GError) error = NULL;
+
+  /* a JPEG large enough to be decoded at a quarter */
+  write_photo (fixture->root, names[0], "png", 90, 200);
+  write_photo (fixture->root, names[1], "jpeg", 640, 300);
+
+  convolve_image_folder_options_init (&options);
+  options.validation_fraction = 0.0;
+  options.shuffle = FALSE;
+  for (int fit = CONVOLVE_IMAGE_FIT_CROP; fit <= CONVOLVE_IMAGE_FIT_PAD; fit++)
+    {
+      g_autoptr(ConvolveDataset) train = NULL;
+      g_autoptr(ConvolveDataset) test = NULL;
+      ConvolveImageFolderReport report;
+      ConvolveShape shape;
+
+      options.fit = (ConvolveImageFit) fit;
+      g_assert_true (load (fixture->root, &options, &report, &train, &test, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (report.fit, ==, fit);
+      g_assert_cmpint (report.side, ==, 32);
+      g_assert_cmpuint (convolve_dataset_get_n_images (train), ==, 2);
+      shape = convolve_dataset_get_shape (train);
+      g_assert_cmpint (shape.c, ==, 3);
+
+      for (guint i = 0; i < 2; i++)
+        {
+          g_autofree char *path = g_build_filename (fixture->root, names[i], NULL);
+          g_autoptr(GFile) file = g_file_new_for_path (path);
+          gsize size = (gsize) shape.c * shape.h * shape.w;
+          g_autofree float *input = g_new (float, size);
+          g_autofree guint8 *preview = g_new (guint8, size);
+          const guint8 *image = convolve_dataset_get_image (train, i);
+
+          /* "tall" sorts first */
+          g_assert_cmpint (convolve_dataset_get_label (train, i), ==, (int) i);
+          g_assert_true (convolve_image_load_file (file, shape, options.fit, input, preview, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_cmpmem (preview, size, image, size);
+          for (gsize j = 0; j < size; j++)
+            g_assert_cmpfloat (input[j], ==, image[j] / 255.0f);
+
+          /* the other fit gives another input */
+          g_assert_true (convolve_image_load_file (file, shape,
+                                                   fit == CONVOLVE_IMAGE_FIT_CROP ? CONVOLVE_IMAGE_FIT_PAD
+                                                                                  : CONVOLVE_IMAGE_FIT_CROP,
+                                                   input, preview, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_true (memcmp (preview, image, size) != 0);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -963,6 +1059,8 @@ main (int   argc,
   g_test_add ("/image-folder/train-only", Fixture, NULL, fixture_set_up, test_train_only, fixture_tear_down);
   g_test_add ("/image-folder/grey", Fixture, NULL, fixture_set_up, test_grey, fixture_tear_down);
   g_test_add ("/image-folder/crop-pad", Fixture, NULL, fixture_set_up, test_crop_pad, fixture_tear_down);
+  g_test_add ("/image-folder/same-as-picture", Fixture, NULL, fixture_set_up, test_same_as_picture,
+              fixture_tear_down);
   g_test_add ("/image-folder/errors", Fixture, NULL, fixture_set_up, test_errors, fixture_tear_down);
   g_test_add ("/image-folder/symlink-loop", Fixture, NULL, fixture_set_up, test_symlink_loop, fixture_tear_down);
   g_test_add ("/image-folder/many", Fixture, NULL, fixture_set_up, test_many, fixture_tear_down);

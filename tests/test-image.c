@@ -81,7 +81,7 @@ test_image_rgb (void)
   float input[36];
   guint8 preview[36];
 
-  g_assert_true (convolve_image_load_file (file, shape, input, preview, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, preview, NULL, &error));
   g_assert_no_error (error);
 
   /* planar: all of red, then green, then blue */
@@ -96,7 +96,7 @@ test_image_rgb (void)
         }
 
   /* preview is optional */
-  g_assert_true (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_no_error (error);
 
   data_test_remove_dir (dir);
@@ -114,7 +114,7 @@ test_image_grey (void)
   float input[12];
   guint8 preview[12];
 
-  g_assert_true (convolve_image_load_file (file, shape, input, preview, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, preview, NULL, &error));
   g_assert_no_error (error);
 
   for (int y = 0; y < 3; y++)
@@ -156,7 +156,7 @@ test_image_alpha (void)
   g_assert_no_error (error);
   bytes = g_bytes_new_take (buffer, length);
 
-  g_assert_true (convolve_image_load_bytes (bytes, shape, input, preview, &error));
+  g_assert_true (convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, preview, &error));
   g_assert_no_error (error);
 
   for (int k = 0; k < 3; k++)
@@ -193,7 +193,7 @@ test_image_downscale (void)
   g_assert_no_error (error);
   bytes = g_bytes_new_take (buffer, length);
 
-  g_assert_true (convolve_image_load_bytes (bytes, shape, input, preview, &error));
+  g_assert_true (convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, preview, &error));
   g_assert_no_error (error);
   for (int i = 0; i < 256; i++)
     {
@@ -212,7 +212,7 @@ test_image_downscale (void)
     gdk_pixbuf_save_to_buffer (flat, &buffer, &length, "png", &error, NULL);
     g_assert_no_error (error);
     flat_bytes = g_bytes_new_take (buffer, length);
-    g_assert_true (convolve_image_load_bytes (flat_bytes, big, big_input, NULL, &error));
+    g_assert_true (convolve_image_load_bytes (flat_bytes, big, CONVOLVE_IMAGE_FIT_CROP, big_input, NULL, &error));
     g_assert_no_error (error);
     for (int i = 0; i < 64; i++)
       {
@@ -238,7 +238,7 @@ test_image_jpeg (void)
   gdk_pixbuf_fill (pixbuf, 0xc08040ff);
   path = save_pixbuf (pixbuf, dir, "photo.jpg", "jpeg");
   file = g_file_new_for_path (path);
-  g_assert_true (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpfloat_with_epsilon (input[0], 0xc0 / 255.0f, 0.03f);
   g_assert_cmpfloat_with_epsilon (input[1024 + 500], 0x80 / 255.0f, 0.03f);
@@ -256,7 +256,7 @@ assert_file_rejected (const char *path,
   ConvolveShape shape = { 3, 32, 32 };
   g_autofree float *input = g_new (float, 3 * 32 * 32);
 
-  g_assert_false (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_false (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
   if (mentions != NULL)
     data_test_assert_names (error, mentions);
@@ -348,7 +348,7 @@ test_image_huge (void)
   png_chunk (png, "IEND", NULL, 0);
   bytes = g_byte_array_free_to_bytes (png);
 
-  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_false (convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
   data_test_assert_names (error, "20000");
   g_test_message ("%s", error->message);
@@ -361,7 +361,7 @@ assert_bytes_truncated (GBytes *bytes)
   ConvolveShape shape = { 3, 32, 32 };
   g_autofree float *input = g_new (float, 3 * 32 * 32);
 
-  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_false (convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
   data_test_assert_names (error, "truncated");
 }
@@ -402,7 +402,7 @@ test_image_truncated (void)
       g_assert_no_error (error);
       whole = g_bytes_new_take (buffer, length);
 
-      g_assert_true (convolve_image_load_bytes (whole, shape, input, NULL, &error));
+      g_assert_true (convolve_image_load_bytes (whole, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error));
       g_assert_no_error (error);
 
       half = g_bytes_new_from_bytes (whole, 0, length / 2);
@@ -478,12 +478,12 @@ run_hostile (GBytes        *bytes,
         {
           GFile *file = g_file_new_for_path (path);
 
-          r.refused = !convolve_image_load_file (file, shape, input, NULL, NULL, &error);
+          r.refused = !convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error);
           g_object_unref (file);
         }
       else
         {
-          r.refused = !convolve_image_load_bytes (bytes, shape, input, NULL, &error);
+          r.refused = !convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error);
         }
       r.seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
       getrusage (RUSAGE_SELF, &after);
@@ -615,7 +615,7 @@ assert_bytes_refused (const guint8 *data,
   ConvolveShape shape = { 3, 32, 32 };
   g_autofree float *input = g_new (float, 3 * 32 * 32);
 
-  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_false (convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
   data_test_assert_names (error, mentions);
   g_test_message ("%s", error->message);
@@ -668,7 +668,7 @@ test_image_truncated_header (void)
     ConvolveShape shape = { 3, 32, 32 };
     g_autofree float *input = g_new (float, 3 * 32 * 32);
 
-    g_assert_true (convolve_image_load_bytes (whole, shape, input, NULL, &error));
+    g_assert_true (convolve_image_load_bytes (whole, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error));
     g_assert_no_error (error);
   }
   assert_bytes_refused ((const guint8 *) buffer, length / 2, "truncated");
@@ -696,7 +696,7 @@ test_image_not_regular (void)
 
       if (!g_file_test (paths[i], G_FILE_TEST_EXISTS))
         continue;
-      g_assert_false (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+      g_assert_false (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
       g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
       data_test_assert_names (error, "not a regular file");
     }
@@ -719,7 +719,7 @@ test_image_channels (void)
   ConvolveShape shape = { 2, 3, 4 };
   float input[4 * 3 * 4];
 
-  g_assert_false (convolve_image_load_file (file, shape, input, NULL, NULL, &error));
+  g_assert_false (convolve_image_load_file (file, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
   data_test_assert_names (error, "picture.png");
   data_test_assert_names (error, "2 channels");
@@ -728,9 +728,165 @@ test_image_channels (void)
   g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
   bytes = g_bytes_new (contents, length);
   shape.c = 4;
-  g_assert_false (convolve_image_load_bytes (bytes, shape, input, NULL, &error));
+  g_assert_false (convolve_image_load_bytes (bytes, shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_IMAGE);
   data_test_assert_names (error, "4 channels");
+
+  data_test_remove_dir (dir);
+}
+
+/* ---- fitting a picture of another shape: crop and pad ---------------- */
+
+#define BLOCK 8
+
+/* Square (bx, by) of BLOCK x BLOCK pixels of a block picture; never 0, so
+ * padding (black) cannot pass for the picture. */
+static guint8
+block_colour (int bx,
+              int by,
+              int k)
+{
+  return (guint8) (20 + (bx * 29 + by * 53 + k * 71) % 230);
+}
+
+/* A width x height PNG of BLOCK x BLOCK squares of one colour each. Each
+ * case below resizes by a whole factor that divides BLOCK (or is BLOCK)
+ * from an offset that is a multiple of it, so area averaging keeps every
+ * output pixel inside one square and the expected values are exact; a
+ * cut or a bar one pixel off mixes two squares and shows. */
+static GBytes *
+block_png (int width,
+           int height)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  g_autoptr(GError) error = NULL;
+  gchar *buffer = NULL;
+  gsize length = 0;
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int k = 0; k < 3; k++)
+        pixels[y * rowstride + x * 3 + k] = block_colour (x / BLOCK, y / BLOCK, k);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &length, "png", &error, NULL);
+  g_assert_no_error (error);
+  return g_bytes_new_take (buffer, length);
+}
+
+typedef struct {
+  const char      *name;
+  int              width, height;   /* the picture */
+  int              out_w, out_h;    /* the model's input */
+  ConvolveImageFit fit;
+  /* worked out by hand: output pixel (x, y) shows picture pixel
+   * (src_x + x * factor, src_y + y * factor) when inside the picture's
+   * place (at place_x, place_y, place_w x place_h), else black */
+  int              factor;
+  int              src_x, src_y;
+  int              place_x, place_y, place_w, place_h;
+} FitCase;
+
+static const FitCase fit_cases[] = {
+  /* 64 x 16: the middle 16 x 16 (from x 24) halved */
+  { "wide-crop", 64, 16, 8, 8, CONVOLVE_IMAGE_FIT_CROP, 2, 24, 0, 0, 0, 8, 8 },
+  /* 64 x 16: all of it at an eighth, 8 x 2, rows 3 and 4 */
+  { "wide-pad", 64, 16, 8, 8, CONVOLVE_IMAGE_FIT_PAD, 8, 0, 0, 0, 3, 8, 2 },
+  /* 16 x 64: the middle 16 x 16 (from y 24) halved */
+  { "tall-crop", 16, 64, 8, 8, CONVOLVE_IMAGE_FIT_CROP, 2, 0, 24, 0, 0, 8, 8 },
+  /* 16 x 64: 2 x 8, columns 3 and 4 */
+  { "tall-pad", 16, 64, 8, 8, CONVOLVE_IMAGE_FIT_PAD, 8, 0, 0, 3, 0, 2, 8 },
+  /* a square picture into an input twice as wide as high: its middle
+   * 16 x 8 band (from y 4)... */
+  { "square-crop-wide-input", 16, 16, 8, 4, CONVOLVE_IMAGE_FIT_CROP, 2, 0, 4, 0, 0, 8, 4 },
+  /* ...or all of it at a quarter, 4 x 4 from column 2 */
+  { "square-pad-wide-input", 32, 32, 8, 4, CONVOLVE_IMAGE_FIT_PAD, 8, 0, 0, 2, 0, 4, 4 },
+  /* the same shape as the input: nothing cut, no bar, either way */
+  { "same-shape-crop", 32, 16, 8, 4, CONVOLVE_IMAGE_FIT_CROP, 4, 0, 0, 0, 0, 8, 4 },
+  { "same-shape-pad", 32, 16, 8, 4, CONVOLVE_IMAGE_FIT_PAD, 4, 0, 0, 0, 0, 8, 4 },
+};
+
+static guint8
+fit_case_expected (const FitCase *c,
+                   int            x,
+                   int            y,
+                   int            k)
+{
+  int px = x - c->place_x, py = y - c->place_y;
+
+  if (px < 0 || py < 0 || px >= c->place_w || py >= c->place_h)
+    return 0;
+  return block_colour ((c->src_x + px * c->factor) / BLOCK, (c->src_y + py * c->factor) / BLOCK, k);
+}
+
+static void
+test_image_fit (gconstpointer data)
+{
+  const FitCase *c = data;
+  g_autoptr(GBytes) bytes = block_png (c->width, c->height);
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, c->out_h, c->out_w };
+  ConvolveShape grey = { 1, c->out_h, c->out_w };
+  gsize plane = (gsize) c->out_w * c->out_h;
+  g_autofree float *input = g_new (float, 3 * plane);
+  g_autofree guint8 *preview = g_new (guint8, 3 * plane);
+
+  g_assert_true (convolve_image_load_bytes (bytes, shape, c->fit, input, preview, &error));
+  g_assert_no_error (error);
+  for (int k = 0; k < 3; k++)
+    for (int y = 0; y < c->out_h; y++)
+      for (int x = 0; x < c->out_w; x++)
+        {
+          gsize i = (gsize) k * plane + (gsize) y * c->out_w + x;
+          guint8 expected = fit_case_expected (c, x, y, k);
+
+          if (preview[i] != expected)
+            g_error ("%s: channel %d at (%d, %d) is %u, not %u", c->name, k, x, y, preview[i], expected);
+          g_assert_cmpfloat (input[i], ==, expected / 255.0f);
+        }
+
+  /* a grey model: the same picture through the luma weights, black bars */
+  g_assert_true (convolve_image_load_bytes (bytes, grey, c->fit, input, preview, &error));
+  g_assert_no_error (error);
+  for (int y = 0; y < c->out_h; y++)
+    for (int x = 0; x < c->out_w; x++)
+      {
+        gsize i = (gsize) y * c->out_w + x;
+        double luma = 0.299 * fit_case_expected (c, x, y, 0) + 0.587 * fit_case_expected (c, x, y, 1) +
+                      0.114 * fit_case_expected (c, x, y, 2);
+
+        g_assert_cmpint (ABS ((int) preview[i] - (int) lround (luma)), <=, 1);
+        g_assert_cmpfloat (input[i], ==, preview[i] / 255.0f);
+      }
+}
+
+/* Crop and pad agree on which picture shapes leave nothing to cut: a
+ * file read through GFile fits as bytes do. */
+static void
+test_image_fit_file (void)
+{
+  g_autofree char *dir = data_test_make_dir ();
+  g_autoptr(GBytes) bytes = block_png (64, 16);
+  g_autofree char *path = data_test_write (dir, "wide.png", g_bytes_get_data (bytes, NULL),
+                                           g_bytes_get_size (bytes));
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  ConvolveShape shape = { 3, 8, 8 };
+  float from_file[192], from_bytes[192];
+  guint8 crop[192], pad[192];
+
+  for (int fit = CONVOLVE_IMAGE_FIT_CROP; fit <= CONVOLVE_IMAGE_FIT_PAD; fit++)
+    {
+      g_assert_true (convolve_image_load_file (file, shape, (ConvolveImageFit) fit, from_file,
+                                               fit == CONVOLVE_IMAGE_FIT_CROP ? crop : pad, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (convolve_image_load_bytes (bytes, shape, (ConvolveImageFit) fit, from_bytes, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (from_file, sizeof from_file, from_bytes, sizeof from_bytes);
+    }
+  /* and the two differ: the bars are black */
+  g_assert_cmpuint (pad[0], ==, 0);
+  g_assert_cmpuint (crop[0], !=, 0);
 
   data_test_remove_dir (dir);
 }
@@ -745,6 +901,13 @@ main (int argc, char *argv[])
   g_test_add_func ("/data/image/alpha", test_image_alpha);
   g_test_add_func ("/data/image/downscale", test_image_downscale);
   g_test_add_func ("/data/image/jpeg", test_image_jpeg);
+  for (gsize i = 0; i < G_N_ELEMENTS (fit_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/data/image/fit/%s", fit_cases[i].name);
+
+      g_test_add_data_func (name, &fit_cases[i], test_image_fit);
+    }
+  g_test_add_func ("/data/image/fit/file", test_image_fit_file);
   g_test_add_func ("/data/image/not-image", test_image_not_image);
   g_test_add_func ("/data/image/huge", test_image_huge);
   g_test_add_func ("/data/image/truncated", test_image_truncated);

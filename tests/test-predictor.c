@@ -17,7 +17,10 @@
 #include "convolve-loaders.h"
 #include "convolve-image-view.h"
 #include "convolve-predictor.h"
+#include "convolve-predictor-private.h"
 #include "convolve-sample-grid.h"
+#include "convolve-session.h"
+#include "test-cifar-folder.h"
 
 #define N_CLASSES 10
 
@@ -212,7 +215,7 @@ expected_for_file (Fixture    *fixture,
   g_autoptr(GFile) file = g_file_new_for_path (path);
   float input[3 * 32 * 32];
 
-  g_assert_true (convolve_image_load_file (file, input_shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, input_shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (convolve_model_predict (fixture->reference, input, 1, probabilities, &error));
   g_assert_no_error (error);
@@ -546,7 +549,7 @@ test_predictor_explain_overlay (Fixture       *fixture,
   g_assert_true (convolve_image_view_get_image_rect (CONVOLVE_IMAGE_VIEW (view), &plain_rect));
 
   /* the map the widget should show, computed without it */
-  g_assert_true (convolve_image_load_file (file, input_shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, input_shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_true (convolve_model_predict (fixture->reference, input, 1, probabilities, &error));
   top = argmax (probabilities, N_CLASSES);
   g_assert_true (convolve_explain (fixture->reference, input, top, CONVOLVE_EXPLAIN_SALIENCY, map, &error));
@@ -776,7 +779,7 @@ test_predictor_activations (Fixture       *fixture,
   g_assert_false (convolve_activations_view_get_section (view, 4, NULL, NULL, NULL));
 
   /* the feature maps are the layers' outputs for this image */
-  g_assert_true (convolve_image_load_file (file, input_shape, input, NULL, NULL, &error));
+  g_assert_true (convolve_image_load_file (file, input_shape, CONVOLVE_IMAGE_FIT_CROP, input, NULL, NULL, &error));
   g_assert_true (convolve_model_predict (reference, input, 1, probabilities, &error));
   g_assert_no_error (error);
   for (guint s = 1; s < 4; s++)
@@ -821,11 +824,251 @@ test_predictor_activations (Fixture       *fixture,
   g_assert_true (convolve_activations_view_is_empty (view));
 }
 
+/* ---- pictures of another shape: cropped or padded ------------------ */
+
+#define FIT_BLOCK 4
+
+/* Square (bx, by) of FIT_BLOCK x FIT_BLOCK pixels of a block picture;
+ * never 0, so padding (black) cannot pass for the picture. */
+static guint8
+fit_block_colour (int bx,
+                  int by,
+                  int k)
+{
+  return (guint8) (30 + (bx * 37 + by * 61 + k * 89) % 220);
+}
+
+/* A width x height PNG of FIT_BLOCK squares. Cropped into 32 x 32 a 128 x
+ * 32 picture is not resized, padded it is quartered, so every input pixel
+ * lies in one square and is known exactly. */
+static char *
+write_block_png (const char *dir,
+                 const char *name,
+                 int         width,
+                 int         height)
+{
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+  guint8 *data = g_malloc ((gsize) width * height * 3);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int k = 0; k < 3; k++)
+        data[(y * width + x) * 3 + k] = fit_block_colour (x / FIT_BLOCK, y / FIT_BLOCK, k);
+  bytes = g_bytes_new_take (data, (gsize) width * height * 3);
+  texture = gdk_memory_texture_new (width, height, GDK_MEMORY_R8G8B8, bytes, (gsize) width * 3);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  return path;
+}
+
+/* The 32 x 32 input a 128 x 32 (wide) or 32 x 128 picture gives, worked
+ * out by hand: cropped, its middle 32 x 32 (from 48) as it is; padded, all
+ * of it at a quarter, 32 x 8 in rows (or columns) 12 to 19, black around. */
+static void
+expected_fitted (gboolean          wide,
+                 ConvolveImageFit  fit,
+                 guint8           *pixels)
+{
+  for (int k = 0; k < 3; k++)
+    for (int y = 0; y < 32; y++)
+      for (int x = 0; x < 32; x++)
+        {
+          /* along and across the picture's long side */
+          int along = wide ? x : y, across = wide ? y : x;
+          int block_along, block_across;
+          guint8 value;
+
+          if (fit == CONVOLVE_IMAGE_FIT_CROP)
+            {
+              block_along = (48 + along) / FIT_BLOCK;
+              block_across = across / FIT_BLOCK;
+              value = fit_block_colour (wide ? block_along : block_across, wide ? block_across : block_along, k);
+            }
+          else if (across >= 12 && across < 20)
+            {
+              block_along = along;    /* a quarter of 4-pixel squares */
+              block_across = across - 12;
+              value = fit_block_colour (wide ? block_along : block_across, wide ? block_across : block_along, k);
+            }
+          else
+            value = 0;
+          pixels[(k * 32 + y) * 32 + x] = value;
+        }
+}
+
+/* The predictor shows the picture as the model sees it (pixel for pixel
+ * the expected input) and the model's probabilities for that input. */
+static void
+assert_fitted (Fixture          *fixture,
+               ConvolveModel    *model,
+               gboolean          wide,
+               ConvolveImageFit  fit)
+{
+  g_autoptr(GError) error = NULL;
+  guint8 pixels[3 * 32 * 32];
+  float input[3 * 32 * 32], expected[N_CLASSES];
+  const char *label = gtk_label_get_text (GTK_LABEL (fixture->predictor->input_label));
+  guint n_classes = (guint) convolve_model_get_n_classes (model), n = 0;
+  const float *probabilities;
+
+  expected_fitted (wide, fit, pixels);
+  g_assert_true (convolve_shape_equal (fixture->predictor->input_shape, input_shape));
+  g_assert_cmpmem (fixture->predictor->preview, sizeof pixels, pixels, sizeof pixels);
+  for (gsize i = 0; i < G_N_ELEMENTS (input); i++)
+    input[i] = pixels[i] / 255.0f;
+  g_assert_cmpuint (n_classes, <=, N_CLASSES);
+  g_assert_true (convolve_model_predict (model, input, 1, expected, &error));
+  g_assert_no_error (error);
+  probabilities = convolve_predictor_get_probabilities (fixture->predictor, &n);
+  g_assert_cmpuint (n, ==, n_classes);
+  for (guint i = 0; i < n_classes; i++)
+    {
+      GtkWidget *bar = convolve_predictor_get_bar (fixture->predictor, i);
+
+      g_assert_cmpfloat_with_epsilon (probabilities[i], expected[i], 1e-6);
+      g_assert_cmpfloat_with_epsilon (gtk_progress_bar_get_fraction (GTK_PROGRESS_BAR (bar)), expected[i], 1e-6);
+    }
+  g_assert_cmpstr (label, ==, fit == CONVOLVE_IMAGE_FIT_PAD ? "32 × 32 colour, padded" : "32 × 32 colour, cropped");
+}
+
+static void
+test_predictor_fit (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("convolve-predictor-fit-XXXXXX", &error);
+  g_autofree char *wide = write_block_png (dir, "wide.png", 128, 32);
+  g_autofree char *tall = write_block_png (dir, "tall.png", 32, 128);
+
+  /* crop until told otherwise */
+  g_assert_cmpint (convolve_predictor_get_fit (fixture->predictor), ==, CONVOLVE_IMAGE_FIT_CROP);
+  for (int i = 0; i < 2; i++)
+    {
+      drop_file (fixture->predictor, i == 0 ? wide : tall, TRUE);
+      wait_for_result (fixture);
+      g_assert_cmpuint (fixture->n_errors, ==, 0);
+      assert_fitted (fixture, fixture->reference, i == 0, CONVOLVE_IMAGE_FIT_CROP);
+
+      /* another fit decodes the picture shown again */
+      convolve_predictor_set_fit (fixture->predictor, CONVOLVE_IMAGE_FIT_PAD);
+      wait_for_result (fixture);
+      assert_fitted (fixture, fixture->reference, i == 0, CONVOLVE_IMAGE_FIT_PAD);
+      convolve_predictor_set_fit (fixture->predictor, CONVOLVE_IMAGE_FIT_CROP);
+      wait_for_result (fixture);
+      assert_fitted (fixture, fixture->reference, i == 0, CONVOLVE_IMAGE_FIT_CROP);
+    }
+
+  /* the same fit again: nothing to do */
+  {
+    guint predicted = fixture->n_predicted;
+
+    convolve_predictor_set_fit (fixture->predictor, CONVOLVE_IMAGE_FIT_CROP);
+    settle ();
+    g_assert_cmpuint (fixture->n_predicted, ==, predicted);
+  }
+
+  test_remove_tree (dir);
+}
+
+static void
+open_dataset_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+open_folder (ConvolveSession *session,
+             const char      *folder)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  convolve_session_open_dataset_async (session, folder, NULL, 1, NULL, open_dataset_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (convolve_session_open_dataset_finish (session, result, &error));
+  g_assert_no_error (error);
+}
+
+/* Following a session, the fit of the image folder it has open wins over
+ * the predictor's own (Preferences'): the model trained on the folder saw
+ * its pictures so. Another dataset brings the predictor's own back. */
+static void
+test_predictor_fit_session (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("convolve-predictor-fit-XXXXXX", &error);
+  g_autofree char *folder = g_build_filename (dir, "folder", NULL);
+  g_autofree char *wide = write_block_png (dir, "wide.png", 128, 32);
+  g_autoptr(ConvolveSession) session = convolve_session_new ();
+  g_autoptr(ConvolveDataset) train = NULL;
+  ConvolveImageFolderOptions options;
+  ConvolveImageFolderReport report;
+
+  /* two classes of two pictures, imported padded */
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < 2; i++)
+      {
+        g_autofree char *class_dir = g_build_filename (folder, k == 0 ? "left" : "right", NULL);
+        g_autofree char *name = g_strdup_printf ("%d.png", i);
+
+        g_assert_cmpint (g_mkdir_with_parents (class_dir, 0700), ==, 0);
+        g_free (write_png (class_dir, name, 100 * k + 20 * i, 200 - 90 * k));
+      }
+  convolve_image_folder_options_init (&options);
+  options.fit = CONVOLVE_IMAGE_FIT_PAD;
+  convolve_session_set_image_folder_options (session, &options);
+  convolve_predictor_set_session (fixture->predictor, session);
+  convolve_predictor_set_fit (fixture->predictor, CONVOLVE_IMAGE_FIT_CROP);
+
+  open_folder (session, folder);
+  g_assert_true (convolve_session_get_import_report (session, &report));
+  g_assert_cmpint (report.fit, ==, CONVOLVE_IMAGE_FIT_PAD);
+  g_assert_cmpint (convolve_predictor_get_fit (fixture->predictor), ==, CONVOLVE_IMAGE_FIT_PAD);
+  g_assert_true (convolve_shape_equal (convolve_model_get_input (convolve_session_get_model (session)), input_shape));
+
+  drop_file (fixture->predictor, wide, TRUE);
+  wait_for_result (fixture);
+  g_assert_cmpuint (fixture->n_errors, ==, 0);
+  assert_fitted (fixture, convolve_session_get_model (session), TRUE, CONVOLVE_IMAGE_FIT_PAD);
+
+  /* datasets that are no image folder: the predictor's own fit, and the
+   * picture shown decoded again */
+  train = convolve_dataset_new ("plain", 4, 3, 32, 32, NULL);
+  g_assert_true (convolve_session_set_datasets (session, train, NULL, NULL, NULL, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (convolve_predictor_get_fit (fixture->predictor), ==, CONVOLVE_IMAGE_FIT_CROP);
+  wait_for_result (fixture);
+  assert_fitted (fixture, convolve_session_get_model (session), TRUE, CONVOLVE_IMAGE_FIT_CROP);
+
+  /* the folder again (from the cache): padded again, decided when the
+   * datasets changed */
+  open_folder (session, folder);
+  g_assert_cmpint (convolve_predictor_get_fit (fixture->predictor), ==, CONVOLVE_IMAGE_FIT_PAD);
+  settle ();
+  assert_fitted (fixture, convolve_session_get_model (session), TRUE, CONVOLVE_IMAGE_FIT_PAD);
+
+  convolve_predictor_set_session (fixture->predictor, NULL);
+  test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cache = NULL;
+  int status;
+
   gtk_test_init (&argc, &argv, NULL);
+  /* the image folder's import cache, of this run's own */
+  cache = g_dir_make_tmp ("convolve-predictor-cache-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("CONVOLVE_CACHE_DIR", cache, TRUE);
 
   g_test_add ("/app/predictor/drop-file", Fixture, NULL, fixture_setup, test_predictor_drop_file, fixture_teardown);
   g_test_add ("/app/predictor/rejects", Fixture, NULL, fixture_setup, test_predictor_rejects, fixture_teardown);
@@ -833,11 +1076,15 @@ main (int   argc,
   g_test_add ("/app/predictor/texture-and-sample", Fixture, NULL, fixture_setup, test_predictor_texture_and_sample, fixture_teardown);
   g_test_add ("/app/predictor/paste", Fixture, NULL, fixture_setup, test_predictor_paste, fixture_teardown);
   g_test_add ("/app/predictor/model-changes", Fixture, NULL, fixture_setup, test_predictor_model_changes, fixture_teardown);
+  g_test_add ("/app/predictor/fit", Fixture, NULL, fixture_setup, test_predictor_fit, fixture_teardown);
+  g_test_add ("/app/predictor/fit-session", Fixture, NULL, fixture_setup, test_predictor_fit_session, fixture_teardown);
 
   g_test_add ("/app/predictor/explain-overlay", Fixture, NULL, fixture_setup, test_predictor_explain_overlay, fixture_teardown);
   g_test_add ("/app/predictor/explain-class", Fixture, NULL, fixture_setup, test_predictor_explain_class, fixture_teardown);
   g_test_add ("/app/predictor/explain-no-conv", Fixture, NULL, fixture_setup, test_predictor_explain_no_conv, fixture_teardown);
   g_test_add ("/app/predictor/activations", Fixture, NULL, fixture_setup, test_predictor_activations, fixture_teardown);
 
-  return g_test_run ();
+  status = g_test_run ();
+  test_remove_tree (cache);
+  return status;
 }

@@ -30,10 +30,11 @@ typedef struct {
 } ImageSource;
 
 typedef struct {
-  ImageSource   *source;
-  ConvolveShape  shape;
-  float         *input;
-  guint8        *preview;
+  ImageSource     *source;
+  ConvolveShape    shape;
+  ConvolveImageFit fit;
+  float           *input;
+  guint8          *preview;
 } LoadData;
 
 struct _ConvolvePredictor
@@ -64,6 +65,9 @@ struct _ConvolvePredictor
 
   ImageSource          *source;        /* of the image shown, or NULL */
   ConvolveShape         input_shape;   /* of input/preview */
+  ConvolveImageFit      input_fit;     /* of input/preview */
+  ConvolveImageFit      load_fit;      /* of the load under way */
+  ConvolveImageFit      fit;           /* without an image folder's own: Preferences' */
   float                *input;
   guint8               *preview;
   float                *probabilities; /* n_classes, or NULL */

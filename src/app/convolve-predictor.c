@@ -40,6 +40,19 @@ _convolve_predictor_emit_explained (ConvolvePredictor *self)
 static void convolve_predictor_start_load (ConvolvePredictor *self,
                                            ImageSource       *source);
 
+ConvolveImageFit
+convolve_predictor_get_fit (ConvolvePredictor *predictor)
+{
+  ConvolveImageFolderReport report;
+
+  g_return_val_if_fail (CONVOLVE_IS_PREDICTOR (predictor), CONVOLVE_IMAGE_FIT_CROP);
+
+  /* a model trained on an image folder: pictures as its pictures were made */
+  if (predictor->session != NULL && convolve_session_get_import_report (predictor->session, &report))
+    return report.fit;
+  return predictor->fit;
+}
+
 /* ------------------------------------------------------------ sources */
 
 static void
@@ -262,6 +275,7 @@ static void
 convolve_predictor_apply (ConvolvePredictor *self,
                           ImageSource       *source,
                           ConvolveShape      shape,
+                          ConvolveImageFit   fit,
                           float             *input,
                           guint8            *preview)
 {
@@ -272,16 +286,34 @@ convolve_predictor_apply (ConvolvePredictor *self,
   g_free (self->preview);
   self->source = source;
   self->input_shape = shape;
+  self->input_fit = fit;
   self->input = input;
   self->preview = preview;
 
   convolve_image_view_set_pixels (CONVOLVE_IMAGE_VIEW (self->image_view), preview, shape.c, shape.h, shape.w);
-  if (shape.c == 1)
+  /* a dataset image is shown as it is; a picture as it was fitted */
+  if (source->kind == SOURCE_SAMPLE && shape.c == 1)
     /* Translators: the model's input size, e.g. "28 × 28 grey" */
     input_text = g_strdup_printf (_("%d × %d grey"), shape.w, shape.h);
-  else
+  else if (source->kind == SOURCE_SAMPLE)
     /* Translators: the model's input size, e.g. "32 × 32 colour" */
     input_text = g_strdup_printf (_("%d × %d colour"), shape.w, shape.h);
+  else if (shape.c == 1 && fit == CONVOLVE_IMAGE_FIT_PAD)
+    /* Translators: the model's input size, e.g. "28 × 28 grey, padded": a picture
+     * of another shape was fitted inside it, with black bars */
+    input_text = g_strdup_printf (_("%d × %d grey, padded"), shape.w, shape.h);
+  else if (shape.c == 1)
+    /* Translators: the model's input size, e.g. "28 × 28 grey, cropped": of a
+     * picture of another shape, only the middle was kept */
+    input_text = g_strdup_printf (_("%d × %d grey, cropped"), shape.w, shape.h);
+  else if (fit == CONVOLVE_IMAGE_FIT_PAD)
+    /* Translators: the model's input size, e.g. "32 × 32 colour, padded": a picture
+     * of another shape was fitted inside it, with black bars */
+    input_text = g_strdup_printf (_("%d × %d colour, padded"), shape.w, shape.h);
+  else
+    /* Translators: the model's input size, e.g. "32 × 32 colour, cropped": of a
+     * picture of another shape, only the middle was kept */
+    input_text = g_strdup_printf (_("%d × %d colour, cropped"), shape.w, shape.h);
   gtk_label_set_text (GTK_LABEL (self->input_label), input_text);
   gtk_label_set_text (GTK_LABEL (self->source_label), source->display_name);
   gtk_widget_set_tooltip_text (self->source_label, source->display_name);
@@ -302,11 +334,11 @@ load_thread (GTask        *task,
   gboolean ok;
 
   if (data->source->kind == SOURCE_FILE)
-    ok = convolve_image_load_file (data->source->file, data->shape, data->input, data->preview,
-                                   cancellable, &error);
+    ok = convolve_image_load_file (data->source->file, data->shape, data->fit, data->input,
+                                   data->preview, cancellable, &error);
   else
-    ok = convolve_image_load_bytes (data->source->bytes, data->shape, data->input, data->preview,
-                                    &error);
+    ok = convolve_image_load_bytes (data->source->bytes, data->shape, data->fit, data->input,
+                                    data->preview, &error);
 
   if (ok)
     g_task_return_boolean (task, TRUE);
@@ -340,7 +372,7 @@ on_load_done (GObject      *object,
     return;
   g_clear_object (&self->load_cancellable);
 
-  convolve_predictor_apply (self, g_steal_pointer (&data->source), data->shape,
+  convolve_predictor_apply (self, g_steal_pointer (&data->source), data->shape, data->fit,
                             g_steal_pointer (&data->input), g_steal_pointer (&data->preview));
 }
 
@@ -361,6 +393,7 @@ convolve_predictor_start_load (ConvolvePredictor *self,
 {
   g_autoptr(GTask) task = NULL;
   ConvolveShape shape = convolve_predictor_wanted_shape (self);
+  ConvolveImageFit fit = convolve_predictor_get_fit (self);
   LoadData *data;
 
   if (self->load_cancellable != NULL)
@@ -382,7 +415,7 @@ convolve_predictor_start_load (ConvolvePredictor *self,
           float *input = g_new (float, n);
           for (gsize i = 0; i < n; i++)
             input[i] = pixels[i] / 255.0f;
-          convolve_predictor_apply (self, source, shape, input, g_memdup2 (pixels, n));
+          convolve_predictor_apply (self, source, shape, fit, input, g_memdup2 (pixels, n));
           return;
         }
       else
@@ -400,6 +433,8 @@ convolve_predictor_start_load (ConvolvePredictor *self,
   data = g_new0 (LoadData, 1);
   data->source = source;
   data->shape = shape;
+  data->fit = fit;
+  self->load_fit = fit;
   data->input = g_new (float, shape_size (shape));
   data->preview = g_new (guint8, shape_size (shape));
 
@@ -743,6 +778,16 @@ convolve_predictor_new (void)
   return g_object_new (CONVOLVE_TYPE_PREDICTOR, NULL);
 }
 
+/* Whether the image shown (or being loaded) was fitted otherwise than
+ * pictures are now. */
+static gboolean
+convolve_predictor_fit_changed (ConvolvePredictor *self)
+{
+  ConvolveImageFit fit = self->load_cancellable != NULL ? self->load_fit : self->input_fit;
+
+  return self->source != NULL && fit != convolve_predictor_get_fit (self);
+}
+
 /* model is owned when owned, else the session's. */
 static void
 use_model (ConvolvePredictor  *predictor,
@@ -787,8 +832,10 @@ use_model (ConvolvePredictor  *predictor,
   if (predictor->source == NULL)
     return;
 
-  /* A model with another input shape needs the image decoded anew. */
-  if (model != NULL && !convolve_shape_equal (predictor->input_shape, convolve_model_get_input (model)))
+  /* A model with another input shape, or another fit, needs the image
+   * decoded anew. */
+  if ((model != NULL && !convolve_shape_equal (predictor->input_shape, convolve_model_get_input (model))) ||
+      convolve_predictor_fit_changed (predictor))
     convolve_predictor_start_load (predictor, image_source_copy (predictor->source));
   convolve_predictor_predict (predictor);
 }
@@ -837,6 +884,18 @@ convolve_predictor_set_session (ConvolvePredictor *predictor,
   g_signal_connect_object (session, "datasets-changed",
                            G_CALLBACK (session_weights_changed_cb), predictor, G_CONNECT_SWAPPED);
   session_weights_changed_cb (predictor, session);
+}
+
+void
+convolve_predictor_set_fit (ConvolvePredictor *predictor,
+                            ConvolveImageFit   fit)
+{
+  g_return_if_fail (CONVOLVE_IS_PREDICTOR (predictor));
+  g_return_if_fail (fit == CONVOLVE_IMAGE_FIT_CROP || fit == CONVOLVE_IMAGE_FIT_PAD);
+
+  predictor->fit = fit;
+  if (convolve_predictor_fit_changed (predictor))
+    convolve_predictor_start_load (predictor, image_source_copy (predictor->source));
 }
 
 gboolean

@@ -9,6 +9,7 @@
 #include <gtk/gtk.h>
 
 #include "convolve-engine.h"
+#include "convolve-loaders.h"
 #include "convolve-session.h"
 
 G_BEGIN_DECLS
@@ -37,6 +38,16 @@ void         convolve_predictor_set_model  (ConvolvePredictor  *predictor,
 void         convolve_predictor_set_session (ConvolvePredictor *predictor,
                                              ConvolveSession   *session);
 gboolean     convolve_predictor_has_model  (ConvolvePredictor  *predictor);
+/* How a picture that has not the model's shape is fitted to it (cropped
+ * or padded as an image folder's pictures are) when the session followed
+ * has no image folder open: with one, the fit it was imported with
+ * applies, as the model trained on it saw its pictures. CROP until set
+ * (the window sets Preferences' image-folder-fit). The image shown is
+ * decoded again when the fit that applies changes. */
+void         convolve_predictor_set_fit    (ConvolvePredictor  *predictor,
+                                            ConvolveImageFit    fit);
+/* The fit that applies now. */
+ConvolveImageFit convolve_predictor_get_fit (ConvolvePredictor *predictor);
 /* Decodes file off the main thread; on failure emits "error" and keeps
  * the previous image. */
 void         convolve_predictor_open_file  (ConvolvePredictor  *predictor,

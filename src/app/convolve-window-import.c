@@ -23,6 +23,8 @@ convolve_window_apply_import_settings (ConvolveWindow *self)
   options.fit = g_str_equal (fit, "pad") ? CONVOLVE_IMAGE_FIT_PAD : CONVOLVE_IMAGE_FIT_CROP;
   options.validation_fraction = g_settings_get_double (self->settings, "image-folder-validation");
   convolve_session_set_image_folder_options (self->session, &options);
+  /* pictures dropped on a model not trained on an image folder are fitted alike */
+  convolve_predictor_set_fit (self->predictor, options.fit);
 }
 
 static void

@@ -1,4 +1,5 @@
-/* convolve-cli-dataset.c: finding the dataset a command was asked for.
+/* convolve-cli-dataset.c: finding the dataset a command was asked for,
+ * and loading an image folder with the settings given.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -30,13 +31,25 @@ canonical_dataset_id (const char *name)
   return NULL;
 }
 
-gboolean
-convolve_cli_load_dataset (const char       *data_dir,
-                           const char       *dataset_name,
-                           ConvolveDataset **train,
-                           ConvolveDataset **test,
-                           GError          **error)
+static void
+set_not_image_folder_error (GError     **error,
+                            const char  *name)
 {
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               _("“%s” is not an image folder: --image-size, --fit and --validation-fraction "
+                 "apply to image folders only"),
+               name);
+}
+
+gboolean
+convolve_cli_load_dataset (const ConvolveCliOptions  *options,
+                           const ConvolveShape       *model_input,
+                           ConvolveDataset          **train,
+                           ConvolveDataset          **test,
+                           GError                   **error)
+{
+  const char *data_dir = options->data_dir;
+  const char *dataset_name = options->dataset_name;
   g_autoptr(GPtrArray) locations = NULL;
   const char *id;
 
@@ -53,7 +66,28 @@ convolve_cli_load_dataset (const char       *data_dir,
       return FALSE;
     }
   if (data_dir != NULL)
-    return convolve_dataset_load_dir (data_dir, train, test, NULL, error);
+    {
+      ConvolveImageFolderOptions image_options;
+      ConvolveImageFolderReport report = { 0 };
+      g_autoptr(ConvolveDataset) loaded_train = NULL;
+      g_autoptr(ConvolveDataset) loaded_test = NULL;
+
+      convolve_cli_options_get_image_folder_options (options, model_input, &image_options);
+      if (!convolve_dataset_load_dir_full (data_dir, &image_options, &report,
+                                           &loaded_train, &loaded_test, NULL, error))
+        return FALSE;
+      /* the report is left alone for other layouts */
+      if (report.n_files == 0 && convolve_cli_options_has_image_folder_options (options))
+        {
+          g_autofree char *display = g_filename_display_name (data_dir);
+
+          set_not_image_folder_error (error, display);
+          return FALSE;
+        }
+      *train = g_steal_pointer (&loaded_train);
+      *test = g_steal_pointer (&loaded_test);
+      return TRUE;
+    }
 
   id = canonical_dataset_id (dataset_name);
   if (id == NULL)
@@ -61,6 +95,11 @@ convolve_cli_load_dataset (const char       *data_dir,
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    _("unknown dataset “%s”: use cifar10, fashion-mnist or mnist"),
                    dataset_name);
+      return FALSE;
+    }
+  if (convolve_cli_options_has_image_folder_options (options))
+    {
+      set_not_image_folder_error (error, id);
       return FALSE;
     }
 

@@ -193,6 +193,9 @@ convolve_cli_evaluate (int argc, char **argv)
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_MODEL),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATASET),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_IMAGE_SIZE),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_FIT),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_VALIDATION_FRACTION),
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit,
       N_("Evaluate only the first N test images"), N_("N") },
     { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size,
@@ -210,6 +213,7 @@ convolve_cli_evaluate (int argc, char **argv)
   g_autoptr(ConvolveModelMeta) meta = NULL;
   g_autoptr(ConvolveEvaluation) evaluation = NULL;
   const char * const *class_names;
+  ConvolveShape model_input;
 
   if (!convolve_cli_parse_options (&options, entries, NULL,
                                    _("Measure a saved model on a dataset’s test set: loss, accuracy, "
@@ -226,7 +230,8 @@ convolve_cli_evaluate (int argc, char **argv)
   model = convolve_model_load (options.model_path, 1, &meta, NULL, &error);
   if (model == NULL)
     return convolve_cli_fail ("%s", error->message);
-  if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
+  model_input = convolve_model_get_input (model);
+  if (!convolve_cli_load_dataset (&options, &model_input, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
   if (convolve_dataset_get_n_images (test) == 0)
     return convolve_cli_fail (_("the dataset has no test images to evaluate on"));

@@ -153,6 +153,7 @@ convolve_cli_explain (int argc, char **argv)
       N_("CLASS") },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
       N_("Folder for the PNG files (default: the current folder)"), N_("DIR") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PICTURE_FIT),
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -222,7 +223,7 @@ convolve_cli_explain (int argc, char **argv)
       GString *written;
       int top, explained;
 
-      if (!convolve_image_load_file (file, shape, input, preview, NULL, &image_error) ||
+      if (!convolve_image_load_file (file, shape, options.fit, input, preview, NULL, &image_error) ||
           !convolve_predict_image (model, input, probabilities, &image_error))
         {
           status = convolve_cli_fail ("%s", image_error->message);

@@ -55,6 +55,9 @@ convolve_cli_lr_find (int argc, char **argv)
   GOptionEntry entries[] = {
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATASET),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_IMAGE_SIZE),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_FIT),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_VALIDATION_FRACTION),
     { "spec", 's', 0, G_OPTION_ARG_STRING, &spec_text,
       N_("Model spec instead of the tutorial model"), N_("TEXT") },
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PRESET),
@@ -125,16 +128,26 @@ convolve_cli_lr_find (int argc, char **argv)
         return convolve_cli_fail (_("--out must name a .png or .svg file, not “%s”"), out_path);
     }
 
-  if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
-    return convolve_cli_fail ("%s", error->message);
-
+  /* a model given first: an image folder is loaded at its input's size */
   if (options.model_path != NULL)
-    model = convolve_model_load (options.model_path, 1, NULL, NULL, &error);
+    {
+      ConvolveShape model_input;
+
+      model = convolve_model_load (options.model_path, 1, NULL, NULL, &error);
+      if (model == NULL)
+        return convolve_cli_fail ("%s", error->message);
+      model_input = convolve_model_get_input (model);
+      if (!convolve_cli_load_dataset (&options, &model_input, &train, &test, &error))
+        return convolve_cli_fail ("%s", error->message);
+    }
   else
     {
       g_autoptr(ConvolveModelSpec) spec = NULL;
-      ConvolveShape shape = convolve_dataset_get_shape (train);
+      ConvolveShape shape;
 
+      if (!convolve_cli_load_dataset (&options, NULL, &train, &test, &error))
+        return convolve_cli_fail ("%s", error->message);
+      shape = convolve_dataset_get_shape (train);
       spec = convolve_cli_options_make_spec (&options, spec_text, convolve_dataset_get_n_classes (train), &error);
       if (spec != NULL)
         model = convolve_model_new (spec, &shape, 1, seed, &error);

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "convolve-cli.h"
 #include "convolve-cli-options.h"
@@ -16,6 +17,11 @@ convolve_cli_options_clear (ConvolveCliOptions *options)
   g_clear_pointer (&options->model_path, g_free);
   g_clear_pointer (&options->preset_name, g_free);
   options->threads = CONVOLVE_CLI_THREADS_UNSET;
+  options->image_size = CONVOLVE_CLI_IMAGE_SIZE_UNSET;
+  g_clear_pointer (&options->fit_name, g_free);
+  g_clear_pointer (&options->validation_text, g_free);
+  options->fit = CONVOLVE_IMAGE_FIT_CROP;
+  options->validation_fraction = NAN;
 }
 
 #define FIELD(member) G_STRUCT_OFFSET (ConvolveCliOptions, member)
@@ -45,6 +51,28 @@ static const struct {
     { "preset", 0, 0, G_OPTION_ARG_STRING, NULL,
       N_("Model preset instead of --spec: tutorial (default) or better"), N_("NAME") },
     FIELD (preset_name) },
+  [CONVOLVE_CLI_OPTION_IMAGE_SIZE] = {
+    { "image-size", 0, 0, G_OPTION_ARG_INT, NULL,
+      N_("With an image folder: resize its pictures to N × N pixels, 32, 64 or 96 (default: the "
+         "model’s input size, else 32)"), N_("N") },
+    FIELD (image_size) },
+  [CONVOLVE_CLI_OPTION_FIT] = {
+    { "fit", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("With an image folder: how pictures that are not square become square: crop (default; the middle "
+         "is kept) or pad (the whole picture, with black bars)"), N_("crop|pad") },
+    FIELD (fit_name) },
+  [CONVOLVE_CLI_OPTION_VALIDATION_FRACTION] = {
+    { "validation-fraction", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("With an image folder without a test or val folder: the share of each class set aside "
+         "for testing, 0 to 0.9 (default 0.2)"), N_("F") },
+    FIELD (validation_text) },
+  [CONVOLVE_CLI_OPTION_PICTURE_FIT] = {
+    { "fit", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("How pictures of another shape than the model’s input are fitted to it: crop (default; the middle "
+         "is kept) or pad (the whole picture, with black bars); best the fit of the image folder the model "
+         "was trained on"),
+      N_("crop|pad") },
+    FIELD (fit_name) },
 };
 
 #undef FIELD
@@ -103,7 +131,62 @@ convolve_cli_parse_options (ConvolveCliOptions    *options,
       convolve_cli_fail (_("--threads must be between 0 (all cores) and 1024, not %d"), options->threads);
       return FALSE;
     }
+  if (options->image_size != CONVOLVE_CLI_IMAGE_SIZE_UNSET &&
+      options->image_size != 32 && options->image_size != 64 && options->image_size != 96)
+    {
+      convolve_cli_fail (_("--image-size must be 32, 64 or 96, not %d"), options->image_size);
+      return FALSE;
+    }
+  if (options->fit_name != NULL)
+    {
+      if (g_strcmp0 (options->fit_name, "crop") == 0)
+        options->fit = CONVOLVE_IMAGE_FIT_CROP;
+      else if (g_strcmp0 (options->fit_name, "pad") == 0)
+        options->fit = CONVOLVE_IMAGE_FIT_PAD;
+      else
+        {
+          convolve_cli_fail (_("--fit must be crop or pad, not “%s”"), options->fit_name);
+          return FALSE;
+        }
+    }
+  if (options->validation_text != NULL)
+    {
+      char *end = NULL;
+      double fraction = g_ascii_strtod (options->validation_text, &end);
+
+      /* the range of the app's Preferences: some of each class is kept for training */
+      if (end == options->validation_text || *end != '\0' || !(fraction >= 0.0 && fraction <= 0.9))
+        {
+          convolve_cli_fail (_("--validation-fraction must be a number from 0 to 0.9, not “%s”"),
+                             options->validation_text);
+          return FALSE;
+        }
+      options->validation_fraction = fraction;
+    }
   return TRUE;
+}
+
+gboolean
+convolve_cli_options_has_image_folder_options (const ConvolveCliOptions *options)
+{
+  return options->image_size != CONVOLVE_CLI_IMAGE_SIZE_UNSET || options->fit_name != NULL ||
+         options->validation_text != NULL;
+}
+
+void
+convolve_cli_options_get_image_folder_options (const ConvolveCliOptions   *options,
+                                               const ConvolveShape        *model_input,
+                                               ConvolveImageFolderOptions *image_options)
+{
+  convolve_image_folder_options_init (image_options);
+  if (options->image_size != CONVOLVE_CLI_IMAGE_SIZE_UNSET)
+    image_options->side = options->image_size;
+  else if (model_input != NULL && model_input->h == model_input->w &&
+           model_input->h >= 8 && model_input->h <= 256)
+    image_options->side = model_input->h;
+  image_options->fit = options->fit;
+  if (!isnan (options->validation_fraction))
+    image_options->validation_fraction = options->validation_fraction;
 }
 
 int

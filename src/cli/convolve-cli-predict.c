@@ -21,6 +21,7 @@ convolve_cli_predict (int argc, char **argv)
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_MODEL),
     { "top", 'k', 0, G_OPTION_ARG_INT, &top,
       N_("How many classes to show per image (default 3)"), N_("N") },
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_PICTURE_FIT),
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -33,7 +34,8 @@ convolve_cli_predict (int argc, char **argv)
 
   if (!convolve_cli_parse_options (&options, entries, _("IMAGE…"),
                                    _("Print the most probable classes of each image, as the model sees it "
-                                     "(the image is scaled to the model’s input size)."),
+                                     "(the image is resized to the model’s input size; one of another shape "
+                                     "is cropped or padded as --fit says)."),
                                    CONVOLVE_CLI_PARSE_ARGUMENTS | CONVOLVE_CLI_PARSE_NEEDS_MODEL,
                                    &argc, &argv))
     return 1;
@@ -56,7 +58,7 @@ convolve_cli_predict (int argc, char **argv)
       g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[i]);
       g_autoptr(GError) image_error = NULL;
 
-      if (!convolve_image_load_file (file, shape, input, NULL, NULL, &image_error) ||
+      if (!convolve_image_load_file (file, shape, options.fit, input, NULL, NULL, &image_error) ||
           !convolve_predict_image (model, input, probabilities, &image_error))
         {
           status = convolve_cli_fail ("%s", image_error->message);

@@ -448,6 +448,8 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
   g_autofree char *runs_db = NULL;
   g_autofree char *time_budget_text = NULL;
   gint64 resume_run = 0;
+  ConvolveShape resume_input;
+  gboolean have_resume_input = FALSE;
   gboolean restore_best = FALSE;
   gboolean distributed = FALSE;
   int batch_size_per_rank = G_MININT;
@@ -464,6 +466,9 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
   GOptionEntry entries[] = {
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATA),
     convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_DATASET),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_IMAGE_SIZE),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_FIT),
+    convolve_cli_shared_entry (&options, CONVOLVE_CLI_OPTION_VALIDATION_FRACTION),
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
       N_("Plain epochs (default 5)"), N_("N") },
     { "augment-epochs", 0, 0, G_OPTION_ARG_INT, &augment_epochs,
@@ -665,7 +670,20 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
       resume_path = path;
     }
 
-  if (!convolve_cli_load_dataset (options.data_dir, options.dataset_name, &train, &test, &error))
+  /* a run resumed on an image folder: its pictures at the checkpoint's
+   * size (read once more here; only the folder's size depends on it) */
+  if (resume_path != NULL && options.data_dir != NULL && options.image_size == CONVOLVE_CLI_IMAGE_SIZE_UNSET &&
+      convolve_image_folder_detect (options.data_dir))
+    {
+      g_autoptr(ConvolveModel) resumed = convolve_model_load (resume_path, 1, NULL, NULL, NULL);
+
+      if (resumed != NULL)
+        {
+          resume_input = convolve_model_get_input (resumed);
+          have_resume_input = TRUE;
+        }
+    }
+  if (!convolve_cli_load_dataset (&options, have_resume_input ? &resume_input : NULL, &train, &test, &error))
     return convolve_cli_fail ("%s", error->message);
 
   if (save_best_path != NULL && (test == NULL || convolve_dataset_get_n_images (test) == 0))

@@ -163,6 +163,37 @@ GdkPixbuf *convolve_image_decode_path (const char    *path,
                                        int            min_long,
                                        GCancellable  *cancellable,
                                        GError       **error);
+/* Where a width x height picture goes in an out_width x out_height input
+ * (ConvolveImageFit): the part of it used (all of it when padded), and the
+ * size and place it is resized to (all of the input when cropped; the
+ * rest is black). The one rule of image folders and the predictor. */
+typedef struct {
+  int source_x, source_y, source_width, source_height;
+  int x, y, width, height;
+} ConvolveImageFitGeometry;
+
+void       convolve_image_fit_geometry (int                       width,
+                                        int                       height,
+                                        int                       out_width,
+                                        int                       out_height,
+                                        ConvolveImageFit          fit,
+                                        ConvolveImageFitGeometry *geometry);
+/* What to pass convolve_image_decode_path() (min_short, min_long) for a
+ * picture to be fitted to out_width x out_height: a JPEG decoded at a
+ * reduced size still keeps twice the input's side to average. */
+void       convolve_image_fit_decode_hints (int               out_width,
+                                            int               out_height,
+                                            ConvolveImageFit  fit,
+                                            int              *min_short,
+                                            int              *min_long);
+/* pixbuf fitted to out_width x out_height as planar RGB in out (3 x
+ * out_height x out_width bytes), transparent laid on white, bars black.
+ * FALSE when out of memory. */
+gboolean   convolve_image_fit_pixbuf (GdkPixbuf        *pixbuf,
+                                      int               out_width,
+                                      int               out_height,
+                                      ConvolveImageFit  fit,
+                                      guint8           *out);
 /* pixbuf resized to width x height: area averaging when shrinking,
  * bilinear when enlarging; a new reference, NULL when out of memory. */
 GdkPixbuf *convolve_image_scale (GdkPixbuf *pixbuf,

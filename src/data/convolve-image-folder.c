@@ -455,51 +455,6 @@ typedef struct {
   gint              skipped;   /* atomic */
 } Decode;
 
-/* pixbuf as side x side planar RGB in out. */
-static gboolean
-fit_picture (GdkPixbuf        *pixbuf,
-             int               side,
-             ConvolveImageFit  fit,
-             guint8           *out)
-{
-  int width = gdk_pixbuf_get_width (pixbuf);
-  int height = gdk_pixbuf_get_height (pixbuf);
-  g_autoptr(GdkPixbuf) scaled = NULL;
-
-  if (fit == CONVOLVE_IMAGE_FIT_CROP)
-    {
-      int square = MIN (width, height);
-      g_autoptr(GdkPixbuf) centre = gdk_pixbuf_new_subpixbuf (pixbuf, (width - square) / 2,
-                                                              (height - square) / 2, square, square);
-
-      scaled = convolve_image_scale (centre, side, side);
-      if (scaled == NULL)
-        return FALSE;
-      convolve_image_pixbuf_to_rgb (scaled, out);
-    }
-  else
-    {
-      gsize plane = (gsize) side * (gsize) side;
-      int fitted_w = width >= height ? side : MAX (1, (int) lround ((double) width * side / height));
-      int fitted_h = width >= height ? MAX (1, (int) lround ((double) height * side / width)) : side;
-      int x0 = (side - fitted_w) / 2;
-      int y0 = (side - fitted_h) / 2;
-      g_autofree guint8 *small = NULL;
-
-      scaled = convolve_image_scale (pixbuf, fitted_w, fitted_h);
-      if (scaled == NULL)
-        return FALSE;
-      small = g_malloc (3 * (gsize) fitted_w * (gsize) fitted_h);
-      convolve_image_pixbuf_to_rgb (scaled, small);
-      memset (out, 0, 3 * plane);
-      for (int k = 0; k < 3; k++)
-        for (int y = 0; y < fitted_h; y++)
-          memcpy (out + k * plane + (gsize) (y0 + y) * side + x0,
-                  small + ((gsize) k * fitted_h + y) * fitted_w, (gsize) fitted_w);
-    }
-  return TRUE;
-}
-
 static Status
 decode_file (const Decode     *decode,
              const FolderFile *file,
@@ -509,18 +464,17 @@ decode_file (const Decode     *decode,
   g_autoptr(GError) error = NULL;
   g_autofree char *display = g_filename_display_name (file->relative);
   gsize plane = (gsize) decode->side * (gsize) decode->side;
+  int min_short, min_long;
 
-  /* twice the input's side left for the area averaging to work on */
-  pixbuf = convolve_image_decode_path (file->path, display,
-                                       decode->fit == CONVOLVE_IMAGE_FIT_CROP ? 2 * decode->side : 0,
-                                       decode->fit == CONVOLVE_IMAGE_FIT_PAD ? 2 * decode->side : 0,
+  convolve_image_fit_decode_hints (decode->side, decode->side, decode->fit, &min_short, &min_long);
+  pixbuf = convolve_image_decode_path (file->path, display, min_short, min_long,
                                        decode->cancellable, &error);
   if (pixbuf == NULL)
     {
       g_debug ("%s", error->message);
       return STATUS_SKIPPED;
     }
-  if (!fit_picture (pixbuf, decode->side, decode->fit, out))
+  if (!convolve_image_fit_pixbuf (pixbuf, decode->side, decode->side, decode->fit, out))
     {
       g_debug ("%s: out of memory resizing it", display);
       return STATUS_SKIPPED;
@@ -954,6 +908,8 @@ convolve_image_folder_load (const char                       *dir,
       report->n_files = walk.files->len + walk.n_unreadable;
       report->n_skipped = walk.files->len - pictures.n_kept + walk.n_unreadable;
       report->from_cache = from_cache;
+      report->side = options->side;
+      report->fit = options->fit;
     }
   return TRUE;
 }

@@ -38,6 +38,8 @@
 
 G_BEGIN_DECLS
 
+/* How a picture that has not the input's shape is made to: the rule of
+ * image folders and of pictures given to a model (convolve-loaders.h). */
 typedef enum {
   CONVOLVE_IMAGE_FIT_CROP,   /* resize the short side to the input, cut the long one */
   CONVOLVE_IMAGE_FIT_PAD,    /* resize the long side to the input, pad with black */
@@ -64,11 +66,15 @@ typedef struct {
 
 #define CONVOLVE_IMAGE_FOLDER_SPLIT_SEED 1337
 
-/* What a load found (filled in on success). */
+/* What a load found (filled in on success), and the side and fit its
+ * pictures were made with: a picture given to a model trained on them is
+ * best fitted alike. */
 typedef struct {
-  guint    n_files;     /* files listed */
-  guint    n_skipped;   /* of them unreadable or not pictures */
-  gboolean from_cache;  /* no picture was decoded */
+  guint            n_files;     /* files listed */
+  guint            n_skipped;   /* of them unreadable or not pictures */
+  gboolean         from_cache;  /* no picture was decoded */
+  int              side;
+  ConvolveImageFit fit;
 } ConvolveImageFolderReport;
 
 /* The defaults above. */

@@ -1,9 +1,12 @@
 /* convolve-image.c: image files (anything gdk-pixbuf reads) to model input.
  *
- * The image is decoded, turned as its EXIF orientation says, stretched to
- * the model's input size (area averaging when shrinking, bilinear when
- * enlarging), laid on white where it is transparent, and for one-channel
- * models turned to grey with the ITU-R BT.601 luma weights. Pixels are
+ * The image is decoded, turned as its EXIF orientation says, fitted to
+ * the model's input size as an image folder fits its pictures (cropped:
+ * resized until it covers the input, its middle cut out; or padded:
+ * resized until it fits inside, centred on black; area averaging when
+ * shrinking, bilinear when enlarging), laid on white where it is
+ * transparent, and for one-channel models turned to grey with the
+ * ITU-R BT.601 luma weights. Pixels are
  * rounded to uint8 first and then scaled by 1/255, exactly as a dataset
  * image is, so a picture saved from the dataset predicts as it does there.
  *
@@ -762,27 +765,109 @@ convolve_image_scale (GdkPixbuf *pixbuf,
   return gdk_pixbuf_scale_simple (pixbuf, width, height, interp);
 }
 
-static gboolean
-pixbuf_to_input (GdkPixbuf      *pixbuf,
-                 ConvolveShape   shape,
-                 float          *input,
-                 guint8         *preview,
-                 const char     *display,
-                 GError        **error)
+void
+convolve_image_fit_geometry (int               width,
+                             int               height,
+                             int               out_width,
+                             int               out_height,
+                             ConvolveImageFit  fit,
+                             ConvolveImageFitGeometry *geometry)
 {
+  /* whether the picture is at least as wide, for its height, as the input */
+  gboolean wider = (gint64) width * out_height >= (gint64) height * out_width;
+
+  if (fit == CONVOLVE_IMAGE_FIT_CROP)
+    {
+      /* the largest centred part of the input's shape */
+      geometry->source_width = wider ? MAX (1, (int) lround ((double) height * out_width / out_height)) : width;
+      geometry->source_height = wider ? height : MAX (1, (int) lround ((double) width * out_height / out_width));
+      geometry->source_x = (width - geometry->source_width) / 2;
+      geometry->source_y = (height - geometry->source_height) / 2;
+      geometry->width = out_width;
+      geometry->height = out_height;
+    }
+  else
+    {
+      /* the whole picture, as large as fits */
+      geometry->source_x = 0;
+      geometry->source_y = 0;
+      geometry->source_width = width;
+      geometry->source_height = height;
+      geometry->width = wider ? out_width : MAX (1, (int) lround ((double) width * out_height / height));
+      geometry->height = wider ? MAX (1, (int) lround ((double) height * out_width / width)) : out_height;
+    }
+  geometry->x = (out_width - geometry->width) / 2;
+  geometry->y = (out_height - geometry->height) / 2;
+}
+
+void
+convolve_image_fit_decode_hints (int               out_width,
+                                 int               out_height,
+                                 ConvolveImageFit  fit,
+                                 int              *min_short,
+                                 int              *min_long)
+{
+  int side = MAX (out_width, out_height);
+
+  /* twice the input's side left for the area averaging to work on */
+  *min_short = fit == CONVOLVE_IMAGE_FIT_CROP ? 2 * side : 0;
+  *min_long = fit == CONVOLVE_IMAGE_FIT_PAD ? 2 * side : 0;
+}
+
+gboolean
+convolve_image_fit_pixbuf (GdkPixbuf        *pixbuf,
+                           int               out_width,
+                           int               out_height,
+                           ConvolveImageFit  fit,
+                           guint8           *out)
+{
+  ConvolveImageFitGeometry g;
+  g_autoptr(GdkPixbuf) part = NULL;
   g_autoptr(GdkPixbuf) scaled = NULL;
+  gsize plane = (gsize) out_width * (gsize) out_height;
+  g_autofree guint8 *small = NULL;
+
+  convolve_image_fit_geometry (gdk_pixbuf_get_width (pixbuf), gdk_pixbuf_get_height (pixbuf),
+                               out_width, out_height, fit, &g);
+  part = gdk_pixbuf_new_subpixbuf (pixbuf, g.source_x, g.source_y, g.source_width, g.source_height);
+  scaled = convolve_image_scale (part, g.width, g.height);
+  if (scaled == NULL)
+    return FALSE;
+  if (g.width == out_width && g.height == out_height)
+    {
+      convolve_image_pixbuf_to_rgb (scaled, out);
+      return TRUE;
+    }
+
+  small = g_malloc (3 * (gsize) g.width * (gsize) g.height);
+  convolve_image_pixbuf_to_rgb (scaled, small);
+  memset (out, 0, 3 * plane);
+  for (int k = 0; k < 3; k++)
+    for (int y = 0; y < g.height; y++)
+      memcpy (out + k * plane + (gsize) (g.y + y) * out_width + g.x,
+              small + ((gsize) k * g.height + y) * g.width, (gsize) g.width);
+  return TRUE;
+}
+
+static gboolean
+pixbuf_to_input (GdkPixbuf        *pixbuf,
+                 ConvolveShape     shape,
+                 ConvolveImageFit  fit,
+                 float            *input,
+                 guint8           *preview,
+                 const char       *display,
+                 GError          **error)
+{
   g_autofree guint8 *rgb = NULL;
   gsize plane = (gsize) shape.h * (gsize) shape.w;
 
-  scaled = convolve_image_scale (pixbuf, shape.w, shape.h);
-  if (scaled == NULL)
+  rgb = g_malloc (3 * plane);
+  if (!convolve_image_fit_pixbuf (pixbuf, shape.w, shape.h, fit, rgb))
     {
       set_image_error (error, display, _("there is not enough memory to resize it"));
       return FALSE;
     }
 
-  rgb = g_malloc (3 * plane);
-  convolve_image_pixbuf_to_rgb (scaled, rgb);
   for (gsize i = 0; i < plane; i++)
     {
       if (shape.c == 1)
@@ -808,20 +893,25 @@ pixbuf_to_input (GdkPixbuf      *pixbuf,
 }
 
 static gboolean
-load_bytes (GBytes         *bytes,
-            const char     *display,
-            ConvolveShape   shape,
-            float          *input,
-            guint8         *preview,
-            GError        **error)
+load_bytes (GBytes           *bytes,
+            const char       *display,
+            ConvolveShape     shape,
+            ConvolveImageFit  fit,
+            float            *input,
+            guint8           *preview,
+            GError          **error)
 {
   g_autoptr(GdkPixbuf) pixbuf = NULL;
+  int min_short, min_long;
 
-  pixbuf = decode_image (bytes, display, 0, 0, error);
+  /* decoded as an image folder decodes its pictures, so one of them
+   * predicts here as it does in the dataset */
+  convolve_image_fit_decode_hints (shape.w, shape.h, fit, &min_short, &min_long);
+  pixbuf = decode_image (bytes, display, min_short, min_long, error);
   if (pixbuf == NULL)
     return FALSE;
 
-  return pixbuf_to_input (pixbuf, shape, input, preview, display, error);
+  return pixbuf_to_input (pixbuf, shape, fit, input, preview, display, error);
 }
 
 /* The shape comes from a model file, which may be foreign: a model for
@@ -844,11 +934,12 @@ check_channels (ConvolveShape   shape,
 }
 
 gboolean
-convolve_image_load_bytes (GBytes         *bytes,
-                           ConvolveShape   shape,
-                           float          *input,
-                           guint8         *preview,
-                           GError        **error)
+convolve_image_load_bytes (GBytes           *bytes,
+                           ConvolveShape     shape,
+                           ConvolveImageFit  fit,
+                           float            *input,
+                           guint8           *preview,
+                           GError          **error)
 {
   g_return_val_if_fail (bytes != NULL, FALSE);
   g_return_val_if_fail (shape.h > 0 && shape.w > 0, FALSE);
@@ -857,7 +948,7 @@ convolve_image_load_bytes (GBytes         *bytes,
 
   if (!check_channels (shape, NULL, error))
     return FALSE;
-  return load_bytes (bytes, NULL, shape, input, preview, error);
+  return load_bytes (bytes, NULL, shape, fit, input, preview, error);
 }
 
 /* The whole of a native file, read through one descriptor: opened without
@@ -1010,12 +1101,13 @@ read_failed:
 }
 
 gboolean
-convolve_image_load_file (GFile          *file,
-                          ConvolveShape   shape,
-                          float          *input,
-                          guint8         *preview,
-                          GCancellable   *cancellable,
-                          GError        **error)
+convolve_image_load_file (GFile            *file,
+                          ConvolveShape     shape,
+                          ConvolveImageFit  fit,
+                          float            *input,
+                          guint8           *preview,
+                          GCancellable     *cancellable,
+                          GError          **error)
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *basename = NULL;
@@ -1041,7 +1133,7 @@ convolve_image_load_file (GFile          *file,
   if (bytes == NULL)
     return FALSE;
 
-  return load_bytes (bytes, display, shape, input, preview, error);
+  return load_bytes (bytes, display, shape, fit, input, preview, error);
 }
 
 GdkPixbuf *

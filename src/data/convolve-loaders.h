@@ -91,21 +91,26 @@ GPtrArray *convolve_dataset_discover (const char * const *extra_dirs);
 
 /* Any image gdk-pixbuf reads (file or bytes) -> planar floats in [0,1]
  * sized to shape (c*h*w; grey for c == 1, RGB for c == 3, alpha composited
- * on white), resized with area averaging. preview (nullable) gets the same
- * pixels as uint8, planar. Non-images, unreadable, truncated or huge files
- * (more than 100 megapixels or 256 MB), anything but a regular file, and a
- * shape with other than 1 or 3 channels give CONVOLVE_DATA_ERROR_IMAGE with
- * the reason. */
-gboolean convolve_image_load_file  (GFile         *file,
-                                    ConvolveShape  shape,
-                                    float         *input,
-                                    guint8        *preview,
-                                    GCancellable  *cancellable,
-                                    GError       **error);
-gboolean convolve_image_load_bytes (GBytes        *bytes,
-                                    ConvolveShape  shape,
-                                    float         *input,
-                                    guint8        *preview,
-                                    GError       **error);
+ * on white), fitted to it as fit says (the rule of an image folder's
+ * pictures, so one of them gives the input the dataset holds), resized
+ * with area averaging. preview (nullable) gets the same pixels as uint8,
+ * planar: the picture as the model sees it, bars or cut included.
+ * Non-images, unreadable, truncated or huge files (more than 100
+ * megapixels or 256 MB), anything but a regular file, and a shape with
+ * other than 1 or 3 channels give CONVOLVE_DATA_ERROR_IMAGE with the
+ * reason. */
+gboolean convolve_image_load_file  (GFile            *file,
+                                    ConvolveShape     shape,
+                                    ConvolveImageFit  fit,
+                                    float            *input,
+                                    guint8           *preview,
+                                    GCancellable     *cancellable,
+                                    GError          **error);
+gboolean convolve_image_load_bytes (GBytes           *bytes,
+                                    ConvolveShape     shape,
+                                    ConvolveImageFit  fit,
+                                    float            *input,
+                                    guint8           *preview,
+                                    GError          **error);
 
 G_END_DECLS

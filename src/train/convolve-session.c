@@ -134,14 +134,16 @@ create_model (const char            *spec_text,
   return convolve_model_new (spec, &shape, 1, seed, error);
 }
 
-/* Installs the datasets, and model (owned, nullable) when the current one
+/* Installs the datasets with what their import found (nullable: they are
+ * not an image folder), and model (owned, nullable) when the current one
  * does not fit them. */
 static gboolean
-install_datasets (ConvolveSession  *self,
-                  ConvolveDataset  *train,
-                  ConvolveDataset  *test,
-                  const char       *path,
-                  ConvolveModel    *model,
+install_datasets (ConvolveSession                 *self,
+                  ConvolveDataset                 *train,
+                  ConvolveDataset                 *test,
+                  const char                      *path,
+                  const ConvolveImageFolderReport *import_report,
+                  ConvolveModel                   *model,
                   const char       *spec_text,
                   guint64           seed,
                   GError          **error)
@@ -166,6 +168,11 @@ install_datasets (ConvolveSession  *self,
   self->test = test;
   g_free (self->dataset_path);
   self->dataset_path = g_strdup (path);
+  /* before "datasets-changed", whose handlers may ask for it */
+  if (import_report != NULL)
+    self->import_report = *import_report;
+  else
+    memset (&self->import_report, 0, sizeof self->import_report);
   /* The old test set's predictions describe other images. */
   _convolve_session_clear_evaluation (self);
   g_signal_emit (self, _convolve_session_signals[DATASETS_CHANGED], 0);
@@ -190,10 +197,7 @@ convolve_session_set_datasets (ConvolveSession  *self,
 
   if (!_convolve_session_check_idle (self, _("Stop training before opening another dataset"), error))
     return FALSE;
-  if (!install_datasets (self, train, test, path, NULL, spec_text, seed, error))
-    return FALSE;
-  memset (&self->import_report, 0, sizeof self->import_report);
-  return TRUE;
+  return install_datasets (self, train, test, path, NULL, NULL, spec_text, seed, error);
 }
 
 typedef struct {
@@ -345,14 +349,11 @@ load_dataset_cb (GObject      *source,
     }
   if (error != NULL ||
       !_convolve_session_check_idle (self, _("Stop training before opening another dataset"), &error) ||
-      !install_datasets (self, data->train, data->test, data->path, g_steal_pointer (&data->model),
-                         data->spec_text, data->seed, &error))
+      !install_datasets (self, data->train, data->test, data->path, &data->import_report,
+                         g_steal_pointer (&data->model), data->spec_text, data->seed, &error))
     g_task_return_error (outer, error);
   else
-    {
-      self->import_report = data->import_report;
-      g_task_return_boolean (outer, TRUE);
-    }
+    g_task_return_boolean (outer, TRUE);
   g_object_unref (outer);
 }
 
