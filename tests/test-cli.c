@@ -1392,12 +1392,23 @@ test_cli_runs (void)
   g_assert_cmpint (run_cli (&out, NULL, "runs", "list", "--runs-db", db, NULL), ==, 0);
   g_assert_null (strstr (out, "Run 2"));
   g_clear_pointer (&out, g_free);
+  /* A run's checkpoints go with it. */
+  {
+    g_autofree char *best = convolve_trainer_best_path_for (checkpoint);
+
+    g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (best, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint (run_cli (NULL, NULL, "runs", "delete", "1", "--yes", "--runs-db", db, NULL), ==, 0);
+    g_assert_false (g_file_test (checkpoint, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (best, G_FILE_TEST_EXISTS));
+  }
 
   /* Bad input: one clear line each. */
   assert_fails ("not a run number", "runs", "show", "x", "--runs-db", db, NULL);
   assert_fails ("no run 99", "runs", "show", "99", "--runs-db", db, NULL);
   assert_fails ("unknown command", "runs", "frobnicate", "--runs-db", db, NULL);
   assert_fails ("There is no run 3", "train", "--data", cifar_dir, "--resume-run", "3", "--runs-db", db, NULL);
+  assert_fails ("no run 1", "runs", "show", "1", "--runs-db", db, NULL);
 
   /* A damaged store does not stop training: the run is simply not recorded. */
   {

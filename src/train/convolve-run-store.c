@@ -14,6 +14,7 @@
 #include "convolve-run-store-private.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -908,4 +909,49 @@ convolve_run_store_delete_run (ConvolveRunStore *store,
   /* The steps and epochs go with it: ON DELETE CASCADE. */
   return update_run (store, run_id, "DELETE FROM runs WHERE id = ?1",
                      bind_nothing, NULL, error);
+}
+
+char *
+convolve_run_store_get_run_dir (ConvolveRunStore *store,
+                                gint64            run_id)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (run_id > 0, NULL);
+
+  dir = g_path_get_dirname (store->path);
+  name = g_strdup_printf ("%" PRId64, run_id);
+  return g_build_filename (dir, "runs", name, NULL);
+}
+
+guint
+convolve_run_store_delete_run_files (ConvolveRunStore        *store,
+                                     const ConvolveRunRecord *run,
+                                     gboolean                 with_model)
+{
+  const char *paths[] = { run->checkpoint_path, run->best_checkpoint_path,
+                          with_model ? run->model_path : NULL };
+  g_autofree char *dir = NULL;
+  guint n_deleted = 0;
+
+  g_return_val_if_fail (store != NULL, 0);
+  g_return_val_if_fail (run != NULL, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      gboolean seen = FALSE;
+
+      if (paths[i] == NULL || paths[i][0] == '\0')
+        continue;
+      for (guint j = 0; j < i; j++)
+        seen |= g_strcmp0 (paths[i], paths[j]) == 0;
+      if (!seen && g_unlink (paths[i]) == 0)
+        n_deleted++;
+    }
+  /* Only when empty: rmdir never removes anything else. */
+  dir = convolve_run_store_get_run_dir (store, run->id);
+  g_rmdir (dir);
+  return n_deleted;
 }

@@ -229,6 +229,18 @@ gboolean convolve_run_store_rename_run    (ConvolveRunStore *store,
 gboolean convolve_run_store_delete_run    (ConvolveRunStore *store,
                                            gint64            run_id,
                                            GError          **error);
+/* Removes the files of run (a record read before deleting it): its
+ * checkpoint and best checkpoint, with_model also its saved model, each
+ * once; then its folder under convolve_run_store_get_run_dir when that is
+ * left empty. Files that are gone already are no error. Returns how many
+ * files it removed. */
+guint    convolve_run_store_delete_run_files (ConvolveRunStore        *store,
+                                              const ConvolveRunRecord *run,
+                                              gboolean                 with_model);
+/* Where the app keeps a run's own files (its checkpoints): "runs/ID"
+ * beside the database file. Not created here. */
+char    *convolve_run_store_get_run_dir   (ConvolveRunStore *store,
+                                           gint64            run_id);
 
 /* Reads. ---------------------------------------------------------------- */
 
