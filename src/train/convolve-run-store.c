@@ -472,10 +472,11 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
     " epochs, augment_epochs, batch_size, optimizer, learning_rate, seed, threads,"
     " train_limit, eval_batch_size, snapshot_every_steps, progress_interval_ms,"
     " width_shift_range, height_shift_range, horizontal_flip,"
-    " owner_pid, owner_boot_id, owner_start_ticks)"
+    " owner_pid, owner_boot_id, owner_start_ticks,"
+    " early_stopping_monitor, early_stopping_patience, early_stopping_min_delta, restore_best_weights)"
     " VALUES (?1, 'running', ?2, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
     " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-    " ?24, ?25, ?26)";
+    " ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
   static const char lock_sql[] = "UPDATE runs SET owner_locked = 1 WHERE id = ?1";
   g_autofree char *boot_id = NULL;
   sqlite3_stmt *stmt;
@@ -520,6 +521,14 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
   sqlite3_bind_int64 (stmt, 24, pid);
   sqlite3_bind_text (stmt, 25, boot_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 26, start_ticks);
+  /* Early stopping: NULL when off. */
+  if (config->early_stopping_patience > 0)
+    {
+      sqlite3_bind_text (stmt, 27, convolve_monitor_to_string (config->early_stopping_monitor), -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 28, config->early_stopping_patience);
+      sqlite3_bind_double (stmt, 29, config->early_stopping_min_delta);
+      sqlite3_bind_int (stmt, 30, config->restore_best_weights ? 1 : 0);
+    }
   if (!_convolve_run_store_step_done (store, stmt, error))
     {
       sqlite3_finalize (stmt);

@@ -62,7 +62,7 @@ typedef enum {
 GQuark convolve_run_store_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CONVOLVE_RUN_STORE_SCHEMA_VERSION 1
+#define CONVOLVE_RUN_STORE_SCHEMA_VERSION 2
 /* Default busy timeout of convolve_run_store_open. */
 #define CONVOLVE_RUN_STORE_BUSY_TIMEOUT_MS 3000
 
@@ -110,7 +110,8 @@ typedef struct {
   int                 n_classes;
   char               *model_spec;
   gint64              n_parameters;
-  ConvolveTrainConfig config;          /* every hyperparameter, seed and threads */
+  ConvolveTrainConfig config;          /* every hyperparameter, seed and threads; early
+                                        * stopping (schema 2) off for older runs */
   double              final_loss;      /* the final evaluation; NaN when none */
   double              final_accuracy;
   int                 best_epoch;      /* 1-based; 0 when none */
