@@ -171,7 +171,8 @@ set_up_checkpoints (ConvolveSession     *self,
     {
       int saved_errno = errno;
 
-      _convolve_session_emit_error (self, _("This run cannot be resumed after a crash: could not make the folder “%s”: %s"),
+      _convolve_session_emit_error (self,
+                                    _("This run cannot be resumed after a crash: could not make the folder “%s”: %s"),
                                     dir, g_strerror (saved_errno));
       return;
     }
@@ -200,7 +201,9 @@ follow_checkpoints (ConvolveSession  *self,
   if (progress->checkpoint_failures != self->checkpoint_failures && progress->checkpoint_error != NULL &&
       !self->checkpoint_warned)
     {
-      _convolve_session_emit_error (self, _("A checkpoint could not be saved; training goes on and the previous checkpoint stays: %s"),
+      _convolve_session_emit_error (self,
+                                    _("A checkpoint could not be saved; training goes on and the previous "
+                                      "checkpoint stays: %s"),
                                     progress->checkpoint_error->message);
       self->checkpoint_warned = TRUE;
     }
@@ -461,9 +464,8 @@ start_cb (GObject      *source,
   ConvolveSession *self = CONVOLVE_SESSION (source);
   g_autoptr(GTask) outer = user_data;
   StartData *data = g_task_get_task_data (G_TASK (result));
-  GError *error = NULL;
-
   ConvolveRunRecorder *recorder = NULL;
+  GError *error = NULL;
 
   self->starting = FALSE;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
