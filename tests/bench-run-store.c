@@ -3,9 +3,13 @@
  * signal on a main loop as the app has it, and records the run through a
  * ConvolveRunRecorder (--store FILE) or not (--no-store). Time the two
  * with farm-bench --vs; the program prints its own training time too.
+ * --checkpoint FILE saves a checkpoint after each epoch, on the trainer
+ * thread (--checkpoint-mode save, the CLI's) or copied there and written
+ * by a writer thread (background, the app's).
  *
  *   bench-run-store --store /tmp/b.sqlite --limit 3000
  *   bench-run-store --no-store --limit 3000
+ *   bench-run-store --no-store --limit 3000 --epochs 3 --checkpoint /tmp/c.safetensors --checkpoint-mode background
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -66,6 +70,8 @@ main (int   argc,
 {
   g_autofree char *store_path = NULL;
   g_autofree char *data_dir = g_strdup ("/usr/share/datasets/fashion-mnist");
+  g_autofree char *checkpoint_path = NULL;
+  g_autofree char *checkpoint_mode = NULL;
   gboolean no_store = FALSE;
   int limit = 3000, test_limit = 1000, epochs = 1, threads = 0;
   GOptionEntry entries[] = {
@@ -76,6 +82,8 @@ main (int   argc,
     { "test-limit", 0, 0, G_OPTION_ARG_INT, &test_limit, "Validation images (1000)", "N" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs (1)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (0: all)", "N" },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint_path, "Save a checkpoint after each epoch", "FILE" },
+    { "checkpoint-mode", 0, 0, G_OPTION_ARG_STRING, &checkpoint_mode, "save (default) or background", "MODE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- time a run with and without the run store");
@@ -131,6 +139,16 @@ main (int   argc,
       return 1;
     }
 
+  if (checkpoint_path != NULL &&
+      (!convolve_trainer_set_checkpoint_path (trainer, checkpoint_path, &error) ||
+       !convolve_trainer_set_checkpoint_mode (trainer, g_strcmp0 (checkpoint_mode, "background") == 0
+                                                       ? CONVOLVE_CHECKPOINT_MODE_BACKGROUND
+                                                       : CONVOLVE_CHECKPOINT_MODE_SAVE, &error)))
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
+
   if (store_path != NULL)
     {
       ConvolveRunInfo info = {
@@ -176,8 +194,10 @@ main (int   argc,
         fprintf (stderr, "%s\n", error->message);
       g_clear_pointer (&bench.recorder, convolve_run_recorder_free);
     }
-  printf ("{\"store\": %s, \"train_seconds\": %.3f, \"total_seconds\": %.3f, \"progress\": %u}\n",
-          store_path != NULL ? "true" : "false", trained / 1e6,
+  printf ("{\"store\": %s, \"checkpoint\": \"%s\", \"train_seconds\": %.3f, \"total_seconds\": %.3f,"
+          " \"progress\": %u}\n",
+          store_path != NULL ? "true" : "false",
+          checkpoint_path == NULL ? "none" : checkpoint_mode != NULL ? checkpoint_mode : "save", trained / 1e6,
           (g_get_monotonic_time () - start) / 1e6, bench.n_progress);
   g_main_loop_unref (bench.loop);
   return 0;

@@ -1213,6 +1213,7 @@ test_cli_train_early_stopping (void)
   g_autofree char *checkpoint = g_build_filename (work_dir, "early-ckpt.safetensors", NULL);
   g_autofree char *checkpoint_best = g_build_filename (work_dir, "early-ckpt-best.safetensors", NULL);
   g_autofree char *no_test = g_build_filename (work_dir, "cifar-no-test", NULL);
+  g_autofree char *db = g_build_filename (work_dir, "early-runs.sqlite", NULL);
   g_autoptr(ConvolveModelMeta) meta = NULL;
   g_autoptr(ConvolveModel) loaded = NULL;
   g_autoptr(GError) error = NULL;
@@ -1239,7 +1240,7 @@ test_cli_train_early_stopping (void)
                                 "--monitor", monitor, "--min-delta", "1000",
                                 /* a harmless repeat where --restore-best is not given */
                                 restore ? "--restore-best" : "--seed=3",
-                                "--checkpoint", checkpoint,
+                                "--checkpoint", checkpoint, "--runs-db", db,
                                 "--save", model, "--save-best", best, NULL), ==, 0);
       g_assert_cmpstr (err, ==, "");
       g_assert_nonnull (strstr (out, "Epoch 2/5"));
@@ -1257,6 +1258,16 @@ test_cli_train_early_stopping (void)
       /* Kept beside the per-epoch checkpoint too. */
       g_assert_true (same_weights (best, checkpoint_best));
       g_assert_cmpint (same_weights (model, best), ==, restore);
+
+      /* The run store keeps the settings: run 1, then run 2. */
+      {
+        g_autofree char *id = g_strdup_printf ("%d", restore + 1);
+        g_autofree char *shown = NULL;
+
+        g_assert_cmpint (run_cli (&shown, NULL, "runs", "show", id, "--runs-db", db, NULL), ==, 0);
+        g_assert_nonnull (strstr (shown, restore ? "early_stopping   val_accuracy/1/1000/restore\n"
+                                                 : "early_stopping   val_loss/1/1000\n"));
+      }
     }
 }
 
@@ -1334,6 +1345,7 @@ test_cli_runs (void)
   g_assert_nonnull (strstr (out, spec));
   g_assert_nonnull (strstr (out, checkpoint));
   g_assert_nonnull (strstr (out, "epochs_done      1"));
+  g_assert_nonnull (strstr (out, "early_stopping   off\n"));
   g_clear_pointer (&out, g_free);
 
   /* Only the seed differs, and compare says so. */
@@ -1393,12 +1405,23 @@ test_cli_runs (void)
   g_assert_cmpint (run_cli (&out, NULL, "runs", "list", "--runs-db", db, NULL), ==, 0);
   g_assert_null (strstr (out, "Run 2"));
   g_clear_pointer (&out, g_free);
+  /* A run's checkpoints go with it. */
+  {
+    g_autofree char *best = convolve_trainer_best_path_for (checkpoint);
+
+    g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (best, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint (run_cli (NULL, NULL, "runs", "delete", "1", "--yes", "--runs-db", db, NULL), ==, 0);
+    g_assert_false (g_file_test (checkpoint, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (best, G_FILE_TEST_EXISTS));
+  }
 
   /* Bad input: one clear line each. */
   assert_fails ("not a run number", "runs", "show", "x", "--runs-db", db, NULL);
   assert_fails ("no run 99", "runs", "show", "99", "--runs-db", db, NULL);
   assert_fails ("unknown command", "runs", "frobnicate", "--runs-db", db, NULL);
   assert_fails ("There is no run 3", "train", "--data", cifar_dir, "--resume-run", "3", "--runs-db", db, NULL);
+  assert_fails ("no run 1", "runs", "show", "1", "--runs-db", db, NULL);
 
   /* A damaged store does not stop training: the run is simply not recorded. */
   {

@@ -160,6 +160,22 @@ test_accessors (void)
     g_assert_cmpfloat_with_epsilon (p[0], -step, 2e-5); /* float32 slots, as Keras keeps them */
   }
 
+  /* A copy goes on exactly as the original does, in its own memory. */
+  {
+    g_autoptr(ConvolveOptimizer) copy = convolve_optimizer_copy (opt, NULL);
+    float q[1] = { p[0] };
+
+    g_assert_nonnull (copy);
+    g_assert_cmpint (convolve_optimizer_get_iterations (copy), ==, 1000);
+    g_assert_cmpfloat (convolve_optimizer_get_config (copy)->learning_rate, ==, 0.5f);
+    g_assert_true (convolve_optimizer_get_slot (copy, 0) != convolve_optimizer_get_slot (opt, 0));
+    g_assert_cmpfloat (convolve_optimizer_get_slot (copy, 1)[0], ==, convolve_optimizer_get_slot (opt, 1)[0]);
+    convolve_optimizer_step (opt, p, g);
+    convolve_optimizer_step (copy, q, g);
+    g_assert_cmpfloat (q[0], ==, p[0]);
+    g_assert_cmpfloat (convolve_optimizer_get_slot (copy, 0)[0], ==, convolve_optimizer_get_slot (opt, 0)[0]);
+  }
+
   /* programmer errors */
   g_test_expect_message ("Convolve-Engine", G_LOG_LEVEL_CRITICAL, "*index*");
   g_assert_null (convolve_optimizer_get_slot (opt, 2));

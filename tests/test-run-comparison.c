@@ -91,6 +91,30 @@ test_differing (void)
 
     assert_settings (differing, (guint[]) { CONVOLVE_RUN_SETTING_SEED, CONVOLVE_RUN_SETTING_THREADS }, 2);
   }
+  /* Early stopping is one (recorded since schema 2), written as one value. */
+  b->config.threads = a->config.threads;
+  {
+    g_autofree char *off = convolve_run_setting_format (CONVOLVE_RUN_SETTING_EARLY_STOPPING, a);
+    g_autofree char *on = NULL;
+    g_autofree char *fine = NULL;
+    g_autoptr(GArray) differing = NULL;
+
+    g_assert_cmpstr (off, ==, "off");
+    b->config.early_stopping_patience = 3;
+    b->config.early_stopping_monitor = CONVOLVE_MONITOR_VAL_ACCURACY;
+    b->config.restore_best_weights = TRUE;
+    on = convolve_run_setting_format (CONVOLVE_RUN_SETTING_EARLY_STOPPING, b);
+    g_assert_cmpstr (on, ==, "val_accuracy/3/restore");
+    b->config.early_stopping_monitor = CONVOLVE_MONITOR_VAL_LOSS;
+    b->config.early_stopping_min_delta = 0.01;
+    b->config.restore_best_weights = FALSE;
+    fine = convolve_run_setting_format (CONVOLVE_RUN_SETTING_EARLY_STOPPING, b);
+    g_assert_cmpstr (fine, ==, "val_loss/3/0.01");
+    g_assert_false (convolve_run_records_differ_only_in_seed (a, b));
+    differing = convolve_run_records_differing_settings (seeds, 3);
+    assert_settings (differing, (guint[]) { CONVOLVE_RUN_SETTING_EARLY_STOPPING, CONVOLVE_RUN_SETTING_SEED }, 2);
+    b->config.early_stopping_patience = 0;
+  }
   g_free (b->dataset_name);
   b->dataset_name = g_strdup ("other");
   g_assert_false (convolve_run_records_differ_only_in_seed (a, b));

@@ -72,6 +72,10 @@ test_config (ConvolveTrainConfig *config)
   config->augment.width_shift_range = 0.125f;
   config->augment.height_shift_range = 0.25f;
   config->augment.horizontal_flip = FALSE;
+  config->early_stopping_patience = 4;
+  config->early_stopping_monitor = CONVOLVE_MONITOR_VAL_ACCURACY;
+  config->early_stopping_min_delta = 0.005;
+  config->restore_best_weights = TRUE;
 }
 
 static void
@@ -317,6 +321,10 @@ test_roundtrip (Fixture      *fixture,
   g_assert_cmpfloat (run->config.augment.width_shift_range, ==, config.augment.width_shift_range);
   g_assert_cmpfloat (run->config.augment.height_shift_range, ==, config.augment.height_shift_range);
   g_assert_false (run->config.augment.horizontal_flip);
+  g_assert_cmpint (run->config.early_stopping_patience, ==, 4);
+  g_assert_cmpint (run->config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_ACCURACY);
+  g_assert_cmpfloat (run->config.early_stopping_min_delta, ==, 0.005);
+  g_assert_true (run->config.restore_best_weights);
   g_assert_cmpfloat (run->final_loss, ==, 0.41);
   g_assert_cmpfloat (run->final_accuracy, ==, 0.875);
   g_assert_cmpint (run->best_epoch, ==, 4);
@@ -537,7 +545,8 @@ test_migrate_v0 (Fixture      *fixture,
 
   store = convolve_run_store_open (fixture->path, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, 1);
+  /* Through every version since. */
+  g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, CONVOLVE_RUN_STORE_SCHEMA_VERSION);
   assert_integrity (fixture->path);
   g_assert_cmpint (query_int (fixture->path, "PRAGMA foreign_key_check"), ==, -1);  /* no rows */
 
@@ -556,6 +565,7 @@ test_migrate_v0 (Fixture      *fixture,
   g_assert_cmpint (run->best_epoch, ==, 1);
   g_assert_cmpfloat (run->best_val_loss, ==, 0.40);
   g_assert_cmpfloat (run->best_val_accuracy, ==, 0.85);
+  g_assert_cmpint (run->config.early_stopping_patience, ==, 0);
 
   epochs = convolve_run_store_get_epochs (store, 7, &error);
   g_assert_no_error (error);
@@ -575,6 +585,95 @@ test_migrate_v0 (Fixture      *fixture,
     test_info (&info, "new", "MNIST");
     g_assert_cmpint (convolve_run_store_create_run (store, &info, &config, &error), ==, 8);
     g_assert_no_error (error);
+  }
+}
+
+/* A version 1 database: a new one without what version 2 added (the
+ * early stopping settings), holding a run recorded before. */
+static void
+test_migrate_v1 (Fixture      *fixture,
+                 gconstpointer data)
+{
+  static const char *const v2_columns[] = {
+    "early_stopping_monitor", "early_stopping_patience", "early_stopping_min_delta", "restore_best_weights",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveRunStore) store = NULL;
+  g_autoptr(ConvolveRunRecord) run = NULL;
+  g_autofree char *json = NULL;
+  ConvolveTrainConfig config;
+  ConvolveRunInfo info;
+  ConvolveHistoryEpoch epoch = make_epoch (1);
+  sqlite3 *db = NULL;
+  gint64 old_id, new_id;
+
+  test_config (&config);
+  test_info (&info, "before", "MNIST");
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_no_error (error);
+  old_id = convolve_run_store_create_run (store, &info, &config, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_run_store_append_epochs (store, old_id, &epoch, 1, &error));
+  g_assert_true (convolve_run_store_finish_run (store, old_id, CONVOLVE_RUN_STATUS_FINISHED, NULL, NULL, &error));
+  g_clear_pointer (&store, convolve_run_store_unref);
+
+  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
+  for (guint i = 0; i < G_N_ELEMENTS (v2_columns); i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("ALTER TABLE runs DROP COLUMN %s", v2_columns[i]);
+
+      exec_raw (db, sql);
+    }
+  exec_raw (db, "PRAGMA user_version = 1");
+  sqlite3_close (db);
+  g_assert_cmpint (query_int (fixture->path, "SELECT count(*) FROM pragma_table_info ('runs')"
+                                             " WHERE name LIKE 'early_stopping%'"), ==, 0);
+
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, 2);
+  assert_integrity (fixture->path);
+  g_assert_cmpint (query_int (fixture->path, "SELECT count(*) FROM pragma_table_info ('runs')"
+                                             " WHERE name IN ('early_stopping_monitor', 'early_stopping_patience',"
+                                             " 'early_stopping_min_delta', 'restore_best_weights')"), ==, 4);
+
+  /* The old run kept everything, with early stopping off (NULL). */
+  run = convolve_run_store_get_run (store, old_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (run->name, ==, "before");
+  g_assert_cmpint (run->status, ==, CONVOLVE_RUN_STATUS_FINISHED);
+  g_assert_cmpint (run->n_epochs_done, ==, 1);
+  g_assert_cmpuint (run->config.seed, ==, config.seed);
+  g_assert_cmpint (run->config.early_stopping_patience, ==, 0);
+  g_assert_false (run->config.restore_best_weights);
+  json = convolve_run_store_export_run (store, old_id, CONVOLVE_RUN_EXPORT_JSON, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (json, "\"early_stopping_patience\": null"));
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&run, convolve_run_record_free);
+
+  /* A new run records its settings; with early stopping off they are NULL. */
+  new_id = convolve_run_store_create_run (store, &info, &config, &error);
+  g_assert_no_error (error);
+  run = convolve_run_store_get_run (store, new_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (run->config.early_stopping_patience, ==, 4);
+  g_assert_cmpint (run->config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_ACCURACY);
+  g_assert_true (run->config.restore_best_weights);
+  json = convolve_run_store_export_run (store, new_id, CONVOLVE_RUN_EXPORT_JSON, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (json, "\"early_stopping_monitor\": \"val_accuracy\", \"early_stopping_patience\": 4"));
+  g_assert_nonnull (strstr (json, "\"restore_best_weights\": true"));
+  config.early_stopping_patience = 0;
+  new_id = convolve_run_store_create_run (store, &info, &config, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM runs WHERE id = %" G_GINT64_FORMAT
+                                            " AND early_stopping_monitor IS NULL AND early_stopping_patience IS NULL"
+                                            " AND early_stopping_min_delta IS NULL AND restore_best_weights IS NULL",
+                                            new_id);
+
+    g_assert_cmpint (query_int (fixture->path, sql), ==, 1);
   }
 }
 
@@ -1309,6 +1408,7 @@ main (int   argc,
   ADD ("roundtrip", test_roundtrip);
   ADD ("list-rename-delete-export", test_list_rename_delete_export);
   ADD ("migrate-v0", test_migrate_v0);
+  ADD ("migrate-v1", test_migrate_v1);
   ADD ("newer-version", test_newer_version);
   ADD ("corrupt/garbage", test_corrupt_garbage);
   ADD ("corrupt/truncated", test_corrupt_truncated);

@@ -12,6 +12,7 @@
 #include "convolve-model-check.h"
 #include "convolve-session.h"
 #include "data-test-util.h"
+#include "session-test-util.h"
 
 static char *cache_root;
 
@@ -74,22 +75,6 @@ remove_folder (char *root)
   g_free (root);
 }
 
-static void
-result_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *result;
-}
-
 typedef struct {
   guint calls;
   guint done;
@@ -136,8 +121,8 @@ test_open (void)
   options.validation_fraction = 0.25;
   convolve_session_set_image_folder_options (session, &options);
 
-  convolve_session_open_dataset_async (session, root, NULL, 3, NULL, result_cb, &result);
-  g_assert_true (convolve_session_open_dataset_finish (session, wait_result (&result), &error));
+  convolve_session_open_dataset_async (session, root, NULL, 3, NULL, session_test_result_cb, &result);
+  g_assert_true (convolve_session_open_dataset_finish (session, session_test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   train = convolve_session_get_train (session);
@@ -179,9 +164,9 @@ test_cancel (void)
   g_assert_true (convolve_session_set_datasets (session, before, NULL, "/before", NULL, 3, &error));
   g_signal_connect (session, "load-progress", G_CALLBACK (load_progress_cb), &progress);
 
-  convolve_session_open_dataset_async (session, root, NULL, 3, NULL, result_cb, &result);
+  convolve_session_open_dataset_async (session, root, NULL, 3, NULL, session_test_result_cb, &result);
   g_assert_true (convolve_session_is_loading (session));
-  g_assert_false (convolve_session_open_dataset_finish (session, wait_result (&result), &error));
+  g_assert_false (convolve_session_open_dataset_finish (session, session_test_wait_result (&result), &error));
   g_assert_error (error, CONVOLVE_DATA_ERROR, CONVOLVE_DATA_ERROR_CANCELLED);
   g_clear_error (&error);
   g_assert_false (convolve_session_is_loading (session));
@@ -194,8 +179,8 @@ test_cancel (void)
    * progress starts again from nothing */
   progress.cancel = FALSE;
   progress.done = 0;
-  convolve_session_open_dataset_async (session, root, NULL, 3, NULL, result_cb, &second);
-  g_assert_true (convolve_session_open_dataset_finish (session, wait_result (&second), &error));
+  convolve_session_open_dataset_async (session, root, NULL, 3, NULL, session_test_result_cb, &second);
+  g_assert_true (convolve_session_open_dataset_finish (session, session_test_wait_result (&second), &error));
   g_assert_no_error (error);
   g_assert_cmpuint (convolve_dataset_get_n_images (convolve_session_get_train (session)) +
                     convolve_dataset_get_n_images (convolve_session_get_test (session)), ==, 4500);

@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include "convolve-train.h"
+#include "session-test-util.h"
 #include "test-cifar-folder.h"
 
-#define TIMEOUT_US (120 * G_USEC_PER_SEC)
+#define TIMEOUT_US SESSION_TEST_TIMEOUT_US
 /* Small enough to train in moments on 32x32x3 images. */
 #define SPEC       "conv2d(4,3,same,relu),maxpool(2),flatten,dense(10,softmax)"
 #define OTHER_SPEC "flatten,dense(10,softmax)"
@@ -102,54 +103,6 @@ new_session (Counts *counts)
 }
 
 static gboolean
-iterate_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      if (!done (data))
-        g_usleep (1000);
-    }
-  return TRUE;
-}
-
-static void
-result_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-have_result (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
-/* Runs the main loop until the async call that was given &result ends. */
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  g_assert_true (iterate_until (have_result, result));
-  return *result;
-}
-
-static gboolean
-run_final (gpointer data)
-{
-  ConvolveSession *session = data;
-
-  return !convolve_session_is_training (session) && !convolve_session_is_busy (session) &&
-         convolve_session_get_progress (session) != NULL &&
-         convolve_trainer_state_is_final (convolve_session_get_progress (session)->state);
-}
-
-static gboolean
 run_has_steps (gpointer data)
 {
   ConvolveSession *session = data;
@@ -165,20 +118,6 @@ run_paused (gpointer data)
 
   return convolve_session_get_state (session) == CONVOLVE_TRAINER_PAUSED ||
          convolve_trainer_state_is_final (convolve_session_get_state (session));
-}
-
-static void
-open_dataset (ConvolveSession *session,
-              const char      *dir,
-              const char      *spec,
-              GError         **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  convolve_session_open_dataset_async (session, dir, spec, 3, NULL, result_cb, &result);
-  g_assert_true (convolve_session_is_loading (session));
-  convolve_session_open_dataset_finish (session, wait_result (&result), error);
-  g_assert_false (convolve_session_is_loading (session));
 }
 
 static void
@@ -204,8 +143,8 @@ start_run (ConvolveSession     *session,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  convolve_session_train_async (session, config, result_cb, &result);
-  convolve_session_train_finish (session, wait_result (&result), error);
+  convolve_session_train_async (session, config, session_test_result_cb, &result);
+  convolve_session_train_finish (session, session_test_wait_result (&result), error);
 }
 
 static float
@@ -271,7 +210,7 @@ test_session_datasets (void)
   g_assert_cmpint (convolve_session_get_state (session), ==, CONVOLVE_TRAINER_IDLE);
 
   /* The first dataset brings a model made from the spec and the seed. */
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (convolve_dataset_get_n_images (convolve_session_get_train (session)), ==, 40);
   g_assert_cmpuint (convolve_dataset_get_n_images (convolve_session_get_test (session)), ==, 20);
@@ -292,14 +231,14 @@ test_session_datasets (void)
   before = first_weight (session);
 
   /* The same folder again: the model fits and stays. */
-  open_dataset (session, dir, OTHER_SPEC, &error);
+  session_test_open_dataset (session, dir, OTHER_SPEC, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (counts.datasets, ==, 2);
   g_assert_cmpuint (counts.model, ==, 1);
   g_assert_true (convolve_session_get_model (session) == model);
 
   /* A folder that is not there: nothing changes. */
-  open_dataset (session, missing, SPEC, &error);
+  session_test_open_dataset (session, missing, SPEC, &error);
   g_assert_nonnull (error);
   g_clear_error (&error);
   g_assert_cmpstr (convolve_session_get_dataset_path (session), ==, dir);
@@ -311,12 +250,12 @@ test_session_datasets (void)
     g_autoptr(GAsyncResult) first = NULL;
     g_autoptr(GAsyncResult) second = NULL;
 
-    convolve_session_open_dataset_async (session, dir, SPEC, 3, NULL, result_cb, &first);
-    convolve_session_open_dataset_async (session, dir, SPEC, 3, NULL, result_cb, &second);
-    g_assert_false (convolve_session_open_dataset_finish (session, wait_result (&first), &error));
+    convolve_session_open_dataset_async (session, dir, SPEC, 3, NULL, session_test_result_cb, &first);
+    convolve_session_open_dataset_async (session, dir, SPEC, 3, NULL, session_test_result_cb, &second);
+    g_assert_false (convolve_session_open_dataset_finish (session, session_test_wait_result (&first), &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     g_clear_error (&error);
-    g_assert_true (convolve_session_open_dataset_finish (session, wait_result (&second), &error));
+    g_assert_true (convolve_session_open_dataset_finish (session, session_test_wait_result (&second), &error));
     g_assert_no_error (error);
     g_assert_cmpuint (counts.datasets, ==, 3);
   }
@@ -361,15 +300,15 @@ test_session_files (void)
   ConvolveModel *model;
   float saved;
 
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   saved = first_weight (session);
 
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_save_model_async (session, path, NULL, result_cb, &result);
-    g_assert_true (convolve_session_save_model_finish (session, wait_result (&result), &error));
+    convolve_session_save_model_async (session, path, NULL, session_test_result_cb, &result);
+    g_assert_true (convolve_session_save_model_finish (session, session_test_wait_result (&result), &error));
     g_assert_no_error (error);
   }
   g_assert_cmpstr (convolve_session_get_model_path (session), ==, path);
@@ -393,8 +332,8 @@ test_session_files (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_open_model_async (session, path, NULL, result_cb, &result);
-    g_assert_true (convolve_session_open_model_finish (session, wait_result (&result), &error));
+    convolve_session_open_model_async (session, path, NULL, session_test_result_cb, &result);
+    g_assert_true (convolve_session_open_model_finish (session, session_test_wait_result (&result), &error));
     g_assert_no_error (error);
   }
   g_assert_cmpfloat (first_weight (session), ==, saved);
@@ -408,8 +347,8 @@ test_session_files (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_open_model_async (session, junk, NULL, result_cb, &result);
-    g_assert_false (convolve_session_open_model_finish (session, wait_result (&result), &error));
+    convolve_session_open_model_async (session, junk, NULL, session_test_result_cb, &result);
+    g_assert_false (convolve_session_open_model_finish (session, session_test_wait_result (&result), &error));
     g_assert_true (error != NULL && error->domain == CONVOLVE_ENGINE_ERROR);
     g_clear_error (&error);
   }
@@ -420,8 +359,8 @@ test_session_files (void)
     g_autoptr(GAsyncResult) result = NULL;
 
     g_assert_true (convolve_model_save (grey, NULL, NULL, grey_path, &error));
-    convolve_session_open_model_async (session, grey_path, NULL, result_cb, &result);
-    g_assert_false (convolve_session_open_model_finish (session, wait_result (&result), &error));
+    convolve_session_open_model_async (session, grey_path, NULL, session_test_result_cb, &result);
+    g_assert_false (convolve_session_open_model_finish (session, session_test_wait_result (&result), &error));
     g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_MISMATCH);
     g_clear_error (&error);
   }
@@ -433,8 +372,8 @@ test_session_files (void)
     g_autofree char *nowhere = g_build_filename (tmp_dir, "no-such-dir", "m.safetensors", NULL);
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_save_model_async (session, nowhere, NULL, result_cb, &result);
-    g_assert_false (convolve_session_save_model_finish (session, wait_result (&result), &error));
+    convolve_session_save_model_async (session, nowhere, NULL, session_test_result_cb, &result);
+    g_assert_false (convolve_session_save_model_finish (session, session_test_wait_result (&result), &error));
     g_assert_nonnull (error);
     g_clear_error (&error);
   }
@@ -462,7 +401,7 @@ test_session_train (void)
   float before;
   guint hits = 0;
 
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   before = first_weight (session);
   weights_before = counts.weights;
@@ -472,14 +411,14 @@ test_session_train (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_train_async (session, &config, result_cb, &result);
+    convolve_session_train_async (session, &config, session_test_result_cb, &result);
     /* While the trainer is built, nothing else may change the model. */
     g_assert_true (convolve_session_is_training (session));
     g_assert_true (convolve_session_is_busy (session));
     g_assert_false (convolve_session_new_model (session, SPEC, 1, &error));
     g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
     g_clear_error (&error);
-    g_assert_true (convolve_session_train_finish (session, wait_result (&result), &error));
+    g_assert_true (convolve_session_train_finish (session, session_test_wait_result (&result), &error));
     g_assert_no_error (error);
   }
   g_assert_nonnull (convolve_session_get_trainer (session));
@@ -497,13 +436,13 @@ test_session_train (void)
                                                    NULL, SPEC, 1, &error));
     g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
     g_clear_error (&error);
-    convolve_session_train_async (session, &config, result_cb, &result);
-    g_assert_false (convolve_session_train_finish (session, wait_result (&result), &error));
+    convolve_session_train_async (session, &config, session_test_result_cb, &result);
+    g_assert_false (convolve_session_train_finish (session, session_test_wait_result (&result), &error));
     g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
     g_clear_error (&error);
   }
 
-  g_assert_true (iterate_until (run_final, session));
+  g_assert_true (session_test_iterate_until (session_test_run_final, session));
   progress = convolve_session_get_progress (session);
   g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_FINISHED);
   g_assert_cmpint (progress->global_step, ==, 3 * 10);
@@ -570,8 +509,8 @@ test_session_train (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_save_model_async (session, path, NULL, result_cb, &result);
-    g_assert_true (convolve_session_save_model_finish (session, wait_result (&result), &error));
+    convolve_session_save_model_async (session, path, NULL, session_test_result_cb, &result);
+    g_assert_true (convolve_session_save_model_finish (session, session_test_wait_result (&result), &error));
     g_assert_no_error (error);
     g_assert_false (convolve_session_get_dirty (session));
   }
@@ -588,7 +527,7 @@ test_session_train (void)
     g_assert_no_error (error);
     g_assert_cmpuint (counts.run, ==, runs_before + 2);
     g_assert_null (convolve_session_get_evaluation (session));
-    g_assert_true (iterate_until (run_final, session));
+    g_assert_true (session_test_iterate_until (session_test_run_final, session));
     g_assert_cmpint (convolve_session_get_progress (session)->global_step, ==, 10);
     g_assert_cmpuint (convolve_history_get_n_epochs (convolve_session_get_history (session)), ==, 1);
     g_assert_nonnull (convolve_session_get_evaluation (session));
@@ -650,15 +589,15 @@ test_session_pause_stop (void)
   ConvolveTrainConfig config;
   ConvolveProgress *progress;
 
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   small_config (&config, 20);
   start_run (session, &config, &error);
   g_assert_no_error (error);
 
-  g_assert_true (iterate_until (run_has_steps, session));
+  g_assert_true (session_test_iterate_until (run_has_steps, session));
   convolve_session_pause (session);
-  g_assert_true (iterate_until (run_paused, session));
+  g_assert_true (session_test_iterate_until (run_paused, session));
   if (convolve_session_get_state (session) == CONVOLVE_TRAINER_PAUSED)
     {
       gint64 step = convolve_session_get_progress (session)->global_step;
@@ -674,7 +613,7 @@ test_session_pause_stop (void)
       convolve_session_resume (session);
     }
   convolve_session_stop (session);
-  g_assert_true (iterate_until (run_final, session));
+  g_assert_true (session_test_iterate_until (session_test_run_final, session));
   progress = convolve_session_get_progress (session);
   g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_CANCELLED);
   g_assert_cmpint (progress->global_step, <, 20 * 50);
@@ -735,7 +674,7 @@ test_session_evaluate (void)
   FractionLog log = { 0, 0.0, TRUE };
   const ConvolveEvaluation *evaluation;
 
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   g_assert_null (convolve_session_get_evaluation (session));
   g_signal_connect (session, "notify::evaluation-fraction", G_CALLBACK (on_fraction), &log);
@@ -747,7 +686,7 @@ test_session_evaluate (void)
   g_assert_cmpfloat (convolve_session_get_evaluation_fraction (session), >=, 0.0);
   /* Superseded at once: only the second one's result arrives. */
   convolve_session_evaluate (session);
-  g_assert_true (iterate_until (evaluation_done, session));
+  g_assert_true (session_test_iterate_until (evaluation_done, session));
   g_assert_cmpuint (counts.predictions, ==, 1);
   g_assert_true (log.rising);
   g_assert_cmpuint (log.changes, >=, 2);
@@ -799,12 +738,12 @@ test_session_shutdown (void)
   ConvolveTrainConfig config;
   ConvolveTrainer *trainer;
 
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   small_config (&config, 50);
   start_run (session, &config, &error);
   g_assert_no_error (error);
-  g_assert_true (iterate_until (run_has_steps, session));
+  g_assert_true (session_test_iterate_until (run_has_steps, session));
 
   trainer = g_object_ref (convolve_session_get_trainer (session));
   convolve_session_shutdown (session);
@@ -837,7 +776,7 @@ test_session_resume (void)
   ConvolveTrainConfig config;
   gint64 id;
 
-  open_dataset (session, dir, SPEC, &error);
+  session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
   store = convolve_run_store_open (NULL, &error);
   g_assert_no_error (error);
@@ -886,12 +825,12 @@ test_session_resume (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_resume_run_async (session, id, result_cb, &result);
-    g_assert_true (convolve_session_train_finish (session, wait_result (&result), &error));
+    convolve_session_resume_run_async (session, id, session_test_result_cb, &result);
+    g_assert_true (convolve_session_train_finish (session, session_test_wait_result (&result), &error));
     g_assert_no_error (error);
   }
   g_assert_cmpint (convolve_session_get_run_id (session), ==, id);
-  g_assert_true (iterate_until (run_final, session));
+  g_assert_true (session_test_iterate_until (session_test_run_final, session));
   g_assert_cmpint (convolve_session_get_progress (session)->state, ==, CONVOLVE_TRAINER_FINISHED);
   g_assert_cmpint (convolve_session_get_progress (session)->epoch, ==, 2);
   {
@@ -914,16 +853,16 @@ test_session_resume (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_resume_run_async (session, id, result_cb, &result);
-    g_assert_false (convolve_session_train_finish (session, wait_result (&result), &error));
+    convolve_session_resume_run_async (session, id, session_test_result_cb, &result);
+    g_assert_false (convolve_session_train_finish (session, session_test_wait_result (&result), &error));
     g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
     g_clear_error (&error);
   }
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    convolve_session_resume_run_async (session, 99999, result_cb, &result);
-    g_assert_false (convolve_session_train_finish (session, wait_result (&result), &error));
+    convolve_session_resume_run_async (session, 99999, session_test_result_cb, &result);
+    g_assert_false (convolve_session_train_finish (session, session_test_wait_result (&result), &error));
     g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_NOT_FOUND);
     g_clear_error (&error);
   }

@@ -874,6 +874,38 @@ test_training_panel_early_stopping (void)
   gtk_widget_set_sensitive (settings_group, TRUE);
   g_assert_true (gtk_widget_get_sensitive (group));
 
+  /* Kept in GSettings, so the next start (a new panel) has them. */
+  {
+    g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+    g_autofree char *monitor_name = g_settings_get_string (settings, "early-stopping-monitor");
+
+    g_assert_cmpint (g_settings_get_int (settings, "early-stopping-patience"), ==, 3);
+    g_assert_cmpstr (monitor_name, ==, "val_accuracy");
+    g_assert_true (g_settings_get_boolean (settings, "restore-best-weights"));
+  }
+  g_assert_finalize_object (panel);
+
+  panel = g_object_ref_sink (convolve_training_panel_new ());
+  convolve_train_config_init (&config);
+  convolve_training_panel_get_config (CONVOLVE_TRAINING_PANEL (panel), &config);
+  g_assert_cmpint (config.early_stopping_patience, ==, 3);
+  g_assert_cmpint (config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_ACCURACY);
+  g_assert_true (config.restore_best_weights);
+
+  /* ... and a change there reaches the panel. */
+  {
+    g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+
+    g_settings_set_int (settings, "early-stopping-patience", 0);
+    g_settings_set_string (settings, "early-stopping-monitor", "val_loss");
+    g_settings_set_boolean (settings, "restore-best-weights", FALSE);
+  }
+  monitor = ADW_COMBO_ROW (gtk_widget_get_template_child (panel, CONVOLVE_TYPE_TRAINING_PANEL, "monitor_row"));
+  g_assert_cmpuint (adw_combo_row_get_selected (monitor), ==, 0);
+  convolve_training_panel_get_config (CONVOLVE_TRAINING_PANEL (panel), &config);
+  g_assert_cmpint (config.early_stopping_patience, ==, 0);
+  g_assert_cmpint (config.early_stopping_monitor, ==, CONVOLVE_MONITOR_VAL_LOSS);
+  g_assert_false (config.restore_best_weights);
   g_assert_finalize_object (panel);
 }
 

@@ -108,26 +108,6 @@ job_free (Job *job)
   g_free (job);
 }
 
-/* A run's files, each once. */
-static void
-delete_run_files (const ConvolveRunRecord *run,
-                  guint                   *n_deleted)
-{
-  const char *paths[] = { run->checkpoint_path, run->best_checkpoint_path, run->model_path };
-
-  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
-    {
-      gboolean seen = FALSE;
-
-      if (paths[i] == NULL || paths[i][0] == '\0')
-        continue;
-      for (guint j = 0; j < i; j++)
-        seen |= g_strcmp0 (paths[i], paths[j]) == 0;
-      if (!seen && g_unlink (paths[i]) == 0)
-        (*n_deleted)++;
-    }
-}
-
 static void
 job_thread (GTask        *task,
             gpointer      source_object,
@@ -168,7 +148,7 @@ job_thread (GTask        *task,
           if (run == NULL)
             break;
           if (convolve_run_store_delete_run (job->store, id, &error))
-            delete_run_files (run, &job->n_files_deleted);
+            job->n_files_deleted += convolve_run_store_delete_run_files (job->store, run, TRUE);
         }
       break;
     default:

@@ -599,6 +599,29 @@ convolve_training_panel_class_init (ConvolveTrainingPanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, edit_layers_cb);
 }
 
+/* The monitor row lists the figures in ConvolveMonitor's order. */
+static gboolean
+monitor_to_row (GValue   *value,
+                GVariant *variant,
+                gpointer  user_data)
+{
+  ConvolveMonitor monitor = CONVOLVE_MONITOR_VAL_LOSS;
+
+  convolve_monitor_from_string (g_variant_get_string (variant, NULL), &monitor);
+  g_value_set_uint (value, monitor == CONVOLVE_MONITOR_VAL_ACCURACY ? 1 : 0);
+  return TRUE;
+}
+
+static GVariant *
+row_to_monitor (const GValue       *value,
+                const GVariantType *type,
+                gpointer            user_data)
+{
+  return g_variant_new_string (convolve_monitor_to_string (g_value_get_uint (value) == 1
+                                                           ? CONVOLVE_MONITOR_VAL_ACCURACY
+                                                           : CONVOLVE_MONITOR_VAL_LOSS));
+}
+
 static void
 convolve_training_panel_init (ConvolveTrainingPanel *self)
 {
@@ -612,6 +635,12 @@ convolve_training_panel_init (ConvolveTrainingPanel *self)
   g_settings_bind (self->settings, "batch-size", self->batch_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "learning-rate", self->rate_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "seed", self->seed_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "early-stopping-patience", self->patience_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "early-stopping-monitor", self->monitor_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, monitor_to_row, row_to_monitor, NULL, NULL);
+  g_settings_bind (self->settings, "restore-best-weights", self->restore_best_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
 
   setup_presets (self);
   clear_progress (self);

@@ -44,6 +44,17 @@ convolve_window_show_error (ConvolveWindow *self,
   g_return_if_fail (CONVOLVE_IS_WINDOW (self));
 
   toast = adw_toast_new (message);
+  {
+    /* Errors name files and say why at the end: wrapped, not cut off. */
+    GtkWidget *label = gtk_label_new (message);
+
+    gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+    gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+    gtk_label_set_max_width_chars (GTK_LABEL (label), 80);
+    gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+    gtk_widget_add_css_class (label, "heading");
+    adw_toast_set_custom_title (toast, label);
+  }
   adw_toast_set_timeout (toast, 8);
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);

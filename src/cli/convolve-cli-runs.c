@@ -318,8 +318,14 @@ convolve_cli_runs (int argc, char **argv)
   /* delete */
   if (!yes)
     return convolve_cli_fail (_("delete removes run %" PRId64 " for good: add --yes to do it"), id);
-  if (!convolve_run_store_delete_run (store, id, &error))
-    return convolve_cli_fail ("%s", error->message);
+  {
+    /* Its checkpoints go with it; a model saved with --save is the user's. */
+    g_autoptr(ConvolveRunRecord) run = convolve_run_store_get_run (store, id, &error);
+
+    if (run == NULL || !convolve_run_store_delete_run (store, id, &error))
+      return convolve_cli_fail ("%s", error->message);
+    convolve_run_store_delete_run_files (store, run, FALSE);
+  }
   printf (_("Deleted run %" PRId64 "\n"), id);
   return 0;
 }

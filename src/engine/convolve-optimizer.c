@@ -151,6 +151,24 @@ convolve_optimizer_free (ConvolveOptimizer *optimizer)
   g_free (optimizer);
 }
 
+ConvolveOptimizer *
+convolve_optimizer_copy (const ConvolveOptimizer  *optimizer,
+                         GError                  **error)
+{
+  ConvolveOptimizer *copy;
+
+  g_return_val_if_fail (optimizer != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  copy = convolve_optimizer_new (&optimizer->config, optimizer->n_params, error);
+  if (copy == NULL)
+    return NULL;
+  copy->iterations = optimizer->iterations;
+  for (int i = 0; i < optimizer->n_slots; i++)
+    memcpy (copy->slots[i], optimizer->slots[i], optimizer->n_params * sizeof (float));
+  return copy;
+}
+
 /* --- the update kernels -------------------------------------------------- */
 
 CONVOLVE_CLONES static void

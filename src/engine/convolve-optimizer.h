@@ -35,6 +35,10 @@ ConvolveOptimizer *convolve_optimizer_new   (const ConvolveOptimizerConfig *conf
                                              gsize                          n_params,
                                              GError                       **error);
 void               convolve_optimizer_free  (ConvolveOptimizer *optimizer);
+/* The same settings, iteration count and slots, in new memory (e.g. to save
+ * a checkpoint while training goes on). */
+ConvolveOptimizer *convolve_optimizer_copy  (const ConvolveOptimizer  *optimizer,
+                                             GError                  **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConvolveOptimizer, convolve_optimizer_free)
 
 /* One update of params from grads (both n_params floats). Keras Adam:

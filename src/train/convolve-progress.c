@@ -76,6 +76,7 @@ convolve_progress_unref (ConvolveProgress *progress)
       g_clear_pointer (&progress->history, convolve_history_unref);
       g_clear_pointer (&progress->evaluation, convolve_evaluation_free);
       g_clear_error (&progress->error);
+      g_clear_error (&progress->checkpoint_error);
       g_free (box);
     }
 }
@@ -92,5 +93,7 @@ _convolve_progress_copy (const ConvolveProgress *progress)
     convolve_evaluation_ref (box->public.evaluation);
   if (box->public.error != NULL)
     box->public.error = g_error_copy (box->public.error);
+  if (box->public.checkpoint_error != NULL)
+    box->public.checkpoint_error = g_error_copy (box->public.checkpoint_error);
   return &box->public;
 }

@@ -80,6 +80,12 @@ typedef struct {
   ConvolveStopReason stop_reason;      /* set in the final snapshot */
   int              stopped_epoch;      /* EARLY_STOPPED: the last epoch trained, else 0 */
   gboolean         restored_best;      /* the model now holds the best epoch's weights */
+  /* Background checkpoints (CONVOLVE_CHECKPOINT_MODE_BACKGROUND), else 0 / NULL: */
+  guint            checkpoint_saves;   /* checkpoints saved so far */
+  int              checkpoint_epoch;   /* the last saved one's epochs done */
+  int              checkpoint_best_epoch; /* the best epoch it names, its file beside it (0: none) */
+  guint            checkpoint_failures; /* saves that failed (the run went on) */
+  GError          *checkpoint_error;   /* the latest failure's reason, or NULL */
 } ConvolveProgress;
 
 #define CONVOLVE_TYPE_PROGRESS (convolve_progress_get_type ())

@@ -22,6 +22,7 @@ static const struct {
   [CONVOLVE_RUN_SETTING_BATCH_SIZE]     = { "batch_size",     N_("Batch size") },
   [CONVOLVE_RUN_SETTING_OPTIMIZER]      = { "optimizer",      N_("Optimizer") },
   [CONVOLVE_RUN_SETTING_LEARNING_RATE]  = { "learning_rate",  N_("Learning rate") },
+  [CONVOLVE_RUN_SETTING_EARLY_STOPPING] = { "early_stopping", N_("Early stopping") },
   [CONVOLVE_RUN_SETTING_SEED]           = { "seed",           N_("Seed") },
   [CONVOLVE_RUN_SETTING_THREADS]        = { "threads",        N_("Threads") },
 };
@@ -90,6 +91,18 @@ convolve_run_setting_format (ConvolveRunSetting       setting,
       return g_strdup (c->optimizer == CONVOLVE_OPTIMIZER_SGD ? "sgd" : "adam");
     case CONVOLVE_RUN_SETTING_LEARNING_RATE:
       return format_float (c->learning_rate);
+    case CONVOLVE_RUN_SETTING_EARLY_STOPPING:
+      {
+        g_autofree char *min_delta = format_float (c->early_stopping_min_delta);
+
+        if (c->early_stopping_patience <= 0)
+          return g_strdup ("off");
+        return g_strdup_printf ("%s/%d%s%s%s", convolve_monitor_to_string (c->early_stopping_monitor),
+                                c->early_stopping_patience,
+                                c->early_stopping_min_delta > 0.0 ? "/" : "",
+                                c->early_stopping_min_delta > 0.0 ? min_delta : "",
+                                c->restore_best_weights ? "/restore" : "");
+      }
     case CONVOLVE_RUN_SETTING_SEED:
       return g_strdup_printf ("%" PRIu64, c->seed);
     case CONVOLVE_RUN_SETTING_THREADS:

@@ -21,7 +21,8 @@
   " final_loss, final_accuracy, best_epoch, best_val_loss, best_val_accuracy," \
   " checkpoint_path, best_checkpoint_path, model_path, owner_pid," \
   " (SELECT max (epoch) FROM epochs WHERE run_id = runs.id)," \
-  " (SELECT max (global_step) FROM steps WHERE run_id = runs.id)"
+  " (SELECT max (global_step) FROM steps WHERE run_id = runs.id)," \
+  " early_stopping_monitor, early_stopping_patience, early_stopping_min_delta, restore_best_weights"
 
 /* Paths: the bytes as stored (a file name need not be UTF-8). */
 static char *
@@ -75,6 +76,7 @@ record_from_row (sqlite3_stmt *stmt)
   ConvolveRunRecord *record = g_new0 (ConvolveRunRecord, 1);
   ConvolveTrainConfig *config = &record->config;
   const char *optimizer;
+  gint64 patience;
 
   record->id = sqlite3_column_int64 (stmt, 0);
   record->name = column_text (stmt, 1);
@@ -122,6 +124,20 @@ record_from_row (sqlite3_stmt *stmt)
   record->owner_pid = sqlite3_column_int64 (stmt, 37);
   record->n_epochs_done = sqlite3_column_int (stmt, 38);
   record->n_steps_done = sqlite3_column_int64 (stmt, 39);
+
+  /* Early stopping: off when NULL (older runs) or not a patience the
+   * trainer takes; a monitor it does not know reads as the default. */
+  patience = sqlite3_column_int64 (stmt, 41);
+  if (sqlite3_column_type (stmt, 41) != SQLITE_NULL && patience > 0 && patience <= G_MAXINT)
+    {
+      double min_delta = column_double (stmt, 42);
+
+      config->early_stopping_patience = (int) patience;
+      convolve_monitor_from_string ((const char *) sqlite3_column_text (stmt, 40),
+                                    &config->early_stopping_monitor);
+      config->early_stopping_min_delta = isfinite (min_delta) && min_delta > 0.0 ? min_delta : 0.0;
+      config->restore_best_weights = sqlite3_column_int (stmt, 43) != 0;
+    }
   return record;
 }
 
@@ -430,6 +446,25 @@ run_to_json (const ConvolveRunRecord *run,
   json_double (out, "height_shift_range", config->augment.height_shift_range);
   json_key (out, "horizontal_flip");
   g_string_append (out, config->augment.horizontal_flip ? "true" : "false");
+  /* Early stopping, null when off. */
+  if (config->early_stopping_patience > 0)
+    {
+      json_string (out, "early_stopping_monitor", convolve_monitor_to_string (config->early_stopping_monitor));
+      json_int (out, "early_stopping_patience", config->early_stopping_patience);
+      json_double (out, "early_stopping_min_delta", config->early_stopping_min_delta);
+      json_key (out, "restore_best_weights");
+      g_string_append (out, config->restore_best_weights ? "true" : "false");
+    }
+  else
+    {
+      json_string (out, "early_stopping_monitor", NULL);
+      json_key (out, "early_stopping_patience");
+      g_string_append (out, "null");
+      json_key (out, "early_stopping_min_delta");
+      g_string_append (out, "null");
+      json_key (out, "restore_best_weights");
+      g_string_append (out, "null");
+    }
   json_double (out, "final_loss", run->final_loss);
   json_double (out, "final_accuracy", run->final_accuracy);
   json_int (out, "best_epoch", run->best_epoch);

@@ -9,9 +9,15 @@
  * _convolve_run_store_schema_v0 for the tests); version 0 without one is
  * an empty file.
  *
+ * Version 1 added the failure message, the heartbeat, the best epoch,
+ * the owner's boot id and lock, and each epoch's augmentation flag and
+ * time; version 2 the early stopping settings.
+ *
  * To change the schema: edit schema_current, append a migration from the
  * previous version to migrations[], bump CONVOLVE_RUN_STORE_SCHEMA_VERSION,
- * and add a test that migrates a database of the previous version.
+ * and add a test that migrates a database of the previous version (for
+ * version 1, tests/test-run-store.c makes one from a new database by
+ * dropping what version 2 added).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -51,6 +57,10 @@ static const char schema_current[] =
   "  width_shift_range    REAL NOT NULL,"
   "  height_shift_range   REAL NOT NULL,"
   "  horizontal_flip      INTEGER NOT NULL,"
+  "  early_stopping_monitor   TEXT CHECK (early_stopping_monitor IN ('val_loss', 'val_accuracy')),"
+  "  early_stopping_patience  INTEGER,"
+  "  early_stopping_min_delta REAL,"
+  "  restore_best_weights     INTEGER,"
   "  final_loss           REAL,"
   "  final_accuracy       REAL,"
   "  best_epoch           INTEGER,"
@@ -166,6 +176,13 @@ static const char *const migrations[] = {
   "   ORDER BY val_loss, epoch LIMIT 1);"
   "CREATE INDEX runs_by_dataset ON runs (dataset_name, created_at);"
   "CREATE INDEX runs_by_status ON runs (status);",
+  /* 1 -> 2: the early stopping settings, all NULL when it is off (as it
+   * was for every run before: the trainer had no early stopping then). */
+  "ALTER TABLE runs ADD COLUMN early_stopping_monitor TEXT"
+  "  CHECK (early_stopping_monitor IN ('val_loss', 'val_accuracy'));"
+  "ALTER TABLE runs ADD COLUMN early_stopping_patience INTEGER;"
+  "ALTER TABLE runs ADD COLUMN early_stopping_min_delta REAL;"
+  "ALTER TABLE runs ADD COLUMN restore_best_weights INTEGER;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == CONVOLVE_RUN_STORE_SCHEMA_VERSION);

@@ -14,6 +14,7 @@
 #include "convolve-run-store-private.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -471,10 +472,11 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
     " epochs, augment_epochs, batch_size, optimizer, learning_rate, seed, threads,"
     " train_limit, eval_batch_size, snapshot_every_steps, progress_interval_ms,"
     " width_shift_range, height_shift_range, horizontal_flip,"
-    " owner_pid, owner_boot_id, owner_start_ticks)"
+    " owner_pid, owner_boot_id, owner_start_ticks,"
+    " early_stopping_monitor, early_stopping_patience, early_stopping_min_delta, restore_best_weights)"
     " VALUES (?1, 'running', ?2, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
     " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-    " ?24, ?25, ?26)";
+    " ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
   static const char lock_sql[] = "UPDATE runs SET owner_locked = 1 WHERE id = ?1";
   g_autofree char *boot_id = NULL;
   sqlite3_stmt *stmt;
@@ -519,6 +521,14 @@ convolve_run_store_create_run (ConvolveRunStore          *store,
   sqlite3_bind_int64 (stmt, 24, pid);
   sqlite3_bind_text (stmt, 25, boot_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 26, start_ticks);
+  /* Early stopping: NULL when off. */
+  if (config->early_stopping_patience > 0)
+    {
+      sqlite3_bind_text (stmt, 27, convolve_monitor_to_string (config->early_stopping_monitor), -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 28, config->early_stopping_patience);
+      sqlite3_bind_double (stmt, 29, config->early_stopping_min_delta);
+      sqlite3_bind_int (stmt, 30, config->restore_best_weights ? 1 : 0);
+    }
   if (!_convolve_run_store_step_done (store, stmt, error))
     {
       sqlite3_finalize (stmt);
@@ -908,4 +918,49 @@ convolve_run_store_delete_run (ConvolveRunStore *store,
   /* The steps and epochs go with it: ON DELETE CASCADE. */
   return update_run (store, run_id, "DELETE FROM runs WHERE id = ?1",
                      bind_nothing, NULL, error);
+}
+
+char *
+convolve_run_store_get_run_dir (ConvolveRunStore *store,
+                                gint64            run_id)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (run_id > 0, NULL);
+
+  dir = g_path_get_dirname (store->path);
+  name = g_strdup_printf ("%" PRId64, run_id);
+  return g_build_filename (dir, "runs", name, NULL);
+}
+
+guint
+convolve_run_store_delete_run_files (ConvolveRunStore        *store,
+                                     const ConvolveRunRecord *run,
+                                     gboolean                 with_model)
+{
+  const char *paths[] = { run->checkpoint_path, run->best_checkpoint_path,
+                          with_model ? run->model_path : NULL };
+  g_autofree char *dir = NULL;
+  guint n_deleted = 0;
+
+  g_return_val_if_fail (store != NULL, 0);
+  g_return_val_if_fail (run != NULL, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      gboolean seen = FALSE;
+
+      if (paths[i] == NULL || paths[i][0] == '\0')
+        continue;
+      for (guint j = 0; j < i; j++)
+        seen |= g_strcmp0 (paths[i], paths[j]) == 0;
+      if (!seen && g_unlink (paths[i]) == 0)
+        n_deleted++;
+    }
+  /* Only when empty: rmdir never removes anything else. */
+  dir = convolve_run_store_get_run_dir (store, run->id);
+  g_rmdir (dir);
+  return n_deleted;
 }

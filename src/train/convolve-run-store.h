@@ -62,7 +62,7 @@ typedef enum {
 GQuark convolve_run_store_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CONVOLVE_RUN_STORE_SCHEMA_VERSION 1
+#define CONVOLVE_RUN_STORE_SCHEMA_VERSION 2
 /* Default busy timeout of convolve_run_store_open. */
 #define CONVOLVE_RUN_STORE_BUSY_TIMEOUT_MS 3000
 
@@ -110,7 +110,8 @@ typedef struct {
   int                 n_classes;
   char               *model_spec;
   gint64              n_parameters;
-  ConvolveTrainConfig config;          /* every hyperparameter, seed and threads */
+  ConvolveTrainConfig config;          /* every hyperparameter, seed and threads; early
+                                        * stopping (schema 2) off for older runs */
   double              final_loss;      /* the final evaluation; NaN when none */
   double              final_accuracy;
   int                 best_epoch;      /* 1-based; 0 when none */
@@ -229,6 +230,18 @@ gboolean convolve_run_store_rename_run    (ConvolveRunStore *store,
 gboolean convolve_run_store_delete_run    (ConvolveRunStore *store,
                                            gint64            run_id,
                                            GError          **error);
+/* Removes the files of run (a record read before deleting it): its
+ * checkpoint and best checkpoint, with_model also its saved model, each
+ * once; then its folder under convolve_run_store_get_run_dir when that is
+ * left empty. Files that are gone already are no error. Returns how many
+ * files it removed. */
+guint    convolve_run_store_delete_run_files (ConvolveRunStore        *store,
+                                              const ConvolveRunRecord *run,
+                                              gboolean                 with_model);
+/* Where the app keeps a run's own files (its checkpoints): "runs/ID"
+ * beside the database file. Not created here. */
+char    *convolve_run_store_get_run_dir   (ConvolveRunStore *store,
+                                           gint64            run_id);
 
 /* Reads. ---------------------------------------------------------------- */
 

@@ -13,6 +13,12 @@
 
 G_BEGIN_DECLS
 
+/* For tests: called on the main thread with each new run's trainer just
+ * before it starts, e.g. to set a validation hook (convolve-trainer-private.h)
+ * that pauses it at an exact epoch. Production code never sets one. */
+typedef void (*ConvolveSessionTrainerHook) (ConvolveTrainer *trainer,
+                                            gpointer         user_data);
+
 struct _ConvolveSession
 {
   GObject              parent_instance;
@@ -44,6 +50,11 @@ struct _ConvolveSession
   gboolean             run_store_failed;  /* said once; runs go unrecorded */
   ConvolveRunRecorder *recorder;          /* the running run's record */
   gint64               last_run_id;
+  guint                checkpoint_saves;    /* the run's progress last seen: */
+  guint                checkpoint_failures; /* what is recorded, and said */
+  gboolean             checkpoint_warned;   /* a failure was said since the last save */
+  ConvolveSessionTrainerHook trainer_hook; /* tests only, see below */
+  gpointer             trainer_hook_data;
 
   /* the test set's predictions: each epoch's, or the session's own */
   ConvolveEvaluation  *evaluation;
@@ -89,6 +100,11 @@ typedef enum {
 
 
 extern guint _convolve_session_signals[N_SIGNALS];
+
+/* convolve-session-run.c */
+void     _convolve_session_set_trainer_hook (ConvolveSession            *self,
+                                             ConvolveSessionTrainerHook  hook,
+                                             gpointer                    user_data);
 
 /* convolve-session.c */
 /* FALSE with CONVOLVE_TRAIN_ERROR_BUSY and message while training. */

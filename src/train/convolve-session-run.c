@@ -5,7 +5,9 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <inttypes.h>
 
 #include "convolve-model-check.h"
@@ -116,13 +118,15 @@ finish_record (ConvolveSession  *self,
   g_task_run_in_thread (task, finish_thread);
 }
 
-/* Records the new run; without a usable store it trains unrecorded, and
- * says so once. */
-static void
+/* The record of the run trainer is about to start; without a usable store
+ * it trains unrecorded, and says so once. */
+static ConvolveRunRecorder *
 start_record (ConvolveSession *self,
+              ConvolveTrainer *trainer,
               gint64           resume_run_id)
 {
   g_autoptr(GError) error = NULL;
+  ConvolveRunRecorder *recorder;
   ConvolveRunInfo info;
 
   if (self->run_store == NULL && !self->run_store_failed)
@@ -132,21 +136,78 @@ start_record (ConvolveSession *self,
         {
           self->run_store_failed = TRUE;
           _convolve_session_emit_error (self, _("Training runs are not recorded: %s"), error->message);
-          return;
+          return NULL;
         }
     }
   if (self->run_store == NULL)
-    return;
+    return NULL;
 
-  convolve_trainer_describe_run (self->trainer, &info);
+  convolve_trainer_describe_run (trainer, &info);
   info.dataset_path = self->dataset_path;
   if (resume_run_id > 0)
-    self->recorder = convolve_run_recorder_new_for_run (self->run_store, resume_run_id, &error);
+    recorder = convolve_run_recorder_new_for_run (self->run_store, resume_run_id, &error);
   else
-    self->recorder = convolve_run_recorder_new (self->run_store, &info,
-                                                convolve_trainer_get_config (self->trainer), &error);
-  if (self->recorder == NULL)
+    recorder = convolve_run_recorder_new (self->run_store, &info,
+                                          convolve_trainer_get_config (trainer), &error);
+  if (recorder == NULL)
     _convolve_session_emit_error (self, _("Training runs are not recorded: %s"), error->message);
+  return recorder;
+}
+
+/* A new recorded run saves its checkpoints (the last epoch's and the best
+ * one's) in its own folder, in the background, so that it can be resumed
+ * after a crash. Without the folder it trains all the same. */
+static void
+set_up_checkpoints (ConvolveSession     *self,
+                    ConvolveTrainer     *trainer,
+                    ConvolveRunRecorder *recorder)
+{
+  g_autofree char *dir = convolve_run_store_get_run_dir (self->run_store,
+                                                         convolve_run_recorder_get_run_id (recorder));
+  g_autofree char *path = g_build_filename (dir, "checkpoint.safetensors", NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      _convolve_session_emit_error (self,
+                                    _("This run cannot be resumed after a crash: could not make the folder “%s”: %s"),
+                                    dir, g_strerror (saved_errno));
+      return;
+    }
+  if (!convolve_trainer_set_checkpoint_path (trainer, path, &error) ||
+      !convolve_trainer_set_checkpoint_mode (trainer, CONVOLVE_CHECKPOINT_MODE_BACKGROUND, &error))
+    _convolve_session_emit_error (self, _("This run cannot be resumed after a crash: %s"), error->message);
+}
+
+/* Records the checkpoints the trainer saved, and says when one failed. */
+static void
+follow_checkpoints (ConvolveSession  *self,
+                    ConvolveProgress *progress)
+{
+  if (progress->checkpoint_saves != self->checkpoint_saves && self->recorder != NULL)
+    {
+      const char *path = convolve_trainer_get_checkpoint_path (self->trainer);
+      g_autofree char *best = progress->checkpoint_best_epoch > 0 && path != NULL
+                              ? convolve_trainer_best_path_for (path) : NULL;
+
+      convolve_run_recorder_set_paths (self->recorder, path, best, NULL);
+    }
+  if (progress->checkpoint_saves != self->checkpoint_saves)
+    self->checkpoint_warned = FALSE;
+  self->checkpoint_saves = progress->checkpoint_saves;
+  /* Said once, and again only after a save went through meanwhile. */
+  if (progress->checkpoint_failures != self->checkpoint_failures && progress->checkpoint_error != NULL &&
+      !self->checkpoint_warned)
+    {
+      _convolve_session_emit_error (self,
+                                    _("A checkpoint could not be saved; training goes on and the previous "
+                                      "checkpoint stays: %s"),
+                                    progress->checkpoint_error->message);
+      self->checkpoint_warned = TRUE;
+    }
+  self->checkpoint_failures = progress->checkpoint_failures;
 }
 
 gint64
@@ -220,6 +281,7 @@ progress_cb (ConvolveTrainer  *trainer,
 
   g_clear_pointer (&self->progress, convolve_progress_unref);
   self->progress = convolve_progress_ref (progress);
+  follow_checkpoints (self, progress);
   if (self->recorder != NULL)
     {
       if (convolve_trainer_state_is_final (progress->state))
@@ -270,6 +332,9 @@ forget_run (ConvolveSession *self)
   g_clear_pointer (&self->progress, convolve_progress_unref);
   self->weights_version = 0;
   self->trained_steps = 0;
+  self->checkpoint_saves = 0;
+  self->checkpoint_failures = 0;
+  self->checkpoint_warned = FALSE;
   _convolve_session_clear_evaluation (self);
 }
 
@@ -345,8 +410,10 @@ resume_trainer (StartData  *data,
                    _("Run %" PRId64 " trained another model: open its model first, then resume it"), run->id);
       return NULL;
     }
-  /* It goes on saving where it saved before, so it stays resumable. */
-  if (!convolve_trainer_set_checkpoint_path (trainer, run->checkpoint_path, error))
+  /* It goes on saving where it saved before, so it stays resumable; as
+   * the app's own runs do, in the background. */
+  if (!convolve_trainer_set_checkpoint_path (trainer, run->checkpoint_path, error) ||
+      !convolve_trainer_set_checkpoint_mode (trainer, CONVOLVE_CHECKPOINT_MODE_BACKGROUND, error))
     return NULL;
   return g_steal_pointer (&trainer);
 }
@@ -397,12 +464,27 @@ start_cb (GObject      *source,
   ConvolveSession *self = CONVOLVE_SESSION (source);
   g_autoptr(GTask) outer = user_data;
   StartData *data = g_task_get_task_data (G_TASK (result));
+  ConvolveRunRecorder *recorder = NULL;
   GError *error = NULL;
 
   self->starting = FALSE;
-  if (!g_task_propagate_boolean (G_TASK (result), &error) ||
-      !convolve_trainer_start (data->trainer, &error))
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
+      _convolve_session_update_state (self);
+      g_task_return_error (outer, error);
+      return;
+    }
+  /* The record comes first: its number names the checkpoints' folder. */
+  recorder = start_record (self, data->trainer, data->resume_run_id);
+  if (recorder != NULL && data->resume_run_id == 0)
+    set_up_checkpoints (self, data->trainer, recorder);
+  if (self->trainer_hook != NULL)
+    self->trainer_hook (data->trainer, self->trainer_hook_data);
+  if (!convolve_trainer_start (data->trainer, &error))
+    {
+      if (recorder != NULL)
+        convolve_run_recorder_finish (recorder, CONVOLVE_TRAINER_FAILED, NULL, error, NULL);
+      g_clear_pointer (&recorder, convolve_run_recorder_free);
       _convolve_session_update_state (self);
       g_task_return_error (outer, error);
       return;
@@ -411,11 +493,11 @@ start_cb (GObject      *source,
   /* The new run replaces the old one; the current weights stay until its
    * first snapshot. */
   forget_run (self);
+  self->recorder = recorder;
   self->trainer = g_steal_pointer (&data->trainer);
   self->run_cancellable = g_cancellable_new ();
   self->progress = convolve_trainer_get_progress (self->trainer);
   g_signal_connect (self->trainer, "progress", G_CALLBACK (progress_cb), self);
-  start_record (self, data->resume_run_id);
   g_signal_emit (self, _convolve_session_signals[RUN_CHANGED], 0);
   _convolve_session_update_state (self);
   g_task_return_boolean (outer, TRUE);
@@ -503,6 +585,16 @@ convolve_session_train_finish (ConvolveSession  *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == convolve_session_train_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+_convolve_session_set_trainer_hook (ConvolveSession            *self,
+                                    ConvolveSessionTrainerHook  hook,
+                                    gpointer                    user_data)
+{
+  g_return_if_fail (CONVOLVE_IS_SESSION (self));
+  self->trainer_hook = hook;
+  self->trainer_hook_data = user_data;
 }
 
 void

@@ -163,7 +163,12 @@ gboolean         convolve_session_get_dirty           (ConvolveSession  *session
 /* Builds a trainer for the training and test sets on a worker thread from
  * a copy of the newest weights (so a run continues the last one) and
  * starts it; the callback runs once the run has started or failed to. The
- * previous run is forgotten when the new one starts. */
+ * previous run is forgotten when the new one starts. A recorded run saves
+ * a checkpoint after each epoch (and where it was stopped), with the best
+ * epoch's file beside it, in convolve_run_store_get_run_dir(), in the
+ * background (CONVOLVE_CHECKPOINT_MODE_BACKGROUND): so a run killed
+ * mid-way is found interrupted and resumes from its last epoch. A failed
+ * checkpoint is said once through "error"; the run goes on. */
 void             convolve_session_train_async         (ConvolveSession           *session,
                                                        const ConvolveTrainConfig *config,
                                                        GAsyncReadyCallback        callback,

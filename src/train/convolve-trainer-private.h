@@ -20,6 +20,7 @@
 #pragma once
 
 #include "convolve-checkpoint.h"
+#include "convolve-checkpoint-writer.h"
 #include "convolve-evaluation.h"
 #include "convolve-trainer.h"
 
@@ -43,6 +44,8 @@ struct _ConvolveTrainer {
 
   ConvolveTrainConfig  config;
   char                *checkpoint_path;
+  ConvolveCheckpointMode checkpoint_mode;
+  ConvolveCheckpointWriter *checkpoint_writer; /* BACKGROUND: made at start */
   ConvolveDataset     *train;
   ConvolveDataset     *test;
   guint                n_train;        /* images used: train_limit applied */
@@ -149,6 +152,9 @@ ConvolveProgress     *_convolve_trainer_make_progress    (ConvolveTrainer      *
 void                  _convolve_trainer_publish_progress (ConvolveTrainer      *self,
                                                           ConvolveProgress     *progress,
                                                           gboolean              urgent);
+/* The writer's callback (a ConvolveCheckpointWrittenFunc; user_data: the
+ * trainer): publishes the latest snapshot again with its checkpoint news. */
+void                  _convolve_trainer_checkpoint_written (gpointer            user_data);
 /* RUNNING, or STOPPING once stop() was called. */
 ConvolveTrainerState  _convolve_trainer_running_state    (ConvolveTrainer      *self);
 /* Copies the model's weights into the published copy, bumping its version. */
@@ -159,6 +165,16 @@ gboolean              _convolve_trainer_save_locked      (ConvolveTrainer      *
                                                           const char           *path,
                                                           gboolean              with_optimizer,
                                                           GError              **error);
+
+/* convolve-trainer-checkpoint.c */
+/* The checkpoint after an epoch (or a stop), when there is a path: saved
+ * here (FALSE on failure) or, in the background, copied and handed to the
+ * writer (TRUE; a failure shows in the progress). Trainer thread. */
+gboolean              _convolve_trainer_checkpoint        (ConvolveTrainer      *self,
+                                                          GError              **error);
+/* Fills progress's checkpoint_* fields from the writer (background only). */
+void                  _convolve_trainer_checkpoint_status (ConvolveTrainer      *self,
+                                                          ConvolveProgress     *progress);
 
 /* Only before start. See ConvolveTrainerValidationHook. */
 void                  _convolve_trainer_set_validation_hook (ConvolveTrainer               *self,

@@ -313,14 +313,8 @@ finish_epoch (ConvolveTrainer  *self,
   if (!_convolve_trainer_publish_weights (self, error))
     return FALSE;
 
-  if (self->checkpoint_path != NULL)
-    {
-      g_mutex_lock (&self->model_mutex);
-      ok = _convolve_trainer_save_locked (self, self->checkpoint_path, TRUE, error);
-      g_mutex_unlock (&self->model_mutex);
-      if (!ok)
-        return FALSE;
-    }
+  if (!_convolve_trainer_checkpoint (self, error))
+    return FALSE;
 
   publish_running_progress (self, _convolve_trainer_running_state (self), FALSE, TRUE);
   return TRUE;
@@ -552,6 +546,15 @@ _convolve_trainer_thread (gpointer data)
 
   if (ok)
     ok = _convolve_trainer_publish_weights (self, &error);
+
+  /* A background checkpoint also where a stop left the run (an epoch's
+   * end already has one); the final progress then tells what is on disk. */
+  if (self->checkpoint_writer != NULL)
+    {
+      if (ok && stopped && self->checkpoint_path != NULL && self->position.step > 0)
+        ok = _convolve_trainer_checkpoint (self, &error);
+      _convolve_checkpoint_writer_wait (self->checkpoint_writer);
+    }
 
   g_mutex_lock (&self->model_mutex);
   self->stop_reason = !ok ? CONVOLVE_STOP_REASON_FAILED

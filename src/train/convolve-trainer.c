@@ -1,7 +1,8 @@
 /* convolve-trainer.c: the trainer object everyone else talks to:
- * construction, config, control, progress delivery, weight snapshots and
- * saves. The fit loop itself runs in convolve-trainer-thread.c; the locks
- * they share are described in convolve-trainer-private.h.
+ * construction, config, control, progress delivery and weight snapshots.
+ * The fit loop itself runs in convolve-trainer-thread.c, checkpoints and
+ * saves are in convolve-trainer-checkpoint.c; the locks they share are
+ * described in convolve-trainer-private.h.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -120,6 +121,7 @@ _convolve_trainer_make_progress (ConvolveTrainer      *self,
   p->history_n_epochs = convolve_history_get_n_epochs (self->history);
   if (state == CONVOLVE_TRAINER_FAILED && self->error != NULL)
     p->error = g_error_copy (self->error);
+  _convolve_trainer_checkpoint_status (self, p);
 
   p->best_epoch = pos->best_epoch;
   p->best_val_loss = NAN;
@@ -201,6 +203,25 @@ publish_progress_locked (ConvolveTrainer  *self,
     }
 }
 
+/* The latest snapshot again with the writer's news, at once: a paused run
+ * publishes nothing else, and its checkpoint must still be recorded. */
+void
+_convolve_trainer_checkpoint_written (gpointer user_data)
+{
+  ConvolveTrainer *self = user_data;
+
+  g_mutex_lock (&self->progress_mutex);
+  if (self->progress != NULL && !convolve_trainer_state_is_final (self->progress->state))
+    {
+      ConvolveProgress *progress = _convolve_progress_copy (self->progress);
+
+      g_clear_error (&progress->checkpoint_error);
+      _convolve_trainer_checkpoint_status (self, progress);
+      publish_progress_locked (self, progress, TRUE);
+    }
+  g_mutex_unlock (&self->progress_mutex);
+}
+
 void
 _convolve_trainer_publish_progress (ConvolveTrainer  *self,
                                     ConvolveProgress *progress,
@@ -255,112 +276,6 @@ convolve_trainer_get_weights_snapshot (ConvolveTrainer  *self,
   return copy;
 }
 
-/* --- checkpoints --------------------------------------------------------- */
-
-char *
-convolve_trainer_best_path_for (const char *checkpoint_path)
-{
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *name = NULL;
-  const char *dot;
-
-  g_return_val_if_fail (checkpoint_path != NULL, NULL);
-
-  dir = g_path_get_dirname (checkpoint_path);
-  base = g_path_get_basename (checkpoint_path);
-  dot = strrchr (base, '.');
-  /* A leading dot is a hidden file's name, not an extension. */
-  if (dot != NULL && dot != base)
-    name = g_strdup_printf ("%.*s-best%s", (int) (dot - base), base, dot);
-  else
-    name = g_strdup_printf ("%s-best", base);
-  return g_build_filename (dir, name, NULL);
-}
-
-/* The metadata every file of this run carries, at epoch and step. */
-static ConvolveModelMeta *
-make_meta (ConvolveTrainer *self,
-           int              epoch,
-           gint64           step)
-{
-  ConvolveModelMeta *meta = convolve_model_meta_new ();
-
-  g_strfreev (meta->class_names);
-  meta->class_names = g_strdupv (self->class_names);
-  g_free (meta->dataset);
-  meta->dataset = g_strdup (convolve_dataset_get_name (self->train));
-  meta->input_scale = 1.0f / 255.0f;
-  meta->input_offset = 0.0f;
-  meta->epoch = epoch;
-  meta->step = step;
-  return meta;
-}
-
-/* The best epoch's weights as a plain model file. model_mutex held. */
-static gboolean
-save_best_locked (ConvolveTrainer  *self,
-                  const char       *path,
-                  GError          **error)
-{
-  g_autoptr(ConvolveModelMeta) meta = NULL;
-  int best_epoch = self->position.best_epoch;
-
-  if (self->best_model == NULL || best_epoch == 0)
-    {
-      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_NO_BEST,
-                           _("There is no best epoch yet: no epoch has been validated on a test set"));
-      return FALSE;
-    }
-  meta = make_meta (self, best_epoch, (gint64) best_epoch * _convolve_trainer_steps_per_epoch (self));
-  return convolve_model_save (self->best_model, meta, NULL, path, error);
-}
-
-/* Called with model_mutex held (or by the thread that owns the model). A
- * checkpoint gets the best epoch's file beside it, written once per best
- * epoch and place, and before it: a checkpoint never names a best epoch
- * its neighbour does not hold. */
-gboolean
-_convolve_trainer_save_locked (ConvolveTrainer  *self,
-                               const char       *path,
-                               gboolean          with_optimizer,
-                               GError          **error)
-{
-  const Position *pos = &self->position;
-  g_autoptr(ConvolveModelMeta) meta = make_meta (self, MIN (pos->epoch, _convolve_trainer_epochs_total (self)),
-                                                 pos->global_step);
-
-  if (with_optimizer)
-    {
-      ConvolveCheckpointState state = { .config = self->config,
-                                        .position = self->position,
-                                        .n_train = self->n_train };
-
-      if (self->best_model != NULL && pos->best_epoch > 0)
-        {
-          g_autofree char *best_path = convolve_trainer_best_path_for (path);
-
-          if (self->best_written_epoch != pos->best_epoch ||
-              g_strcmp0 (self->best_written_path, best_path) != 0)
-            {
-              if (!save_best_locked (self, best_path, error))
-                return FALSE;
-              g_free (self->best_written_path);
-              self->best_written_path = g_steal_pointer (&best_path);
-              self->best_written_epoch = pos->best_epoch;
-            }
-        }
-
-      if (meta->extra == NULL)
-        meta->extra = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      _convolve_checkpoint_write (meta->extra, &state, self->history);
-    }
-
-  return convolve_model_save (self->model, meta,
-                              with_optimizer ? self->optimizer : NULL,
-                              path, error);
-}
-
 int
 convolve_trainer_get_best_epoch (ConvolveTrainer *self)
 {
@@ -401,23 +316,6 @@ convolve_trainer_get_best_weights (ConvolveTrainer  *self,
     copy = convolve_model_copy (self->best_model, max_batch, error);
   g_mutex_unlock (&self->model_mutex);
   return copy;
-}
-
-gboolean
-convolve_trainer_save_best (ConvolveTrainer  *self,
-                            const char       *path,
-                            GError          **error)
-{
-  gboolean ok;
-
-  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  g_mutex_lock (&self->model_mutex);
-  ok = save_best_locked (self, path, error);
-  g_mutex_unlock (&self->model_mutex);
-  return ok;
 }
 
 void
@@ -529,6 +427,7 @@ convolve_trainer_finalize (GObject *object)
       self->thread = NULL;
     }
 
+  g_clear_pointer (&self->checkpoint_writer, _convolve_checkpoint_writer_free);
   /* (the evaluation model is a view of the model: first) */
   g_clear_pointer (&self->eval_model, convolve_model_free);
   g_clear_pointer (&self->model, convolve_model_free);
@@ -923,6 +822,30 @@ convolve_trainer_set_checkpoint_path (ConvolveTrainer  *self,
     return FALSE;
   g_free (self->checkpoint_path);
   self->checkpoint_path = g_strdup (path);
+  return TRUE;
+}
+
+const char *
+convolve_trainer_get_checkpoint_path (ConvolveTrainer *self)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), NULL);
+  return self->checkpoint_path;
+}
+
+gboolean
+convolve_trainer_set_checkpoint_mode (ConvolveTrainer         *self,
+                                      ConvolveCheckpointMode   mode,
+                                      GError                 **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (mode == CONVOLVE_CHECKPOINT_MODE_SAVE ||
+                        mode == CONVOLVE_CHECKPOINT_MODE_BACKGROUND, FALSE);
+
+  if (!check_idle (self, error))
+    return FALSE;
+  self->checkpoint_mode = mode;
+  if (mode == CONVOLVE_CHECKPOINT_MODE_BACKGROUND && self->checkpoint_writer == NULL)
+    self->checkpoint_writer = _convolve_checkpoint_writer_new (_convolve_trainer_checkpoint_written, self);
   return TRUE;
 }
 

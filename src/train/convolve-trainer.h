@@ -99,10 +99,31 @@ gboolean convolve_trainer_set_config          (ConvolveTrainer           *traine
                                                const ConvolveTrainConfig *config,
                                                GError                   **error);
 /* Saved as a checkpoint (with optimizer) after each epoch, atomically;
- * NULL: none. A failed save fails the run. Only before start. */
+ * NULL: none. Only before start. */
 gboolean convolve_trainer_set_checkpoint_path (ConvolveTrainer *trainer,
                                                const char      *path,
                                                GError         **error);
+/* The path set, or NULL (transfer none; valid while the trainer lives). */
+const char *convolve_trainer_get_checkpoint_path (ConvolveTrainer *trainer);
+
+typedef enum {
+  /* Saved on the trainer thread; a failed save fails the run (the CLI:
+   * the user asked for that file). */
+  CONVOLVE_CHECKPOINT_MODE_SAVE,
+  /* Copied at the epoch's end (a few memcpy) and saved by a writer thread
+   * while training goes on; a stopped run also gets one where it stopped.
+   * A failed save leaves the previous checkpoint as it was and does not
+   * fail the run: progress->checkpoint_failures and checkpoint_error say
+   * so, checkpoint_saves and checkpoint_epoch what is on disk. The final
+   * progress comes once the last checkpoint is written. Costs up to two
+   * more copies of the weights and optimizer state in memory. */
+  CONVOLVE_CHECKPOINT_MODE_BACKGROUND,
+} ConvolveCheckpointMode;
+
+/* Only before start; the default is SAVE. */
+gboolean convolve_trainer_set_checkpoint_mode (ConvolveTrainer        *trainer,
+                                               ConvolveCheckpointMode  mode,
+                                               GError                **error);
 
 /* Makes this trainer one rank of a data-parallel run (see
  * convolve-distributed.h): every rank's trainer must have the same model,

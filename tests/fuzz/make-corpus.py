@@ -278,6 +278,14 @@ RUN_STORE_SQL = {
     "trigger": b"CREATE TRIGGER t AFTER UPDATE ON runs BEGIN DELETE FROM steps; END;",
     "left-running": b"UPDATE runs SET status = 'running', owner_pid = 1, ended_at = NULL;",
     "older-version": b"PRAGMA user_version = 0;",
+    "early-stopping": b"UPDATE runs SET early_stopping_patience = -3, early_stopping_min_delta = 'x',"
+                      b" restore_best_weights = 7; INSERT INTO runs (id, created_at, epochs, augment_epochs,"
+                      b" batch_size, optimizer, learning_rate, seed, threads, train_limit, eval_batch_size,"
+                      b" snapshot_every_steps, progress_interval_ms, width_shift_range, height_shift_range,"
+                      b" horizontal_flip, early_stopping_monitor, early_stopping_patience,"
+                      b" early_stopping_min_delta, restore_best_weights) VALUES (3, 0, 4, 0, 16, 'adam',"
+                      b" 0.001, 2, 1, 0, 32, 0, 100, 0, 0, 0, 'val_accuracy', 9999999999, 1e999, NULL);"
+                      b"PRAGMA user_version = 1;",
     "second-run": b"INSERT INTO runs (id, created_at, epochs, augment_epochs, batch_size, optimizer,"
                   b" learning_rate, seed, threads, train_limit, eval_batch_size, snapshot_every_steps,"
                   b" progress_interval_ms, width_shift_range, height_shift_range, horizontal_flip,"
