@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -959,6 +960,32 @@ test_view (void)
   g_assert_true (convolve_model_predict (model, x, 2, p1, NULL));
 }
 
+/* Subnormal results and inputs are zero once a thread asked for it (in a
+ * subprocess: the mode stays with the thread). */
+static void
+test_flush_subnormals (void)
+{
+  volatile float tiny = FLT_MIN, half = 0.5f, subnormal;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+  subnormal = tiny * half;
+  g_assert_cmpfloat (subnormal, >, 0.0f);
+  g_assert_cmpfloat (subnormal, <, FLT_MIN);
+#if defined(__SSE2__) || defined(__x86_64__) || defined(__aarch64__)
+  convolve_engine_flush_subnormals ();
+  g_assert_cmpfloat (tiny * half, ==, 0.0f);                /* results flush */
+  g_assert_cmpfloat (subnormal * 2.0f, ==, 0.0f);           /* inputs read as zero */
+  g_assert_cmpfloat (tiny * 2.0f, ==, 2.0f * FLT_MIN);      /* normal numbers as before */
+#else
+  g_test_skip ("no flush-to-zero mode known on this processor");
+#endif
+}
+
 /* --- bad arguments ------------------------------------------------------------ */
 
 static void
@@ -1107,6 +1134,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/batchnorm-state", test_batchnorm_state);
   g_test_add_func ("/engine/model/copy", test_copy);
   g_test_add_func ("/engine/model/view", test_view);
+  g_test_add_func ("/engine/model/flush-subnormals", test_flush_subnormals);
   g_test_add_func ("/engine/model/shape-equal", test_shape_equal);
   g_test_add_func ("/engine/model/bad-arguments", test_bad_arguments);
   g_test_add_func ("/engine/model/threads", test_threads);

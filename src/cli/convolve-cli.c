@@ -57,6 +57,7 @@ int
 main (int argc, char **argv)
 {
   convolve_engine_choose_blas_kernels (argv);
+  convolve_engine_flush_subnormals ();
   setlocale (LC_ALL, "");
   /* CONVOLVE_LOCALEDIR: where the compiled catalogues are when running
    * uninstalled (scripts/run-app.sh and `meson devenv` set it to <build>/po);

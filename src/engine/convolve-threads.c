@@ -9,6 +9,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <cblas.h>
+#if defined(__SSE2__) || defined(__x86_64__)
+#include <pmmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "convolve-model.h"
 #include "convolve-parallel.h"
@@ -25,6 +29,20 @@ static ConvolveParallelFunc job_func;
 static gpointer job_data;
 static int    job_tasks;
 static guint  worker_start[CONVOLVE_PARALLEL_MAX_THREADS];  /* generation when each was made */
+
+void
+convolve_engine_flush_subnormals (void)
+{
+#if defined(__SSE2__) || defined(__x86_64__)
+  _MM_SET_FLUSH_ZERO_MODE (_MM_FLUSH_ZERO_ON);
+  _MM_SET_DENORMALS_ZERO_MODE (_MM_DENORMALS_ZERO_ON);
+#elif defined(__aarch64__)
+  guint64 fpcr;
+
+  __asm__ __volatile__ ("mrs %0, fpcr" : "=r" (fpcr));
+  __asm__ __volatile__ ("msr fpcr, %0" : : "r" (fpcr | (G_GUINT64_CONSTANT (1) << 24)));
+#endif
+}
 
 void
 convolve_engine_set_threads (int n_threads)
@@ -67,6 +85,7 @@ pool_worker (gpointer user_data)
   int index = GPOINTER_TO_INT (user_data);
   guint seen;
 
+  convolve_engine_flush_subnormals ();
   g_mutex_lock (&pool_lock);
   seen = worker_start[index];
   for (;;)

@@ -4,7 +4,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-evaluation.h"
-#include "convolve-compute-priority.h"
 #include "convolve-model-check.h"
 
 #include <glib/gi18n.h>
@@ -300,7 +299,7 @@ evaluate_thread (gpointer data)
   GError *error = NULL;
   ConvolveEvaluation *evaluation;
 
-  convolve_compute_priority_apply ();
+  convolve_engine_flush_subnormals ();
   evaluation = convolve_evaluate (job->model, job->dataset, job->limit,
                                   job->progress_func, job->progress_data,
                                   g_task_get_cancellable (job->task), &error);

@@ -411,6 +411,7 @@ find_thread (GTask        *task,
   GError *error = NULL;
   ConvolveLrFinderResult *result;
 
+  convolve_engine_flush_subnormals ();
   if (job->config.threads > 0)
     convolve_engine_set_threads (job->config.threads);
   result = sweep (job->model, job->train, &job->config,

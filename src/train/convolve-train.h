@@ -6,7 +6,6 @@
 
 #include "convolve-train-error.h"
 #include "convolve-history.h"
-#include "convolve-compute-priority.h"
 #include "convolve-evaluation.h"
 #include "convolve-explain.h"
 #include "convolve-lr-finder.h"

@@ -8,7 +8,6 @@
  */
 #include <inttypes.h>
 #include "convolve-trainer-private.h"
-#include "convolve-compute-priority.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -515,8 +514,8 @@ _convolve_trainer_thread (gpointer data)
   gboolean out_of_time = FALSE;
   gboolean ok;
 
-  /* (first: workers that setting the threads makes inherit the priority) */
-  convolve_compute_priority_apply ();
+  /* (first: workers that setting the threads makes inherit it) */
+  convolve_engine_flush_subnormals ();
   convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
                                                         : (int) g_get_num_processors ());
 
