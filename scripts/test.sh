@@ -81,7 +81,7 @@ if [ "${CONVOLVE_SKIP_FUZZ:-}" != 1 ]; then
 fi
 # --- end fuzzing ---
 
-if [ -n "$failures" ]; then
+if [ -n "${failures//[[:space:]]/}" ]; then
   echo "== failed =="
   echo "$failures"
 fi
