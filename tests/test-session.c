@@ -591,7 +591,9 @@ test_session_pause_stop (void)
 
   session_test_open_dataset (session, dir, SPEC, &error);
   g_assert_no_error (error);
-  small_config (&config, 20);
+  /* Far more epochs than the test waits for: a fast machine must not finish
+   * the run before it is paused and stopped. */
+  small_config (&config, 200);
   start_run (session, &config, &error);
   g_assert_no_error (error);
 
@@ -616,7 +618,7 @@ test_session_pause_stop (void)
   g_assert_true (session_test_iterate_until (session_test_run_final, session));
   progress = convolve_session_get_progress (session);
   g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_CANCELLED);
-  g_assert_cmpint (progress->global_step, <, 20 * 50);
+  g_assert_cmpint (progress->global_step, <, 200 * 50);
   /* A stopped run's weights are consistent and predict. */
   {
     float x[3 * 32 * 32] = { 0 }, p[10];
@@ -761,6 +763,8 @@ test_session_shutdown (void)
   g_assert_null (session);
 }
 
+#define RESUME_EPOCHS 16
+
 /* A run stopped after its first epoch (by another process, say the CLI)
  * goes on in the session from its checkpoint, recorded as the same run. */
 static void
@@ -781,7 +785,11 @@ test_session_resume (void)
   store = convolve_run_store_open (NULL, &error);
   g_assert_no_error (error);
 
-  /* Two epochs asked, stopped in the second: the checkpoint holds the first. */
+  /* Many epochs asked, stopped once the second has begun: the checkpoint
+   * holds the first (it is written before the second epoch starts). The
+   * trainer has no step-by-step control, so the epochs left are what keeps
+   * the run going for far longer than a loaded machine leaves this thread
+   * asleep (two epochs were once too few on CI). */
   {
     g_autoptr(ConvolveTrainer) trainer = NULL;
     g_autoptr(ConvolveRunRecorder) recorder = NULL;
@@ -790,7 +798,7 @@ test_session_resume (void)
     ConvolveModel *model = convolve_session_dup_model (session, 16, &error);
 
     g_assert_no_error (error);
-    small_config (&config, 2);
+    small_config (&config, RESUME_EPOCHS);
     trainer = convolve_trainer_new (model, NULL, convolve_session_get_train (session),
                                     convolve_session_get_test (session), &config, &error);
     g_assert_no_error (error);
@@ -807,13 +815,14 @@ test_session_resume (void)
         progress = convolve_trainer_get_progress (trainer);
         if (progress->epoch >= 2 || convolve_trainer_state_is_final (progress->state))
           break;
-        g_usleep (1000);
+        g_usleep (500);
       }
     convolve_trainer_stop (trainer);
     g_assert_true (convolve_trainer_join (trainer, &error));
     g_clear_pointer (&progress, convolve_progress_unref);
     progress = convolve_trainer_get_progress (trainer);
     g_assert_cmpint (progress->state, ==, CONVOLVE_TRAINER_CANCELLED);
+    g_assert_cmpint (progress->epoch, <, RESUME_EPOCHS);
     convolve_run_recorder_add_progress (recorder, progress);
     g_assert_true (convolve_run_recorder_finish (recorder, progress->state, NULL, NULL, &error));
   }
@@ -832,7 +841,7 @@ test_session_resume (void)
   g_assert_cmpint (convolve_session_get_run_id (session), ==, id);
   g_assert_true (session_test_iterate_until (session_test_run_final, session));
   g_assert_cmpint (convolve_session_get_progress (session)->state, ==, CONVOLVE_TRAINER_FINISHED);
-  g_assert_cmpint (convolve_session_get_progress (session)->epoch, ==, 2);
+  g_assert_cmpint (convolve_session_get_progress (session)->epoch, ==, RESUME_EPOCHS);
   {
     gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
 
@@ -847,7 +856,7 @@ test_session_resume (void)
     while (record->status == CONVOLVE_RUN_STATUS_RUNNING && g_get_monotonic_time () < deadline);
   }
   g_assert_cmpint (record->status, ==, CONVOLVE_RUN_STATUS_FINISHED);
-  g_assert_cmpint (record->n_epochs_done, ==, 2);
+  g_assert_cmpint (record->n_epochs_done, ==, RESUME_EPOCHS);
 
   /* A finished run does not resume; nor does one that is not there. */
   {
