@@ -447,6 +447,57 @@ test_batchnorm_backward (void)
   check_batchnorm (5, 4, 1, 22);   /* flat features (BN after a dense layer) */
 }
 
+/* Split into runs of channels over the threads, every pass gives the
+ * numbers of one thread, bit for bit (a pass this large is split). */
+static void
+test_batchnorm_threads (void)
+{
+  enum { B = 8, C = 9, S = 1024, N = B * C * S };
+  int saved = convolve_engine_get_threads ();
+  g_autofree float *x = g_new (float, N), *dout = g_new (float, N);
+  g_autofree float *y1 = g_new (float, N), *dx1 = g_new (float, N), *yi1 = g_new (float, N);
+  g_autofree float *y = g_new (float, N), *dx = g_new (float, N), *yi = g_new (float, N);
+  float gamma[C], beta[C], mean1[C], invstd1[C], mm1[C], mv1[C], dg1[C], db1[C];
+  float mean[C], invstd[C], mm[C], mv[C], dg[C], db[C];
+  ConvolveRng rng;
+
+  convolve_rng_init (&rng, 31);
+  fill_uniform (x, N, &rng, -2.0f, 3.0f);
+  fill_uniform (dout, N, &rng, -1.0f, 1.0f);
+  fill_uniform (gamma, C, &rng, 0.5f, 1.5f);
+  fill_uniform (beta, C, &rng, -0.5f, 0.5f);
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      gboolean first = threads == 1;
+
+      convolve_engine_set_threads (threads);
+      for (int c = 0; c < C; c++)
+        {
+          (first ? mm1 : mm)[c] = 0.25f;
+          (first ? mv1 : mv)[c] = 2.0f;
+        }
+      convolve_batchnorm_forward_train (first ? y1 : y, first ? mean1 : mean, first ? invstd1 : invstd,
+                                        first ? mm1 : mm, first ? mv1 : mv, x, gamma, beta, B, C, S,
+                                        CONVOLVE_BATCHNORM_MOMENTUM, CONVOLVE_BATCHNORM_EPSILON);
+      convolve_batchnorm_backward (first ? dx1 : dx, first ? dg1 : dg, first ? db1 : db, dout, x,
+                                   mean1, invstd1, gamma, B, C, S);
+      convolve_batchnorm_forward_infer (first ? yi1 : yi, x, gamma, beta, mm1, mv1, B, C, S,
+                                        CONVOLVE_BATCHNORM_EPSILON);
+      if (first)
+        continue;
+      g_assert_cmpmem (y, sizeof (float) * N, y1, sizeof (float) * N);
+      g_assert_cmpmem (mean, sizeof mean, mean1, sizeof mean1);
+      g_assert_cmpmem (invstd, sizeof invstd, invstd1, sizeof invstd1);
+      g_assert_cmpmem (mm, sizeof mm, mm1, sizeof mm1);
+      g_assert_cmpmem (mv, sizeof mv, mv1, sizeof mv1);
+      g_assert_cmpmem (dx, sizeof (float) * N, dx1, sizeof (float) * N);
+      g_assert_cmpmem (dg, sizeof dg, dg1, sizeof dg1);
+      g_assert_cmpmem (db, sizeof db, db1, sizeof db1);
+      g_assert_cmpmem (yi, sizeof (float) * N, yi1, sizeof (float) * N);
+    }
+  convolve_engine_set_threads (saved);
+}
+
 static void
 test_batchnorm_inference (void)
 {
@@ -877,6 +928,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/conv2d/threads-vs-naive", test_conv2d_threads_vs_naive);
   g_test_add_func ("/engine/batchnorm/backward", test_batchnorm_backward);
   g_test_add_func ("/engine/batchnorm/inference", test_batchnorm_inference);
+  g_test_add_func ("/engine/batchnorm/threads", test_batchnorm_threads);
   g_test_add_func ("/engine/maxpool/backward", test_maxpool_backward);
   g_test_add_func ("/engine/globalavgpool/backward", test_globalavgpool_backward);
   g_test_add_func ("/engine/dense/backward", test_dense_backward);

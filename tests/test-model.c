@@ -737,8 +737,9 @@ test_determinism (void)
   g_assert_true (memcmp (pa, convolve_model_get_params (c, NULL), n * sizeof (float)) != 0);
 }
 
-/* Split over threads (the conv's runs of images, BatchNorm's runs of
- * channels, the optimizer's runs of parameters), training stays
+/* Split over threads (the conv's runs of images, the Dense products, the
+ * fused Dense update's blocks of rows, the optimizer's runs of
+ * parameters), training stays
  * deterministic at each thread count and agrees with one thread up to
  * the order of the kernel gradients' sums. */
 static void

@@ -13,11 +13,61 @@
  * the input and the per-channel mean and 1/std, which costs less than
  * writing and reading it back.
  *
+ * Channels are independent, so a large pass is split into runs of
+ * channels over the engine's threads (convolve-parallel.h), with the same
+ * numbers at any thread count.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-layers.h"
 
 #include <math.h>
+
+#include "convolve-parallel.h"
+
+/* Passes over fewer floats than this stay on the calling thread. */
+#define BATCHNORM_PARALLEL_MIN_FLOATS (1 << 16)
+
+typedef struct {
+  float       *out, *mean, *invstd, *moving_mean, *moving_variance;
+  float       *din, *dgamma, *dbeta;
+  const float *in, *dout, *gamma, *beta;
+  const float *c_mean, *c_invstd, *c_moving_mean, *c_moving_variance;
+  int          batch, channels, spatial;
+  float        momentum, epsilon;
+} BatchNormJob;
+
+typedef void (*ChannelsFunc) (const BatchNormJob *job, int first, int last);
+
+typedef struct {
+  const BatchNormJob *job;
+  ChannelsFunc        func;
+} ChannelsTask;
+
+static void
+channels_run (int task, int n_tasks, gpointer data)
+{
+  const ChannelsTask *t = data;
+  gsize first, last;
+
+  convolve_parallel_range ((gsize) t->job->channels, task, n_tasks, &first, &last);
+  if (first < last)
+    t->func (t->job, (int) first, (int) last);
+}
+
+/* func over all channels, in runs of channels on the engine's threads. */
+static void
+for_channels (const BatchNormJob *job, ChannelsFunc func)
+{
+  gsize n = (gsize) job->batch * job->channels * job->spatial;
+  int tasks = n < BATCHNORM_PARALLEL_MIN_FLOATS ? 1 : MIN (convolve_parallel_get_threads (), job->channels);
+  ChannelsTask t = { job, func };
+
+  if (tasks <= 1)
+    func (job, 0, job->channels);
+  else
+    convolve_parallel_run (tasks, channels_run, &t);
+}
 
 /* Sums of x - shift and of its squares over one channel plane. The shift
  * (a value from the channel) keeps the one-pass variance accurate when the
@@ -46,16 +96,14 @@ scale_shift (float *restrict y, const float *restrict x, int n, float scale, flo
     y[i] = x[i] * scale + shift;
 }
 
-void
-convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
-                                  float *moving_mean, float *moving_variance,
-                                  const float *in, const float *gamma, const float *beta,
-                                  int batch, int channels, int spatial,
-                                  float momentum, float epsilon)
+static void
+forward_train_channels (const BatchNormJob *j, int first, int last)
 {
+  int batch = j->batch, channels = j->channels, spatial = j->spatial;
   double m = (double) batch * spatial;
+  const float *in = j->in;
 
-  for (int c = 0; c < channels; c++)
+  for (int c = first; c < last; c++)
     {
       float shift = in[(size_t) c * spatial];
       double sum = 0.0, squares = 0.0, mu, var;
@@ -76,18 +124,50 @@ convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
         var = 0.0;
       mu += shift;
 
-      mean[c] = (float) mu;
-      invstd[c] = (float) (1.0 / sqrt (var + epsilon));
-      moving_mean[c] = moving_mean[c] * momentum + (float) mu * (1.0f - momentum);
-      moving_variance[c] = moving_variance[c] * momentum
-                           + (float) (m > 1.0 ? var * m / (m - 1.0) : var) * (1.0f - momentum);
+      j->mean[c] = (float) mu;
+      j->invstd[c] = (float) (1.0 / sqrt (var + j->epsilon));
+      j->moving_mean[c] = j->moving_mean[c] * j->momentum + (float) mu * (1.0f - j->momentum);
+      j->moving_variance[c] = j->moving_variance[c] * j->momentum
+                              + (float) (m > 1.0 ? var * m / (m - 1.0) : var) * (1.0f - j->momentum);
 
-      scale = gamma[c] * invstd[c];
+      scale = j->gamma[c] * j->invstd[c];
       for (int n = 0; n < batch; n++)
         {
           size_t off = ((size_t) n * channels + c) * spatial;
 
-          scale_shift (out + off, in + off, spatial, scale, beta[c] - mean[c] * scale);
+          scale_shift (j->out + off, in + off, spatial, scale, j->beta[c] - j->mean[c] * scale);
+        }
+    }
+}
+
+void
+convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
+                                  float *moving_mean, float *moving_variance,
+                                  const float *in, const float *gamma, const float *beta,
+                                  int batch, int channels, int spatial,
+                                  float momentum, float epsilon)
+{
+  BatchNormJob job = { .out = out, .mean = mean, .invstd = invstd, .moving_mean = moving_mean,
+                       .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
+                       .batch = batch, .channels = channels, .spatial = spatial,
+                       .momentum = momentum, .epsilon = epsilon };
+
+  for_channels (&job, forward_train_channels);
+}
+
+static void
+forward_infer_channels (const BatchNormJob *j, int first, int last)
+{
+  for (int c = first; c < last; c++)
+    {
+      float scale = j->gamma[c] / sqrtf (j->c_moving_variance[c] + j->epsilon);
+      float shift = j->beta[c] - j->c_moving_mean[c] * scale;
+
+      for (int n = 0; n < j->batch; n++)
+        {
+          size_t off = ((size_t) n * j->channels + c) * j->spatial;
+
+          scale_shift (j->out + off, j->in + off, j->spatial, scale, shift);
         }
     }
 }
@@ -98,40 +178,31 @@ convolve_batchnorm_forward_infer (float *out,
                                   const float *moving_mean, const float *moving_variance,
                                   int batch, int channels, int spatial, float epsilon)
 {
-  for (int c = 0; c < channels; c++)
-    {
-      float scale = gamma[c] / sqrtf (moving_variance[c] + epsilon);
-      float shift = beta[c] - moving_mean[c] * scale;
+  BatchNormJob job = { .out = out, .in = in, .gamma = gamma, .beta = beta,
+                       .c_moving_mean = moving_mean, .c_moving_variance = moving_variance,
+                       .batch = batch, .channels = channels, .spatial = spatial, .epsilon = epsilon };
 
-      for (int n = 0; n < batch; n++)
-        {
-          size_t off = ((size_t) n * channels + c) * spatial;
-
-          scale_shift (out + off, in + off, spatial, scale, shift);
-        }
-    }
+  for_channels (&job, forward_infer_channels);
 }
 
-void
-convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
-                             const float *dout, const float *in,
-                             const float *mean, const float *invstd, const float *gamma,
-                             int batch, int channels, int spatial)
+static void
+backward_channels (const BatchNormJob *j, int first, int last)
 {
+  int batch = j->batch, channels = j->channels, spatial = j->spatial;
   float m = (float) batch * (float) spatial;
 
-  for (int c = 0; c < channels; c++)
+  for (int c = first; c < last; c++)
     {
       double sum_d = 0.0, sum_dx = 0.0;
-      float mu = mean[c], istd = invstd[c];
+      float mu = j->c_mean[c], istd = j->c_invstd[c];
       float k, mean_d, mean_dx, bias;
 
       /* sum(dout) and sum(dout * (x - mean)); xhat = (x - mean) * invstd */
       for (int n = 0; n < batch; n++)
         {
           size_t off = ((size_t) n * channels + c) * spatial;
-          const float *restrict d = dout + off;
-          const float *restrict x = in + off;
+          const float *restrict d = j->dout + off;
+          const float *restrict x = j->in + off;
           float s = 0.0f, sx = 0.0f;
 
 #pragma omp simd reduction(+:s, sx)
@@ -143,23 +214,23 @@ convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
           sum_d += s;
           sum_dx += sx;
         }
-      dbeta[c] = (float) sum_d;
-      dgamma[c] = (float) (sum_dx * istd);
-      if (din == NULL)
+      j->dbeta[c] = (float) sum_d;
+      j->dgamma[c] = (float) (sum_dx * istd);
+      if (j->din == NULL)
         continue;
 
       /* din = gamma * invstd * (dout - mean(dout) - xhat * mean(dout * xhat))
        *     = k * dout + (x - mean) * (-k * invstd * mean(dout * xhat)) - k * mean(dout) */
-      k = gamma[c] * istd;
+      k = j->gamma[c] * istd;
       mean_d = (float) (sum_d / m);
       mean_dx = (float) (sum_dx * istd / m);
       bias = -k * mean_d;
       for (int n = 0; n < batch; n++)
         {
           size_t off = ((size_t) n * channels + c) * spatial;
-          const float *restrict d = dout + off;
-          const float *restrict x = in + off;
-          float *restrict dx = din + off;
+          const float *restrict d = j->dout + off;
+          const float *restrict x = j->in + off;
+          float *restrict dx = j->din + off;
           float kx = k * istd * mean_dx;
 
 #pragma omp simd
@@ -167,6 +238,19 @@ convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
             dx[i] = k * d[i] - (x[i] - mu) * kx + bias;
         }
     }
+}
+
+void
+convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
+                             const float *dout, const float *in,
+                             const float *mean, const float *invstd, const float *gamma,
+                             int batch, int channels, int spatial)
+{
+  BatchNormJob job = { .din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = dout, .in = in,
+                       .c_mean = mean, .c_invstd = invstd, .gamma = gamma,
+                       .batch = batch, .channels = channels, .spatial = spatial };
+
+  for_channels (&job, backward_channels);
 }
 
 void

@@ -202,7 +202,7 @@ convolve_conv2d_forward (float *out, const ConvolveWorkspace *ws,
   ForwardJob job = { out, ws, in, kernel, bias, batch, in_c, h, w, out_c, kernel_size,
                      padding, activation };
 
-  convolve_parallel_run (n_runs (ws, batch), forward_run, &job, TRUE);
+  convolve_parallel_run (n_runs (ws, batch), forward_run, &job);
 }
 
 /* Over one channel plane: the pre-activation gradient (in place) and its
@@ -335,7 +335,7 @@ convolve_conv2d_backward (float *din, float *dkernel, float *dbias, const Convol
   size_t n_kernel = (size_t) out_c * in_c * kernel_size * kernel_size;
   size_t grads_offset = columns_size (in_c, h, w, kernel_size, padding);
 
-  convolve_parallel_run (runs, backward_run, &job, TRUE);
+  convolve_parallel_run (runs, backward_run, &job);
   /* The runs' sums, in order. */
   for (int t = 1; t < runs; t++)
     {
@@ -357,7 +357,7 @@ convolve_conv2d_backward_input (float *din, const ConvolveWorkspace *ws,
   BackwardJob job = { din, NULL, NULL, ws, dout, out, NULL, kernel,
                       batch, in_c, h, w, out_c, kernel_size, padding, activation, TRUE };
 
-  convolve_parallel_run (n_runs (ws, batch), backward_run, &job, TRUE);
+  convolve_parallel_run (n_runs (ws, batch), backward_run, &job);
 }
 
 void

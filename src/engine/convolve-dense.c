@@ -1,11 +1,12 @@
 /* convolve-dense.c: fully connected layer, kernel stored [in, out] as Keras
- * stores it, every product through sgemm.
+ * stores it, every product through sgemm, split over the engine's threads
+ * (convolve-gemm.h).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-layers.h"
 
-#include <cblas.h>
+#include "convolve-gemm.h"
 
 void
 convolve_dense_forward (float *out,
@@ -18,13 +19,12 @@ convolve_dense_forward (float *out,
    * kernel, which for the tutorial's 32 MB kernel costs more than the
    * product itself. */
   if (batch == 1)
-    cblas_sgemv (CblasRowMajor, CblasTrans, in_features, out_features,
-                 1.0f, kernel, out_features, in, 1, 0.0f, out, 1);
+    convolve_gemv_t (in_features, out_features, kernel, out_features, in, out);
   else
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                 batch, out_features, in_features,
-                 1.0f, in, in_features, kernel, out_features,
-                 0.0f, out, out_features);
+    convolve_gemm (CblasNoTrans, CblasNoTrans,
+                   batch, out_features, in_features,
+                   1.0f, in, in_features, kernel, out_features,
+                   0.0f, out, out_features);
 
   for (int n = 0; n < batch; n++)
     {
@@ -68,10 +68,10 @@ convolve_dense_backward_input (float *din, float *dbias,
 
   if (din != NULL)
     /* din[batch, in] = dout[batch, out] x kernel^T[out, in] */
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
-                 batch, in_features, out_features,
-                 1.0f, dout, out_features, kernel, out_features,
-                 0.0f, din, in_features);
+    convolve_gemm (CblasNoTrans, CblasTrans,
+                   batch, in_features, out_features,
+                   1.0f, dout, out_features, kernel, out_features,
+                   0.0f, din, in_features);
 }
 
 void
@@ -80,7 +80,8 @@ convolve_dense_kernel_gradient (float *dkernel_rows,
                                 int batch, int in_features, int out_features,
                                 int first_row, int n_rows)
 {
-  /* rows [first_row, first_row + n_rows) of in^T[in, batch] x dout[batch, out] */
+  /* rows [first_row, first_row + n_rows) of in^T[in, batch] x dout[batch, out],
+   * on the calling thread: the fused update calls it from the pool */
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
                n_rows, out_features, batch,
                1.0f, in + first_row, in_features, dout, out_features,
@@ -96,6 +97,9 @@ convolve_dense_backward (float *din, float *dkernel, float *dbias,
 {
   convolve_dense_backward_input (din, dbias, dout, out, kernel,
                                  batch, in_features, out_features, activation);
-  convolve_dense_kernel_gradient (dkernel, dout, in, batch, in_features, out_features,
-                                  0, in_features);
+  /* dkernel[in, out] = in^T[in, batch] x dout[batch, out] */
+  convolve_gemm (CblasTrans, CblasNoTrans,
+                 in_features, out_features, batch,
+                 1.0f, in, in_features, dout, out_features,
+                 0.0f, dkernel, out_features);
 }

@@ -71,8 +71,9 @@ struct _ConvolveModel {
   float              *arena;              /* activations */
   float              *grad_arena;         /* their gradients, from the first training pass */
   gsize               grad_arena_size;
-  float              *update_buffer;      /* CONVOLVE_FUSED_UPDATE_ROWS kernel rows */
-  gsize               update_buffer_size;
+  float              *update_buffer;      /* blocks of CONVOLVE_FUSED_UPDATE_ROWS kernel rows */
+  gsize               update_buffer_size; /* floats per block, a multiple of 16 */
+  int                 update_buffer_count;
   float              *input_buffer;
 
   /* what the last forward pass left behind */
@@ -94,6 +95,10 @@ void     convolve_model_backward_layer (ConvolveModel *model, int index);
  * when memory allows, else left as it is, and the conv runs on fewer
  * threads. */
 const ConvolveWorkspace *_convolve_model_conv_workspace (ConvolveModel *model);
+
+/* The fused Dense update's gradient blocks, one per engine thread, grown
+ * the same way; *count is how many there are (at least 1). */
+float *_convolve_model_update_buffers (ConvolveModel *model, int *count);
 
 /* A model checked and planned but not allocated: layers, shapes, tensor
  * names and shapes (their data and grad are NULL), parameter counts, all

@@ -392,7 +392,7 @@ plan_memory (ConvolveModel *model, ConvolveModel *owner, GError **error)
         {
           layer->fused_update = TRUE;
           model->update_buffer_size = MAX (model->update_buffer_size,
-                                           (gsize) CONVOLVE_FUSED_UPDATE_ROWS * layer->spec.units);
+                                           round_up ((gsize) CONVOLVE_FUSED_UPDATE_ROWS * layer->spec.units));
         }
 
       if (layer->spec.kind == CONVOLVE_LAYER_FLATTEN)
@@ -494,6 +494,7 @@ attach_gradient_buffers (ConvolveModel *model, GError **error)
       model->update_buffer = aligned_floats (model->update_buffer_size, error);
       if (model->update_buffer == NULL)
         goto fail;
+      model->update_buffer_count = 1;
     }
   for (int i = 0; i < model->n_layers; i++)
     {
@@ -845,6 +846,23 @@ _convolve_model_conv_workspace (ConvolveModel *model)
       model->conv_ws = (ConvolveWorkspace) { blocks, model->conv_ws.stride, threads };
     }
   return &model->conv_ws;
+}
+
+float *
+_convolve_model_update_buffers (ConvolveModel *model, int *count)
+{
+  int threads = convolve_parallel_get_threads ();
+  float *blocks;
+
+  if (threads > model->update_buffer_count
+      && (blocks = aligned_floats (model->update_buffer_size * (gsize) threads, NULL)) != NULL)
+    {
+      free (model->update_buffer);
+      model->update_buffer = blocks;
+      model->update_buffer_count = threads;
+    }
+  *count = model->update_buffer_count;
+  return model->update_buffer;
 }
 
 static void

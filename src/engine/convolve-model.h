@@ -251,7 +251,9 @@ const float *convolve_model_get_layer_output (const ConvolveModel *model,
                                               int                  layer_index,
                                               int                  image);
 
-/* OpenBLAS thread count (global to the process, as OpenBLAS is). */
+/* The engine's thread count, global to the process: its pool runs every
+ * split pass and product on this many threads; OpenBLAS itself stays on
+ * one (see convolve-parallel.h). */
 void convolve_engine_set_threads (int n_threads);
 int  convolve_engine_get_threads (void);
 

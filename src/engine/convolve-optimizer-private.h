@@ -21,5 +21,13 @@ void  _convolve_optimizer_update_slice (ConvolveOptimizer *optimizer,
                                         const float       *grads,
                                         gsize              n,
                                         float              alpha);
+/* The same on the calling thread only, for a block that is itself one of
+ * the engine's parallel tasks. */
+void  _convolve_optimizer_update_block (ConvolveOptimizer *optimizer,
+                                        float             *params,
+                                        gsize              offset,
+                                        const float       *grads,
+                                        gsize              n,
+                                        float              alpha);
 
 G_END_DECLS

@@ -278,11 +278,9 @@ update_run (int task, int n_tasks, gpointer data)
 
 /* Each parameter is updated from its own gradient and moments only, so a
  * slice is split over the engine threads (the same numbers on any count).
- * A small one is not worth waking a thread for: that includes the blocks
- * of the fused Dense update (CONVOLVE_FUSED_UPDATE_ROWS rows, 131,072
- * floats for the tutorial), dozens per step between OpenBLAS calls, where
- * handing the cores back and forth cost more than it saved (measured with
- * convolve-cli bench --profile). */
+ * A small one is not worth waking a thread for. (The fused Dense update
+ * splits its blocks of rows over the threads itself, gradient and update
+ * together: _convolve_optimizer_update_block.) */
 #define PARALLEL_MIN_PARAMS (1 << 18)
 
 void
@@ -292,7 +290,16 @@ _convolve_optimizer_update_slice (ConvolveOptimizer *optimizer, float *params, g
   UpdateJob job = { optimizer, params, offset, n, grads, alpha };
   int runs = n < PARALLEL_MIN_PARAMS ? 1 : convolve_parallel_get_threads ();
 
-  convolve_parallel_run (runs, update_run, &job, FALSE);
+  convolve_parallel_run (runs, update_run, &job);
+}
+
+void
+_convolve_optimizer_update_block (ConvolveOptimizer *optimizer, float *params, gsize offset,
+                                  const float *grads, gsize n, float alpha)
+{
+  UpdateJob job = { optimizer, params, offset, n, grads, alpha };
+
+  update_run (0, 1, &job);
 }
 
 void

@@ -1,10 +1,14 @@
 /* convolve-threads.c: how many threads the engine uses, and its pool.
  *
- * OpenBLAS runs the large GEMMs on its own threads; the engine's other
- * passes are split over the same number of pool threads (see
- * convolve-parallel.h). The pool wakes its workers with a condition
- * variable per job: a job is a whole layer's pass, milliseconds long, so
- * a wake-up of some microseconds does not matter.
+ * OpenBLAS is held at one thread, from the start: every pass, the large
+ * matrix products included (convolve-gemm.h), is split over the engine's
+ * pool (see convolve-parallel.h), whose threads sleep between jobs. The
+ * pool wakes its workers with a condition variable per job: a job is a
+ * whole layer's pass or product, tens of microseconds or more, so a
+ * wake-up of some microseconds does not matter. (OpenBLAS's own threads
+ * spin in sched_yield for a while after each product: beside the pool's
+ * work on two cores they took a third of the machine and made two threads
+ * slower than one.)
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -44,18 +48,26 @@ convolve_engine_flush_subnormals (void)
 #endif
 }
 
+/* Before main(): OPENBLAS_NUM_THREADS or the core count would otherwise
+ * let the first product wake OpenBLAS's threads. */
+__attribute__((constructor)) static void
+hold_blas_to_one_thread (void)
+{
+  openblas_set_num_threads (1);
+}
+
 void
 convolve_engine_set_threads (int n_threads)
 {
   g_return_if_fail (n_threads >= 1);
-  openblas_set_num_threads (n_threads);
+  openblas_set_num_threads (1);
   _convolve_parallel_set_threads (n_threads);
 }
 
 int
 convolve_engine_get_threads (void)
 {
-  return openblas_get_num_threads ();
+  return convolve_parallel_get_threads ();
 }
 
 void
@@ -134,11 +146,8 @@ ensure_workers (int n)
 void
 convolve_parallel_run (int                  n_tasks,
                        ConvolveParallelFunc func,
-                       gpointer             data,
-                       gboolean             uses_blas)
+                       gpointer             data)
 {
-  int blas_threads = 0;
-
   g_return_if_fail (n_tasks >= 1 && n_tasks <= CONVOLVE_PARALLEL_MAX_THREADS);
 
   if (n_tasks == 1 || !g_atomic_int_compare_and_exchange (&pool_busy, 0, 1))
@@ -155,12 +164,6 @@ convolve_parallel_run (int                  n_tasks,
       return;
     }
 
-  if (uses_blas)
-    {
-      blas_threads = openblas_get_num_threads ();
-      if (blas_threads > 1)
-        openblas_set_num_threads (1);
-    }
   g_mutex_lock (&pool_lock);
   job_func = func;
   job_data = data;
@@ -177,7 +180,5 @@ convolve_parallel_run (int                  n_tasks,
     g_cond_wait (&pool_done, &pool_lock);
   job_tasks = 0;
   g_mutex_unlock (&pool_lock);
-  if (blas_threads > 1)
-    openblas_set_num_threads (blas_threads);
   g_atomic_int_set (&pool_busy, 0);
 }

@@ -3,8 +3,9 @@
  *
  * The optimizer updates each parameter from its own gradient only, so the
  * update of a large Dense kernel can run while its gradient is computed,
- * a cache-sized block of rows at a time, and the rest of the parameters
- * are updated afterwards from the gradient block.
+ * a cache-sized block of rows at a time (the blocks split over the
+ * engine's threads), and the rest of the parameters are updated
+ * afterwards from the gradient block.
  *
  * convolve_model_train_step_profile() is the same step with a clock around
  * each layer's forward and backward pass, the loss and the optimizer.
@@ -17,6 +18,7 @@
 
 #include "convolve-model-private.h"
 #include "convolve-optimizer-private.h"
+#include "convolve-parallel.h"
 
 /* The backward pass of a large Dense layer fused with its kernel's update:
  * the kernel gradient is computed CONVOLVE_FUSED_UPDATE_ROWS rows at a time
@@ -30,31 +32,62 @@ profile_clock (const ConvolveStepProfile *profile)
   return profile != NULL ? g_get_monotonic_time () : 0;
 }
 
+typedef struct {
+  ConvolveModel     *model;
+  ConvolveLayer     *layer;
+  ConvolveOptimizer *optimizer;
+  float             *buffers;
+  float              alpha;
+  int                n_blocks;
+} FusedJob;
+
+/* One thread's run of row blocks: each block's gradient into the
+ * thread's own buffer, then its update. The blocks are the same at any
+ * thread count, so are the numbers. */
+static void
+fused_update_run (int task, int n_tasks, gpointer data)
+{
+  const FusedJob *j = data;
+  int in_features = j->layer->in_shape.c, out_features = j->layer->spec.units;
+  gsize offset = (gsize) (j->layer->kernel - j->model->params);
+  float *buffer = j->buffers + (gsize) task * j->model->update_buffer_size;
+  gsize first, last;
+
+  convolve_parallel_range ((gsize) j->n_blocks, task, n_tasks, &first, &last);
+  for (gsize block = first; block < last; block++)
+    {
+      int row = (int) block * CONVOLVE_FUSED_UPDATE_ROWS;
+      int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
+
+      convolve_dense_kernel_gradient (buffer, j->layer->dout, j->layer->in,
+                                      j->model->batch, in_features, out_features, row, rows);
+      _convolve_optimizer_update_block (j->optimizer, j->model->params,
+                                        offset + (gsize) row * out_features,
+                                        buffer, (gsize) rows * out_features, j->alpha);
+    }
+}
+
 static void
 dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
                        ConvolveOptimizer *optimizer, float alpha, ConvolveStepProfile *profile)
 {
   int in_features = layer->in_shape.c, out_features = layer->spec.units;
-  gsize offset = (gsize) (layer->kernel - model->params);
   ConvolveActivation activation = layer->spec.activation == CONVOLVE_ACTIVATION_RELU
                                   ? CONVOLVE_ACTIVATION_RELU : CONVOLVE_ACTIVATION_LINEAR;
+  FusedJob job = { model, layer, optimizer, NULL, alpha,
+                   (in_features + CONVOLVE_FUSED_UPDATE_ROWS - 1) / CONVOLVE_FUSED_UPDATE_ROWS };
+  int n_buffers;
+  gint64 start;
 
   convolve_dense_backward_input (layer->din, layer->dbias, layer->dout, layer->out, layer->kernel,
                                  model->batch, in_features, out_features, activation);
-  for (int row = 0; row < in_features; row += CONVOLVE_FUSED_UPDATE_ROWS)
-    {
-      int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
-      gint64 start;
-
-      convolve_dense_kernel_gradient (model->update_buffer, layer->dout, layer->in,
-                                      model->batch, in_features, out_features, row, rows);
-      start = profile_clock (profile);
-      _convolve_optimizer_update_slice (optimizer, model->params,
-                                        offset + (gsize) row * out_features,
-                                        model->update_buffer, (gsize) rows * out_features, alpha);
-      if (profile != NULL)
-        profile->optimizer_us += g_get_monotonic_time () - start;
-    }
+  start = profile_clock (profile);
+  job.buffers = _convolve_model_update_buffers (model, &n_buffers);
+  convolve_parallel_run (MAX (1, MIN (n_buffers, job.n_blocks)), fused_update_run, &job);
+  /* The gradient blocks and their updates are interleaved: the profile
+   * counts them all as the optimizer's. */
+  if (profile != NULL)
+    profile->optimizer_us += g_get_monotonic_time () - start;
 }
 
 static gboolean

@@ -29,8 +29,9 @@ gboolean convolve_model_train_step (ConvolveModel     *model,
 /* Where the time of a training step goes, in microseconds, summed over the
  * steps it is handed to: each layer's forward and backward pass (index as
  * convolve_model_get_layer()), the loss, and the optimizer's update (for a
- * fused Dense kernel, its update is counted here and not in the layer's
- * backward time). The caller allocates forward_us and backward_us, n_layers
+ * fused Dense kernel, its update and its gradient, computed together a
+ * block at a time over the engine's threads, are counted here and not in
+ * the layer's backward time). The caller allocates forward_us and backward_us, n_layers
  * each, and zeroes everything before the first step. */
 typedef struct {
   int     n_layers;

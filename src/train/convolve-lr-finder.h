@@ -39,7 +39,7 @@ typedef struct {
   double                smoothing;         /* beta of the moving average: 0.98 */
   double                divergence_factor; /* stop above this times the best smoothed loss: 4; 0: never */
   guint64               seed;              /* which images, in which order: 0 */
-  int                   threads;           /* OpenBLAS threads; 0: leave as they are */
+  int                   threads;           /* engine threads; 0: leave as they are */
 } ConvolveLrFinderConfig;
 
 void     convolve_lr_finder_config_init     (ConvolveLrFinderConfig       *config);

@@ -26,7 +26,7 @@ typedef struct {
   ConvolveOptimizerKind optimizer;            /* Adam */
   float                 learning_rate;        /* 1e-3 */
   guint64               seed;                 /* 0; model init is the caller's, see convolve_trainer_new */
-  int                   threads;              /* OpenBLAS threads; 0: all cores */
+  int                   threads;              /* engine threads; 0: all cores */
   guint                 train_limit;          /* 0: all training images, else only the first N */
   int                   eval_batch_size;      /* validation batch: 256 */
   int                   snapshot_every_steps; /* publish weights every N steps (200), 0: epoch ends only */

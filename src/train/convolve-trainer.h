@@ -4,7 +4,7 @@
  * Threads. convolve_trainer_start() spawns one thread ("convolve-trainer")
  * that owns the model and optimizer until it ends; nothing else touches
  * them. Every other call here is safe from any thread. The thread sets the
- * OpenBLAS thread count from the config (0: all cores), which is global to
+ * engine's thread count from the config (0: all cores), which is global to
  * the process. The UI stays responsive because all heavy work (batches,
  * backward passes, validation) runs on that thread and the main thread only
  * receives small immutable ConvolveProgress snapshots:
