@@ -584,6 +584,47 @@ test_maxpool_backward (void)
   check_maxpool (1, 2, 7, 6, 3, 33);  /* a general pool size */
 }
 
+/* Split into runs of planes over the threads, both passes give the numbers
+ * of one thread, bit for bit; odd sizes and pool 3 included. */
+static void
+test_maxpool_threads (void)
+{
+  static const int sizes[][4] = { { 10, 7, 33, 31 }, { 5, 4, 64, 65 } };  /* batch, channels, h, w */
+  int saved = convolve_engine_get_threads ();
+
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (int pool = 2; pool <= 3; pool++)
+      {
+        int batch = sizes[s][0], channels = sizes[s][1], h = sizes[s][2], w = sizes[s][3];
+        gsize nx = (gsize) batch * channels * h * w;
+        gsize ny = (gsize) batch * channels * (h / pool) * (w / pool);
+        g_autofree float *x = g_new (float, nx), *dout = g_new (float, ny);
+        g_autofree float *y1 = g_new (float, ny), *dx1 = g_new (float, nx);
+        g_autofree float *y = g_new (float, ny), *dx = g_new (float, nx);
+        g_autofree int32_t *arg1 = g_new (int32_t, ny), *arg = g_new (int32_t, ny);
+        ConvolveRng rng;
+
+        g_assert_cmpuint (nx, >=, 1 << 16);  /* large enough to be split */
+        convolve_rng_init (&rng, 40 + s);
+        fill_uniform (x, nx, &rng, -1, 1);
+        fill_uniform (dout, ny, &rng, -1, 1);
+        convolve_engine_set_threads (1);
+        convolve_maxpool_forward (y1, arg1, x, batch, channels, h, w, pool);
+        convolve_maxpool_backward (dx1, dout, arg1, batch, channels, h, w, pool);
+        for (int threads = 2; threads <= 3; threads++)
+          {
+            convolve_engine_set_threads (threads);
+            memset (dx, 0xff, sizeof (float) * nx);  /* NaN: every element must be written */
+            convolve_maxpool_forward (y, arg, x, batch, channels, h, w, pool);
+            convolve_maxpool_backward (dx, dout, arg, batch, channels, h, w, pool);
+            g_assert_cmpmem (y, sizeof (float) * ny, y1, sizeof (float) * ny);
+            g_assert_cmpmem (arg, sizeof (int32_t) * ny, arg1, sizeof (int32_t) * ny);
+            g_assert_cmpmem (dx, sizeof (float) * nx, dx1, sizeof (float) * nx);
+          }
+      }
+  convolve_engine_set_threads (saved);
+}
+
 /* --- GlobalAveragePooling2D --------------------------------------------- */
 
 typedef struct {
@@ -930,6 +971,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/batchnorm/inference", test_batchnorm_inference);
   g_test_add_func ("/engine/batchnorm/threads", test_batchnorm_threads);
   g_test_add_func ("/engine/maxpool/backward", test_maxpool_backward);
+  g_test_add_func ("/engine/maxpool/threads", test_maxpool_threads);
   g_test_add_func ("/engine/globalavgpool/backward", test_globalavgpool_backward);
   g_test_add_func ("/engine/dense/backward", test_dense_backward);
   g_test_add_func ("/engine/relu/backward", test_relu_backward);
