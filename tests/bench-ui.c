@@ -15,10 +15,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE  /* RUSAGE_THREAD */
 #include <adwaita.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "convolve-engine.h"
 #include "convolve-sample-grid.h"
@@ -35,7 +37,10 @@ typedef struct {
   gint64          deadline;
   gint64          evaluation_shown;
   gboolean        timed_out;
+  gint64          started;       /* the run's start */
 } Bench;
+
+#define LONG_STALL_US 30000
 
 static gboolean
 probe_tick (gpointer data)
@@ -50,6 +55,15 @@ probe_tick (gpointer data)
       if (bench->phase == 1)
         g_array_append_val (bench->stalls_run, stall);
       g_array_append_val (bench->stalls_all, stall);
+      /* the long ones on stderr (the script's app.log), with where the run was */
+      if (stall > LONG_STALL_US)
+        {
+          const ConvolveProgress *progress = convolve_session_get_progress (convolve_window_get_session (bench->window));
+
+          fprintf (stderr, "stall %.1f ms at %.3f s, phase %d, epoch %d, step %" G_GINT64_FORMAT "\n",
+                   stall / 1000.0, (now - bench->started) / 1e6, bench->phase,
+                   progress != NULL ? progress->epoch : 0, progress != NULL ? progress->global_step : 0);
+        }
     }
   bench->last = now;
   return G_SOURCE_CONTINUE;
@@ -84,6 +98,7 @@ watch_tick (gpointer data)
         {
           bench->phase = 1;
           bench->last = 0;
+          bench->started = g_get_monotonic_time ();
           g_action_group_activate_action (G_ACTION_GROUP (bench->window), "train", NULL);
         }
       break;
@@ -178,7 +193,7 @@ main (int   argc,
   const ConvolveProgress *progress;
   const ConvolveHistory *history;
   Bench bench = { 0 };
-  double train_seconds = 0;
+  double train_seconds = 0, main_cpu_seconds = 0, loop_seconds = 0;
   guint n_train;
   char number[3][32];
 
@@ -227,7 +242,21 @@ main (int   argc,
 
   g_timeout_add_full (G_PRIORITY_DEFAULT, probe_ms, probe_tick, &bench, NULL);
   g_timeout_add_full (G_PRIORITY_LOW, 50, watch_tick, &bench, NULL);
-  g_main_loop_run (bench.loop);
+  {
+    struct rusage before, after;
+    gint64 start = g_get_monotonic_time ();
+
+    /* What the main thread itself costs while the run goes on: the cores
+     * it takes from the trainer's threads. */
+    getrusage (RUSAGE_THREAD, &before);
+    g_main_loop_run (bench.loop);
+    getrusage (RUSAGE_THREAD, &after);
+    main_cpu_seconds = (double) (after.ru_utime.tv_sec - before.ru_utime.tv_sec)
+                       + (double) (after.ru_stime.tv_sec - before.ru_stime.tv_sec)
+                       + (double) (after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6
+                       + (double) (after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
+    loop_seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+  }
   if (bench.timed_out)
     {
       fprintf (stderr, "bench-ui: no result after %d s (phase %d)\n", timeout_s, bench.phase);
@@ -255,6 +284,9 @@ main (int   argc,
                           g_ascii_formatd (number[1], sizeof number[1], "%.1f",
                                            (double) n_train * epochs / MAX (train_seconds, 1e-9)),
                           g_ascii_formatd (number[2], sizeof number[2], "%.4f", progress->val_accuracy));
+  g_string_append_printf (json, "\"main_thread_cpu_share\": %s, ",
+                          g_ascii_formatd (number[0], sizeof number[0], "%.3f",
+                                           main_cpu_seconds / MAX (loop_seconds, 1e-9)));
   print_stalls (json, "stall_training", bench.stalls_run);
   g_string_append (json, ", ");
   print_stalls (json, "stall_training_and_evaluation", bench.stalls_all);
