@@ -715,6 +715,60 @@ test_trainer_weights_snapshot (void)
   g_assert_finalize_object (g_steal_pointer (&trainer));
 }
 
+/* Without snapshots (as convolve-cli trains): none is published, none can
+ * be had, and the run is the same as with them. */
+static void
+test_trainer_no_snapshots (void)
+{
+  g_autoptr(ConvolveDataset) train = make_dataset (400, 1, 8, 41);
+  g_autoptr(ConvolveModel) initial = make_model (SMALL_SPEC, 1, 8, 16, 9);
+  g_autoptr(ConvolveTrainer) with = NULL, without = NULL;
+  g_autoptr(ConvolveProgress) before = NULL, after = NULL;
+  g_autoptr(ConvolveModel) snapshot = NULL;
+  g_autoptr(GError) error = NULL;
+  ConvolveTrainConfig config;
+
+  small_config (&config);
+  config.snapshot_every_steps = 1;
+  with = convolve_trainer_new (convolve_model_copy (initial, 16, NULL), NULL, train, NULL, &config, &error);
+  without = convolve_trainer_new (convolve_model_copy (initial, 16, NULL), NULL, train, NULL, &config, &error);
+  g_assert_no_error (error);
+  g_assert_true (convolve_trainer_set_publish_weights (without, FALSE, &error));
+  g_assert_no_error (error);
+  before = convolve_trainer_get_progress (without);
+
+  g_assert_true (convolve_trainer_start (with, &error));
+  g_assert_true (convolve_trainer_start (without, &error));
+  /* too late once started */
+  g_assert_false (convolve_trainer_set_publish_weights (without, TRUE, &error));
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_true (convolve_trainer_join (with, &error));
+  g_assert_true (convolve_trainer_join (without, &error));
+  g_assert_no_error (error);
+
+  after = convolve_trainer_get_progress (without);
+  g_assert_cmpint (after->state, ==, CONVOLVE_TRAINER_FINISHED);
+  g_assert_cmpuint (after->weights_version, ==, before->weights_version);
+  snapshot = convolve_trainer_get_weights_snapshot (without, 1, &error);
+  g_assert_null (snapshot);
+  g_assert_error (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  {
+    g_autoptr(ConvolveModel) a = convolve_trainer_get_weights_snapshot (with, 1, &error);
+    g_autoptr(ConvolveModel) b = NULL;
+    g_autofree char *path = g_build_filename (g_get_tmp_dir (), "convolve-no-snapshots.safetensors", NULL);
+
+    /* the trained weights themselves are there, saved as with snapshots */
+    g_assert_true (convolve_trainer_save (without, path, FALSE, &error));
+    g_assert_no_error (error);
+    b = convolve_model_load (path, 1, NULL, NULL, &error);
+    g_assert_no_error (error);
+    assert_same_params (a, b);
+    g_unlink (path);
+  }
+}
+
 static void
 test_trainer_errors (void)
 {
@@ -1249,6 +1303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/trainer/resume-exact", test_trainer_resume_exact);
   g_test_add_func ("/train/trainer/progress-signal", test_trainer_progress_signal);
   g_test_add_func ("/train/trainer/weights-snapshot", test_trainer_weights_snapshot);
+  g_test_add_func ("/train/trainer/no-snapshots", test_trainer_no_snapshots);
   g_test_add_func ("/train/trainer/errors", test_trainer_errors);
   g_test_add_func ("/train/trainer/early-stopping", test_trainer_early_stopping);
   g_test_add_func ("/train/trainer/restore-best", test_trainer_restore_best);

@@ -183,7 +183,8 @@ bench_epoch (const ConvolveModelSpec *spec, const ConvolveShape *input, int thre
   config.threads = threads;
   config.seed = seed;
   trainer = convolve_trainer_new (model, NULL, train, test, &config, &error);
-  if (trainer == NULL)
+  /* as convolve-cli train runs: no snapshot copy of the weights */
+  if (trainer == NULL || !convolve_trainer_set_publish_weights (trainer, FALSE, &error))
     return convolve_cli_fail ("%s", error->message);
 
   loop = g_main_loop_new (NULL, FALSE);

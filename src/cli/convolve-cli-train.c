@@ -763,8 +763,10 @@ train (int argc, char **argv, ConvolveDistributed **dist_out)
         return convolve_cli_fail ("%s", error->message);
     }
 
+  /* Nobody predicts while the CLI trains: no snapshot copy of the weights. */
   if (!convolve_trainer_set_checkpoint_path (trainer, checkpoint_path, &error) ||
-      !convolve_trainer_set_distributed (trainer, dist, &error))
+      !convolve_trainer_set_distributed (trainer, dist, &error) ||
+      !convolve_trainer_set_publish_weights (trainer, FALSE, &error))
     return convolve_cli_fail ("%s", error->message);
   run.distributed = dist;
   if (dist != NULL)

@@ -253,8 +253,9 @@ _convolve_trainer_publish_weights (ConvolveTrainer  *self,
   gboolean ok;
 
   g_mutex_lock (&self->weights_mutex);
-  ok = convolve_model_copy_weights (self->published, self->model, error);
-  if (ok)
+  if (self->published == NULL)
+    ok = TRUE;  /* convolve_trainer_set_publish_weights (FALSE) */
+  else if ((ok = convolve_model_copy_weights (self->published, self->model, error)))
     self->weights_version++;
   g_mutex_unlock (&self->weights_mutex);
   return ok;
@@ -271,7 +272,14 @@ convolve_trainer_get_weights_snapshot (ConvolveTrainer  *self,
   g_return_val_if_fail (max_batch > 0, NULL);
 
   g_mutex_lock (&self->weights_mutex);
-  copy = convolve_model_copy (self->published, max_batch, error);
+  if (self->published != NULL)
+    copy = convolve_model_copy (self->published, max_batch, error);
+  else
+    {
+      copy = NULL;
+      g_set_error_literal (error, CONVOLVE_TRAIN_ERROR, CONVOLVE_TRAIN_ERROR_INVALID_CONFIG,
+                           _("This run keeps no snapshots of its weights"));
+    }
   g_mutex_unlock (&self->weights_mutex);
   return copy;
 }
@@ -847,6 +855,24 @@ convolve_trainer_set_checkpoint_mode (ConvolveTrainer         *self,
   if (mode == CONVOLVE_CHECKPOINT_MODE_BACKGROUND && self->checkpoint_writer == NULL)
     self->checkpoint_writer = _convolve_checkpoint_writer_new (_convolve_trainer_checkpoint_written, self);
   return TRUE;
+}
+
+gboolean
+convolve_trainer_set_publish_weights (ConvolveTrainer  *self,
+                                      gboolean          publish,
+                                      GError          **error)
+{
+  g_return_val_if_fail (CONVOLVE_IS_TRAINER (self), FALSE);
+
+  if (!check_idle (self, error))
+    return FALSE;
+  g_mutex_lock (&self->weights_mutex);
+  if (!publish)
+    g_clear_pointer (&self->published, convolve_model_free);
+  else if (self->published == NULL)
+    self->published = convolve_model_copy (self->model, 1, error);
+  g_mutex_unlock (&self->weights_mutex);
+  return !publish || self->published != NULL;
 }
 
 gboolean
