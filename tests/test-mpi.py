@@ -268,7 +268,9 @@ with tempfile.TemporaryDirectory() as tmp:
               'max |difference| %g' % difference)
 
     # 4. a rank that dies, and one that stops answering
-    long_run = ['--epochs', '200', '--batch-size', '24', '--spec', SPEC, '--runs-db', out('runs.sqlite')]
+    # (far more epochs than the test waits for: 200 of this small set once
+    # ended, on a fast engine, before the test had found rank 1 to stop it)
+    long_run = ['--epochs', '20000', '--batch-size', '24', '--spec', SPEC, '--runs-db', out('runs.sqlite')]
     status, stderr, seconds = run_and_break(data, long_run, signal.SIGKILL)
     check(status is not None and status != 0,
           'a killed rank ends the job (exit %s after %.1f s)' % (status, seconds), stderr[-800:])
