@@ -498,6 +498,66 @@ test_batchnorm_threads (void)
   convolve_engine_set_threads (saved);
 }
 
+/* BatchNormalization and ReLU in one pass each way: the numbers of the two
+ * layers one after the other, at one and two threads; the forward pass
+ * and the masked gradient bit for bit, the sums to float rounding (a
+ * vectorised sum's order depends on its buffers' alignment). */
+static void
+test_batchnorm_relu (void)
+{
+  enum { B = 4, C = 5, S = 4096, N = B * C * S };
+  int saved = convolve_engine_get_threads ();
+  g_autofree float *x = g_new (float, N), *d0 = g_new (float, N);
+  g_autofree float *y = g_new (float, N), *r = g_new (float, N), *d = g_new (float, N);
+  g_autofree float *dr = g_new (float, N), *dx = g_new (float, N);
+  g_autofree float *fr = g_new (float, N), *fd = g_new (float, N), *fdx = g_new (float, N);
+  float gamma[C], beta[C], mean[C], invstd[C], mm[C], mv[C], dg[C], db[C];
+  float fmean[C], finvstd[C], fmm[C], fmv[C], fdg[C], fdb[C];
+  ConvolveRng rng;
+
+  convolve_rng_init (&rng, 51);
+  fill_uniform (x, N, &rng, -2.0f, 3.0f);
+  fill_uniform (d0, N, &rng, -1.0f, 1.0f);
+  fill_uniform (gamma, C, &rng, 0.5f, 1.5f);
+  fill_uniform (beta, C, &rng, -0.5f, 0.5f);
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      convolve_engine_set_threads (threads);
+      for (int c = 0; c < C; c++)
+        {
+          mm[c] = fmm[c] = 0.25f;
+          mv[c] = fmv[c] = 2.0f;
+        }
+      /* apart */
+      convolve_batchnorm_forward_train (y, mean, invstd, mm, mv, x, gamma, beta, B, C, S,
+                                        CONVOLVE_BATCHNORM_MOMENTUM, CONVOLVE_BATCHNORM_EPSILON);
+      convolve_relu_forward (r, y, N);
+      memcpy (d, d0, sizeof (float) * N);
+      convolve_relu_backward (dr, d, r, N);
+      convolve_batchnorm_backward (dx, dg, db, dr, x, mean, invstd, gamma, B, C, S);
+      /* fused */
+      convolve_batchnorm_forward_train_relu (fr, fmean, finvstd, fmm, fmv, x, gamma, beta, B, C, S,
+                                             CONVOLVE_BATCHNORM_MOMENTUM, CONVOLVE_BATCHNORM_EPSILON);
+      memcpy (fd, d0, sizeof (float) * N);
+      convolve_batchnorm_backward_relu (fdx, fdg, fdb, fd, fr, x, fmean, finvstd, gamma, B, C, S);
+
+      g_assert_cmpmem (fr, sizeof (float) * N, r, sizeof (float) * N);
+      g_assert_cmpmem (fmean, sizeof fmean, mean, sizeof mean);
+      g_assert_cmpmem (finvstd, sizeof finvstd, invstd, sizeof invstd);
+      g_assert_cmpmem (fmm, sizeof fmm, mm, sizeof mm);
+      g_assert_cmpmem (fmv, sizeof fmv, mv, sizeof mv);
+      g_assert_cmpmem (fd, sizeof (float) * N, dr, sizeof (float) * N);  /* the masked gradient */
+      for (gsize i = 0; i < N; i++)
+        g_assert_cmpfloat_with_epsilon (fdx[i], dx[i], 1e-5f * (1.0f + fabsf (dx[i])));
+      for (int c = 0; c < C; c++)
+        {
+          g_assert_cmpfloat_with_epsilon (fdg[c], dg[c], 1e-5f * (1.0f + fabsf (dg[c])));
+          g_assert_cmpfloat_with_epsilon (fdb[c], db[c], 1e-5f * (1.0f + fabsf (db[c])));
+        }
+    }
+  convolve_engine_set_threads (saved);
+}
+
 static void
 test_batchnorm_inference (void)
 {
@@ -970,6 +1030,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/batchnorm/backward", test_batchnorm_backward);
   g_test_add_func ("/engine/batchnorm/inference", test_batchnorm_inference);
   g_test_add_func ("/engine/batchnorm/threads", test_batchnorm_threads);
+  g_test_add_func ("/engine/batchnorm/relu", test_batchnorm_relu);
   g_test_add_func ("/engine/maxpool/backward", test_maxpool_backward);
   g_test_add_func ("/engine/maxpool/threads", test_maxpool_threads);
   g_test_add_func ("/engine/globalavgpool/backward", test_globalavgpool_backward);

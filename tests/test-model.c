@@ -599,6 +599,9 @@ test_model_gradient (void)
                         "dense(6,relu),dropout(0.3),dense(4,softmax)", 2, 6, 6, 7);
   check_model_gradient ("conv2d(3,3,same),batchnorm,flatten,dense(5),batchnorm,relu,"
                         "dense(4,softmax)", 1, 4, 4, 8);
+  /* a convolution's BatchNormalization and ReLU, fused in training */
+  check_model_gradient ("conv2d(3,3,same,linear),batchnorm,relu,maxpool(2),conv2d(2,3,same),"
+                        "batchnorm(0.9),relu,flatten,dense(4,softmax)", 2, 6, 6, 10);
   /* global average pooling between two layers with parameters */
   check_model_gradient ("conv2d(3,3,same,relu),batchnorm,conv2d(4,2,valid),globalavgpool,"
                         "dense(5,relu),dense(4,softmax)", 2, 5, 6, 9);

@@ -17,6 +17,12 @@
  * channels over the engine's threads (convolve-parallel.h), with the same
  * numbers at any thread count.
  *
+ * The _relu variants are BatchNormalization followed by ReLU in one pass
+ * each way, for training (the model fuses "batchnorm,relu"): the forward
+ * writes max(0, y) and not y, the backward masks the ReLU's output
+ * gradient in place as it reads it. The numbers of the two layers one
+ * after the other, with one read and one write of the activations fewer.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "convolve-layers.h"
@@ -33,8 +39,11 @@ typedef struct {
   float       *din, *dgamma, *dbeta;
   const float *in, *dout, *gamma, *beta;
   const float *c_mean, *c_invstd, *c_moving_mean, *c_moving_variance;
+  const float *relu_out;    /* backward_relu: the ReLU's output */
+  float       *relu_dout;   /* backward_relu: its gradient, masked in place */
   int          batch, channels, spatial;
   float        momentum, epsilon;
+  gboolean     relu;
 } BatchNormJob;
 
 typedef void (*ChannelsFunc) (const BatchNormJob *job, int first, int last);
@@ -97,6 +106,17 @@ scale_shift (float *restrict y, const float *restrict x, int n, float scale, flo
 }
 
 static void
+scale_shift_relu (float *restrict y, const float *restrict x, int n, float scale, float shift)
+{
+#pragma omp simd
+  for (int i = 0; i < n; i++)
+    {
+      float v = x[i] * scale + shift;
+      y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+static void
 forward_train_channels (const BatchNormJob *j, int first, int last)
 {
   int batch = j->batch, channels = j->channels, spatial = j->spatial;
@@ -135,7 +155,10 @@ forward_train_channels (const BatchNormJob *j, int first, int last)
         {
           size_t off = ((size_t) n * channels + c) * spatial;
 
-          scale_shift (j->out + off, in + off, spatial, scale, j->beta[c] - j->mean[c] * scale);
+          if (j->relu)
+            scale_shift_relu (j->out + off, in + off, spatial, scale, j->beta[c] - j->mean[c] * scale);
+          else
+            scale_shift (j->out + off, in + off, spatial, scale, j->beta[c] - j->mean[c] * scale);
         }
     }
 }
@@ -151,6 +174,21 @@ convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
                        .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
                        .batch = batch, .channels = channels, .spatial = spatial,
                        .momentum = momentum, .epsilon = epsilon };
+
+  for_channels (&job, forward_train_channels);
+}
+
+void
+convolve_batchnorm_forward_train_relu (float *out, float *mean, float *invstd,
+                                       float *moving_mean, float *moving_variance,
+                                       const float *in, const float *gamma, const float *beta,
+                                       int batch, int channels, int spatial,
+                                       float momentum, float epsilon)
+{
+  BatchNormJob job = { .out = out, .mean = mean, .invstd = invstd, .moving_mean = moving_mean,
+                       .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
+                       .batch = batch, .channels = channels, .spatial = spatial,
+                       .momentum = momentum, .epsilon = epsilon, .relu = TRUE };
 
   for_channels (&job, forward_train_channels);
 }
@@ -201,10 +239,21 @@ backward_channels (const BatchNormJob *j, int first, int last)
       for (int n = 0; n < batch; n++)
         {
           size_t off = ((size_t) n * channels + c) * spatial;
-          const float *restrict d = j->dout + off;
-          const float *restrict x = j->in + off;
+          const float *d = j->dout + off;
+          const float *x = j->in + off;
           float s = 0.0f, sx = 0.0f;
 
+          if (j->relu)
+            {
+              /* The ReLU's backward on the way (d is relu_dout): the plane
+               * is then in cache for the sums. */
+              float *restrict g = j->relu_dout + off;
+              const float *restrict y = j->relu_out + off;
+
+#pragma omp simd
+              for (int i = 0; i < spatial; i++)
+                g[i] = y[i] > 0.0f ? g[i] : 0.0f;
+            }
 #pragma omp simd reduction(+:s, sx)
           for (int i = 0; i < spatial; i++)
             {
@@ -249,6 +298,20 @@ convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
   BatchNormJob job = { .din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = dout, .in = in,
                        .c_mean = mean, .c_invstd = invstd, .gamma = gamma,
                        .batch = batch, .channels = channels, .spatial = spatial };
+
+  for_channels (&job, backward_channels);
+}
+
+void
+convolve_batchnorm_backward_relu (float *din, float *dgamma, float *dbeta,
+                                  float *relu_dout, const float *relu_out, const float *in,
+                                  const float *mean, const float *invstd, const float *gamma,
+                                  int batch, int channels, int spatial)
+{
+  BatchNormJob job = { .din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = relu_dout, .in = in,
+                       .relu_dout = relu_dout, .relu_out = relu_out,
+                       .c_mean = mean, .c_invstd = invstd, .gamma = gamma,
+                       .batch = batch, .channels = channels, .spatial = spatial, .relu = TRUE };
 
   for_channels (&job, backward_channels);
 }

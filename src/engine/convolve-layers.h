@@ -95,6 +95,19 @@ void convolve_batchnorm_backward (float *din, float *dgamma, float *dbeta,
                                   const float *dout, const float *in,
                                   const float *mean, const float *invstd, const float *gamma,
                                   int batch, int channels, int spatial);
+/* BatchNormalization then ReLU, in training, one pass each way: out is
+ * the ReLU's output; relu_dout, the gradient of that output, becomes the
+ * gradient before the ReLU (as convolve_relu_backward would leave it) on
+ * the way to din, dgamma and dbeta. The numbers of the two layers apart. */
+void convolve_batchnorm_forward_train_relu (float *out, float *mean, float *invstd,
+                                            float *moving_mean, float *moving_variance,
+                                            const float *in, const float *gamma, const float *beta,
+                                            int batch, int channels, int spatial,
+                                            float momentum, float epsilon);
+void convolve_batchnorm_backward_relu (float *din, float *dgamma, float *dbeta,
+                                       float *relu_dout, const float *relu_out, const float *in,
+                                       const float *mean, const float *invstd, const float *gamma,
+                                       int batch, int channels, int spatial);
 /* The input gradient of the inference forward (moving statistics): a
  * per-channel scale, gamma / sqrt(moving_variance + epsilon). */
 void convolve_batchnorm_backward_infer (float *din,

@@ -27,6 +27,11 @@ typedef struct {
   gboolean          needs_din;           /* some earlier layer has parameters */
   gsize             dout_offset;         /* in the gradient arena */
   gboolean          fused_update;        /* a large Dense kernel, see above */
+  /* In training, a BatchNormalization followed by a ReLU layer runs both
+   * (convolve_batchnorm_forward_train_relu): its own output is not
+   * written, the ReLU's forward and backward passes are skipped. */
+  gboolean          relu_fused;          /* the BatchNormalization */
+  gboolean          fused_away;          /* the ReLU after it */
 
   /* into the parameter, gradient and state blocks */
   float *kernel, *bias, *dkernel, *dbias;

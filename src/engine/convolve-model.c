@@ -387,6 +387,12 @@ plan_memory (ConvolveModel *model, ConvolveModel *owner, GError **error)
       layer->needs_din = seen_params;
       if (layer->n_params > 0)
         seen_params = TRUE;
+      if (layer->spec.kind == CONVOLVE_LAYER_BATCH_NORM && i + 1 < model->n_layers
+          && model->layers[i + 1].spec.kind == CONVOLVE_LAYER_RELU)
+        {
+          layer->relu_fused = TRUE;
+          model->layers[i + 1].fused_away = TRUE;
+        }
       if (layer->spec.kind == CONVOLVE_LAYER_DENSE
           && (gsize) layer->in_shape.c * layer->spec.units >= CONVOLVE_FUSED_UPDATE_MIN_FLOATS)
         {
@@ -880,7 +886,16 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
                                layer->spec.activation);
       break;
     case CONVOLVE_LAYER_BATCH_NORM:
-      if (training)
+      if (training && layer->relu_fused)
+        /* straight into the ReLU's output (layer + 1) */
+        convolve_batchnorm_forward_train_relu (layer[1].out, layer->mean, layer->invstd,
+                                               layer->moving_mean, layer->moving_variance,
+                                               layer->in, layer->gamma, layer->beta,
+                                               batch, in->c, in->h * in->w,
+                                               layer->spec.momentum > 0.0f ? layer->spec.momentum
+                                                                           : CONVOLVE_BATCHNORM_MOMENTUM,
+                                               CONVOLVE_BATCHNORM_EPSILON);
+      else if (training)
         convolve_batchnorm_forward_train (layer->out, layer->mean, layer->invstd,
                                           layer->moving_mean, layer->moving_variance,
                                           layer->in, layer->gamma, layer->beta,
@@ -916,7 +931,8 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
         memcpy (layer->out, layer->in, sizeof (float) * n_out);
       break;
     case CONVOLVE_LAYER_RELU:
-      convolve_relu_forward (layer->out, layer->in, n_out);
+      if (!(training && layer->fused_away))
+        convolve_relu_forward (layer->out, layer->in, n_out);
       break;
     default:
       g_assert_not_reached ();
@@ -940,10 +956,16 @@ layer_backward (ConvolveModel *model, ConvolveLayer *layer, int batch)
                                 layer->spec.activation);
       break;
     case CONVOLVE_LAYER_BATCH_NORM:
-      convolve_batchnorm_backward (layer->din, layer->dgamma, layer->dbeta,
-                                   layer->dout, layer->in, layer->mean, layer->invstd,
-                                   layer->gamma,
-                                   batch, in->c, in->h * in->w);
+      if (layer->relu_fused)
+        convolve_batchnorm_backward_relu (layer->din, layer->dgamma, layer->dbeta,
+                                          layer[1].dout, layer[1].out, layer->in,
+                                          layer->mean, layer->invstd, layer->gamma,
+                                          batch, in->c, in->h * in->w);
+      else
+        convolve_batchnorm_backward (layer->din, layer->dgamma, layer->dbeta,
+                                     layer->dout, layer->in, layer->mean, layer->invstd,
+                                     layer->gamma,
+                                     batch, in->c, in->h * in->w);
       break;
     case CONVOLVE_LAYER_MAX_POOL:
       if (layer->din != NULL)
@@ -972,7 +994,7 @@ layer_backward (ConvolveModel *model, ConvolveLayer *layer, int batch)
         memcpy (layer->din, layer->dout, sizeof (float) * n_out);
       break;
     case CONVOLVE_LAYER_RELU:
-      if (layer->din != NULL)
+      if (layer->din != NULL && !layer->fused_away)
         convolve_relu_backward (layer->din, layer->dout, layer->out, n_out);
       break;
     default:

@@ -246,7 +246,8 @@ gboolean     convolve_model_grad_cam         (ConvolveModel *model,
 /* The output of layer layer_index for image number image of the last
  * forward pass (planar c*h*w floats, the layer info's shape); NULL when
  * either is out of range or no forward pass ran yet. Valid until the next
- * forward pass. */
+ * forward pass. (After a training pass, a BatchNormalization followed by a
+ * ReLU has written only the ReLU's output: the two run as one.) */
 const float *convolve_model_get_layer_output (const ConvolveModel *model,
                                               int                  layer_index,
                                               int                  image);
