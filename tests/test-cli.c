@@ -458,7 +458,7 @@ test_cli_shared_options (void)
 
       g_assert_cmpint (run_cli (&out, NULL, threads_commands[i], "--help", NULL), ==, 0);
       g_assert_nonnull (strstr (out, "-t, --threads=N"));
-      g_assert_nonnull (strstr (out, "Threads for matrix products (default: all cores)"));
+      g_assert_nonnull (strstr (out, "Threads for the computation (default: all cores)"));
     }
   for (int k = 0; k < 2; k++)
     {

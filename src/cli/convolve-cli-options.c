@@ -41,7 +41,7 @@ static const struct {
     FIELD (dataset_name) },
   [CONVOLVE_CLI_OPTION_THREADS] = {
     { "threads", 't', 0, G_OPTION_ARG_INT, NULL,
-      N_("Threads for matrix products (default: all cores)"), N_("N") },
+      N_("Threads for the computation (default: all cores)"), N_("N") },
     FIELD (threads) },
   [CONVOLVE_CLI_OPTION_MODEL] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, NULL,

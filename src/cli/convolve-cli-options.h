@@ -95,7 +95,7 @@ gboolean convolve_cli_parse_options (ConvolveCliOptions    *options,
                                      int                   *argc,
                                      char                ***argv);
 
-/* The number of threads for the matrix products: --threads, or all the
+/* The engine's thread count: --threads, or all the
  * processors when it was 0 or not given. */
 int      convolve_cli_options_get_threads (const ConvolveCliOptions *options);
 
