@@ -83,7 +83,9 @@ dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
                                  model->batch, in_features, out_features, activation);
   start = profile_clock (profile);
   job.buffers = _convolve_model_update_buffers (model, &n_buffers);
-  convolve_parallel_run (MAX (1, MIN (n_buffers, job.n_blocks)), fused_update_run, &job);
+  /* (buffers grown for more threads stay after the count is lowered) */
+  convolve_parallel_run (MAX (1, MIN (MIN (n_buffers, convolve_parallel_get_threads ()), job.n_blocks)),
+                         fused_update_run, &job);
   /* The gradient blocks and their updates are interleaved: the profile
    * counts them all as the optimizer's. */
   if (profile != NULL)
