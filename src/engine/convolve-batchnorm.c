@@ -163,6 +163,19 @@ forward_train_channels (const BatchNormJob *j, int first, int last)
     }
 }
 
+static void
+forward_train (float *out, float *mean, float *invstd, float *moving_mean, float *moving_variance,
+               const float *in, const float *gamma, const float *beta,
+               int batch, int channels, int spatial, float momentum, float epsilon, gboolean relu)
+{
+  BatchNormJob job = { .out = out, .mean = mean, .invstd = invstd, .moving_mean = moving_mean,
+                       .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
+                       .batch = batch, .channels = channels, .spatial = spatial,
+                       .momentum = momentum, .epsilon = epsilon, .relu = relu };
+
+  for_channels (&job, forward_train_channels);
+}
+
 void
 convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
                                   float *moving_mean, float *moving_variance,
@@ -170,12 +183,8 @@ convolve_batchnorm_forward_train (float *out, float *mean, float *invstd,
                                   int batch, int channels, int spatial,
                                   float momentum, float epsilon)
 {
-  BatchNormJob job = { .out = out, .mean = mean, .invstd = invstd, .moving_mean = moving_mean,
-                       .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
-                       .batch = batch, .channels = channels, .spatial = spatial,
-                       .momentum = momentum, .epsilon = epsilon };
-
-  for_channels (&job, forward_train_channels);
+  forward_train (out, mean, invstd, moving_mean, moving_variance, in, gamma, beta,
+                 batch, channels, spatial, momentum, epsilon, FALSE);
 }
 
 void
@@ -185,12 +194,8 @@ convolve_batchnorm_forward_train_relu (float *out, float *mean, float *invstd,
                                        int batch, int channels, int spatial,
                                        float momentum, float epsilon)
 {
-  BatchNormJob job = { .out = out, .mean = mean, .invstd = invstd, .moving_mean = moving_mean,
-                       .moving_variance = moving_variance, .in = in, .gamma = gamma, .beta = beta,
-                       .batch = batch, .channels = channels, .spatial = spatial,
-                       .momentum = momentum, .epsilon = epsilon, .relu = TRUE };
-
-  for_channels (&job, forward_train_channels);
+  forward_train (out, mean, invstd, moving_mean, moving_variance, in, gamma, beta,
+                 batch, channels, spatial, momentum, epsilon, TRUE);
 }
 
 static void

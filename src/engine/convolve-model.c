@@ -886,23 +886,16 @@ layer_forward (ConvolveModel *model, ConvolveLayer *layer, int batch, gboolean t
                                layer->spec.activation);
       break;
     case CONVOLVE_LAYER_BATCH_NORM:
-      if (training && layer->relu_fused)
-        /* straight into the ReLU's output (layer + 1) */
-        convolve_batchnorm_forward_train_relu (layer[1].out, layer->mean, layer->invstd,
-                                               layer->moving_mean, layer->moving_variance,
-                                               layer->in, layer->gamma, layer->beta,
-                                               batch, in->c, in->h * in->w,
-                                               layer->spec.momentum > 0.0f ? layer->spec.momentum
-                                                                           : CONVOLVE_BATCHNORM_MOMENTUM,
-                                               CONVOLVE_BATCHNORM_EPSILON);
-      else if (training)
-        convolve_batchnorm_forward_train (layer->out, layer->mean, layer->invstd,
-                                          layer->moving_mean, layer->moving_variance,
-                                          layer->in, layer->gamma, layer->beta,
-                                          batch, in->c, in->h * in->w,
-                                          layer->spec.momentum > 0.0f ? layer->spec.momentum
-                                                                      : CONVOLVE_BATCHNORM_MOMENTUM,
-                                          CONVOLVE_BATCHNORM_EPSILON);
+      if (training)
+        {
+          /* fused with the ReLU after it: straight into its output */
+          float momentum = layer->spec.momentum > 0.0f ? layer->spec.momentum : CONVOLVE_BATCHNORM_MOMENTUM;
+
+          (layer->relu_fused ? convolve_batchnorm_forward_train_relu : convolve_batchnorm_forward_train)
+            (layer->relu_fused ? layer[1].out : layer->out, layer->mean, layer->invstd,
+             layer->moving_mean, layer->moving_variance, layer->in, layer->gamma, layer->beta,
+             batch, in->c, in->h * in->w, momentum, CONVOLVE_BATCHNORM_EPSILON);
+        }
       else
         convolve_batchnorm_forward_infer (layer->out, layer->in, layer->gamma, layer->beta,
                                           layer->moving_mean, layer->moving_variance,
