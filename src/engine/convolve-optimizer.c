@@ -3,8 +3,8 @@
  * block.
  *
  * The elementwise loops are plain and restrict-qualified so the compiler
- * vectorises them; target_clones builds AVX-512, AVX2 and baseline copies
- * and picks one at load time, so the binary still runs on any x86-64.
+ * vectorises them, in AVX-512, AVX2 and baseline copies picked at load
+ * time (convolve-clones.h).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -13,18 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convolve-clones.h"
 #include "convolve-optimizer.h"
 #include "convolve-optimizer-private.h"
 #include "convolve-parallel.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
-# if __has_attribute(target_clones)
-#  define CONVOLVE_CLONES __attribute__((target_clones ("avx512f", "avx2", "default")))
-# endif
-#endif
-#ifndef CONVOLVE_CLONES
-# define CONVOLVE_CLONES
-#endif
 
 struct _ConvolveOptimizer {
   ConvolveOptimizerConfig config;
