@@ -67,7 +67,10 @@ convolve_winograd_layout (ConvolveWinogradLayout *l, int in_c, int h, int w, int
   image = (size_t) in_c * l->hp * l->wp;
   grad = (size_t) out_c * 4 * l->tiles;
 
-  l->kernel_planes = 16 * plane_stride (kernels);
+  l->kernel_stride = plane_stride (kernels);
+  l->in_stride = plane_stride ((size_t) in_c * l->tiles);
+  l->out_stride = plane_stride ((size_t) out_c * l->tiles);
+  l->kernel_planes = 16 * l->kernel_stride;
   l->u = 0;
   l->du = l->u + l->kernel_planes;
   l->dbias = l->du + l->kernel_planes;
@@ -260,8 +263,8 @@ convolve_winograd_forward_image (float *out, float *workspace,
   transform_input (v, workspace + l.rows, workspace + l.padded, in_c, &l);
   for (int e = 0; e < 16; e++)
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, out_c, t, in_c,
-                 1.0f, u + e * plane_stride ((size_t) out_c * in_c), in_c, v + e * plane_stride ((size_t) in_c * t), t,
-                 0.0f, m + e * plane_stride ((size_t) out_c * t), t);
+                 1.0f, u + e * l.kernel_stride, in_c, v + e * l.in_stride, t,
+                 0.0f, m + e * l.out_stride, t);
   transform_output (out, v, m, bias, out_c, &l, activation);
 }
 
@@ -413,16 +416,16 @@ convolve_winograd_backward_image (float *din, float *workspace,
       transform_input (v, workspace + l.rows, workspace + l.padded, in_c, &l);
       for (int e = 0; e < 16; e++)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, out_c, in_c, t,
-                     1.0f, wy + e * plane_stride ((size_t) out_c * t), t, v + e * plane_stride ((size_t) in_c * t), t,
-                     accumulate_dU ? 1.0f : 0.0f, du + e * plane_stride ((size_t) out_c * in_c), in_c);
+                     1.0f, wy + e * l.out_stride, t, v + e * l.in_stride, t,
+                     accumulate_dU ? 1.0f : 0.0f, du + e * l.kernel_stride, in_c);
     }
   if (din == NULL)
     return;
   /* dP[e] = U[e]^T x W[e], in V's place */
   for (int e = 0; e < 16; e++)
     cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, in_c, t, out_c,
-                 1.0f, u + e * plane_stride ((size_t) out_c * in_c), in_c, wy + e * plane_stride ((size_t) out_c * t), t,
-                 0.0f, v + e * plane_stride ((size_t) in_c * t), t);
+                 1.0f, u + e * l.kernel_stride, in_c, wy + e * l.out_stride, t,
+                 0.0f, v + e * l.in_stride, t);
   transform_input_gradient (din, wy, v, workspace + l.padded, in_c, h, w, pad, &l);
 }
 

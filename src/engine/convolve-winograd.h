@@ -41,7 +41,8 @@ gboolean convolve_winograd_applies (int in_c, int out_c, int kernel_size);
  * the caller's per-block bias gradient sums. */
 typedef struct {
   int    oh, ow, th, tw, tiles, hp, wp;
-  size_t kernel_planes;  /* floats of U and of dU */
+  size_t kernel_stride, in_stride, out_stride;  /* floats from one plane to the next */
+  size_t kernel_planes;                         /* floats of U and of dU */
   size_t u, du, dbias, padded, rows, v, m, size;
 } ConvolveWinogradLayout;
 
