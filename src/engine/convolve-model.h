@@ -269,6 +269,17 @@ int  convolve_engine_get_threads (void);
  * unchanged. */
 void        convolve_engine_flush_subnormals    (void);
 
+/* Makes the calling thread background work: its nice value goes up by
+ * CONVOLVE_ENGINE_BACKGROUND_NICE (Linux keeps one per thread), and the
+ * pool's workers take on the nice value of whichever thread hands them a
+ * pass. Called by the threads that train or evaluate, so that the window's
+ * main loop (and whatever else the user runs) wins the cores whenever it
+ * wants them: on two cores with both training, the main loop otherwise
+ * waited up to 150 ms for one. Alone on the machine the threads run as
+ * fast as before. Nothing happens where threads have no nice value. */
+#define CONVOLVE_ENGINE_BACKGROUND_NICE 10
+void        convolve_engine_lower_thread_priority (void);
+
 /* The kernels OpenBLAS chose when it loaded ("Prescott", "SkylakeX", ...). */
 const char *convolve_engine_get_blas_kernels    (void);
 /* First thing in main(): when OpenBLAS fell back to its generic x86-64

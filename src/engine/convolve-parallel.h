@@ -10,7 +10,8 @@
  * A task's work depends only on its index and the number of tasks, never
  * on which thread runs it, so results are the same at a given count
  * whether the pool or the caller alone runs them (it does when the pool
- * is busy with another caller, or a thread cannot be started).
+ * is busy with another caller, or a thread cannot be started). A worker
+ * runs a task at its caller's nice value (convolve_engine_lower_thread_priority()).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

@@ -18,6 +18,12 @@
 #include <xmmintrin.h>
 #endif
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "convolve-model.h"
 #include "convolve-parallel.h"
 
@@ -32,6 +38,7 @@ static int    pending;             /* under pool_lock: worker tasks not done */
 static ConvolveParallelFunc job_func;
 static gpointer job_data;
 static int    job_tasks;
+static int    job_nice;            /* the caller's nice value */
 static guint  worker_start[CONVOLVE_PARALLEL_MAX_THREADS];  /* generation when each was made */
 
 void
@@ -91,10 +98,40 @@ convolve_parallel_range (gsize n, int task, int n_tasks, gsize *first, gsize *la
   *last = *first + base + (t < extra ? 1 : 0);
 }
 
+/* The calling thread's nice value (0 where there is none). */
+static int
+thread_nice (void)
+{
+#ifdef __linux__
+  return getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+#else
+  return 0;
+#endif
+}
+
+static void
+set_thread_nice (int nice)
+{
+#ifdef __linux__
+  /* Lowering it again needs a privilege the process may lack: then the
+   * worker stays at the higher value, which only ever yields. */
+  (void) setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+#else
+  (void) nice;
+#endif
+}
+
+void
+convolve_engine_lower_thread_priority (void)
+{
+  set_thread_nice (MIN (thread_nice () + CONVOLVE_ENGINE_BACKGROUND_NICE, 19));
+}
+
 static gpointer
 pool_worker (gpointer user_data)
 {
   int index = GPOINTER_TO_INT (user_data);
+  int nice = thread_nice ();
   guint seen;
 
   convolve_engine_flush_subnormals ();
@@ -110,8 +147,14 @@ pool_worker (gpointer user_data)
           ConvolveParallelFunc func = job_func;
           gpointer data = job_data;
           int tasks = job_tasks;
+          int caller_nice = job_nice;
 
           g_mutex_unlock (&pool_lock);
+          if (caller_nice != nice)
+            {
+              set_thread_nice (caller_nice);
+              nice = thread_nice ();
+            }
           func (index, tasks, data);
           g_mutex_lock (&pool_lock);
           if (--pending == 0)
@@ -148,6 +191,8 @@ convolve_parallel_run (int                  n_tasks,
                        ConvolveParallelFunc func,
                        gpointer             data)
 {
+  int nice;
+
   g_return_if_fail (n_tasks >= 1 && n_tasks <= CONVOLVE_PARALLEL_MAX_THREADS);
 
   if (n_tasks == 1 || !g_atomic_int_compare_and_exchange (&pool_busy, 0, 1))
@@ -164,10 +209,12 @@ convolve_parallel_run (int                  n_tasks,
       return;
     }
 
+  nice = thread_nice ();
   g_mutex_lock (&pool_lock);
   job_func = func;
   job_data = data;
   job_tasks = n_tasks;
+  job_nice = nice;
   pending = n_tasks - 1;
   generation++;
   g_cond_broadcast (&pool_wake);

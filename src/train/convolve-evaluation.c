@@ -300,6 +300,7 @@ evaluate_thread (gpointer data)
   ConvolveEvaluation *evaluation;
 
   convolve_engine_flush_subnormals ();
+  convolve_engine_lower_thread_priority ();
   evaluation = convolve_evaluate (job->model, job->dataset, job->limit,
                                   job->progress_func, job->progress_data,
                                   g_task_get_cancellable (job->task), &error);

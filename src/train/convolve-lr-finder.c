@@ -412,6 +412,7 @@ find_thread (GTask        *task,
   ConvolveLrFinderResult *result;
 
   convolve_engine_flush_subnormals ();
+  convolve_engine_lower_thread_priority ();
   if (job->config.threads > 0)
     convolve_engine_set_threads (job->config.threads);
   result = sweep (job->model, job->train, &job->config,

@@ -516,6 +516,7 @@ _convolve_trainer_thread (gpointer data)
 
   /* (first: workers that setting the threads makes inherit it) */
   convolve_engine_flush_subnormals ();
+  convolve_engine_lower_thread_priority ();
   convolve_engine_set_threads (self->config.threads > 0 ? self->config.threads
                                                         : (int) g_get_num_processors ());
 
