@@ -60,9 +60,13 @@ probe_tick (gpointer data)
         {
           const ConvolveProgress *progress = convolve_session_get_progress (convolve_window_get_session (bench->window));
 
-          fprintf (stderr, "stall %.1f ms at %.3f s, phase %d, epoch %d, step %" G_GINT64_FORMAT "\n",
+          /* (the monotonic clock's seconds too, for lining it up with perf
+           * record -k CLOCK_MONOTONIC) */
+          fprintf (stderr, "stall %.1f ms at %.3f s, phase %d, epoch %d, step %" G_GINT64_FORMAT
+                   ", monotonic %.6f to %.6f s\n",
                    stall / 1000.0, (now - bench->started) / 1e6, bench->phase,
-                   progress != NULL ? progress->epoch : 0, progress != NULL ? progress->global_step : 0);
+                   progress != NULL ? progress->epoch : 0, progress != NULL ? progress->global_step : 0,
+                   (now - stall) / 1e6, now / 1e6);
         }
     }
   bench->last = now;
