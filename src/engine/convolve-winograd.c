@@ -322,42 +322,44 @@ transform_gradient (float *wy, float *padded_d, const float *d,
       }
 }
 
-/* din = the sum over patches of B dP B^T (into gp, planes as dP's), each
- * added back where its patch was read, then cut out of the padding. */
+/* (o0 o1 o2 o3) = B x (i0 i1 i2 i3) elementwise over n: the columns of
+ * B^T are (1 0 0 0), (0 1 -1 1), (-1 1 1 0), (0 0 0 -1). */
+static inline void
+times_b (float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+         const float *restrict i0, const float *restrict i1, const float *restrict i2,
+         const float *restrict i3, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    {
+      float a0 = i0[k], a1 = i1[k], a2 = i2[k], a3 = i3[k];
+
+      o0[k] = a0;
+      o1[k] = a1 - a2 + a3;
+      o2[k] = a1 + a2 - a0;
+      o3[k] = -a3;
+    }
+}
+
+/* din = the sum over patches of B dP B^T, each added back where its patch
+ * was read, then cut out of the padding. dp is overwritten, gp is room
+ * for as many planes. */
 CONVOLVE_CLONES static void
-transform_input_gradient (float *din, float *restrict gp, const float *restrict dp,
+transform_input_gradient (float *din, float *restrict gp, float *restrict dp,
                           float *restrict padded,
                           int in_c, int h, int w, int pad, const ConvolveWinogradLayout *l)
 {
   size_t n = (size_t) in_c * l->tiles, plane = plane_stride (n);
   int wp = l->wp;
 
-  /* B . B^T in place: columns of B^T are (1 0 0 0), (0 1 -1 1),
-   * (-1 1 1 0), (0 0 0 -1). */
-  for (size_t k = 0; k < n; k++)
-    {
-      float q[4][4], g[16];
-
-      for (int j = 0; j < 4; j++)
-        {
-          float a0 = dp[(0 + j) * plane + k], a1 = dp[(4 + j) * plane + k];
-          float a2 = dp[(8 + j) * plane + k], a3 = dp[(12 + j) * plane + k];
-
-          q[0][j] = a0;
-          q[1][j] = a1 - a2 + a3;
-          q[2][j] = a1 + a2 - a0;
-          q[3][j] = -a3;
-        }
-      for (int a = 0; a < 4; a++)
-        {
-          g[4 * a + 0] = q[a][0];
-          g[4 * a + 1] = q[a][1] - q[a][2] + q[a][3];
-          g[4 * a + 2] = q[a][1] + q[a][2] - q[a][0];
-          g[4 * a + 3] = -q[a][3];
-        }
-      for (int e = 0; e < 16; e++)
-        gp[e * plane + k] = g[e];
-    }
+  /* B . into gp, one column of the tiles at a time, then . B^T back into
+   * dp, one row at a time */
+  for (int j = 0; j < 4; j++)
+    times_b (gp + (0 + j) * plane, gp + (4 + j) * plane, gp + (8 + j) * plane, gp + (12 + j) * plane,
+             dp + (0 + j) * plane, dp + (4 + j) * plane, dp + (8 + j) * plane, dp + (12 + j) * plane, n);
+  for (int a = 0; a < 4; a++)
+    times_b (dp + (4 * a + 0) * plane, dp + (4 * a + 1) * plane, dp + (4 * a + 2) * plane,
+             dp + (4 * a + 3) * plane, gp + (4 * a + 0) * plane, gp + (4 * a + 1) * plane,
+             gp + (4 * a + 2) * plane, gp + (4 * a + 3) * plane, n);
 
   memset (padded, 0, sizeof (float) * (size_t) in_c * l->hp * wp);
   for (int c = 0; c < in_c; c++)
@@ -366,10 +368,10 @@ transform_input_gradient (float *din, float *restrict gp, const float *restrict 
         {
           float *restrict row = padded + ((size_t) c * l->hp + 2 * ty + a) * wp;
           size_t at = (size_t) c * l->tiles + (size_t) ty * l->tw;
-          const float *restrict g0 = gp + (4 * a + 0) * plane + at;
-          const float *restrict g1 = gp + (4 * a + 1) * plane + at;
-          const float *restrict g2 = gp + (4 * a + 2) * plane + at;
-          const float *restrict g3 = gp + (4 * a + 3) * plane + at;
+          const float *restrict g0 = dp + (4 * a + 0) * plane + at;
+          const float *restrict g1 = dp + (4 * a + 1) * plane + at;
+          const float *restrict g2 = dp + (4 * a + 2) * plane + at;
+          const float *restrict g3 = dp + (4 * a + 3) * plane + at;
 
           /* a tile's last two columns are the next one's first two */
           for (int tx = 0; tx < l->tw; tx++)
