@@ -9,11 +9,12 @@
 
 #include "convolve-window-private.h"
 
-/* At most 10 progress snapshots a second: smooth enough for the plots and
- * the progress bar, and each one redraws them. At 30 a second the main
- * thread took a fifth of a core under Xvfb's software rendering, a core
- * the trainer's threads wanted (scripts/bench-ui.sh). */
-#define PROGRESS_INTERVAL_MS 100
+/* Four progress snapshots a second: enough for the plots and the progress
+ * bar to move while the user watches, and each one redraws them, in
+ * software under Xvfb. At 30 a second the main thread took a fifth of a
+ * core, at 10 a tenth (main_thread_cpu_share 0.10-0.11), at 4 0.07-0.08
+ * (scripts/bench-ui.sh): a core the trainer's threads want. */
+#define PROGRESS_INTERVAL_MS 250
 
 /* ---- plots --------------------------------------------------------------- */
 
