@@ -281,13 +281,13 @@ static void
 image_pre_activation (float *dbias, float *d, const float *o, int out_c, int spatial,
                       ConvolveActivation activation)
 {
+  if (dbias == NULL && activation != CONVOLVE_ACTIVATION_RELU)
+    return;  /* nothing to mask, no sums wanted */
   for (int oc = 0; oc < out_c; oc++)
     {
-      float s;
+      float s = plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial, spatial,
+                                activation);
 
-      if (dbias == NULL && activation != CONVOLVE_ACTIVATION_RELU)
-        return;
-      s = plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial, spatial, activation);
       if (dbias != NULL)
         dbias[oc] += s;
     }
@@ -346,16 +346,15 @@ backward_run (int task, int n_tasks, gpointer data)
   int spatial = oh * ow;
   float *workspace = j->ws->data + (size_t) task * j->ws->stride;
   float *dkernel = j->dkernel, *dbias = j->dbias;
+  gboolean winograd = convolve_winograd_applies (j->in_c, j->out_c, j->kernel_size);
   gsize first, last;
 
-  gboolean winograd = convolve_winograd_applies (j->in_c, j->out_c, j->kernel_size);
-
-  if (task > 0 && !j->input_only)
+  if (task > 0 && !j->input_only && winograd)
+    dbias = workspace + winograd_dbias_offset (j);
+  else if (task > 0 && !j->input_only)
     {
       dkernel = workspace + columns_size (j->in_c, j->h, j->w, j->kernel_size, j->padding);
       dbias = dkernel + (size_t) j->out_c * kdim;
-      if (winograd)
-        dbias = workspace + winograd_dbias_offset (j);
     }
   convolve_parallel_range ((gsize) j->batch, task, n_tasks, &first, &last);
   if (!j->input_only)
@@ -378,20 +377,13 @@ backward_run (int task, int n_tasks, gpointer data)
       float *d = j->dout + n * j->out_c * spatial;
       const float *o = j->out + n * j->out_c * spatial;
 
+      image_pre_activation (j->input_only ? NULL : dbias, d, o, j->out_c, spatial, j->activation);
       if (j->input_only)
         {
-          if (j->activation == CONVOLVE_ACTIVATION_RELU)
-            for (int oc = 0; oc < j->out_c; oc++)
-              plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
-                              spatial, j->activation);
           image_backward_input (j->din + n * j->in_c * j->h * j->w, workspace, d, j->kernel,
                                 j->in_c, j->h, j->w, j->out_c, j->kernel_size, pad, oh, ow);
           continue;
         }
-      for (int oc = 0; oc < j->out_c; oc++)
-        dbias[oc] += plane_backward (d + (size_t) oc * spatial, o + (size_t) oc * spatial,
-                                     spatial, j->activation);
-
       /* dkernel += d[out_c, spatial] x col^T[spatial, kdim] */
       im2col (workspace, image, j->in_c, j->h, j->w, j->kernel_size, pad, oh, ow);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
