@@ -315,6 +315,52 @@ test_evaluation_page (void)
   g_assert_finalize_object (page);
 }
 
+/* A hidden page (another view of the window is shown) keeps a new
+ * evaluation and fills its views only when it is shown: while training, one
+ * comes at every epoch's end. What it holds works at once. */
+static void
+test_evaluation_page_hidden (void)
+{
+  g_autoptr(ConvolveEvaluation) evaluation = make_evaluation ();
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *stack = gtk_stack_new ();
+  GtkWidget *other = gtk_label_new ("another view");
+  GtkWidget *page = convolve_evaluation_page_new ();
+  GListModel *model;
+
+  g_object_ref (page);
+  gtk_stack_add_named (GTK_STACK (stack), other, "other");
+  gtk_stack_add_named (GTK_STACK (stack), page, "evaluation");
+  gtk_stack_set_visible_child (GTK_STACK (stack), other);
+  gtk_window_set_child (GTK_WINDOW (window), stack);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  widget_test_wait_for_layout (other);
+  g_assert_false (gtk_widget_get_mapped (page));
+  model = G_LIST_MODEL (gtk_column_view_get_model (GTK_COLUMN_VIEW (child (page, "class_view"))));
+
+  convolve_evaluation_page_set_evaluation (CONVOLVE_EVALUATION_PAGE (page), evaluation, names);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (child (page, "stack"))), ==, "empty");
+  g_assert_true (gtk_widget_activate_action (page, "evaluation.show-top-losses", NULL));
+
+  /* Shown: the views catch up with the newest evaluation. */
+  gtk_stack_set_visible_child (GTK_STACK (stack), page);
+  widget_test_wait_for_layout (page);
+  g_assert_true (gtk_widget_get_mapped (page));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (child (page, "stack"))), ==, "results");
+
+  /* Shown, a new one is shown at once. */
+  convolve_evaluation_page_set_evaluation (CONVOLVE_EVALUATION_PAGE (page), NULL, NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  for (int i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_finalize_object (page);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -323,6 +369,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/app/evaluation-page/page", test_evaluation_page);
+  g_test_add_func ("/app/evaluation-page/hidden", test_evaluation_page_hidden);
 
   return g_test_run ();
 }

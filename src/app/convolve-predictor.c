@@ -163,7 +163,9 @@ convolve_predictor_rebuild_bars (ConvolvePredictor *self)
     {
       GtkWidget *name = gtk_label_new (self->class_names[i]);
       GtkWidget *bar = gtk_progress_bar_new ();
-      GtkWidget *value = gtk_label_new (NULL);
+      /* (an inscription: a new percentage only redraws it, see
+       * convolve-training-panel.c) */
+      GtkWidget *value = gtk_inscription_new (NULL);
 
       gtk_label_set_xalign (GTK_LABEL (name), 0.0f);
       gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
@@ -171,8 +173,9 @@ convolve_predictor_rebuild_bars (ConvolvePredictor *self)
       gtk_label_set_max_width_chars (GTK_LABEL (name), name_chars);
       gtk_widget_set_hexpand (bar, TRUE);
       gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
-      gtk_label_set_xalign (GTK_LABEL (value), 1.0f);
-      gtk_label_set_width_chars (GTK_LABEL (value), 7);
+      gtk_inscription_set_xalign (GTK_INSCRIPTION (value), 1.0f);
+      gtk_inscription_set_min_chars (GTK_INSCRIPTION (value), 8);
+      gtk_inscription_set_nat_chars (GTK_INSCRIPTION (value), 8);
       gtk_widget_add_css_class (value, "numeric");
       gtk_widget_add_css_class (value, "dim-label");
       gtk_accessible_update_relation (GTK_ACCESSIBLE (bar),
@@ -215,7 +218,7 @@ convolve_predictor_update_bars (ConvolvePredictor *self)
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (bar), CLAMP (self->probabilities[i], 0.0f, 1.0f));
       /* Translators: a probability in percent */
       text = g_strdup_printf (_("%.1f %%"), 100.0 * self->probabilities[i]);
-      gtk_label_set_text (GTK_LABEL (value), text);
+      gtk_inscription_set_text (GTK_INSCRIPTION (value), text);
 
       if (i == top)
         {

@@ -53,6 +53,7 @@ struct _ConvolveRunsPage
   ConvolveTrainerState   live_state;
   guint                  reload_source;
   guint                  poll_source;
+  gboolean               behind;     /* hidden while a run went on: reload when shown */
 };
 
 /* convolve-runs-page.c */

@@ -447,6 +447,7 @@ convolve_runs_page_reload (ConvolveRunsPage *self)
 
   g_return_if_fail (CONVOLVE_IS_RUNS_PAGE (self));
 
+  self->behind = FALSE;
   job = g_new0 (Job, 1);
   job->kind = JOB_LIST;
   job->serial = ++self->list_serial;
@@ -895,13 +896,27 @@ live_reload_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A hidden page does not follow a run epoch by epoch: rebinding its rows
+ * asks the window for a new size, which on X11 is a round trip to the
+ * display server per cell. It notes that it is behind and catches up when
+ * shown; a run's start and end still reach it at once. */
+static gboolean
+follow_while_hidden (ConvolveRunsPage *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return FALSE;
+  self->behind = TRUE;
+  return TRUE;
+}
+
 static gboolean
 poll_cb (gpointer user_data)
 {
   ConvolveRunsPage *self = user_data;
 
   self->poll_source = 0;
-  convolve_runs_page_reload (self);
+  if (!follow_while_hidden (self))
+    convolve_runs_page_reload (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -920,10 +935,23 @@ session_progress_cb (ConvolveRunsPage *self,
   if (progress->epoch != self->live_epoch || progress->state != self->live_state ||
       progress->history_n_epochs != (guint) MAX (self->live_epoch, 0))
     {
+      gboolean state_changed = progress->state != self->live_state;
+
       self->live_epoch = progress->epoch;
       self->live_state = progress->state;
-      schedule_reload (self);
+      if (state_changed || !follow_while_hidden (self))
+        schedule_reload (self);
     }
+}
+
+static void
+convolve_runs_page_map (GtkWidget *widget)
+{
+  ConvolveRunsPage *self = CONVOLVE_RUNS_PAGE (widget);
+
+  GTK_WIDGET_CLASS (convolve_runs_page_parent_class)->map (widget);
+  if (self->behind)
+    convolve_runs_page_reload (self);
 }
 
 void
@@ -1043,6 +1071,7 @@ convolve_runs_page_class_init (ConvolveRunsPageClass *klass)
 
   object_class->dispose = convolve_runs_page_dispose;
   object_class->finalize = convolve_runs_page_finalize;
+  widget_class->map = convolve_runs_page_map;
   /* The columns' sorters look up the rows' properties. */
   g_type_class_ref (CONVOLVE_TYPE_RUN_ROW);
 

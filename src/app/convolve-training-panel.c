@@ -36,15 +36,15 @@ struct _ConvolveTrainingPanel
   GtkAdjustment   *rate_adjustment;
   GtkAdjustment   *seed_adjustment;
   GtkStack        *controls_stack;
-  GtkLabel        *state_label;
-  GtkLabel        *percent_label;
+  GtkInscription  *state_label;
+  GtkInscription  *percent_label;
   GtkProgressBar  *progress_bar;
-  GtkLabel        *epoch_label;
-  GtkLabel        *step_label;
-  GtkLabel        *speed_label;
-  GtkLabel        *eta_label;
-  GtkLabel        *loss_label;
-  GtkLabel        *accuracy_label;
+  GtkInscription  *epoch_label;
+  GtkInscription  *step_label;
+  GtkInscription  *speed_label;
+  GtkInscription  *eta_label;
+  GtkInscription  *loss_label;
+  GtkInscription  *accuracy_label;
   GtkStack        *stats_stack;
   GtkLabel        *result_title_label;
   GtkLabel        *result_label;
@@ -161,15 +161,20 @@ state_to_text (ConvolveTrainerState state)
     }
 }
 
+/* The live figures are GtkInscriptions: they are given their room once, so
+ * a new text only redraws them. A GtkLabel asks for a new size with every
+ * text, and on X11 that re-sizes the whole window, with round trips to the
+ * display server, a few times a second while training. The result of a run
+ * is shown once, in labels. */
 static void
-set_label_printf (GtkLabel   *label,
-                  const char *format,
-                  ...) G_GNUC_PRINTF (2, 3);
+set_text_printf (gpointer    widget,
+                 const char *format,
+                 ...) G_GNUC_PRINTF (2, 3);
 
 static void
-set_label_printf (GtkLabel   *label,
-                  const char *format,
-                  ...)
+set_text_printf (gpointer    widget,
+                 const char *format,
+                 ...)
 {
   g_autofree char *text = NULL;
   va_list args;
@@ -177,7 +182,10 @@ set_label_printf (GtkLabel   *label,
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
-  gtk_label_set_label (label, text);
+  if (GTK_IS_INSCRIPTION (widget))
+    gtk_inscription_set_text (widget, text);
+  else
+    gtk_label_set_label (GTK_LABEL (widget), text);
 }
 
 /* ---- presets and the model editor ---------------------------------------- */
@@ -311,15 +319,15 @@ setup_presets (ConvolveTrainingPanel *self)
 static void
 clear_progress (ConvolveTrainingPanel *self)
 {
-  gtk_label_set_label (self->state_label, state_to_text (CONVOLVE_TRAINER_IDLE));
-  gtk_label_set_label (self->percent_label, "");
+  gtk_inscription_set_text (self->state_label, state_to_text (CONVOLVE_TRAINER_IDLE));
+  gtk_inscription_set_text (self->percent_label, "");
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
-  gtk_label_set_label (self->epoch_label, "–");
-  gtk_label_set_label (self->step_label, "–");
-  gtk_label_set_label (self->speed_label, "–");
-  gtk_label_set_label (self->eta_label, "–");
-  gtk_label_set_label (self->loss_label, "–");
-  gtk_label_set_label (self->accuracy_label, "–");
+  gtk_inscription_set_text (self->epoch_label, "–");
+  gtk_inscription_set_text (self->step_label, "–");
+  gtk_inscription_set_text (self->speed_label, "–");
+  gtk_inscription_set_text (self->eta_label, "–");
+  gtk_inscription_set_text (self->loss_label, "–");
+  gtk_inscription_set_text (self->accuracy_label, "–");
   gtk_stack_set_visible_child_name (self->controls_stack, "idle");
   gtk_widget_set_sensitive (GTK_WIDGET (self->settings_group), TRUE);
   set_model_rows_sensitive (self, TRUE);
@@ -335,24 +343,24 @@ show_result (ConvolveTrainingPanel *self,
   if (progress->has_validation && isfinite (progress->val_accuracy))
     {
       gtk_label_set_label (self->result_title_label, _("Validation Accuracy"));
-      set_label_printf (self->result_label, "%.1f %%", progress->val_accuracy * 100.0);
+      set_text_printf (self->result_label, "%.1f %%", progress->val_accuracy * 100.0);
       /* Translators: after a run: validation loss, epochs done and time taken */
-      set_label_printf (self->result_detail_label,
-                        ngettext ("Loss %.4f after %d epoch in %s",
-                                  "Loss %.4f after %d epochs in %s",
-                                  progress->epoch),
-                        progress->val_loss, progress->epoch, elapsed);
+      set_text_printf (self->result_detail_label,
+                       ngettext ("Loss %.4f after %d epoch in %s",
+                                 "Loss %.4f after %d epochs in %s",
+                                 progress->epoch),
+                       progress->val_loss, progress->epoch, elapsed);
     }
   else if (isfinite (progress->accuracy))
     {
       /* No test set: the training accuracy is all there is. */
       gtk_label_set_label (self->result_title_label, _("Training Accuracy"));
-      set_label_printf (self->result_label, "%.1f %%", progress->accuracy * 100.0);
-      set_label_printf (self->result_detail_label,
-                        ngettext ("Loss %.4f after %d epoch in %s",
-                                  "Loss %.4f after %d epochs in %s",
-                                  progress->epoch),
-                        progress->loss, progress->epoch, elapsed);
+      set_text_printf (self->result_label, "%.1f %%", progress->accuracy * 100.0);
+      set_text_printf (self->result_detail_label,
+                       ngettext ("Loss %.4f after %d epoch in %s",
+                                 "Loss %.4f after %d epochs in %s",
+                                 progress->epoch),
+                       progress->loss, progress->epoch, elapsed);
     }
   else
     {
@@ -404,33 +412,33 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
                                   convolve_trainer_state_is_final (progress->state));
 
   if (progress->validating && progress->state == CONVOLVE_TRAINER_RUNNING)
-    gtk_label_set_label (self->state_label, _("Validating…"));
+    gtk_inscription_set_text (self->state_label, _("Validating…"));
   else
-    gtk_label_set_label (self->state_label, state_to_text (progress->state));
+    gtk_inscription_set_text (self->state_label, state_to_text (progress->state));
 
   if (progress->total_steps > 0)
     fraction = CLAMP ((double) progress->global_step / (double) progress->total_steps, 0.0, 1.0);
   gtk_progress_bar_set_fraction (self->progress_bar, fraction);
-  set_label_printf (self->percent_label, "%.0f %%", floor (fraction * 100.0));
+  set_text_printf (self->percent_label, "%.0f %%", floor (fraction * 100.0));
 
   if (progress->epoch > 0)
     {
       if (progress->augmented)
         /* Translators: the running epoch, of all epochs, on augmented images */
-        set_label_printf (self->epoch_label, _("%d of %d, augmented"), progress->epoch, progress->epochs_total);
+        set_text_printf (self->epoch_label, _("%d of %d, augmented"), progress->epoch, progress->epochs_total);
       else
         /* Translators: the running epoch, of all epochs */
-        set_label_printf (self->epoch_label, _("%d of %d"), progress->epoch, progress->epochs_total);
+        set_text_printf (self->epoch_label, _("%d of %d"), progress->epoch, progress->epochs_total);
       g_autofree char *step = convolve_format_count (MAX (progress->step, 0));
       g_autofree char *steps = convolve_format_count (MAX (progress->steps_per_epoch, 0));
 
       /* Translators: optimizer steps done in this epoch, of all its steps */
-      set_label_printf (self->step_label, _("%s of %s"), step, steps);
+      set_text_printf (self->step_label, _("%s of %s"), step, steps);
     }
   else
     {
-      gtk_label_set_label (self->epoch_label, "–");
-      gtk_label_set_label (self->step_label, "–");
+      gtk_inscription_set_text (self->epoch_label, "–");
+      gtk_inscription_set_text (self->step_label, "–");
     }
 
   if (progress->images_per_second > 0 && !convolve_trainer_state_is_final (progress->state))
@@ -438,29 +446,29 @@ convolve_training_panel_set_progress (ConvolveTrainingPanel *self,
       g_autofree char *speed = convolve_format_count ((guint64) llround (progress->images_per_second));
 
       /* Translators: training speed */
-      set_label_printf (self->speed_label, _("%s images/s"), speed);
+      set_text_printf (self->speed_label, _("%s images/s"), speed);
     }
   else
-    gtk_label_set_label (self->speed_label, "–");
+    gtk_inscription_set_text (self->speed_label, "–");
 
   if (convolve_trainer_state_is_final (progress->state))
     {
       g_autofree char *elapsed = convolve_format_duration (progress->elapsed_seconds);
       /* Translators: the time a finished run took */
-      set_label_printf (self->eta_label, _("done in %s"), elapsed);
+      set_text_printf (self->eta_label, _("done in %s"), elapsed);
     }
   else if (progress->eta_total_seconds >= 0)
     {
       g_autofree char *eta = convolve_format_duration (progress->eta_total_seconds);
-      gtk_label_set_label (self->eta_label, eta);
+      gtk_inscription_set_text (self->eta_label, eta);
     }
   else
-    gtk_label_set_label (self->eta_label, "–");
+    gtk_inscription_set_text (self->eta_label, "–");
 
   if (isfinite (progress->loss))
-    set_label_printf (self->loss_label, "%.4f", progress->loss);
+    set_text_printf (self->loss_label, "%.4f", progress->loss);
   if (isfinite (progress->accuracy))
-    set_label_printf (self->accuracy_label, "%.1f %%", progress->accuracy * 100.0);
+    set_text_printf (self->accuracy_label, "%.1f %%", progress->accuracy * 100.0);
 
   if (progress->state == CONVOLVE_TRAINER_FINISHED || progress->state == CONVOLVE_TRAINER_CANCELLED)
     show_result (self, progress);
