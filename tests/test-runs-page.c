@@ -59,6 +59,21 @@ find_row (GListModel *runs,
   return G_MAXUINT;
 }
 
+/* The database with its SQLite companions, then its folder. */
+static void
+remove_store (const char *db,
+              const char *dir)
+{
+  for (guint i = 0; i < 4; i++)
+    {
+      static const char *suffixes[] = { "", "-wal", "-shm", "-owners" };
+      g_autofree char *file = g_strconcat (db, suffixes[i], NULL);
+
+      g_unlink (file);
+    }
+  g_rmdir (dir);
+}
+
 static void
 store_id (gint64 *out,
           gint64  id)
@@ -252,14 +267,7 @@ test_runs_page (void)
   g_assert_finalize_object (page);
 
   g_clear_pointer (&store, convolve_run_store_unref);
-  for (guint i = 0; i < 4; i++)
-    {
-      static const char *suffixes[] = { "", "-wal", "-shm", "-owners" };
-      g_autofree char *file = g_strconcat (db, suffixes[i], NULL);
-
-      g_unlink (file);
-    }
-  g_rmdir (dir);
+  remove_store (db, dir);
 }
 
 /* A damaged database: the page says so instead of listing, no crash. */
@@ -284,6 +292,87 @@ test_runs_page_damaged (void)
   g_rmdir (dir);
 }
 
+/* Hidden (another view is shown), the page does not follow a running run
+ * on its poll: rebinding rows asks the window for a new size, a round trip
+ * to the X server per cell. Shown again, it catches up. */
+static void
+test_runs_page_hidden (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("convolve-runs-page-XXXXXX", &error);
+  g_autofree char *db = g_build_filename (dir, "runs.sqlite", NULL);
+  g_autoptr(ConvolveRunStore) store = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *stack = gtk_stack_new ();
+  GtkWidget *other = gtk_label_new ("another view");
+  GtkWidget *page = convolve_runs_page_new ();
+  ConvolveRunsPage *runs_page = CONVOLVE_RUNS_PAGE (page);
+  ConvolveTrainConfig config;
+  ConvolveRunInfo info = { 0 };
+  GListModel *runs;
+  gint64 running, deadline;
+
+  g_assert_no_error (error);
+  store = convolve_run_store_open (db, &error);
+  g_assert_no_error (error);
+  convolve_train_config_init (&config);
+  info.name = "before";
+  info.dataset_name = "bands";
+  info.model_spec = "flatten,dense(4,softmax)";
+  running = convolve_run_store_create_run (store, &info, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (running, >, 0);
+
+  g_object_ref (page);
+  gtk_stack_add_named (GTK_STACK (stack), other, "other");
+  gtk_stack_add_named (GTK_STACK (stack), page, "runs");
+  gtk_stack_set_visible_child (GTK_STACK (stack), other);
+  gtk_window_set_child (GTK_WINDOW (window), stack);
+  gtk_window_present (GTK_WINDOW (window));
+  convolve_runs_page_set_store_path (runs_page, db);
+  wait_idle (runs_page);
+  g_assert_false (gtk_widget_get_mapped (page));
+  runs = convolve_runs_page_get_runs (runs_page);
+  g_assert_cmpuint (g_list_model_get_n_items (runs), ==, 1);
+
+  /* The run goes on (here: renamed) while the page is hidden; its 2 s poll
+   * passes without a reload. */
+  g_assert_true (convolve_run_store_rename_run (store, running, "after", &error));
+  g_assert_no_error (error);
+  deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  wait_idle (runs_page);
+  {
+    g_autofree char *name = row_string (runs, 0, "name");
+
+    g_assert_cmpstr (name, ==, "before");
+  }
+
+  /* Shown: it reloads and shows the run as it is now. */
+  gtk_stack_set_visible_child (GTK_STACK (stack), page);
+  deadline = g_get_monotonic_time () + TIMEOUT_US;
+  for (;;)
+    {
+      g_autofree char *name = NULL;
+
+      wait_idle (runs_page);
+      name = row_string (runs, 0, "name");
+      if (g_strcmp0 (name, "after") == 0)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+    }
+  g_assert_true (gtk_widget_get_mapped (page));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_finalize_object (page);
+  g_clear_pointer (&store, convolve_run_store_unref);
+  remove_store (db, dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -293,6 +382,7 @@ main (int   argc,
 
   g_test_add_func ("/app/runs-page/page", test_runs_page);
   g_test_add_func ("/app/runs-page/damaged", test_runs_page_damaged);
+  g_test_add_func ("/app/runs-page/hidden", test_runs_page_hidden);
 
   return g_test_run ();
 }
