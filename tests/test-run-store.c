@@ -696,6 +696,27 @@ test_newer_version (Fixture      *fixture,
   g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, 99);
 }
 
+/* A negative schema version (found by the fuzzer): no migration is looked
+ * up for it, the file is not ours, and it is left as it was. */
+static void
+test_negative_version (Fixture      *fixture,
+                       gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveRunStore) store = NULL;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
+  exec_raw (db, "CREATE TABLE runs (id INTEGER PRIMARY KEY); PRAGMA user_version = -249;");
+  sqlite3_close (db);
+
+  store = convolve_run_store_open (fixture->path, &error);
+  g_assert_null (store);
+  g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, fixture->path));
+  g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, -249);
+}
+
 /* Damaged, locked and full files --------------------------------------- */
 
 static void
@@ -1410,6 +1431,7 @@ main (int   argc,
   ADD ("migrate-v0", test_migrate_v0);
   ADD ("migrate-v1", test_migrate_v1);
   ADD ("newer-version", test_newer_version);
+  ADD ("negative-version", test_negative_version);
   ADD ("corrupt/garbage", test_corrupt_garbage);
   ADD ("corrupt/truncated", test_corrupt_truncated);
   ADD ("corrupt/foreign-layout", test_corrupt_foreign_layout);

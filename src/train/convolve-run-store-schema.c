@@ -24,6 +24,7 @@
 #include "convolve-run-store-private.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 static const char schema_current[] =
   "CREATE TABLE runs ("
@@ -255,6 +256,14 @@ _convolve_run_store_migrate (ConvolveRunStore *store,
                  &has_runs, error))
     goto fail;
 
+  /* (a foreign or damaged file can hold any number there) */
+  if (version < 0)
+    {
+      g_set_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT,
+                   _("“%s” is not a Convolve run database (its schema version is %" PRId64 ")"),
+                   store->path, version);
+      goto fail;
+    }
   if (version > CONVOLVE_RUN_STORE_SCHEMA_VERSION)
     {
       g_set_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_VERSION,
