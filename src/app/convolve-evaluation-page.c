@@ -533,11 +533,16 @@ export_action (GtkWidget  *widget,
 
 /* ---- public ------------------------------------------------------------------- */
 
-/* Fills the views from the evaluation held. */
+/* Fills the views from the evaluation held. A page being shown (catching
+ * up) shows its state at once: cross-fading in what was never on screen
+ * only costs frames (two window-sized offscreen surfaces each, with the
+ * cairo renderer). */
 static void
 show_evaluation (ConvolveEvaluationPage *self)
 {
   g_autoptr(ConvolveMetrics) metrics = NULL;
+  GtkStackTransitionType transition = self->stale ? GTK_STACK_TRANSITION_TYPE_NONE
+                                                  : gtk_stack_get_transition_type (self->stack);
 
   self->stale = FALSE;
   g_list_store_remove_all (self->rows);
@@ -546,7 +551,7 @@ show_evaluation (ConvolveEvaluationPage *self)
   fill_pairs (self);
   if (self->evaluation == NULL)
     {
-      gtk_stack_set_visible_child_name (self->stack, "empty");
+      gtk_stack_set_visible_child_full (self->stack, "empty", transition);
       return;
     }
 
@@ -569,7 +574,7 @@ show_evaluation (ConvolveEvaluationPage *self)
 
     gtk_label_set_text (self->subtitle_label, subtitle);
   }
-  gtk_stack_set_visible_child_name (self->stack, "results");
+  gtk_stack_set_visible_child_full (self->stack, "results", transition);
 }
 
 /* While training, a new evaluation comes at every epoch's end. A hidden
