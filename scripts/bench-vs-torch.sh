@@ -2,7 +2,11 @@
 # Side-by-side speed of Convolve's engine and the PyTorch peer
 # (../shared/bench/torch_seed_model.py, needs Debian's python3-torch), run
 # alternately on the same machine so that noise hits both alike. Prints the
-# ratios; quote those, not the absolute numbers.
+# ratios; quote those, not the absolute numbers. Each pair names the
+# OpenBLAS kernels ours ran with: OPENBLAS_CORETYPE in the environment
+# (some machines set one) overrides the CPU's own choice for both sides
+# (Debian's PyTorch uses OpenBLAS too); `env -u OPENBLAS_CORETYPE` measures
+# what a user gets.
 #
 # With SPEC set (a model spec text, as `convolve-cli bench --spec` takes),
 # both sides train that model instead: ours through --spec, PyTorch's
@@ -31,6 +35,7 @@ ours_ips=(); ours_us=(); torch_ips=(); torch_us=()
 for ((i = 1; i <= pairs; i++)); do
   line=$("$build/src/cli/convolve-cli" bench --steps "$steps" --threads "$threads" "${ours_args[@]}" | tail -n 1)
   ours_ips+=("$(sed -E 's/.*"train_images_per_second": ([0-9.]+).*/\1/' <<<"$line")")
+  kernels=$(sed -nE 's/.*"blas_kernels": "([^"]*)".*/\1/p' <<<"$line")
   ours_us+=("$(sed -E 's/.*"predict_one_microseconds": ([0-9.]+).*/\1/' <<<"$line")")
   if [ -n "$spec" ]; then
     out=$(THREADS=$threads "$python" "$peer" throughput "$steps" "$spec")
@@ -39,7 +44,7 @@ for ((i = 1; i <= pairs; i++)); do
   fi
   torch_ips+=("$(sed -nE 's/^train ([0-9.]+) img\/s.*/\1/p' <<<"$out")")
   torch_us+=("$(sed -nE 's/^predict one image ([0-9.]+) us.*/\1/p' <<<"$out")")
-  echo "pair $i: convolve ${ours_ips[-1]} img/s, ${ours_us[-1]} us/predict; torch ${torch_ips[-1]} img/s, ${torch_us[-1]} us/predict"
+  echo "pair $i: convolve ${ours_ips[-1]} img/s, ${ours_us[-1]} us/predict (OpenBLAS ${kernels}); torch ${torch_ips[-1]} img/s, ${torch_us[-1]} us/predict"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

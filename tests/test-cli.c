@@ -1460,6 +1460,8 @@ test_cli_bench (void)
   g_assert_nonnull (strstr (json, "{\"name\": \"dense_1\", \"type\": \"Dense\", \"forward_ms\": "));
   g_assert_nonnull (strstr (json, "\"optimizer_ms\": "));
   g_assert_nonnull (strstr (json, "\"ms_per_step\": "));
+  /* (the kernels the figures came from) */
+  g_assert_nonnull (strstr (json, "\"blas_kernels\": \""));
 
   g_assert_cmpint (run_cli (&epoch_out, NULL, "bench", "--epoch", "--epoch-images", "100",
                             "--threads", "1", "--spec", spec, NULL), ==, 0);

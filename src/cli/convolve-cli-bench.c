@@ -20,6 +20,21 @@
 
 #define BENCH_BATCH 32
 
+/* Which OpenBLAS kernels ran, on its own line: timings from different
+ * kernels do not compare, and OPENBLAS_CORETYPE in the environment (a
+ * machine's or a shell's) overrides the ones this CPU would get. */
+static void
+print_blas_kernels (void)
+{
+  const char *forced = g_getenv ("OPENBLAS_CORETYPE");
+
+  if (forced != NULL)
+    /* Translators: %s is OpenBLAS's name for its kernels, e.g. SkylakeX */
+    printf (_("OpenBLAS kernels: %s (set by OPENBLAS_CORETYPE)\n"), convolve_engine_get_blas_kernels ());
+  else
+    printf (_("OpenBLAS kernels: %s\n"), convolve_engine_get_blas_kernels ());
+}
+
 static double
 peak_rss_mb (void)
 {
@@ -207,15 +222,16 @@ bench_epoch (const ConvolveModelSpec *spec, const ConvolveShape *input, int thre
       printf (_("one epoch of %d images and validation on %d: %.1f s (training %.0f images/s, %d threads), "
                 "val_loss %.4f, peak memory %.0f MB\n"),
               n_train, n_test, wall, images_per_second, threads, run.last->val_loss, peak_rss_mb ());
+      print_blas_kernels ();
       printf ("{\"threads\": %d, \"batch\": %d, \"train_images\": %d, \"test_images\": %d, "
               "\"epoch_wall_seconds\": %s, \"train_images_per_second\": %s, \"val_loss\": %s, "
-              "\"val_accuracy\": %s, \"peak_rss_mb\": %s}\n",
+              "\"val_accuracy\": %s, \"peak_rss_mb\": %s, \"blas_kernels\": \"%s\"}\n",
               threads, config.batch_size, n_train, n_test,
               json_number (b1, sizeof b1, "%.3f", wall),
               json_number (b2, sizeof b2, "%.1f", images_per_second),
               json_number (b3, sizeof b3, "%.5f", run.last->val_loss),
               json_number (b4, sizeof b4, "%.5f", run.last->val_accuracy),
-              json_number (b5, sizeof b5, "%.1f", peak_rss_mb ()));
+              json_number (b5, sizeof b5, "%.1f", peak_rss_mb ()), convolve_engine_get_blas_kernels ());
     }
   g_clear_pointer (&run.last, convolve_progress_unref);
   return rc;
@@ -356,13 +372,14 @@ convolve_cli_bench (int argc, char **argv)
   printf (_("train %.0f images/s (%.2f ms/step, batch %d, %d threads, %d steps, last loss %.4f)\n"),
           images_per_second, ms_per_step, BENCH_BATCH, threads, steps, (double) loss);
   printf (_("predict one image %.0f µs\n"), predict_one_us);
+  print_blas_kernels ();
   printf ("{\"threads\": %d, \"batch\": %d, \"steps\": %d, \"params\": %" G_GSIZE_FORMAT ", %s"
           "\"ms_per_step\": %s, \"train_images_per_second\": %s, \"predict_one_microseconds\": %s, "
-          "\"peak_rss_mb\": %s}\n",
+          "\"peak_rss_mb\": %s, \"blas_kernels\": \"%s\"}\n",
           threads, BENCH_BATCH, steps, convolve_model_get_n_trainable (model), profile_json->str,
           json_number (b1, sizeof b1, "%.3f", ms_per_step),
           json_number (b2, sizeof b2, "%.1f", images_per_second),
           json_number (b3, sizeof b3, "%.1f", predict_one_us),
-          json_number (b4, sizeof b4, "%.1f", peak_rss_mb ()));
+          json_number (b4, sizeof b4, "%.1f", peak_rss_mb ()), convolve_engine_get_blas_kernels ());
   return 0;
 }
