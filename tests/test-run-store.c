@@ -677,23 +677,35 @@ test_migrate_v1 (Fixture      *fixture,
   }
 }
 
+/* A runs table under schema version `version`: opening it fails with
+ * `code`, naming the file, and leaves the file as it was. */
+static void
+assert_version_refused (const char *path,
+                        int         version,
+                        int         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConvolveRunStore) store = NULL;
+  g_autofree char *sql = g_strdup_printf ("CREATE TABLE runs (id INTEGER PRIMARY KEY); "
+                                          "PRAGMA user_version = %d;", version);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  exec_raw (db, sql);
+  sqlite3_close (db);
+
+  store = convolve_run_store_open (path, &error);
+  g_assert_null (store);
+  g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, code);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_cmpint (query_int (path, "PRAGMA user_version"), ==, version);
+}
+
 static void
 test_newer_version (Fixture      *fixture,
                     gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ConvolveRunStore) store = NULL;
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
-  exec_raw (db, "CREATE TABLE runs (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
-  sqlite3_close (db);
-
-  store = convolve_run_store_open (fixture->path, &error);
-  g_assert_null (store);
-  g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_VERSION);
-  g_assert_nonnull (strstr (error->message, fixture->path));
-  g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, 99);
+  assert_version_refused (fixture->path, 99, CONVOLVE_RUN_STORE_ERROR_VERSION);
 }
 
 /* A negative schema version (found by the fuzzer): no migration is looked
@@ -702,19 +714,7 @@ static void
 test_negative_version (Fixture      *fixture,
                        gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ConvolveRunStore) store = NULL;
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open (fixture->path, &db), ==, SQLITE_OK);
-  exec_raw (db, "CREATE TABLE runs (id INTEGER PRIMARY KEY); PRAGMA user_version = -249;");
-  sqlite3_close (db);
-
-  store = convolve_run_store_open (fixture->path, &error);
-  g_assert_null (store);
-  g_assert_error (error, CONVOLVE_RUN_STORE_ERROR, CONVOLVE_RUN_STORE_ERROR_CORRUPT);
-  g_assert_nonnull (strstr (error->message, fixture->path));
-  g_assert_cmpint (query_int (fixture->path, "PRAGMA user_version"), ==, -249);
+  assert_version_refused (fixture->path, -249, CONVOLVE_RUN_STORE_ERROR_CORRUPT);
 }
 
 /* Damaged, locked and full files --------------------------------------- */

@@ -900,8 +900,8 @@ live_reload_cb (gpointer user_data)
  * asks the window for a new size, which on X11 is a round trip to the
  * display server per cell. It notes that it is behind and catches up when
  * shown; a run's start and end still reach it at once. */
-static gboolean
-follow_while_hidden (ConvolveRunsPage *self)
+static gboolean  /* TRUE: hidden, the reload waits */
+fall_behind_if_hidden (ConvolveRunsPage *self)
 {
   if (gtk_widget_get_mapped (GTK_WIDGET (self)))
     return FALSE;
@@ -915,7 +915,7 @@ poll_cb (gpointer user_data)
   ConvolveRunsPage *self = user_data;
 
   self->poll_source = 0;
-  if (!follow_while_hidden (self))
+  if (!fall_behind_if_hidden (self))
     convolve_runs_page_reload (self);
   return G_SOURCE_REMOVE;
 }
@@ -939,7 +939,7 @@ session_progress_cb (ConvolveRunsPage *self,
 
       self->live_epoch = progress->epoch;
       self->live_state = progress->state;
-      if (state_changed || !follow_while_hidden (self))
+      if (state_changed || !fall_behind_if_hidden (self))
         schedule_reload (self);
     }
 }

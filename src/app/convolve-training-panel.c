@@ -339,34 +339,24 @@ show_result (ConvolveTrainingPanel *self,
              ConvolveProgress      *progress)
 {
   g_autofree char *elapsed = convolve_format_duration (progress->elapsed_seconds);
+  gboolean validated = progress->has_validation && isfinite (progress->val_accuracy);
 
-  if (progress->has_validation && isfinite (progress->val_accuracy))
-    {
-      gtk_label_set_label (self->result_title_label, _("Validation Accuracy"));
-      set_text_printf (self->result_label, "%.1f %%", progress->val_accuracy * 100.0);
-      /* Translators: after a run: validation loss, epochs done and time taken */
-      set_text_printf (self->result_detail_label,
-                       ngettext ("Loss %.4f after %d epoch in %s",
-                                 "Loss %.4f after %d epochs in %s",
-                                 progress->epoch),
-                       progress->val_loss, progress->epoch, elapsed);
-    }
-  else if (isfinite (progress->accuracy))
-    {
-      /* No test set: the training accuracy is all there is. */
-      gtk_label_set_label (self->result_title_label, _("Training Accuracy"));
-      set_text_printf (self->result_label, "%.1f %%", progress->accuracy * 100.0);
-      set_text_printf (self->result_detail_label,
-                       ngettext ("Loss %.4f after %d epoch in %s",
-                                 "Loss %.4f after %d epochs in %s",
-                                 progress->epoch),
-                       progress->loss, progress->epoch, elapsed);
-    }
-  else
+  if (!validated && !isfinite (progress->accuracy))
     {
       gtk_stack_set_visible_child_name (self->stats_stack, "stats");
       return;
     }
+  /* Without a test set the training accuracy is all there is. */
+  gtk_label_set_label (self->result_title_label,
+                       validated ? _("Validation Accuracy") : _("Training Accuracy"));
+  set_text_printf (self->result_label, "%.1f %%",
+                   (validated ? progress->val_accuracy : progress->accuracy) * 100.0);
+  /* Translators: after a run: the (validation) loss, epochs done and time taken */
+  set_text_printf (self->result_detail_label,
+                   ngettext ("Loss %.4f after %d epoch in %s",
+                             "Loss %.4f after %d epochs in %s",
+                             progress->epoch),
+                   validated ? progress->val_loss : progress->loss, progress->epoch, elapsed);
 
   /* The result takes the place of the live numbers. */
   gtk_stack_set_visible_child_name (self->stats_stack, "result");
