@@ -90,44 +90,70 @@ convolve_gemm (CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b,
     convolve_parallel_run (tasks, gemm_run, &job);
 }
 
+/* A large A^T x is cut along A's rows (the sum's terms) into this many
+ * blocks at most, each worth at least GEMV_BLOCK_MACS: every thread then
+ * streams its own contiguous part of A, where threads taking columns would
+ * all read every row (on Zen 3, 1.4 ms against 0.95 ms for the tutorial's
+ * 32 MB Dense kernel at 2 threads). The blocks' partial sums are added in
+ * block order, and their number depends on the shape alone, so the result
+ * does not depend on the thread count. */
+#define GEMV_MAX_BLOCKS 8
+#define GEMV_BLOCK_MACS (G_GUINT64_CONSTANT (1) << 20)
+
 typedef struct {
   int          m, n, lda;
   const float *a, *x;
-  float       *y;
-  int          units;
+  float       *y;         /* block 0's sum, then the total */
+  float       *partial;   /* blocks 1 .. n_blocks - 1, n floats each */
+  int          n_blocks;
 } GemvJob;
+
+static void
+gemv_block (const GemvJob *j, int block)
+{
+  gsize r0, r1;
+  float *y = block == 0 ? j->y : j->partial + (gsize) (block - 1) * j->n;
+
+  convolve_parallel_range ((gsize) j->m, block, j->n_blocks, &r0, &r1);
+  cblas_sgemv (CblasRowMajor, CblasTrans, (int) (r1 - r0), j->n,
+               1.0f, j->a + r0 * j->lda, j->lda, j->x + r0, 1, 0.0f, y, 1);
+}
 
 static void
 gemv_run (int task, int n_tasks, gpointer data)
 {
   const GemvJob *j = data;
-  gsize u0, u1;
-  int first, last;
+  gsize b0, b1;
 
-  convolve_parallel_range ((gsize) j->units, task, n_tasks, &u0, &u1);
-  first = MIN (j->n, (int) u0 * GEMM_BLOCK_ALIGN);
-  last = MIN (j->n, (int) u1 * GEMM_BLOCK_ALIGN);
-  if (first < last)
-    cblas_sgemv (CblasRowMajor, CblasTrans, j->m, last - first,
-                 1.0f, j->a + first, j->lda, j->x, 1, 0.0f, j->y + first, 1);
+  convolve_parallel_range ((gsize) j->n_blocks, task, n_tasks, &b0, &b1);
+  for (gsize b = b0; b < b1; b++)
+    gemv_block (j, (int) b);
 }
 
 void
 convolve_gemv_t (int m, int n, const float *a, int lda, const float *x, float *y)
 {
-  GemvJob job = { m, n, lda, a, x, y, (n + GEMM_BLOCK_ALIGN - 1) / GEMM_BLOCK_ALIGN };
   guint64 macs = (guint64) MAX (m, 0) * (guint64) MAX (n, 0);
-  int tasks = 1;
+  g_autofree float *partial = NULL;
+  GemvJob job = { m, n, lda, a, x, y, NULL, 1 };
 
   if (m <= 0 || n <= 0)
     return;
-  /* Memory-bound: each thread streams its columns of A. */
-  if (macs >= GEMM_PARALLEL_MIN_MACS)
-    tasks = MIN (convolve_parallel_get_threads (), job.units);
-  if (tasks <= 1)
-    cblas_sgemv (CblasRowMajor, CblasTrans, m, n, 1.0f, a, lda, x, 1, 0.0f, y, 1);
-  else
-    convolve_parallel_run (tasks, gemv_run, &job);
+  if (macs < GEMM_PARALLEL_MIN_MACS)
+    {
+      cblas_sgemv (CblasRowMajor, CblasTrans, m, n, 1.0f, a, lda, x, 1, 0.0f, y, 1);
+      return;
+    }
+  job.n_blocks = (int) MIN ((guint64) MIN (GEMV_MAX_BLOCKS, m), macs / GEMV_BLOCK_MACS);
+  job.partial = partial = g_new (float, (gsize) (job.n_blocks - 1) * n);
+  convolve_parallel_run (MIN (convolve_parallel_get_threads (), job.n_blocks), gemv_run, &job);
+  for (int b = 1; b < job.n_blocks; b++)
+    {
+      const float *restrict p = partial + (gsize) (b - 1) * n;
+
+      for (int i = 0; i < n; i++)
+        y[i] += p[i];
+    }
 }
 
 void

@@ -30,7 +30,9 @@ void convolve_gemm (CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b,
                     const float *b, int ldb,
                     float beta, float *c, int ldc);
 
-/* y[n] = A^T x for a row-major A[m, n] (a Dense layer on one image). */
+/* y[n] = A^T x for a row-major A[m, n] (a Dense layer on one image). A
+ * large one is summed in blocks of A's rows, their number set by the shape
+ * alone, so it too gives the same numbers at every thread count. */
 void convolve_gemv_t (int m, int n, const float *a, int lda, const float *x, float *y);
 
 /* The same products by the textbook loops, in double precision. */
