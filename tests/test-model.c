@@ -778,6 +778,58 @@ test_determinism_threads (void)
   convolve_engine_set_threads (saved);
 }
 
+/* The fused step of a large Dense layer (its input gradient, kernel
+ * gradient and update a block of rows at a time) against the same step
+ * unfused: the whole backward pass, then the optimizer over every
+ * gradient. A layer with parameters before the Dense one needs its input
+ * gradient, so a wrong block there shows in the conv's parameters. */
+static void
+test_fused_update (void)
+{
+  enum { B = 8, STEPS = 3 };
+  /* 3 x 16 x 16 -> 8 x 16 x 16 = 2048 inputs x 300: above the fused size */
+  const char *text = "conv2d(8,3,same,relu),batchnorm,flatten,dense(300,relu),dropout(0.2),"
+                     "dense(10,softmax)";
+  int saved = convolve_engine_get_threads ();
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      g_autoptr(ConvolveModel) fused = new_model (text, 3, 16, 16, B, 21);
+      g_autoptr(ConvolveModel) plain = new_model (text, 3, 16, 16, B, 21);
+      g_autoptr(ConvolveOptimizer) opt_fused = NULL, opt_plain = NULL;
+      ConvolveOptimizerConfig config;
+      gsize n;
+      float *pf = convolve_model_get_params (fused, &n);
+      float *pp = convolve_model_get_params (plain, NULL);
+      g_autofree float *x = g_new (float, B * 3 * 16 * 16);
+      int32_t labels[B];
+      ConvolveRng rng;
+
+      convolve_engine_set_threads (threads);
+      convolve_optimizer_config_init_adam (&config);
+      opt_fused = convolve_optimizer_new (&config, n, NULL);
+      opt_plain = convolve_optimizer_new (&config, n, NULL);
+      convolve_rng_init (&rng, 8);
+      for (int s = 0; s < STEPS; s++)
+        {
+          fill_uniform (x, B * 3 * 16 * 16, &rng);
+          for (int k = 0; k < B; k++)
+            labels[k] = (int32_t) convolve_rng_below (&rng, 10);
+          g_assert_true (convolve_model_train_step (fused, opt_fused, x, labels, B, NULL, NULL, NULL));
+          g_assert_true (convolve_model_forward (plain, x, B, TRUE, NULL));
+          convolve_model_loss (plain, labels, NULL);
+          convolve_model_backward (plain);
+          convolve_optimizer_step (opt_plain, pp, convolve_model_get_grads (plain, NULL));
+        }
+      for (gsize i = 0; i < n; i++)
+        if (fabsf (pf[i] - pp[i]) > 1e-5f * (1.0f + fabsf (pp[i])))
+          g_error ("%d threads: parameter %" G_GSIZE_FORMAT ": fused %.9g, unfused %.9g",
+                   threads, i, (double) pf[i], (double) pp[i]);
+      g_assert_cmpint (convolve_optimizer_get_iterations (opt_fused), ==, STEPS);
+    }
+  convolve_engine_set_threads (saved);
+}
+
 /* --- inference, copies, state ------------------------------------------------- */
 
 static void
@@ -1134,6 +1186,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/overfit", test_overfit);
   g_test_add_func ("/engine/model/determinism", test_determinism);
   g_test_add_func ("/engine/model/determinism-threads", test_determinism_threads);
+  g_test_add_func ("/engine/model/fused-update", test_fused_update);
   g_test_add_func ("/engine/model/predict-evaluate", test_predict_evaluate);
   g_test_add_func ("/engine/model/batchnorm-state", test_batchnorm_state);
   g_test_add_func ("/engine/model/copy", test_copy);

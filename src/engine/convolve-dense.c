@@ -89,6 +89,20 @@ convolve_dense_kernel_gradient (float *dkernel_rows,
 }
 
 void
+convolve_dense_input_gradient (float *din,
+                               const float *dout, const float *kernel,
+                               int batch, int in_features, int out_features,
+                               int first_row, int n_rows)
+{
+  /* columns [first_row, first_row + n_rows) of
+   * dout[batch, out] x kernel^T[out, in], on the calling thread */
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+               batch, n_rows, out_features,
+               1.0f, dout, out_features, kernel + (gsize) first_row * out_features, out_features,
+               0.0f, din + first_row, in_features);
+}
+
+void
 convolve_dense_backward (float *din, float *dkernel, float *dbias,
                          float *dout, const float *out,
                          const float *in, const float *kernel,

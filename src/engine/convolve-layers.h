@@ -150,15 +150,21 @@ void convolve_dense_backward (float *din, float *dkernel, float *dbias,
                               int batch, int in_features, int out_features,
                               ConvolveActivation activation);
 
-/* The backward pass in two parts, for a caller that consumes the kernel
- * gradient a block of rows at a time (the fused optimizer step): first the
+/* The backward pass in parts, for a caller that works a block of the
+ * kernel's rows at a time (the fused optimizer step): first the
  * pre-activation gradient (in dout), dbias and din; then any rows of
- * dkernel (n_rows x out_features). dbias may be NULL (explaining a
- * prediction needs din only). */
+ * dkernel (n_rows x out_features). din and dbias may be NULL: explaining a
+ * prediction needs din only, and the fused step computes din by blocks
+ * with convolve_dense_input_gradient() (columns first_row .. first_row +
+ * n_rows of din, from the same rows of the kernel). */
 void convolve_dense_backward_input  (float *din, float *dbias,
                                      float *dout, const float *out, const float *kernel,
                                      int batch, int in_features, int out_features,
                                      ConvolveActivation activation);
+void convolve_dense_input_gradient  (float *din,
+                                     const float *dout, const float *kernel,
+                                     int batch, int in_features, int out_features,
+                                     int first_row, int n_rows);
 void convolve_dense_kernel_gradient (float *dkernel_rows,
                                      const float *dout, const float *in,
                                      int batch, int in_features, int out_features,

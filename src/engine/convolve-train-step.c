@@ -20,12 +20,13 @@
 #include "convolve-optimizer-private.h"
 #include "convolve-parallel.h"
 
-/* The backward pass of a large Dense layer fused with its kernel's update:
- * the kernel gradient is computed CONVOLVE_FUSED_UPDATE_ROWS rows at a time
- * into a buffer that stays in cache and applied at once, instead of being
- * written out in full (33 MB for the tutorial's dense layer), read back by
- * the optimizer, and zeroed by sgemm beforehand. The input gradient is
- * computed first, from the kernel before its update. */
+/* The backward pass of a large Dense layer fused with its kernel's update,
+ * CONVOLVE_FUSED_UPDATE_ROWS rows of the kernel at a time: the input
+ * gradient's columns from those rows, before their update, then the
+ * kernel gradient's rows into a buffer that stays in cache, applied at
+ * once. So the kernel (33 MB for the tutorial's dense layer) is read once
+ * for both products and its update, and its gradient is never written out
+ * in full, read back by the optimizer, or zeroed by sgemm beforehand. */
 static inline gint64
 profile_clock (const ConvolveStepProfile *profile)
 {
@@ -59,6 +60,9 @@ fused_update_run (int task, int n_tasks, gpointer data)
       int row = (int) block * CONVOLVE_FUSED_UPDATE_ROWS;
       int rows = MIN (CONVOLVE_FUSED_UPDATE_ROWS, in_features - row);
 
+      if (j->layer->din != NULL)
+        convolve_dense_input_gradient (j->layer->din, j->layer->dout, j->layer->kernel,
+                                       j->model->batch, in_features, out_features, row, rows);
       convolve_dense_kernel_gradient (buffer, j->layer->dout, j->layer->in,
                                       j->model->batch, in_features, out_features, row, rows);
       _convolve_optimizer_update_block (j->optimizer, j->model->params,
@@ -79,7 +83,7 @@ dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
   int n_buffers;
   gint64 start;
 
-  convolve_dense_backward_input (layer->din, layer->dbias, layer->dout, layer->out, layer->kernel,
+  convolve_dense_backward_input (NULL, layer->dbias, layer->dout, layer->out, layer->kernel,
                                  model->batch, in_features, out_features, activation);
   start = profile_clock (profile);
   job.buffers = _convolve_model_update_buffers (model, &n_buffers);
@@ -87,7 +91,7 @@ dense_backward_update (ConvolveModel *model, ConvolveLayer *layer,
   convolve_parallel_run (MAX (1, MIN (MIN (n_buffers, convolve_parallel_get_threads ()), job.n_blocks)),
                          fused_update_run, &job);
   /* The gradient blocks and their updates are interleaved: the profile
-   * counts them all as the optimizer's. */
+   * counts them all (the input gradient too) as the optimizer's. */
   if (profile != NULL)
     profile->optimizer_us += g_get_monotonic_time () - start;
 }
