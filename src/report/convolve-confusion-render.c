@@ -28,39 +28,69 @@ convolve_confusion_style_init (ConvolveConfusionStyle *style)
   };
 }
 
-static PangoLayout *
-make_text (cairo_t    *cr,
-           const char *text,
-           double      size,
-           gboolean    bold)
-{
-  PangoLayout *layout = pango_cairo_create_layout (cr);
-  PangoFontDescription *font = pango_font_description_from_string ("Sans");
+/* One PangoLayout for all the text of a pass (its names, titles and up to
+ * n_classes² counts): a layout and its context made per string cost more
+ * than the drawing. Sizes are whole pixels, so that a resize that keeps
+ * them asks Pango for no new font. */
+typedef struct {
+  PangoLayout          *layout;
+  PangoFontDescription *font;
+  double                size;
+  gboolean              bold;
+} TextPen;
 
-  pango_font_description_set_absolute_size (font, size * PANGO_SCALE);
-  if (bold)
-    pango_font_description_set_weight (font, PANGO_WEIGHT_BOLD);
-  pango_layout_set_font_description (layout, font);
-  pango_font_description_free (font);
-  pango_layout_set_text (layout, text, -1);
-  return layout;
+static void
+text_pen_init (TextPen *pen,
+               cairo_t *cr)
+{
+  pen->layout = pango_cairo_create_layout (cr);
+  pen->font = pango_font_description_from_string ("Sans");
+  pen->size = -1;
+  pen->bold = FALSE;
 }
 
 static void
-text_size (cairo_t    *cr,
+text_pen_clear (TextPen *pen)
+{
+  g_clear_object (&pen->layout);
+  g_clear_pointer (&pen->font, pango_font_description_free);
+}
+
+/* The pen's layout holding text at size (pixels), one line, unbounded. */
+static PangoLayout *
+text_pen_set (TextPen    *pen,
+              const char *text,
+              double      size,
+              gboolean    bold)
+{
+  if (size != pen->size || bold != pen->bold)
+    {
+      pango_font_description_set_absolute_size (pen->font, size * PANGO_SCALE);
+      pango_font_description_set_weight (pen->font, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+      pango_layout_set_font_description (pen->layout, pen->font);
+      pen->size = size;
+      pen->bold = bold;
+    }
+  pango_layout_set_width (pen->layout, -1);
+  pango_layout_set_ellipsize (pen->layout, PANGO_ELLIPSIZE_NONE);
+  pango_layout_set_alignment (pen->layout, PANGO_ALIGN_LEFT);
+  pango_layout_set_text (pen->layout, text, -1);
+  return pen->layout;
+}
+
+static void
+text_size (TextPen    *pen,
            const char *text,
            double      size,
            gboolean    bold,
            double     *width,
            double     *height)
 {
-  PangoLayout *layout = make_text (cr, text, size, bold);
   int w, h;
 
-  pango_layout_get_pixel_size (layout, &w, &h);
+  pango_layout_get_pixel_size (text_pen_set (pen, text, size, bold), &w, &h);
   *width = w;
   *height = h;
-  g_object_unref (layout);
 }
 
 void
@@ -73,6 +103,7 @@ convolve_confusion_layout_compute (ConvolveConfusionLayout *layout,
 {
   double title_width, title_height, label_width = 0, label_height = 0;
   double left, bottom, side, content_width, content_height;
+  TextPen pen;
 
   g_return_if_fail (layout != NULL);
   g_return_if_fail (cr != NULL);
@@ -83,14 +114,15 @@ convolve_confusion_layout_compute (ConvolveConfusionLayout *layout,
     return;
 
   /* Smaller text on small drawings, never below what reads. */
-  layout->font_size = CLAMP (MIN (width, height) / 50.0, 9.0, 14.0);
-  text_size (cr, _("Predicted class"), layout->font_size, TRUE, &title_width, &title_height);
+  layout->font_size = CLAMP (round (MIN (width, height) / 50.0), 9.0, 14.0);
+  text_pen_init (&pen, cr);
+  text_size (&pen, _("Predicted class"), layout->font_size, TRUE, &title_width, &title_height);
   for (int c = 0; c < n_classes; c++)
     {
       g_autofree char *name = convolve_metrics_class_name (class_names, c);
       double w, h;
 
-      text_size (cr, name, layout->font_size, FALSE, &w, &h);
+      text_size (&pen, name, layout->font_size, FALSE, &w, &h);
       label_width = MAX (label_width, w);
       label_height = MAX (label_height, h);
     }
@@ -120,17 +152,18 @@ convolve_confusion_layout_compute (ConvolveConfusionLayout *layout,
   layout->x = round (left + MAX (0.0, (width - content_width) / 2.0));
   layout->y = round (MARGIN + MAX (0.0, (height - content_height) / 2.0));
 
-  layout->count_font_size = CLAMP (layout->cell * 0.3, 7.0, 15.0);
+  layout->count_font_size = CLAMP (round (layout->cell * 0.3), 7.0, 15.0);
   {
     char digits[16];
     double w, h;
 
     /* The widest count a cell could hold decides whether counts show. */
     g_snprintf (digits, sizeof digits, "%u", 88888u);
-    text_size (cr, digits, layout->count_font_size, FALSE, &w, &h);
+    text_size (&pen, digits, layout->count_font_size, FALSE, &w, &h);
     if (h > layout->cell - 2.0 || w * 0.6 > layout->cell - 2.0)
       layout->count_font_size = 0.0;
   }
+  text_pen_clear (&pen);
 }
 
 gboolean
@@ -196,6 +229,7 @@ convolve_confusion_row_fraction (const ConvolveEvaluation *evaluation,
  * angle (radians) about its centre. */
 static void
 draw_text (cairo_t    *cr,
+           TextPen    *pen,
            const char *text,
            double      size,
            gboolean    bold,
@@ -205,7 +239,7 @@ draw_text (cairo_t    *cr,
            double      angle,
            PangoAlignment alignment)
 {
-  PangoLayout *layout = make_text (cr, text, size, bold);
+  PangoLayout *layout = text_pen_set (pen, text, size, bold);
   int w, h;
 
   if (max_width > 0)
@@ -223,7 +257,6 @@ draw_text (cairo_t    *cr,
   cairo_move_to (cr, -w / 2.0, -h / 2.0);
   pango_cairo_show_layout (cr, layout);
   cairo_restore (cr);
-  g_object_unref (layout);
 }
 
 static void
@@ -269,6 +302,7 @@ convolve_confusion_draw (cairo_t                       *cr,
                          const ConvolveConfusionStyle  *style)
 {
   ConvolveConfusionStyle default_style;
+  TextPen pen;
   int n;
   double grid, title_width, title_height;
 
@@ -295,6 +329,7 @@ convolve_confusion_draw (cairo_t                       *cr,
       return;
     }
   grid = layout->cell * n;
+  text_pen_init (&pen, cr);
 
   for (int t = 0; t < n; t++)
     for (int p = 0; p < n; p++)
@@ -319,7 +354,7 @@ convolve_confusion_draw (cairo_t                       *cr,
               cairo_set_source_rgb (cr, 0, 0, 0);
             else
               cairo_set_source_rgb (cr, 1, 1, 1);
-            draw_text (cr, digits, layout->count_font_size, FALSE, x + w / 2, y + h / 2,
+            draw_text (cr, &pen, digits, layout->count_font_size, FALSE, x + w / 2, y + h / 2,
                        w - 2, 0, PANGO_ALIGN_CENTER);
           }
       }
@@ -331,27 +366,27 @@ convolve_confusion_draw (cairo_t                       *cr,
       double middle = (c + 0.5) * layout->cell;
 
       /* Row names right-aligned against the cells. */
-      draw_text (cr, name, layout->font_size, FALSE,
+      draw_text (cr, &pen, name, layout->font_size, FALSE,
                  layout->x - GAP - layout->row_label_width / 2, layout->y + middle,
                  layout->row_label_width, 0, PANGO_ALIGN_RIGHT);
       if (c % layout->column_label_step != 0)
         continue;
       if (layout->rotate_column_labels)
-        draw_text (cr, name, layout->font_size, FALSE,
+        draw_text (cr, &pen, name, layout->font_size, FALSE,
                    layout->x + middle, layout->y + grid + GAP + layout->column_label_extent / 2,
                    layout->column_label_extent, -G_PI / 2, PANGO_ALIGN_RIGHT);
       else
-        draw_text (cr, name, layout->font_size, FALSE,
+        draw_text (cr, &pen, name, layout->font_size, FALSE,
                    layout->x + middle, layout->y + grid + GAP + layout->column_label_extent / 2,
                    layout->cell, 0, PANGO_ALIGN_CENTER);
     }
 
-  text_size (cr, _("Predicted class"), layout->font_size, TRUE, &title_width, &title_height);
-  draw_text (cr, _("Predicted class"), layout->font_size, TRUE,
+  text_size (&pen, _("Predicted class"), layout->font_size, TRUE, &title_width, &title_height);
+  draw_text (cr, &pen, _("Predicted class"), layout->font_size, TRUE,
              layout->x + grid / 2,
              layout->y + grid + GAP + layout->column_label_extent + GAP + title_height / 2,
              MIN (layout->width - 2 * MARGIN, MAX (grid, title_width)), 0, PANGO_ALIGN_CENTER);
-  draw_text (cr, _("True class"), layout->font_size, TRUE,
+  draw_text (cr, &pen, _("True class"), layout->font_size, TRUE,
              layout->x - GAP - layout->row_label_width - GAP - title_height / 2,
              layout->y + grid / 2,
              MIN (layout->height - 2 * MARGIN, MAX (grid, title_width)), -G_PI / 2, PANGO_ALIGN_CENTER);
@@ -369,6 +404,7 @@ convolve_confusion_draw (cairo_t                       *cr,
       outline_cell (cr, layout, style->focus_true, style->focus_predicted, 3.0, &style->foreground,
                     TRUE, convolve_colormap_text_is_dark (style->colormap, fraction));
     }
+  text_pen_clear (&pen);
   cairo_restore (cr);
 }
 
