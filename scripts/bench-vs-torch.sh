@@ -37,6 +37,7 @@ for ((i = 1; i <= pairs; i++)); do
   ours_ips+=("$(sed -E 's/.*"train_images_per_second": ([0-9.]+).*/\1/' <<<"$line")")
   kernels=$(sed -nE 's/.*"blas_kernels": "([^"]*)".*/\1/p' <<<"$line")
   ours_us+=("$(sed -E 's/.*"predict_one_microseconds": ([0-9.]+).*/\1/' <<<"$line")")
+  floor=$(sed -nE 's/.*"params_read_microseconds": ([0-9.]+).*/\1/p' <<<"$line")
   if [ -n "$spec" ]; then
     out=$(THREADS=$threads "$python" "$peer" throughput "$steps" "$spec")
   else
@@ -44,7 +45,7 @@ for ((i = 1; i <= pairs; i++)); do
   fi
   torch_ips+=("$(sed -nE 's/^train ([0-9.]+) img\/s.*/\1/p' <<<"$out")")
   torch_us+=("$(sed -nE 's/^predict one image ([0-9.]+) us.*/\1/p' <<<"$out")")
-  echo "pair $i: convolve ${ours_ips[-1]} img/s, ${ours_us[-1]} us/predict (OpenBLAS ${kernels}); torch ${torch_ips[-1]} img/s, ${torch_us[-1]} us/predict"
+  echo "pair $i: convolve ${ours_ips[-1]} img/s, ${ours_us[-1]} us/predict (weights read once ${floor} us; OpenBLAS ${kernels}); torch ${torch_ips[-1]} img/s, ${torch_us[-1]} us/predict"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

@@ -1462,6 +1462,9 @@ test_cli_bench (void)
   g_assert_nonnull (strstr (json, "\"ms_per_step\": "));
   /* (the kernels the figures came from) */
   g_assert_nonnull (strstr (json, "\"blas_kernels\": \""));
+  /* and the floor for predicting one image: its 8347 weights read once */
+  g_assert_nonnull (strstr (out, "read the 33.4\u00a0kB of weights once "));  /* GLib's no-break space */
+  g_assert_nonnull (strstr (json, "\"params_read_microseconds\": "));
 
   g_assert_cmpint (run_cli (&epoch_out, NULL, "bench", "--epoch", "--epoch-images", "100",
                             "--threads", "1", "--spec", spec, NULL), ==, 0);

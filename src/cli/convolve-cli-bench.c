@@ -286,9 +286,12 @@ convolve_cli_bench (int argc, char **argv)
   g_autofree float *probabilities = NULL;
   float loss = 0.0f;
   gint64 start = 0, train_us, predict_us;
-  double ms_per_step, images_per_second, predict_one_us;
+  double ms_per_step, images_per_second, predict_one_us, read_us;
+  const float *params;
+  gsize n_params;
   char b1[G_ASCII_DTOSTR_BUF_SIZE], b2[G_ASCII_DTOSTR_BUF_SIZE];
   char b3[G_ASCII_DTOSTR_BUF_SIZE], b4[G_ASCII_DTOSTR_BUF_SIZE];
+  char b5[G_ASCII_DTOSTR_BUF_SIZE];
 
   if (!convolve_cli_parse_options (&options, entries, NULL,
                                    _("Train the tutorial model (or --preset’s; 32×32×3, batch 32, Adam) on random data "
@@ -366,20 +369,33 @@ convolve_cli_bench (int argc, char **argv)
   ms_per_step = (double) train_us / 1000.0 / steps;
   images_per_second = (double) BENCH_BATCH * steps / ((double) train_us / 1e6);
   predict_one_us = (double) predict_us / predictions;
+  /* The floor for predicting one image: every weight read once (a large
+   * Dense layer makes that the whole cost, bound by memory bandwidth). */
+  params = convolve_model_get_params (model, &n_params);
+  read_us = convolve_engine_time_read (params, n_params, MIN (predictions, 500));
 
   if (profile_steps)
     print_profile (model, &profile, steps, profile_json);
   printf (_("train %.0f images/s (%.2f ms/step, batch %d, %d threads, %d steps, last loss %.4f)\n"),
           images_per_second, ms_per_step, BENCH_BATCH, threads, steps, (double) loss);
   printf (_("predict one image %.0f µs\n"), predict_one_us);
+  /* The time to read the model's weights once from memory, the least
+   * that predicting one image can take. */
+  {
+    g_autofree char *size = g_format_size (n_params * sizeof (float));
+
+    /* Translators: %s is a size such as “33.6 MB” */
+    printf (_("read the %s of weights once %.0f µs\n"), size, read_us);
+  }
   print_blas_kernels ();
   printf ("{\"threads\": %d, \"batch\": %d, \"steps\": %d, \"params\": %" G_GSIZE_FORMAT ", %s"
           "\"ms_per_step\": %s, \"train_images_per_second\": %s, \"predict_one_microseconds\": %s, "
-          "\"peak_rss_mb\": %s, \"blas_kernels\": \"%s\"}\n",
+          "\"params_read_microseconds\": %s, \"peak_rss_mb\": %s, \"blas_kernels\": \"%s\"}\n",
           threads, BENCH_BATCH, steps, convolve_model_get_n_trainable (model), profile_json->str,
           json_number (b1, sizeof b1, "%.3f", ms_per_step),
           json_number (b2, sizeof b2, "%.1f", images_per_second),
           json_number (b3, sizeof b3, "%.1f", predict_one_us),
+          json_number (b5, sizeof b5, "%.1f", read_us),
           json_number (b4, sizeof b4, "%.1f", peak_rss_mb ()), convolve_engine_get_blas_kernels ());
   return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "convolve-gemm.h"
 
+#include "convolve-model.h"
 #include "convolve-parallel.h"
 
 /* Below this many multiply-adds a product stays on the calling thread:
@@ -154,6 +155,51 @@ convolve_gemv_t (int m, int n, const float *a, int lda, const float *x, float *y
       for (int i = 0; i < n; i++)
         y[i] += p[i];
     }
+}
+
+typedef struct {
+  const float *data;
+  gsize        n;
+  float        sums[CONVOLVE_PARALLEL_MAX_THREADS];
+} ReadJob;
+
+static void
+read_run (int task, int n_tasks, gpointer data)
+{
+  ReadJob *j = data;
+  gsize first, last;
+  float sum = 0.0f;
+
+  convolve_parallel_range (j->n, task, n_tasks, &first, &last);
+  /* OpenBLAS's vector kernel (a dot product reads its operand once when
+   * both are the same), in pieces an int can count */
+  for (gsize i = first; i < last; i += G_MAXINT / 2)
+    {
+      int len = (int) MIN (last - i, (gsize) G_MAXINT / 2);
+
+      sum += cblas_sdot (len, j->data + i, 1, j->data + i, 1);
+    }
+  j->sums[task] = sum;
+}
+
+double
+convolve_engine_time_read (const float *data, gsize n, int repeats)
+{
+  ReadJob job = { data, n, { 0 } };
+  int tasks;
+  gint64 start = 0;
+
+  g_return_val_if_fail (data != NULL || n == 0, 0.0);
+  g_return_val_if_fail (repeats >= 1, 0.0);
+
+  tasks = (int) MIN ((gsize) convolve_parallel_get_threads (), MAX (n / (GEMM_PARALLEL_MIN_MACS / 2), 1));
+  for (int r = 0; r <= repeats; r++)
+    {
+      if (r == 1)
+        start = g_get_monotonic_time ();
+      convolve_parallel_run (tasks, read_run, &job);
+    }
+  return (double) (g_get_monotonic_time () - start) / repeats;
 }
 
 void

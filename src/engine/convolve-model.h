@@ -280,6 +280,15 @@ void        convolve_engine_flush_subnormals    (void);
 #define CONVOLVE_ENGINE_BACKGROUND_NICE 10
 void        convolve_engine_lower_thread_priority (void);
 
+/* Microseconds one read of n floats at data takes, split over the engine's
+ * threads as a large Dense layer's product on one image is (each thread
+ * streams its own contiguous part): the floor of any pass that must read
+ * them all, which `convolve-cli bench` prints beside predicting one image.
+ * The mean of repeats reads, after one that is not timed. */
+double      convolve_engine_time_read           (const float *data,
+                                                 gsize        n,
+                                                 int          repeats);
+
 /* The kernels OpenBLAS chose when it loaded ("Prescott", "SkylakeX", ...). */
 const char *convolve_engine_get_blas_kernels    (void);
 /* First thing in main(): when OpenBLAS fell back to its generic x86-64
