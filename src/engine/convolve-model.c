@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "convolve-limits.h"
+#include "convolve-memory.h"
 #include "convolve-model-private.h"
 #include "convolve-parallel.h"
 
@@ -33,17 +34,12 @@ round_up (gsize n)
 static float *
 aligned_floats (gsize n, GError **error)
 {
-  void *p = NULL;
-  gsize bytes = MAX (n, 1) * sizeof (float);
+  float *p = convolve_memory_alloc_floats (n);
 
-  if (n > G_MAXSIZE / sizeof (float) / 2 || posix_memalign (&p, 64, bytes) != 0)
-    {
-      g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY,
-                   _("Not enough memory for %zu MB of model data"),
-                   bytes >> 20);
-      return NULL;
-    }
-  memset (p, 0, bytes);
+  if (p == NULL)
+    g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY,
+                 _("Not enough memory for %zu MB of model data"),
+                 (MIN (n, G_MAXSIZE / sizeof (float)) * sizeof (float)) >> 20);
   return p;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "convolve-clones.h"
+#include "convolve-memory.h"
 #include "convolve-optimizer.h"
 #include "convolve-optimizer-private.h"
 #include "convolve-parallel.h"
@@ -119,16 +120,15 @@ convolve_optimizer_new (const ConvolveOptimizerConfig *config,
 
   for (int i = 0; i < optimizer->n_slots; i++)
     {
-      void *p = NULL;
+      float *p = convolve_memory_alloc_floats (n_params);
 
-      if (posix_memalign (&p, 64, n_params * sizeof (float)) != 0)
+      if (p == NULL)
         {
           g_set_error (error, CONVOLVE_ENGINE_ERROR, CONVOLVE_ENGINE_ERROR_NO_MEMORY,
                        _("Not enough memory for the optimizer’s %zu MB of state"),
                        (n_params * sizeof (float)) >> 20);
           return NULL;
         }
-      memset (p, 0, n_params * sizeof (float));
       optimizer->slots[i] = p;
     }
   return g_steal_pointer (&optimizer);
